@@ -1,0 +1,3 @@
+/* classify.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "classify.h"

@@ -1,0 +1,75 @@
+/*
+ * classify.h - what an incoming message means (pure: no I/O, no logging).
+ * Human reply / auto-reply / bounce / calendar; for human replies the new
+ * text without quoted history or signature, the intent, and any referrals.
+ */
+#ifndef IV_CLASSIFY_H
+#define IV_CLASSIFY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "mime.h"
+
+enum msg_class {
+	MSG_HUMAN,
+	MSG_AUTOREPLY,          /* RFC 3834, X-Autoreply, vacation subjects */
+	MSG_BOUNCE,             /* RFC 3464 report or common bounce shapes */
+	MSG_CALENDAR,           /* a text/calendar or .ics anywhere */
+};
+
+enum reply_intent {
+	INTENT_UNCLEAR,         /* goes to the user, never guessed */
+	INTENT_ACCEPT_SLOT,     /* accepted offered slot slot_n */
+	INTENT_PROPOSE_TIME,    /* proposed `proposed` (UTC) */
+	INTENT_DECLINE,
+	INTENT_OPTOUT,          /* "please don't contact me" */
+	INTENT_REFERRAL,        /* only suggests people */
+	INTENT_POSITIVE,        /* agrees to talk, no time chosen */
+};
+
+struct offered_slot {
+	int n;                  /* 1-based as shown in the outreach */
+	time_t start;           /* UTC */
+};
+
+struct referral {
+	char *name;             /* may be "" */
+	char *email;            /* may be "" when only a name was given */
+};
+
+struct classify_ctx {
+	const struct offered_slot *slots;
+	size_t n_slots;
+	const char *contact_tz; /* zone to read times in (never NULL) */
+	time_t now;             /* "next Tuesday" is relative to this */
+	const char *own_addr;   /* the user's address (not a referral) */
+	const char *contact_addr;
+};
+
+struct classification {
+	enum msg_class cls;
+	enum reply_intent intent;
+	int slot_n;             /* INTENT_ACCEPT_SLOT */
+	time_t proposed;        /* INTENT_PROPOSE_TIME */
+	time_t return_date;     /* auto-reply: stated return, 0 if none */
+	char *bounced_rcpt;     /* bounce: failed recipient or NULL */
+	char *bounce_reason;    /* bounce: diagnostic or NULL */
+	char *new_text;         /* human: text without quotes/signature */
+	char *reason;           /* one line on why (for the user) */
+	struct referral *referrals;
+	size_t n_referrals;
+};
+
+const char *msg_class_name(enum msg_class c);
+const char *reply_intent_name(enum reply_intent i);
+
+/* Classifies m. Returns 0; *ret filled (classification_done frees). */
+int classify_message(const struct inmsg *m, const struct classify_ctx *ctx,
+    struct classification *ret);
+void classification_done(struct classification *c);
+
+/* Helpers exposed for unit tests and for the fuzz target. */
+char *classify_strip_quotes(const char *text);   /* new text only */
+
+#endif

@@ -1,0 +1,3 @@
+/* compose.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "compose.h"

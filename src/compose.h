@@ -1,0 +1,76 @@
+/*
+ * compose.h - from a contact, the config and a template to a complete
+ * message ready for the outbox: builds the template variables of SPEC
+ * section 5, renders, and hands the result to mime_build. Shared by the
+ * daemon (sched) and `infoviewctl preview`, so both produce the same bytes.
+ */
+#ifndef IV_COMPOSE_H
+#define IV_COMPOSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "classify.h"
+#include "config.h"
+#include "store.h"
+#include "template.h"
+
+/* All message templates (and the question bank), loaded and checked. */
+struct tmplset;
+
+/* The template files of SPEC section 5, NULL-terminated (questions.txt not
+ * included: it is a question bank, not a message). */
+extern const char *const compose_template_names[];
+
+/* Loads every template from cfg->templates.dir (falling back to the
+ * shipped dir) plus questions.txt, checks syntax and variable names
+ * (builtins plus custom keys in extra_vars). All problems as
+ * "FILE:LINE: message" lines. Returns 0 or -EINVAL. */
+int tmplset_load(const struct config *cfg, const char *const *extra_vars,
+    struct tmplset **ret, char **ret_err);
+void tmplset_free(struct tmplset *t);
+const struct template *tmplset_get(const struct tmplset *t, const char *name);
+
+struct compose_req {
+	const char *template;           /* "outreach.txt", ... */
+	const struct contact *contact;  /* who it is about (may be NULL) */
+	const char *referrer_name;      /* resolved referrer display name */
+	bool to_user;                   /* addressed to the user, auto-generated */
+	const char *message_id;         /* "<...>", fixed when queued */
+	const char *in_reply_to;        /* threading, or NULL */
+	const char *references;
+	const char *thread_subject;     /* set: Subject = "Re: " + this */
+	time_t date;
+	/* meeting_* variables, when start != 0 */
+	time_t meeting_start, meeting_end;
+	const char *meeting_location;
+	/* {{slots}} */
+	const struct offered_slot *slots;
+	size_t n_slots;
+	time_t slot_length;             /* seconds, for "10:00-10:30" */
+	/* further scalars for notices and briefs (reason, snippet, thread) */
+	const struct kvpair *extra;
+	size_t n_extra;
+	/* iMIP calendar part */
+	const char *ics, *ics_method;
+};
+
+struct composed {
+	char *raw;                      /* CRLF message */
+	size_t len;
+	char *subject;
+	char *to_addr;                  /* envelope recipient */
+	char *cc;                       /* extra recipients ("" if none) */
+};
+void composed_done(struct composed *c);
+
+/*
+ * Renders req. Returns 0; -ENODATA when a required variable is empty
+ * (*ret_err = "contact x@y: missing first_name, company" — the message
+ * must be held, not sent); -EINVAL for anything else, with the reason.
+ */
+int compose_build(const struct config *cfg, const struct tmplset *ts,
+    const struct compose_req *req, struct composed *ret, char **ret_err);
+
+#endif

@@ -1,0 +1,3 @@
+/* config.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "config.h"

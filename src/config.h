@@ -1,0 +1,104 @@
+/*
+ * config.h - the daemon's configuration (SPEC section 4), loaded from a
+ * libconfig file into a fresh struct. Loading never changes a config that
+ * is in use: SIGHUP swaps the pointer only when the new one validated.
+ * Every problem is reported as "FILE:LINE: message".
+ */
+#ifndef IV_CONFIG_H
+#define IV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum smtp_tls { SMTP_TLS_REQUIRED, SMTP_TLS_NONE };
+enum imap_tls { IMAP_TLS_IMPLICIT, IMAP_TLS_STARTTLS, IMAP_TLS_NONE };
+
+/* One "Tue 10:00-12:00" availability entry. */
+struct avail_window {
+	int wday;               /* 0 = Sunday .. 6 = Saturday */
+	int start_min;          /* minutes after local midnight */
+	int end_min;
+};
+
+struct config {
+	char *path;             /* the file it came from */
+	struct {
+		char *name, *email, *timezone, *signature, *resume_url;
+	} identity;
+	struct {
+		char *url;              /* smtp://host:587 or smtps://host:465 */
+		enum smtp_tls tls;
+		char *user;
+		char *password_command, *password_file, *password;
+		char *ca_file;
+		long timeout;           /* seconds */
+	} smtp;
+	struct {
+		char *host;
+		int port;
+		enum imap_tls tls;
+		char *user;
+		char *password_command, *password_file, *password;
+		char *ca_file;
+		char *inbox, *sent, *drafts;
+		bool save_sent, idle;
+		long poll_interval;     /* seconds */
+	} imap;
+	struct {
+		int window_start_min, window_end_min;   /* send_window */
+		unsigned send_days_mask;                /* bit wday set = allowed */
+		int daily_limit, per_domain_daily;
+		long min_gap, followup_after;           /* seconds */
+		int max_followups;
+	} outreach;
+	struct {
+		long duration;                          /* seconds */
+		char *location;
+		struct avail_window *availability;
+		size_t n_availability;
+		int offer_slots;
+		bool auto_schedule;
+		long prep_before;
+		bool copy_to_self;
+	} meeting;
+	struct {
+		long remind_after;
+		bool draft;
+	} thankyou;
+	struct {
+		int interviews_per_field;
+	} goal;
+	struct {
+		char *database;
+	} storage;
+	struct {
+		char *dir;              /* user's dir; files here win */
+		char *shipped_dir;      /* $(pkgdatadir)/templates, or
+		                           INFOVIEWD_TEMPLATES_SHIPPED for tests */
+	} templates;
+};
+
+/* The default config path, $(sysconfdir)/infoviewd.conf. */
+const char *config_default_path(void);
+
+/*
+ * Loads and validates path. Returns 0 and a fresh *ret, or -EINVAL with
+ * every problem as "FILE:LINE: message\n" lines in *ret_errors (allocated).
+ * A secret in a plain `password` key is refused unless the file is
+ * readable by its owner only.
+ */
+int config_load(const char *path, struct config **ret, char **ret_errors);
+void config_free(struct config *c);
+
+/*
+ * The secret for service "smtp" or "imap": $CREDENTIALS_DIRECTORY/
+ * <service>-password, else password_command's stdout (trailing newline
+ * removed), else password_file (refused unless 0600 or stricter), else
+ * password. Returns 0 and *ret_secret (caller frees, may be NULL when no
+ * secret is configured), or a negative errno and *ret_err naming the
+ * source — never the secret itself.
+ */
+int config_secret(const struct config *c, const char *service,
+    char **ret_secret, char **ret_err);
+
+#endif

@@ -1,0 +1,3 @@
+/* control.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "control.h"

@@ -1,0 +1,3 @@
+/* csvimport.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "csvimport.h"

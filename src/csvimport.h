@@ -1,0 +1,31 @@
+/*
+ * csvimport.h - reading contact CSVs (the only module that includes
+ * libcsv): LinkedIn's Connections.csv as exported (notes before the header
+ * row) and plain CSVs whose columns are named like `contact add` options.
+ */
+#ifndef IV_CSVIMPORT_H
+#define IV_CSVIMPORT_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+#define CSV_MAX_FIELD   (64u * 1024)
+#define CSV_MAX_ROWS    1000000
+
+/* Called for each usable row; return <0 to stop. line: the row's first
+ * line in the file. */
+typedef int (*csv_row_fn)(const struct contact_in *row, size_t line, void *arg);
+/* Called for each row that is skipped, with why ("no email address"). */
+typedef void (*csv_skip_fn)(size_t line, const char *why, void *arg);
+
+/* Reads the file. field: default field for rows without one (may be NULL).
+ * Returns 0, or a negative errno with "FILE:LINE: message" in *ret_err. */
+int csvimport_file(const char *path, const char *field, csv_row_fn row,
+    csv_skip_fn skip, void *arg, char **ret_err);
+/* Same on a buffer (for tests and fuzzing). */
+int csvimport_buffer(const char *name, const char *data, size_t len,
+    const char *field, csv_row_fn row, csv_skip_fn skip, void *arg,
+    char **ret_err);
+
+#endif

@@ -1,0 +1,3 @@
+/* ctl_contact.c - placeholder. */
+#include "autoconf.h"
+#include "ctl.h"

@@ -1,0 +1,3 @@
+/* ctl_meeting.c - placeholder. */
+#include "autoconf.h"
+#include "ctl.h"

@@ -1,0 +1,3 @@
+/* ctl_queue.c - placeholder. */
+#include "autoconf.h"
+#include "ctl.h"

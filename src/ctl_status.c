@@ -1,0 +1,3 @@
+/* ctl_status.c - placeholder. */
+#include "autoconf.h"
+#include "ctl.h"

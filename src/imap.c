@@ -1,0 +1,3 @@
+/* imap.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "imap.h"

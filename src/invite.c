@@ -1,0 +1,3 @@
+/* invite.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "invite.h"

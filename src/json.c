@@ -1,0 +1,3 @@
+/* json.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "json.h"

@@ -1,0 +1,39 @@
+/*
+ * json.h - writing JSON for --json output. Hand-written: it only ever
+ * writes (never parses), and a writer with correct string escaping is
+ * shorter than the glue to a library.
+ */
+#ifndef IV_JSON_H
+#define IV_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+struct json {
+	FILE *out;
+	int depth;
+	bool need_comma[64];
+	bool pretty;
+};
+
+void json_init(struct json *j, FILE *out);
+void json_begin_object(struct json *j);
+void json_end_object(struct json *j);
+void json_begin_array(struct json *j);
+void json_end_array(struct json *j);
+void json_key(struct json *j, const char *key);       /* inside an object */
+void json_str(struct json *j, const char *v);         /* NULL -> null */
+void json_int(struct json *j, int64_t v);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+void json_time(struct json *j, time_t t);             /* RFC 3339; 0 -> null */
+/* key + value shorthands */
+void json_kstr(struct json *j, const char *key, const char *v);
+void json_kint(struct json *j, const char *key, int64_t v);
+void json_kbool(struct json *j, const char *key, bool v);
+void json_ktime(struct json *j, const char *key, time_t t);
+void json_finish(struct json *j);                     /* trailing newline */
+
+#endif

@@ -1,0 +1,3 @@
+/* notify.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "notify.h"

@@ -1,0 +1,3 @@
+/* smtp.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "smtp.h"

@@ -1,0 +1,3 @@
+/* store_contact.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "store.h"

@@ -1,0 +1,3 @@
+/* template.c - placeholder, filled in by its module work. */
+#include "autoconf.h"
+#include "template.h"

@@ -1,0 +1,4 @@
+/* ivprobe.c - placeholder driver for the transport tests. */
+#include "autoconf.h"
+
+int main(void) { return 0; }

@@ -1,0 +1,114 @@
+/* test_util.c - durations, zones, addresses, buffers. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "unit.h"
+#include "util.h"
+
+static void
+test_durations(void **state)
+{
+	static const struct { const char *in; long out; } ok[] = {
+		{ "90s", 90 }, { "30m", 1800 }, { "24h", 86400 }, { "5d", 432000 },
+		{ "1h30m", 5400 }, { "45", 45 }, { "2w", 1209600 },
+	};
+	static const char *bad[] = { "", "m", "5x", "-3m", "1.5h", "abc", "5 d x" };
+	size_t i;
+	long v;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(parse_duration(ok[i].in, &v), 0);
+		assert_int_equal(v, ok[i].out);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		assert_int_equal(parse_duration(bad[i], &v), -EINVAL);
+		assert_int_equal(v, 7);
+	}
+}
+
+static void
+test_zones(void **state)
+{
+	time_t t;
+	struct tm tm;
+
+	(void)state;
+	assert_true(tz_valid("America/Los_Angeles"));
+	assert_true(tz_valid("UTC"));
+	assert_false(tz_valid("Mars/Olympus"));
+	assert_false(tz_valid("../etc/passwd"));
+	assert_false(tz_valid(""));
+	/* 2026-07-01 10:00 PDT is 17:00 UTC; 2026-12-01 10:00 PST is 18:00. */
+	assert_int_equal(tz_local_to_utc("America/Los_Angeles", 2026, 7, 1, 10, 0, &t), 0);
+	assert_int_equal(t, 1782925200);
+	assert_int_equal(tz_local_to_utc("America/Los_Angeles", 2026, 12, 1, 10, 0, &t), 0);
+	assert_int_equal(t, 1796148000);
+	tz_utc_to_local("Europe/Berlin", 1782925200, &tm);
+	assert_int_equal(tm.tm_hour, 19);
+}
+
+static void
+test_addresses(void **state)
+{
+	char *d;
+
+	(void)state;
+	assert_true(email_valid("ana.perez@example.org"));
+	assert_true(email_valid("a+tag@sub.example.co.uk"));
+	assert_false(email_valid("ana@example.org\r\nRCPT TO:<x@y.z>"));
+	assert_false(email_valid("ana example@x.org"));
+	assert_false(email_valid("<ana@x.org>"));
+	assert_false(email_valid("ana@localhost"));
+	assert_false(email_valid("ana@@x.org"));
+	assert_false(email_valid(""));
+	d = email_domain("Ana@Example.ORG");
+	assert_string_equal(d, "example.org");
+	free(d);
+}
+
+static void
+test_buf(void **state)
+{
+	struct buf b;
+	char *s;
+
+	(void)state;
+	buf_init(&b);
+	buf_addstr(&b, "Hi ");
+	buf_printf(&b, "%s, %d", "Zoë", 3);
+	buf_addch(&b, '!');
+	assert_int_equal(b.len, strlen("Hi Zoë, 3!"));
+	s = buf_steal(&b);
+	assert_string_equal(s, "Hi Zoë, 3!");
+	free(s);
+	assert_null(b.data);
+}
+
+static void
+test_first_name(void **state)
+{
+	char *f;
+
+	(void)state;
+	f = first_name_of("  Zoë Ångström");
+	assert_string_equal(f, "Zoë");
+	free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_first_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
