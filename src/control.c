@@ -1,3 +1,10 @@
-/* control.c - placeholder, filled in by its module work. */
+/* control.c - wake-ups from infoviewctl to the daemon (see control.h). */
 #include "autoconf.h"
+
 #include "control.h"
+
+void
+control_wake(const char *db_path)
+{
+	(void)db_path;
+}

@@ -1,4 +1,42 @@
-/* ctl.h - what the infoviewctl command files share. */
+/*
+ * ctl.h - what the infoviewctl command files share: the loaded config, the
+ * open store, output mode, and the command entry points. Each command
+ * returns an exit code of SPEC section 2 (0, 1, 2, 78).
+ */
 #ifndef IV_CTL_H
 #define IV_CTL_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "store.h"
+
+#define EXIT_OK         0
+#define EXIT_FAILED     1
+#define EXIT_USAGE      2
+#define EXIT_CONFIG     78
+
+struct ctl {
+	struct config *cfg;
+	struct store *st;
+	bool json;
+	bool color;             /* stdout is a TTY and NO_COLOR unset */
+};
+
+/* ctl_contact.c */
+int ctl_contact(struct ctl *c, int argc, char **argv);
+int ctl_preview(struct ctl *c, int argc, char **argv);
+/* ctl_queue.c */
+int ctl_outreach(struct ctl *c, int argc, char **argv);
+int ctl_queue(struct ctl *c, int argc, char **argv);
+int ctl_inbox(struct ctl *c, int argc, char **argv);
+int ctl_referral(struct ctl *c, int argc, char **argv);
+/* ctl_meeting.c */
+int ctl_meeting(struct ctl *c, int argc, char **argv);
+/* ctl_status.c */
+int ctl_status(struct ctl *c, int argc, char **argv);
+
+/* Tells a running daemon to look at the database now (no-op if none). */
+void ctl_wake(struct ctl *c);
+
 #endif

@@ -121,4 +121,11 @@ int store_contact_state_counts(struct store *s, char ***ret_states,
 /* All custom variable keys in use (for template checks), caller frees. */
 int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 
+/* ---- outbox (store_outbox.c) ------------------------------------------- */
+
+/* Cancels everything still queued or held for the contact (state
+ * "cancelled", last_error = why). Returns the number cancelled or <0. */
+int store_outbox_cancel_contact(struct store *s, int64_t contact_id,
+    const char *why);
+
 #endif
