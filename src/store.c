@@ -75,6 +75,7 @@ static const char *const migrations[] = {
 	"  last_error TEXT NOT NULL DEFAULT '',"
 	"  message_id TEXT NOT NULL UNIQUE,"
 	"  rcpt TEXT NOT NULL DEFAULT '',"
+	"  domain TEXT NOT NULL DEFAULT '',"
 	"  subject TEXT NOT NULL DEFAULT '',"
 	"  in_reply_to TEXT NOT NULL DEFAULT '',"
 	"  refs TEXT NOT NULL DEFAULT '',"

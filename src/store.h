@@ -123,6 +123,114 @@ int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 
 /* ---- outbox (store_outbox.c) ------------------------------------------- */
 
+/* Outbox states: the journal of SPEC section 6.
+ *   queued -> sending -> sent
+ *                     -> queued (4xx: retried later) | failed (5xx)
+ *   queued -> held (a required variable was empty) | cancelled */
+#define OB_QUEUED       "queued"
+#define OB_HELD         "held"
+#define OB_SENDING      "sending"
+#define OB_SENT         "sent"
+#define OB_FAILED       "failed"
+#define OB_CANCELLED    "cancelled"
+
+/* Outbox kinds: one per template, plus "draft" (thank-you APPENDed to
+ * Drafts, never sent). */
+#define OK_OUTREACH     "outreach"
+#define OK_FOLLOWUP     "followup"
+#define OK_INVITE       "invite"
+#define OK_RESCHEDULE   "reschedule"
+#define OK_CANCEL       "cancel"
+#define OK_PREP         "prep"
+#define OK_DRAFT        "thankyou"
+#define OK_REMINDER     "reminder"
+#define OK_REFERRER     "referrer"
+#define OK_NOTICE       "notice"
+
+struct outbox_row {
+	int64_t id, contact_id, meeting_id;
+	char *kind, *state;
+	bool to_user;
+	time_t due, created, sent_at;
+	int attempts;
+	char *last_error, *message_id, *rcpt, *domain, *subject;
+	char *in_reply_to, *refs, *param;
+	char *raw;              /* NULL until rendered */
+	size_t raw_len;
+};
+
+/* What to queue. message_id is fixed here, once, and reused on every
+ * retry. contact_id/meeting_id 0 = none. */
+struct outbox_new {
+	const char *kind;
+	int64_t contact_id, meeting_id;
+	bool to_user;
+	time_t due;
+	const char *message_id;
+	const char *domain;             /* recipient's domain (limits) */
+	const char *in_reply_to, *refs, *subject;   /* threading */
+	const char *param;
+};
+
+void outbox_row_free(struct outbox_row *r);
+void outbox_rows_free(struct outbox_row **v, size_t n);
+
+int store_outbox_add(struct store *s, const struct outbox_new *n,
+    int64_t *ret_id);
+int store_outbox_get(struct store *s, int64_t id, struct outbox_row **ret);
+/* state NULL = all; contact_id 0 = all. Ordered by due, id. */
+int store_outbox_list(struct store *s, const char *state, int64_t contact_id,
+    struct outbox_row ***ret, size_t *ret_n);
+/* Queued rows due at or before now, oldest first, at most max. */
+int store_outbox_due(struct store *s, time_t now, size_t max,
+    struct outbox_row ***ret, size_t *ret_n);
+/* Earliest due time of any queued row (-ENOENT when none). */
+int store_outbox_next_due(struct store *s, time_t *ret);
+/* Journal transitions. */
+int store_outbox_set_rendered(struct store *s, int64_t id, const char *raw,
+    size_t len, const char *rcpt, const char *subject);
+int store_outbox_mark_sending(struct store *s, int64_t id);
+int store_outbox_mark_sent(struct store *s, int64_t id, time_t at);
+int store_outbox_mark_retry(struct store *s, int64_t id, time_t due,
+    const char *err);
+int store_outbox_mark_failed(struct store *s, int64_t id, const char *err);
+int store_outbox_mark_held(struct store *s, int64_t id, const char *err);
+/* Moves a queued row to a later time (send window, limits). */
+int store_outbox_defer(struct store *s, int64_t id, time_t due);
+/* `queue retry`: failed/held/cancelled -> queued now; a held row is
+ * rendered again. -ENOENT / -EINVAL (wrong state). */
+int store_outbox_retry(struct store *s, int64_t id, time_t now);
+int store_outbox_cancel(struct store *s, int64_t id, const char *why);
+/* Cancels queued/held rows of one kind for a contact; returns count. */
+int store_outbox_cancel_kind(struct store *s, int64_t contact_id,
+    const char *kind, const char *why);
+/* Cancels queued/held rows of a meeting (kind NULL = all kinds). */
+int store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
+    const char *kind, const char *why);
+/* Postpones queued rows of kind for contact to not before t. */
+int store_outbox_postpone_kind(struct store *s, int64_t contact_id,
+    const char *kind, time_t t);
+/* After a crash: rows left in "sending" go back to queued (they are sent
+ * again with the same Message-ID and bytes). Returns the count. */
+int store_outbox_recover(struct store *s);
+/* Sent (or sending) contact-facing messages since t; domain/kind filter
+ * when non-NULL. */
+int store_outbox_count_since(struct store *s, time_t since,
+    const char *domain, const char *kind, int64_t *ret);
+/* sent_at of the newest contact-facing sent message (0 when none). */
+int store_outbox_last_sent(struct store *s, time_t *ret);
+/* The contact a Message-ID of ours was sent to (-ENOENT). */
+int store_outbox_contact_by_msgid(struct store *s, const char *msgid,
+    int64_t *ret_contact, int64_t *ret_meeting);
+/* The first sent message to the contact (the thread root): its
+ * Message-ID and subject, and the References chain of the newest sent
+ * message in that thread. */
+int store_outbox_thread(struct store *s, int64_t contact_id,
+    char **ret_root_msgid, char **ret_subject, char **ret_last_msgid);
+/* Counts per state (for status): parallel arrays. */
+int store_outbox_state_counts(struct store *s, char ***ret_states,
+    int64_t **ret_counts, size_t *ret_n);
+
 /* Cancels everything still queued or held for the contact (state
  * "cancelled", last_error = why). Returns the number cancelled or <0. */
 int store_outbox_cancel_contact(struct store *s, int64_t contact_id,

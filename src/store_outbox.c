@@ -1,20 +1,366 @@
 /*
- * store_outbox.c - the outbox journal: queued -> sending -> sent | failed,
- * each change committed before and after the SMTP transaction.
+ * store_outbox.c - the outbox journal (see the state list in store.h):
+ * each transition is one UPDATE guarded by the state it leaves, so a
+ * stale caller cannot move a row twice. The daemon commits "sending"
+ * before the SMTP transaction and "sent" after it; after a crash,
+ * store_outbox_recover puts the one message in flight back in the queue
+ * with its Message-ID and bytes unchanged.
  */
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "store_int.h"
 #include "util.h"
+
+#define OUTBOX_COLUMNS \
+	"id, IFNULL(contact_id, 0), IFNULL(meeting_id, 0), kind, state, " \
+	"to_user, due, created, sent_at, attempts, last_error, message_id, " \
+	"rcpt, domain, subject, in_reply_to, refs, param, raw"
+
+void
+outbox_row_free(struct outbox_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->kind);
+	free(r->state);
+	free(r->last_error);
+	free(r->message_id);
+	free(r->rcpt);
+	free(r->domain);
+	free(r->subject);
+	free(r->in_reply_to);
+	free(r->refs);
+	free(r->param);
+	free(r->raw);
+	free(r);
+}
+
+void
+outbox_rows_free(struct outbox_row **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		outbox_row_free(v[i]);
+	free(v);
+}
+
+/* Reads one row selected with OUTBOX_COLUMNS. */
+static struct outbox_row *
+outbox_row_read(sqlite3_stmt *st)
+{
+	struct outbox_row *r = xcalloc(1, sizeof(*r));
+	const void *raw;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->contact_id = sqlite3_column_int64(st, 1);
+	r->meeting_id = sqlite3_column_int64(st, 2);
+	r->kind = store_col_str(st, 3);
+	r->state = store_col_str(st, 4);
+	r->to_user = sqlite3_column_int(st, 5) != 0;
+	r->due = (time_t)sqlite3_column_int64(st, 6);
+	r->created = (time_t)sqlite3_column_int64(st, 7);
+	r->sent_at = (time_t)sqlite3_column_int64(st, 8);
+	r->attempts = sqlite3_column_int(st, 9);
+	r->last_error = store_col_str(st, 10);
+	r->message_id = store_col_str(st, 11);
+	r->rcpt = store_col_str(st, 12);
+	r->domain = store_col_str(st, 13);
+	r->subject = store_col_str(st, 14);
+	r->in_reply_to = store_col_str(st, 15);
+	r->refs = store_col_str(st, 16);
+	r->param = store_col_str(st, 17);
+	if ((raw = sqlite3_column_blob(st, 18)) != NULL) {
+		r->raw_len = (size_t)sqlite3_column_bytes(st, 18);
+		r->raw = xmalloc(r->raw_len + 1);
+		memcpy(r->raw, raw, r->raw_len);
+		r->raw[r->raw_len] = '\0';
+	}
+	return r;
+}
+
+/* Steps st collecting every row; finalizes st. */
+static int
+outbox_collect(struct store *s, sqlite3_stmt *st, struct outbox_row ***ret,
+    size_t *ret_n)
+{
+	struct outbox_row **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = outbox_row_read(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_debug("store: outbox: %s", sqlite3_errmsg(s->db));
+		outbox_rows_free(v, n);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Runs an UPDATE and returns -ENOENT when it touched no row. */
+static int
+outbox_update(struct store *s, sqlite3_stmt *st)
+{
+	int r;
+
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int
+store_outbox_add(struct store *s, const struct outbox_new *n, int64_t *ret_id)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "INSERT INTO outbox (kind, contact_id, meeting_id, to_user, due, "
+	    "message_id, domain, in_reply_to, refs, subject, param, created) "
+	    "VALUES (?1, NULLIF(?2, 0), NULLIF(?3, 0), ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12)");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, n->kind);
+	sqlite3_bind_int64(st, 2, n->contact_id);
+	sqlite3_bind_int64(st, 3, n->meeting_id);
+	sqlite3_bind_int(st, 4, n->to_user);
+	sqlite3_bind_int64(st, 5, n->due);
+	store_bind_str(st, 6, n->message_id);
+	store_bind_str(st, 7, n->domain ? n->domain : "");
+	store_bind_str(st, 8, n->in_reply_to ? n->in_reply_to : "");
+	store_bind_str(st, 9, n->refs ? n->refs : "");
+	store_bind_str(st, 10, n->subject ? n->subject : "");
+	store_bind_str(st, 11, n->param ? n->param : "");
+	sqlite3_bind_int64(st, 12, iv_now());
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	if (ret_id)
+		*ret_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_outbox_get(struct store *s, int64_t id, struct outbox_row **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?1");
+	struct outbox_row **v;
+	size_t n;
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if ((r = outbox_collect(s, st, &v, &n)) < 0)
+		return r;
+	if (n == 0) {
+		free(v);
+		return -ENOENT;
+	}
+	*ret = v[0];
+	free(v);
+	return 0;
+}
+
+int
+store_outbox_list(struct store *s, const char *state, int64_t contact_id,
+    struct outbox_row ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " OUTBOX_COLUMNS " FROM outbox "
+	    "WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR contact_id = ?2) "
+	    "ORDER BY due, id");
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, state);
+	sqlite3_bind_int64(st, 2, contact_id);
+	return outbox_collect(s, st, ret, ret_n);
+}
+
+int
+store_outbox_due(struct store *s, time_t now, size_t max,
+    struct outbox_row ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " OUTBOX_COLUMNS " FROM outbox "
+	    "WHERE state = 'queued' AND due <= ?1 ORDER BY due, id LIMIT ?2");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	return outbox_collect(s, st, ret, ret_n);
+}
+
+int
+store_outbox_next_due(struct store *s, time_t *ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT MIN(due) FROM outbox WHERE state = 'queued'");
+	int r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*ret = (time_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_outbox_set_rendered(struct store *s, int64_t id, const char *raw,
+    size_t len, const char *rcpt, const char *subject)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET raw = ?2, rcpt = ?3, subject = ?4 "
+	    "WHERE id = ?1 AND state = 'queued'");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob(st, 2, raw, (int)len, SQLITE_TRANSIENT);
+	store_bind_str(st, 3, rcpt);
+	store_bind_str(st, 4, subject);
+	return outbox_update(s, st);
+}
+
+int
+store_outbox_mark_sending(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+	    "WHERE id = ?1 AND state = 'queued' AND raw IS NOT NULL");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return outbox_update(s, st);
+}
+
+int
+store_outbox_mark_sent(struct store *s, int64_t id, time_t at)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'sent', sent_at = ?2, last_error = '' "
+	    "WHERE id = ?1 AND state IN ('sending', 'queued')");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at);
+	return outbox_update(s, st);
+}
+
+/* Moves a row in state from1/from2/from3 (NULL = unused) to `to`, setting
+ * last_error and, when due > 0, due. -ENOENT when no row moved. */
+static int
+outbox_move(struct store *s, int64_t id, const char *to, const char *from1,
+    const char *from2, const char *from3, time_t due, const char *err)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE outbox SET state = ?2, "
+	    "due = CASE WHEN ?3 > 0 THEN ?3 ELSE due END, last_error = ?4 "
+	    "WHERE id = ?1 AND state IN (?5, ?6, ?7)");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, to);
+	sqlite3_bind_int64(st, 3, due);
+	store_bind_str(st, 4, err ? err : "");
+	store_bind_str(st, 5, from1);
+	store_bind_str(st, 6, from2);
+	store_bind_str(st, 7, from3);
+	return outbox_update(s, st);
+}
+
+int
+store_outbox_mark_retry(struct store *s, int64_t id, time_t due, const char *err)
+{
+	return outbox_move(s, id, OB_QUEUED, OB_SENDING, OB_QUEUED, NULL, due, err);
+}
+
+int
+store_outbox_mark_failed(struct store *s, int64_t id, const char *err)
+{
+	return outbox_move(s, id, OB_FAILED, OB_SENDING, OB_QUEUED, NULL, 0, err);
+}
+
+int
+store_outbox_mark_held(struct store *s, int64_t id, const char *err)
+{
+	return outbox_move(s, id, OB_HELD, OB_QUEUED, NULL, NULL, 0, err);
+}
+
+int
+store_outbox_defer(struct store *s, int64_t id, time_t due)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET due = ?2 WHERE id = ?1 AND state = 'queued'");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, due);
+	return outbox_update(s, st);
+}
+
+int
+store_outbox_retry(struct store *s, int64_t id, time_t now)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'queued', due = ?2, last_error = '', "
+	    "raw = CASE WHEN state = 'held' THEN NULL ELSE raw END "
+	    "WHERE id = ?1 AND state IN ('failed', 'held', 'cancelled')");
+	struct outbox_row *row;
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	if ((r = outbox_update(s, st)) == -ENOENT &&
+	    store_outbox_get(s, id, &row) == 0) {
+		outbox_row_free(row);
+		return -EINVAL;         /* exists, but not in a retryable state */
+	}
+	return r;
+}
+
+int
+store_outbox_cancel(struct store *s, int64_t id, const char *why)
+{
+	struct outbox_row *row;
+	int r = outbox_move(s, id, OB_CANCELLED, OB_QUEUED, OB_HELD, OB_FAILED,
+	    0, why);
+
+	if (r == -ENOENT && store_outbox_get(s, id, &row) == 0) {
+		outbox_row_free(row);
+		return -EINVAL;
+	}
+	return r;
+}
 
 int
 store_outbox_cancel_contact(struct store *s, int64_t contact_id, const char *why)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET state = 'cancelled', last_error = ?2 "
-	    "WHERE contact_id = ?1 AND state IN ('queued', 'held')");
+	    "WHERE contact_id = ?1 AND state IN ('queued', 'held') "
+	    "AND to_user = 0");
 	int r;
 
 	if (st == NULL)
@@ -24,4 +370,199 @@ store_outbox_cancel_contact(struct store *s, int64_t contact_id, const char *why
 	if ((r = store_exec_stmt(s, st)) < 0)
 		return r;
 	return sqlite3_changes(s->db);
+}
+
+int
+store_outbox_cancel_kind(struct store *s, int64_t contact_id, const char *kind,
+    const char *why)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
+	    "WHERE contact_id = ?1 AND kind = ?2 AND state IN ('queued', 'held')");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	store_bind_str(st, 2, kind);
+	store_bind_str(st, 3, why);
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db);
+}
+
+int
+store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
+    const char *kind, const char *why)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
+	    "WHERE meeting_id = ?1 AND (?2 IS NULL OR kind = ?2) "
+	    "AND state IN ('queued', 'held')");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, meeting_id);
+	store_bind_str(st, 2, kind);
+	store_bind_str(st, 3, why);
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db);
+}
+
+int
+store_outbox_postpone_kind(struct store *s, int64_t contact_id,
+    const char *kind, time_t t)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET due = MAX(due, ?3) "
+	    "WHERE contact_id = ?1 AND kind = ?2 AND state = 'queued'");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	store_bind_str(st, 2, kind);
+	sqlite3_bind_int64(st, 3, t);
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db);
+}
+
+int
+store_outbox_recover(struct store *s)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'queued' WHERE state = 'sending'");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db);
+}
+
+int
+store_outbox_count_since(struct store *s, time_t since, const char *domain,
+    const char *kind, int64_t *ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT COUNT(*) FROM outbox WHERE to_user = 0 AND "
+	    "((state = 'sent' AND sent_at > ?1) OR state = 'sending') AND "
+	    "(?2 IS NULL OR domain = ?2) AND (?3 IS NULL OR kind = ?3)");
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, since);
+	store_bind_str(st, 2, domain);
+	store_bind_str(st, 3, kind);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+int
+store_outbox_last_sent(struct store *s, time_t *ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT IFNULL(MAX(sent_at), 0) FROM outbox "
+	    "WHERE to_user = 0 AND state = 'sent'");
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = (time_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+int
+store_outbox_contact_by_msgid(struct store *s, const char *msgid,
+    int64_t *ret_contact, int64_t *ret_meeting)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT IFNULL(contact_id, 0), IFNULL(meeting_id, 0) FROM outbox "
+	    "WHERE message_id = ?1 AND contact_id IS NOT NULL");
+	int rc, r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, msgid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_contact = sqlite3_column_int64(st, 0);
+		if (ret_meeting)
+			*ret_meeting = sqlite3_column_int64(st, 1);
+		r = 0;
+	} else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_outbox_thread(struct store *s, int64_t contact_id, char **ret_root_msgid,
+    char **ret_subject, char **ret_last_msgid)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT message_id, subject FROM outbox WHERE contact_id = ?1 AND "
+	    "to_user = 0 AND state = 'sent' AND kind IN ('outreach', 'followup') "
+	    "ORDER BY sent_at, id");
+	char *root = NULL, *subject = NULL, *last = NULL;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (root == NULL) {
+			root = store_col_str(st, 0);
+			subject = store_col_str(st, 1);
+		}
+		free(last);
+		last = store_col_str(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || root == NULL) {
+		free(root);
+		free(subject);
+		free(last);
+		return rc != SQLITE_DONE ? store_errno(rc) : -ENOENT;
+	}
+	*ret_root_msgid = root;
+	*ret_subject = subject;
+	*ret_last_msgid = last;
+	return 0;
+}
+
+int
+store_outbox_state_counts(struct store *s, char ***ret_states,
+    int64_t **ret_counts, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
+	char **states = NULL;
+	int64_t *counts = NULL;
+	size_t n = 0;
+
+	if (st == NULL)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		states = xreallocarray(states, n + 1, sizeof(*states));
+		counts = xreallocarray(counts, n + 1, sizeof(*counts));
+		states[n] = store_col_str(st, 0);
+		counts[n++] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	*ret_states = states;
+	*ret_counts = counts;
+	*ret_n = n;
+	return 0;
 }
