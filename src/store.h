@@ -236,4 +236,127 @@ int store_outbox_state_counts(struct store *s, char ***ret_states,
 int store_outbox_cancel_contact(struct store *s, int64_t contact_id,
     const char *why);
 
+/* ---- inbox (store_inbox.c) --------------------------------------------- */
+
+/* IMAP progress per mailbox; -ENOENT before the first sync. */
+int store_mailbox_get(struct store *s, const char *mailbox,
+    uint32_t *ret_uidvalidity, uint32_t *ret_last_uid);
+int store_mailbox_set(struct store *s, const char *mailbox,
+    uint32_t uidvalidity, uint32_t last_uid);
+/* 1 when a message with this Message-ID was already recorded, else 0. */
+int store_inbound_known(struct store *s, const char *message_id);
+
+struct inbound_new {
+	int64_t contact_id;             /* 0 = not matched */
+	const char *mailbox;
+	uint32_t uidvalidity, uid;
+	const char *message_id, *from_addr, *subject;
+	time_t at;
+	const char *cls, *intent, *snippet;
+};
+int store_inbound_add(struct store *s, const struct inbound_new *n);
+/* The newest `max` inbound messages of a contact, oldest first, as
+ * "date from: snippet" lines (for the prep brief). */
+int store_inbound_thread(struct store *s, int64_t contact_id, size_t max,
+    char **ret_text);
+
+/* Parse failures: attempts so far for a UID (0 when none), and bump. */
+int store_quarantine_attempts(struct store *s, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, int *ret);
+int store_quarantine_bump(struct store *s, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, const char *err);
+int store_quarantine_clear(struct store *s, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid);
+
+/* Replies that need the user's decision (`infoviewctl inbox`). */
+struct inbox_item {
+	int64_t id, contact_id;
+	char *kind, *reason, *snippet;
+	char *email, *name;             /* of the contact ("" if none) */
+	time_t created;
+};
+int store_inbox_add(struct store *s, int64_t contact_id, const char *kind,
+    const char *reason, const char *snippet, int64_t *ret_id);
+int store_inbox_list(struct store *s, bool include_resolved,
+    struct inbox_item **ret, size_t *ret_n);
+int store_inbox_resolve(struct store *s, int64_t id);
+/* Resolves every open item of a contact (a decision was made). */
+int store_inbox_resolve_contact(struct store *s, int64_t contact_id);
+void inbox_items_free(struct inbox_item *v, size_t n);
+
+/* People suggested in replies. */
+#define REF_PENDING     "pending"
+#define REF_ACCEPTED    "accepted"
+#define REF_DISMISSED   "dismissed"
+struct referral_row {
+	int64_t id, from_contact_id, contact_id;
+	char *email, *name, *state;
+	char *from_email, *from_name;
+	time_t created;
+};
+/* Adds unless the same address (or, without one, name) is already
+ * suggested by that contact. Returns 1 added, 0 duplicate, <0 error. */
+int store_referral_add(struct store *s, int64_t from_contact_id,
+    const char *email, const char *name);
+int store_referral_list(struct store *s, struct referral_row **ret,
+    size_t *ret_n);
+int store_referral_get(struct store *s, int64_t id, struct referral_row *ret);
+int store_referral_set(struct store *s, int64_t id, const char *state,
+    int64_t contact_id);
+void referral_row_done(struct referral_row *r);
+void referral_rows_free(struct referral_row *v, size_t n);
+
+/* ---- meetings (store_meeting.c) ---------------------------------------- */
+
+#define MS_SCHEDULED    "scheduled"
+#define MS_CANCELLED    "cancelled"
+
+struct meeting {
+	int64_t id, contact_id;
+	char *uid;
+	int sequence;
+	time_t start, end;
+	char *tz, *location, *state;
+	char *rsvp;                     /* needs-action accepted declined tentative */
+	int rsvp_seq;
+	time_t rsvp_dtstamp;
+	char *rsvp_comment;
+	bool by_contact;
+	bool ended_handled;
+	time_t created, updated;
+};
+void meeting_free(struct meeting *m);
+void meetings_free(struct meeting **v, size_t n);
+
+int store_meeting_add(struct store *s, const struct meeting *m,
+    int64_t *ret_id);
+int store_meeting_get(struct store *s, int64_t id, struct meeting **ret);
+int store_meeting_by_uid(struct store *s, const char *uid,
+    struct meeting **ret);
+/* contact_id 0 = all; ordered by start. */
+int store_meeting_list(struct store *s, int64_t contact_id,
+    struct meeting ***ret, size_t *ret_n);
+/* New time (and SEQUENCE); the RSVP goes back to needs-action. */
+int store_meeting_set_time(struct store *s, int64_t id, time_t start,
+    time_t end, const char *tz, const char *location, int sequence);
+int store_meeting_set_state(struct store *s, int64_t id, const char *state,
+    int sequence);
+int store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp,
+    int seq, time_t dtstamp, const char *comment);
+/* Scheduled meetings whose end has passed and that were not handled. */
+int store_meeting_ended(struct store *s, time_t now, struct meeting ***ret,
+    size_t *ret_n);
+int store_meeting_mark_ended(struct store *s, int64_t id);
+/* 1 when [start, end) overlaps a scheduled meeting, else 0. */
+int store_meeting_overlaps(struct store *s, time_t start, time_t end);
+
+/* The concrete times offered to a contact in the outreach. */
+int store_slots_set(struct store *s, int64_t contact_id, const time_t *starts,
+    size_t n, long length);
+int store_slots_get(struct store *s, int64_t contact_id, time_t **ret_starts,
+    size_t *ret_n);
+/* 1 when any contact was offered a slot overlapping [start, end). */
+int store_slots_taken(struct store *s, time_t start, time_t end,
+    int64_t except_contact);
+
 #endif

@@ -1,3 +1,367 @@
-/* store_meeting.c - placeholder, filled in by its module work. */
+/*
+ * store_meeting.c - meetings (one row per calendar UID) and the concrete
+ * times offered to each contact.
+ */
 #include "autoconf.h"
-#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "util.h"
+
+#define MEETING_COLUMNS \
+	"id, contact_id, uid, sequence, start, end, tz, location, state, rsvp, " \
+	"rsvp_seq, rsvp_dtstamp, rsvp_comment, by_contact, ended_handled, " \
+	"created, updated"
+
+void
+meeting_free(struct meeting *m)
+{
+	if (m == NULL)
+		return;
+	free(m->uid);
+	free(m->tz);
+	free(m->location);
+	free(m->state);
+	free(m->rsvp);
+	free(m->rsvp_comment);
+	free(m);
+}
+
+void
+meetings_free(struct meeting **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		meeting_free(v[i]);
+	free(v);
+}
+
+static struct meeting *
+meeting_read(sqlite3_stmt *st)
+{
+	struct meeting *m = xcalloc(1, sizeof(*m));
+
+	m->id = sqlite3_column_int64(st, 0);
+	m->contact_id = sqlite3_column_int64(st, 1);
+	m->uid = store_col_str(st, 2);
+	m->sequence = sqlite3_column_int(st, 3);
+	m->start = (time_t)sqlite3_column_int64(st, 4);
+	m->end = (time_t)sqlite3_column_int64(st, 5);
+	m->tz = store_col_str(st, 6);
+	m->location = store_col_str(st, 7);
+	m->state = store_col_str(st, 8);
+	m->rsvp = store_col_str(st, 9);
+	m->rsvp_seq = sqlite3_column_int(st, 10);
+	m->rsvp_dtstamp = (time_t)sqlite3_column_int64(st, 11);
+	m->rsvp_comment = store_col_str(st, 12);
+	m->by_contact = sqlite3_column_int(st, 13) != 0;
+	m->ended_handled = sqlite3_column_int(st, 14) != 0;
+	m->created = (time_t)sqlite3_column_int64(st, 15);
+	m->updated = (time_t)sqlite3_column_int64(st, 16);
+	return m;
+}
+
+static int
+meeting_collect(struct store *s, sqlite3_stmt *st, struct meeting ***ret,
+    size_t *ret_n)
+{
+	struct meeting **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = meeting_read(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_debug("store: meetings: %s", sqlite3_errmsg(s->db));
+		meetings_free(v, n);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Collects and returns exactly one meeting, or -ENOENT. */
+static int
+meeting_one(struct store *s, sqlite3_stmt *st, struct meeting **ret)
+{
+	struct meeting **v;
+	size_t n;
+	int r;
+
+	if ((r = meeting_collect(s, st, &v, &n)) < 0)
+		return r;
+	if (n == 0) {
+		free(v);
+		return -ENOENT;
+	}
+	*ret = v[0];
+	free(v);
+	return 0;
+}
+
+int
+store_meeting_add(struct store *s, const struct meeting *m, int64_t *ret_id)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "INSERT INTO meetings (contact_id, uid, sequence, start, end, tz, "
+	    "location, state, rsvp, by_contact, created, updated) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, m->contact_id);
+	store_bind_str(st, 2, m->uid);
+	sqlite3_bind_int(st, 3, m->sequence);
+	sqlite3_bind_int64(st, 4, m->start);
+	sqlite3_bind_int64(st, 5, m->end);
+	store_bind_str(st, 6, m->tz ? m->tz : "");
+	store_bind_str(st, 7, m->location ? m->location : "");
+	store_bind_str(st, 8, m->state ? m->state : MS_SCHEDULED);
+	store_bind_str(st, 9, m->rsvp ? m->rsvp : "needs-action");
+	sqlite3_bind_int(st, 10, m->by_contact);
+	sqlite3_bind_int64(st, 11, iv_now());
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	if (ret_id)
+		*ret_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_meeting_get(struct store *s, int64_t id, struct meeting **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " MEETING_COLUMNS " FROM meetings WHERE id = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return meeting_one(s, st, ret);
+}
+
+int
+store_meeting_by_uid(struct store *s, const char *uid, struct meeting **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " MEETING_COLUMNS " FROM meetings WHERE uid = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, uid);
+	return meeting_one(s, st, ret);
+}
+
+int
+store_meeting_list(struct store *s, int64_t contact_id, struct meeting ***ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " MEETING_COLUMNS " FROM meetings "
+	    "WHERE ?1 = 0 OR contact_id = ?1 ORDER BY start, id");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	return meeting_collect(s, st, ret, ret_n);
+}
+
+/* Runs an UPDATE of one meeting; -ENOENT when none matched. */
+static int
+meeting_update(struct store *s, sqlite3_stmt *st)
+{
+	int r;
+
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int
+store_meeting_set_time(struct store *s, int64_t id, time_t start, time_t end,
+    const char *tz, const char *location, int sequence)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE meetings SET start = ?2, end = ?3, tz = ?4, "
+	    "location = IFNULL(?5, location), sequence = ?6, state = 'scheduled', "
+	    "rsvp = 'needs-action', rsvp_comment = '', ended_handled = 0, "
+	    "updated = ?7 WHERE id = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, start);
+	sqlite3_bind_int64(st, 3, end);
+	store_bind_str(st, 4, tz ? tz : "");
+	store_bind_str(st, 5, location);
+	sqlite3_bind_int(st, 6, sequence);
+	sqlite3_bind_int64(st, 7, iv_now());
+	return meeting_update(s, st);
+}
+
+int
+store_meeting_set_state(struct store *s, int64_t id, const char *state,
+    int sequence)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE meetings SET state = ?2, sequence = ?3, updated = ?4 "
+	    "WHERE id = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, state);
+	sqlite3_bind_int(st, 3, sequence);
+	sqlite3_bind_int64(st, 4, iv_now());
+	return meeting_update(s, st);
+}
+
+int
+store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp, int seq,
+    time_t dtstamp, const char *comment)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE meetings SET rsvp = ?2, rsvp_seq = ?3, rsvp_dtstamp = ?4, "
+	    "rsvp_comment = ?5, updated = ?6 WHERE id = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, rsvp);
+	sqlite3_bind_int(st, 3, seq);
+	sqlite3_bind_int64(st, 4, dtstamp);
+	store_bind_str(st, 5, comment ? comment : "");
+	sqlite3_bind_int64(st, 6, iv_now());
+	return meeting_update(s, st);
+}
+
+int
+store_meeting_ended(struct store *s, time_t now, struct meeting ***ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " MEETING_COLUMNS " FROM meetings WHERE state = 'scheduled' "
+	    "AND rsvp <> 'declined' AND end <= ?1 AND ended_handled = 0 "
+	    "ORDER BY end, id");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, now);
+	return meeting_collect(s, st, ret, ret_n);
+}
+
+int
+store_meeting_mark_ended(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE meetings SET ended_handled = 1 WHERE id = ?1");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return meeting_update(s, st);
+}
+
+int
+store_meeting_overlaps(struct store *s, time_t start, time_t end)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT 1 FROM meetings WHERE state = 'scheduled' AND "
+	    "rsvp <> 'declined' AND start < ?2 AND end > ?1 LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, end);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int
+store_slots_set(struct store *s, int64_t contact_id, const time_t *starts,
+    size_t n, long length)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "DELETE FROM offered_slots WHERE contact_id = ?1");
+	size_t i;
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((st = store_prepare(s, "INSERT INTO offered_slots "
+		    "(contact_id, n, start, end) VALUES (?1, ?2, ?3, ?4)")) == NULL)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, contact_id);
+		sqlite3_bind_int(st, 2, (int)i + 1);
+		sqlite3_bind_int64(st, 3, starts[i]);
+		sqlite3_bind_int64(st, 4, starts[i] + length);
+		if ((r = store_exec_stmt(s, st)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+store_slots_get(struct store *s, int64_t contact_id, time_t **ret_starts,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT start FROM offered_slots WHERE contact_id = ?1 ORDER BY n");
+	time_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = (time_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_errno(rc);
+	}
+	*ret_starts = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
+store_slots_taken(struct store *s, time_t start, time_t end,
+    int64_t except_contact)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT 1 FROM offered_slots o JOIN contacts c ON c.id = o.contact_id "
+	    "WHERE o.contact_id <> ?3 AND o.start < ?2 AND o.end > ?1 AND "
+	    "c.state IN ('queued', 'contacted', 'followed_up', 'replied') LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, end);
+	sqlite3_bind_int64(st, 3, except_contact);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
