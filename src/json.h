@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <time.h>
 
+#define JSON_MAX_DEPTH  64
+
 struct json {
 	FILE *out;
 	int depth;
-	bool need_comma[64];
-	bool pretty;
+	bool need_comma[JSON_MAX_DEPTH];
+	bool pretty;            /* two-space indentation, one member a line */
+	bool after_key;         /* the next value follows "key": */
 };
 
 void json_init(struct json *j, FILE *out);
@@ -35,5 +38,9 @@ void json_kint(struct json *j, const char *key, int64_t v);
 void json_kbool(struct json *j, const char *key, bool v);
 void json_ktime(struct json *j, const char *key, time_t t);
 void json_finish(struct json *j);                     /* trailing newline */
+
+/* Writes s as a quoted JSON string: '"' and '\' escaped, controls as
+ * \u00XX, valid UTF-8 passed through, each invalid byte as \ufffd. */
+void json_write_string(FILE *out, const char *s);
 
 #endif

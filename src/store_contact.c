@@ -1,3 +1,711 @@
-/* store_contact.c - placeholder, filled in by its module work. */
+/*
+ * store_contact.c - contacts, their custom variables and their timeline of
+ * events (see store.h). Every statement is prepared and bound; a function
+ * that writes more than once runs in its own transaction (BEGIN IMMEDIATE)
+ * or, when the caller already holds one, inside a SAVEPOINT of it.
+ */
 #include "autoconf.h"
-#include "store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "util.h"
+
+#define CONTACT_COLS \
+	"id, email, name, company, role, field, referred_by, " \
+	"coalesce(referrer_id, 0), note, tz, state, followups_sent, " \
+	"followup_not_before, created, updated"
+
+/* A write unit: a transaction of our own, or a savepoint in the caller's. */
+struct tx {
+	bool own;
+};
+
+/* Starts a write unit. Returns 0 or a negative errno. */
+static int
+tx_begin(struct store *s, struct tx *tx)
+{
+	sqlite3_stmt *st;
+
+	tx->own = sqlite3_get_autocommit(s->db) != 0;
+	if (tx->own)
+		return store_begin(s);
+	st = store_prepare(s, "SAVEPOINT store_contact");
+	return store_exec_stmt(s, st);
+}
+
+/* Ends a write unit: commits when r == 0, else rolls back; returns r or
+ * the commit's error. */
+static int
+tx_end(struct store *s, struct tx *tx, int r)
+{
+	int cr;
+
+	if (tx->own) {
+		if (r == 0 && (cr = store_commit(s)) < 0)
+			r = cr;
+		if (r < 0)
+			store_rollback(s);
+		return r;
+	}
+	if (r < 0)
+		store_exec_stmt(s, store_prepare(s,
+		    "ROLLBACK TO SAVEPOINT store_contact"));
+	cr = store_exec_stmt(s, store_prepare(s, "RELEASE SAVEPOINT store_contact"));
+	return r < 0 ? r : cr;
+}
+
+/* Steps a statement that yields no rows (keeps it); returns 0 or -errno. */
+static int
+step_done(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_debug("store: %s", sqlite3_errmsg(s->db));
+		return store_errno(rc);
+	}
+	return 0;
+}
+
+void
+contact_free(struct contact *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->email);
+	free(c->name);
+	free(c->company);
+	free(c->role);
+	free(c->field);
+	free(c->referred_by);
+	free(c->note);
+	free(c->tz);
+	free(c->state);
+	for (i = 0; i < c->n_vars; i++) {
+		free(c->vars[i].key);
+		free(c->vars[i].value);
+	}
+	free(c->vars);
+	free(c);
+}
+
+void
+contacts_free(struct contact **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		contact_free(v[i]);
+	free(v);
+}
+
+void
+events_free(struct event *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].kind);
+		free(v[i].detail);
+	}
+	free(v);
+}
+
+/* A contact from a row selected with CONTACT_COLS (no vars yet). */
+static struct contact *
+contact_from_row(sqlite3_stmt *st)
+{
+	struct contact *c = xcalloc(1, sizeof(*c));
+
+	c->id = sqlite3_column_int64(st, 0);
+	c->email = store_col_str(st, 1);
+	c->name = store_col_str(st, 2);
+	c->company = store_col_str(st, 3);
+	c->role = store_col_str(st, 4);
+	c->field = store_col_str(st, 5);
+	c->referred_by = store_col_str(st, 6);
+	c->referrer_id = sqlite3_column_int64(st, 7);
+	c->note = store_col_str(st, 8);
+	c->tz = store_col_str(st, 9);
+	c->state = store_col_str(st, 10);
+	c->followups_sent = sqlite3_column_int(st, 11);
+	c->followup_not_before = (time_t)sqlite3_column_int64(st, 12);
+	c->created = (time_t)sqlite3_column_int64(st, 13);
+	c->updated = (time_t)sqlite3_column_int64(st, 14);
+	return c;
+}
+
+/* Loads c's custom variables, sorted by key. Returns 0 or -errno. */
+static int
+contact_load_vars(struct store *s, struct contact *c)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT key, value FROM contact_vars "
+	    "WHERE contact_id = ?1 ORDER BY key");
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, c->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c->vars = xreallocarray(c->vars, c->n_vars + 1, sizeof(*c->vars));
+		c->vars[c->n_vars].key = store_col_str(st, 0);
+		c->vars[c->n_vars].value = store_col_str(st, 1);
+		c->n_vars++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Runs a prepared single-contact SELECT; returns 0 with *ret, -ENOENT or
+ * another negative errno. Finalizes st. */
+static int
+contact_fetch(struct store *s, sqlite3_stmt *st, struct contact **ret)
+{
+	struct contact *c;
+	int rc, r;
+
+	if (st == NULL)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	c = contact_from_row(st);
+	sqlite3_finalize(st);
+	if ((r = contact_load_vars(s, c)) < 0) {
+		contact_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+int
+store_contact_get(struct store *s, int64_t id, struct contact **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " CONTACT_COLS " FROM contacts WHERE id = ?1");
+
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, id);
+	return contact_fetch(s, st, ret);
+}
+
+/* The contact with this email (compared case-insensitively). */
+static int
+contact_by_email(struct store *s, const char *email, struct contact **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " CONTACT_COLS " FROM contacts WHERE email = ?1");
+
+	if (st != NULL)
+		store_bind_str(st, 1, email);
+	return contact_fetch(s, st, ret);
+}
+
+/* True when s is a decimal id ("17"). */
+static bool
+is_id(const char *s, int64_t *ret)
+{
+	const char *p;
+	char *end;
+	long long v;
+
+	if (str_empty(s) || strlen(s) > 18)
+		return false;
+	for (p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	v = strtoll(s, &end, 10);
+	*ret = (int64_t)v;
+	return v > 0;
+}
+
+int
+store_contact_find(struct store *s, const char *id_or_email,
+    struct contact **ret)
+{
+	int64_t id;
+
+	if (is_id(id_or_email, &id))
+		return store_contact_get(s, id, ret);
+	if (str_empty(id_or_email))
+		return -ENOENT;
+	return contact_by_email(s, id_or_email, ret);
+}
+
+int
+store_contact_list(struct store *s, const char *state, const char *field,
+    struct contact ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " CONTACT_COLS " FROM contacts "
+	    "WHERE (?1 IS NULL OR state = ?1) "
+	    "AND (?2 IS NULL OR field = ?2 COLLATE NOCASE) ORDER BY id");
+	struct contact **v = NULL;
+	size_t n = 0, i;
+	int rc, r = 0;
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, state);
+	store_bind_str(st, 2, field);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = contact_from_row(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = store_errno(rc);
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if ((r = contact_load_vars(s, v[i])) < 0)
+			goto fail;
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	contacts_free(v, n);
+	return r;
+}
+
+int
+store_event_add(struct store *s, int64_t contact_id, const char *kind,
+    const char *detail)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "INSERT INTO events(contact_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)iv_now());
+	store_bind_str(st, 3, kind);
+	store_bind_str(st, 4, detail ? detail : "");
+	return store_exec_stmt(s, st);
+}
+
+int
+store_event_list(struct store *s, int64_t contact_id, struct event **ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT id, contact_id, at, kind, detail FROM events "
+	    "WHERE contact_id = ?1 ORDER BY at, id");
+	struct event *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].contact_id = sqlite3_column_int64(st, 1);
+		v[n].at = (time_t)sqlite3_column_int64(st, 2);
+		v[n].kind = store_col_str(st, 3);
+		v[n].detail = store_col_str(st, 4);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		events_free(v, n);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* The id of the contact that referred_by names: its email
+ * (case-insensitive) first, else its exact name; 0 when none. */
+static int64_t
+referrer_lookup(struct store *s, const char *referred_by, int64_t self)
+{
+	sqlite3_stmt *st;
+	int64_t id = 0;
+
+	if (str_empty(referred_by))
+		return 0;
+	st = store_prepare(s, "SELECT id FROM contacts "
+	    "WHERE (email = ?1 OR name = ?1 COLLATE BINARY) AND id <> ?2 "
+	    "ORDER BY (email = ?1) DESC, id LIMIT 1");
+	if (st == NULL)
+		return 0;
+	store_bind_str(st, 1, referred_by);
+	sqlite3_bind_int64(st, 2, self);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* Points contacts whose referred_by names the contact id (by email or
+ * exact name) and that have no referrer yet at it. */
+static int
+referrer_adopt(struct store *s, int64_t id, const char *email, const char *name)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE contacts SET referrer_id = ?1 "
+	    "WHERE referrer_id IS NULL AND id <> ?1 AND referred_by <> '' "
+	    "AND (referred_by = ?2 COLLATE NOCASE OR referred_by = ?3)");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, email);
+	store_bind_str(st, 3, str_empty(name) ? NULL : name);
+	return store_exec_stmt(s, st);
+}
+
+/* Inserts a new contact; returns 0 and *ret_id or -errno. */
+static int
+contact_insert(struct store *s, const struct contact_in *in, int64_t *ret_id)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "INSERT INTO contacts(email, name, company, role, field, referred_by,"
+	    " referrer_id, note, tz, created, updated) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
+	int64_t ref;
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	ref = referrer_lookup(s, in->referred_by, 0);
+	store_bind_str(st, 1, in->email);
+	store_bind_str(st, 2, in->name ? in->name : "");
+	store_bind_str(st, 3, in->company ? in->company : "");
+	store_bind_str(st, 4, in->role ? in->role : "");
+	store_bind_str(st, 5, in->field ? in->field : "");
+	store_bind_str(st, 6, in->referred_by ? in->referred_by : "");
+	if (ref != 0)
+		sqlite3_bind_int64(st, 7, ref);
+	else
+		sqlite3_bind_null(st, 7);
+	store_bind_str(st, 8, in->note ? in->note : "");
+	store_bind_str(st, 9, in->tz ? in->tz : "");
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)iv_now());
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* Appends name to the comma-separated list in b. */
+static void
+list_add(struct buf *b, const char *name)
+{
+	if (b->len > 0)
+		buf_addstr(b, ", ");
+	buf_addstr(b, name);
+}
+
+/* Notes in changed which of in's set members differ from old. */
+static void
+contact_diff(const struct contact *old, const struct contact_in *in,
+    struct buf *changed)
+{
+	const struct { const char *name, *now, *was; } f[] = {
+		{ "name", in->name, old->name },
+		{ "company", in->company, old->company },
+		{ "role", in->role, old->role },
+		{ "field", in->field, old->field },
+		{ "referred_by", in->referred_by, old->referred_by },
+		{ "note", in->note, old->note },
+		{ "tz", in->tz, old->tz },
+	};
+	size_t i;
+
+	/* The address is the key: it keeps the spelling it was added with. */
+	for (i = 0; i < nitems(f); i++)
+		if (f[i].now != NULL && strcmp(f[i].now, f[i].was) != 0)
+			list_add(changed, f[i].name);
+}
+
+/* Updates an existing contact with in's set members. */
+static int
+contact_update(struct store *s, const struct contact *old,
+    const struct contact_in *in)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE contacts SET name = coalesce(?3, name),"
+	    " company = coalesce(?4, company), role = coalesce(?5, role),"
+	    " field = coalesce(?6, field), referred_by = coalesce(?7, referred_by),"
+	    " note = coalesce(?8, note), tz = coalesce(?9, tz), updated = ?10,"
+	    " referrer_id = CASE WHEN ?11 THEN ?12 ELSE referrer_id END "
+	    "WHERE id = ?1");
+	bool reref;
+	int64_t ref = 0;
+
+	if (st == NULL)
+		return -EIO;
+	reref = in->referred_by != NULL &&
+	    strcmp(in->referred_by, old->referred_by) != 0;
+	if (reref)
+		ref = referrer_lookup(s, in->referred_by, old->id);
+	sqlite3_bind_int64(st, 1, old->id);
+	store_bind_str(st, 3, in->name);
+	store_bind_str(st, 4, in->company);
+	store_bind_str(st, 5, in->role);
+	store_bind_str(st, 6, in->field);
+	store_bind_str(st, 7, in->referred_by);
+	store_bind_str(st, 8, in->note);
+	store_bind_str(st, 9, in->tz);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)iv_now());
+	sqlite3_bind_int(st, 11, reref);
+	if (ref != 0)
+		sqlite3_bind_int64(st, 12, ref);
+	else
+		sqlite3_bind_null(st, 12);
+	return store_exec_stmt(s, st);
+}
+
+/* The current value of variable key for contact c, or NULL. */
+static const char *
+contact_var(const struct contact *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->n_vars; i++)
+		if (strcmp(c->vars[i].key, key) == 0)
+			return c->vars[i].value;
+	return NULL;
+}
+
+/* Upserts in's variables, noting changed ones as "var KEY" in changed. */
+static int
+contact_set_vars(struct store *s, int64_t id, const struct contact *old,
+    const struct contact_in *in, struct buf *changed)
+{
+	sqlite3_stmt *st;
+	const char *was;
+	size_t i;
+	int r = 0;
+
+	if (in->n_vars == 0)
+		return 0;
+	st = store_prepare(s, "INSERT INTO contact_vars(contact_id, key, value) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT(contact_id, key) "
+	    "DO UPDATE SET value = excluded.value");
+	if (st == NULL)
+		return -EIO;
+	for (i = 0; i < in->n_vars; i++) {
+		const struct kvpair *kv = &in->vars[i];
+
+		was = contact_var(old, kv->key);
+		if (was != NULL && strcmp(was, kv->value) == 0)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		store_bind_str(st, 2, kv->key);
+		store_bind_str(st, 3, kv->value);
+		if ((r = step_done(s, st)) < 0)
+			break;
+		if (old != NULL) {
+			buf_addstr(changed, changed->len ? ", var " : "var ");
+			buf_addstr(changed, kv->key);
+		}
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_contact_upsert(struct store *s, const struct contact_in *in,
+    int64_t *ret_id, bool *ret_created)
+{
+	struct contact *old = NULL;
+	struct buf changed;
+	struct tx tx;
+	int64_t id = 0;
+	int r;
+
+	if (in == NULL || str_empty(in->email))
+		return -EINVAL;
+	buf_init(&changed);
+	if ((r = tx_begin(s, &tx)) < 0)
+		return r;
+	r = contact_by_email(s, in->email, &old);
+	if (r == -ENOENT) {
+		if ((r = contact_insert(s, in, &id)) < 0 ||
+		    (r = referrer_adopt(s, id, in->email, in->name)) < 0 ||
+		    (r = contact_set_vars(s, id, NULL, in, &changed)) < 0 ||
+		    (r = store_event_add(s, id, "created", "")) < 0)
+			goto out;
+	} else if (r == 0) {
+		id = old->id;
+		contact_diff(old, in, &changed);
+		if (changed.len > 0 && (r = contact_update(s, old, in)) < 0)
+			goto out;
+		if ((r = contact_set_vars(s, id, old, in, &changed)) < 0)
+			goto out;
+		if (changed.len > 0 && (r = store_event_add(s, id, "updated",
+		    changed.data)) < 0)
+			goto out;
+	}
+out:
+	r = tx_end(s, &tx, r);
+	if (r == 0) {
+		*ret_id = id;
+		if (ret_created)
+			*ret_created = old == NULL;
+	}
+	contact_free(old);
+	buf_done(&changed);
+	return r;
+}
+
+int
+store_contact_set_state(struct store *s, int64_t id, const char *state,
+    const char *why)
+{
+	sqlite3_stmt *st;
+	struct contact *c = NULL;
+	struct tx tx;
+	char *detail = NULL;
+	int r;
+
+	if ((r = tx_begin(s, &tx)) < 0)
+		return r;
+	if ((r = store_contact_get(s, id, &c)) < 0)
+		goto out;
+	if (strcmp(c->state, state) == 0)
+		goto out;
+	st = store_prepare(s, "UPDATE contacts SET state = ?2, updated = ?3 "
+	    "WHERE id = ?1");
+	if (st == NULL) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, state);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)iv_now());
+	if ((r = store_exec_stmt(s, st)) < 0)
+		goto out;
+	if (str_empty(why))
+		detail = xasprintf("%s -> %s", c->state, state);
+	else
+		detail = xasprintf("%s -> %s: %s", c->state, state, why);
+	r = store_event_add(s, id, "state", detail);
+out:
+	r = tx_end(s, &tx, r);
+	contact_free(c);
+	free(detail);
+	return r;
+}
+
+/* Runs a DELETE/UPDATE bound to (?1 = id, ?2 = email). */
+static int
+exec_id_email(struct store *s, const char *sql, int64_t id, const char *email)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, email);
+	return store_exec_stmt(s, st);
+}
+
+int
+store_contact_forget(struct store *s, int64_t id)
+{
+	struct contact *c = NULL;
+	struct tx tx;
+	int r;
+
+	if ((r = tx_begin(s, &tx)) < 0)
+		return r;
+	if ((r = store_contact_get(s, id, &c)) < 0)
+		goto out;
+	/* Referrals naming the address, and other contacts' note of who
+	 * referred them, are this person's data too. Everything keyed by
+	 * contact_id goes with the row (ON DELETE CASCADE / SET NULL). */
+	if ((r = exec_id_email(s, "DELETE FROM referrals "
+	    "WHERE email = ?2 COLLATE NOCASE", id,
+	    c->email)) < 0 ||
+	    (r = exec_id_email(s, "UPDATE contacts SET referred_by = '' "
+	    "WHERE id <> ?1 AND (referrer_id = ?1 OR "
+	    "referred_by = ?2 COLLATE NOCASE)", id, c->email)) < 0 ||
+	    (r = exec_id_email(s, "DELETE FROM contacts "
+	    "WHERE id = ?1 AND email = ?2", id, c->email)) < 0)
+		goto out;
+out:
+	r = tx_end(s, &tx, r);
+	contact_free(c);
+	return r;
+}
+
+int
+store_contact_state_counts(struct store *s, char ***ret_states,
+    int64_t **ret_counts, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT state, count(*) FROM contacts "
+	    "GROUP BY state ORDER BY state");
+	char **states = NULL;
+	int64_t *counts = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		states = xreallocarray(states, n + 1, sizeof(*states));
+		counts = xreallocarray(counts, n + 1, sizeof(*counts));
+		states[n] = store_col_str(st, 0);
+		counts[n] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		for (i = 0; i < n; i++)
+			free(states[i]);
+		free(states);
+		free(counts);
+		return store_errno(rc);
+	}
+	*ret_states = states;
+	*ret_counts = counts;
+	*ret_n = n;
+	return 0;
+}
+
+int
+store_var_keys(struct store *s, char ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT DISTINCT key FROM contact_vars ORDER BY key");
+	char **v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = store_col_str(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		for (i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}

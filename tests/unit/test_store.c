@@ -1,19 +1,396 @@
-/* test_store.c - placeholder until the store module lands. */
+/* test_store.c - contacts, variables, events and the shared database. */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "unit.h"
+#include "store.h"
+#include "util.h"
+
+static int
+setup(void **state)
+{
+	struct store *s = NULL;
+	char *err = NULL;
+
+	if (store_open(":memory:", &s, &err) < 0) {
+		fprintf(stderr, "store_open: %s\n", err);
+		free(err);
+		return -1;
+	}
+	*state = s;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	store_close(*state);
+	return 0;
+}
+
+/* Adds email with name/company; returns its id. */
+static int64_t
+add(struct store *s, const char *email, const char *name, const char *company,
+    bool *created)
+{
+	struct contact_in in = { .email = email, .name = name, .company = company };
+	int64_t id = -1;
+
+	assert_int_equal(store_contact_upsert(s, &in, &id, created), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Number of events of kind for contact id. */
+static size_t
+count_events(struct store *s, int64_t id, const char *kind)
+{
+	struct event *ev = NULL;
+	size_t n = 0, i, k = 0;
+
+	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, kind) == 0)
+			k++;
+	events_free(ev, n);
+	return k;
+}
 
 static void
-test_pending(void **state)
+test_upsert_idempotent(void **state)
 {
+	struct store *s = *state;
+	struct contact **v = NULL;
+	size_t n = 0;
+	bool created = false;
+	int64_t a, b;
+
+	a = add(s, "ana.perez@example.org", "Ana Pérez", "Acme", &created);
+	assert_true(created);
+	b = add(s, "ana.perez@example.org", "Ana Pérez", "Acme", &created);
+	assert_false(created);
+	assert_int_equal(a, b);
+	assert_int_equal(store_contact_list(s, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	contacts_free(v, n);
+	/* Unchanged data records no "updated" event. */
+	assert_int_equal(count_events(s, a, "created"), 1);
+	assert_int_equal(count_events(s, a, "updated"), 0);
+}
+
+static void
+test_email_case_insensitive(void **state)
+{
+	struct store *s = *state;
+	struct contact *c = NULL;
+	bool created = true;
+	int64_t a, b;
+
+	a = add(s, "Bo.Lin@Example.ORG", "Bo Lin", NULL, &created);
+	b = add(s, "bo.lin@example.org", NULL, "Globex", &created);
+	assert_false(created);
+	assert_int_equal(a, b);
+	assert_int_equal(store_contact_find(s, "BO.LIN@EXAMPLE.org", &c), 0);
+	assert_int_equal(c->id, a);
+	/* The key keeps the spelling it was added with. */
+	assert_string_equal(c->email, "Bo.Lin@Example.ORG");
+	contact_free(c);
+}
+
+static void
+test_null_keeps(void **state)
+{
+	struct store *s = *state;
+	struct contact_in in = {
+		.email = "cy@example.org", .name = "Cy Young", .company = "Initech",
+		.role = "Engineer", .field = "software", .note = "met at\nthe fair",
+		.tz = "Europe/Berlin",
+	};
+	struct contact_in upd = { .email = "cy@example.org", .role = "Manager" };
+	struct contact *c = NULL;
+	struct event *ev = NULL;
+	size_t n = 0;
+	int64_t id;
+
+	assert_int_equal(store_contact_upsert(s, &in, &id, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &upd, &id, NULL), 0);
+	assert_int_equal(store_contact_get(s, id, &c), 0);
+	assert_string_equal(c->name, "Cy Young");
+	assert_string_equal(c->company, "Initech");
+	assert_string_equal(c->role, "Manager");
+	assert_string_equal(c->field, "software");
+	assert_string_equal(c->note, "met at\nthe fair");
+	assert_string_equal(c->tz, "Europe/Berlin");
+	assert_string_equal(c->state, CS_NEW);
+	assert_string_equal(c->referred_by, "");
+	contact_free(c);
+	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].kind, "created");
+	assert_string_equal(ev[1].kind, "updated");
+	assert_string_equal(ev[1].detail, "role");
+	events_free(ev, n);
+}
+
+static void
+test_vars(void **state)
+{
+	struct store *s = *state;
+	struct kvpair v1[] = { { "school", "PLU" }, { "met_at", "career fair" } };
+	struct kvpair v2[] = { { "school", "Pacific Lutheran" } };
+	struct contact_in in = { .email = "di@example.org", .vars = v1, .n_vars = 2 };
+	struct contact *c = NULL;
+	struct event *ev = NULL;
+	char **keys = NULL;
+	size_t n = 0, i;
+	int64_t id;
+
+	assert_int_equal(store_contact_upsert(s, &in, &id, NULL), 0);
+	in.vars = v2;
+	in.n_vars = 1;
+	assert_int_equal(store_contact_upsert(s, &in, &id, NULL), 0);
+	assert_int_equal(store_contact_get(s, id, &c), 0);
+	assert_int_equal(c->n_vars, 2);
+	/* Sorted by key. */
+	assert_string_equal(c->vars[0].key, "met_at");
+	assert_string_equal(c->vars[0].value, "career fair");
+	assert_string_equal(c->vars[1].key, "school");
+	assert_string_equal(c->vars[1].value, "Pacific Lutheran");
+	contact_free(c);
+	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[1].detail, "var school");
+	events_free(ev, n);
+	assert_int_equal(store_var_keys(s, &keys, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(keys[0], "met_at");
+	assert_string_equal(keys[1], "school");
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+static void
+test_set_state(void **state)
+{
+	struct store *s = *state;
+	struct event *ev = NULL;
+	struct contact *c = NULL;
+	size_t n = 0;
+	int64_t id = add(s, "ed@example.org", "Ed", NULL, NULL);
+
+	assert_int_equal(store_contact_set_state(s, id, CS_STOPPED,
+	    "asked not to be contacted"), 0);
+	/* Same state again: nothing to record. */
+	assert_int_equal(store_contact_set_state(s, id, CS_STOPPED, "again"), 0);
+	assert_int_equal(store_contact_get(s, id, &c), 0);
+	assert_string_equal(c->state, CS_STOPPED);
+	contact_free(c);
+	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[1].kind, "state");
+	assert_string_equal(ev[1].detail, "new -> stopped: asked not to be contacted");
+	events_free(ev, n);
+	assert_int_equal(store_contact_set_state(s, 9999, CS_STOPPED, NULL), -ENOENT);
+}
+
+static void
+test_referrer(void **state)
+{
+	struct store *s = *state;
+	struct contact_in r1 = { .email = "fay@example.org",
+	    .referred_by = "Gus Grant" };
+	struct contact_in r2 = { .email = "hal@example.org",
+	    .referred_by = "GUS@example.org" };
+	struct contact *c = NULL;
+	int64_t gus, fay, hal;
+
+	/* Fay is referred before Gus is known: adopted when Gus arrives. */
+	assert_int_equal(store_contact_upsert(s, &r1, &fay, NULL), 0);
+	gus = add(s, "gus@example.org", "Gus Grant", NULL, NULL);
+	assert_int_equal(store_contact_upsert(s, &r2, &hal, NULL), 0);
+	assert_int_equal(store_contact_get(s, fay, &c), 0);
+	assert_int_equal(c->referrer_id, gus);
+	contact_free(c);
+	assert_int_equal(store_contact_get(s, hal, &c), 0);
+	assert_int_equal(c->referrer_id, gus);
+	assert_string_equal(c->referred_by, "GUS@example.org");
+	contact_free(c);
+}
+
+static void
+test_forget(void **state)
+{
+	struct store *s = *state;
+	struct kvpair v[] = { { "school", "PLU" } };
+	struct contact_in in = { .email = "ivy@example.org", .name = "Ivy",
+	    .vars = v, .n_vars = 1 };
+	struct contact_in ref = { .email = "jo@example.org",
+	    .referred_by = "ivy@example.org" };
+	struct contact *c = NULL;
+	struct event *ev = NULL;
+	char **keys = NULL;
+	size_t n = 9;
+	int64_t ivy, jo;
+
+	assert_int_equal(store_contact_upsert(s, &in, &ivy, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &ref, &jo, NULL), 0);
+	assert_int_equal(store_event_add(s, ivy, "sent", "outreach"), 0);
+	assert_int_equal(store_contact_forget(s, ivy), 0);
+	assert_int_equal(store_contact_get(s, ivy, &c), -ENOENT);
+	assert_int_equal(store_contact_find(s, "ivy@example.org", &c), -ENOENT);
+	assert_int_equal(store_event_list(s, ivy, &ev, &n), 0);
+	assert_int_equal(n, 0);
+	free(ev);
+	assert_int_equal(store_var_keys(s, &keys, &n), 0);
+	assert_int_equal(n, 0);
+	free(keys);
+	/* The contact Ivy referred no longer names her. */
+	assert_int_equal(store_contact_get(s, jo, &c), 0);
+	assert_int_equal(c->referrer_id, 0);
+	assert_string_equal(c->referred_by, "");
+	contact_free(c);
+	assert_int_equal(store_contact_forget(s, ivy), -ENOENT);
+}
+
+static void
+test_list_filters(void **state)
+{
+	struct store *s = *state;
+	struct contact_in a = { .email = "a@example.org", .field = "Nursing" };
+	struct contact_in b = { .email = "b@example.org", .field = "nursing" };
+	struct contact_in c = { .email = "c@example.org", .field = "law" };
+	struct contact **v = NULL;
+	char **states = NULL;
+	int64_t *counts = NULL;
+	size_t n = 0, i;
+	int64_t ia, ib, ic;
+
+	assert_int_equal(store_contact_upsert(s, &a, &ia, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &b, &ib, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &c, &ic, NULL), 0);
+	assert_int_equal(store_contact_set_state(s, ib, CS_QUEUED, NULL), 0);
+	assert_int_equal(store_contact_list(s, NULL, "NURSING", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0]->id, ia);
+	assert_int_equal(v[1]->id, ib);
+	contacts_free(v, n);
+	assert_int_equal(store_contact_list(s, CS_NEW, "nursing", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->email, "a@example.org");
+	contacts_free(v, n);
+	assert_int_equal(store_contact_list(s, CS_THANKED, NULL, &v, &n), 0);
+	assert_int_equal(n, 0);
+	contacts_free(v, n);
+	assert_int_equal(store_contact_state_counts(s, &states, &counts, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(states[0], "new");
+	assert_int_equal(counts[0], 2);
+	assert_string_equal(states[1], "queued");
+	assert_int_equal(counts[1], 1);
+	for (i = 0; i < n; i++)
+		free(states[i]);
+	free(states);
+	free(counts);
+}
+
+static void
+test_find_by_id(void **state)
+{
+	struct store *s = *state;
+	struct contact *c = NULL;
+	char idbuf[32];
+	int64_t id = add(s, "kim@example.org", "Kim", NULL, NULL);
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	assert_int_equal(store_contact_find(s, idbuf, &c), 0);
+	assert_string_equal(c->email, "kim@example.org");
+	contact_free(c);
+	assert_int_equal(store_contact_find(s, "424242", &c), -ENOENT);
+	assert_int_equal(store_contact_find(s, "", &c), -ENOENT);
+}
+
+/* Inside a caller's transaction the upsert nests (savepoint) and a
+ * rollback undoes it. */
+static void
+test_nested_tx(void **state)
+{
+	struct store *s = *state;
+	struct contact *c = NULL;
+	int64_t id;
+
+	assert_int_equal(store_begin(s), 0);
+	id = add(s, "lu@example.org", "Lu", NULL, NULL);
+	assert_int_equal(store_contact_set_state(s, id, CS_STOPPED, "x"), 0);
+	store_rollback(s);
+	assert_int_equal(store_contact_find(s, "lu@example.org", &c), -ENOENT);
+}
+
+static void
+test_two_connections(void **state)
+{
+	char dir[] = "/tmp/test_store.XXXXXX";
+	char path[256], *err = NULL;
+	struct store *a = NULL, *b = NULL;
+	struct contact *c = NULL;
+	struct contact **v = NULL;
+	size_t n = 0;
+	int64_t id;
+
 	(void)state;
-	skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/iv.db", dir);
+	assert_int_equal(store_open(path, &a, &err), 0);
+	assert_int_equal(store_open(path, &b, &err), 0);
+	/* b reads while a holds a write transaction (WAL). */
+	assert_int_equal(store_begin(a), 0);
+	id = add(a, "mo@example.org", "Mo", NULL, NULL);
+	assert_int_equal(store_contact_find(b, "mo@example.org", &c), -ENOENT);
+	assert_int_equal(store_contact_list(b, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 0);
+	contacts_free(v, n);
+	assert_int_equal(store_commit(a), 0);
+	assert_int_equal(store_contact_get(b, id, &c), 0);
+	assert_string_equal(c->name, "Mo");
+	contact_free(c);
+	/* And the other way round. */
+	assert_int_equal(store_contact_set_state(b, id, CS_STOPPED, "by b"), 0);
+	assert_int_equal(store_contact_get(a, id, &c), 0);
+	assert_string_equal(c->state, CS_STOPPED);
+	contact_free(c);
+	store_close(a);
+	store_close(b);
+	snprintf(path, sizeof(path), "%s/iv.db", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/iv.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/iv.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
 }
 
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_pending) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_upsert_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_case_insensitive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_keeps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vars, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_referrer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_tx, setup, teardown),
+		cmocka_unit_test(test_two_connections),
+	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
