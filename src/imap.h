@@ -1,10 +1,30 @@
 /*
  * imap.h - the mailbox side (the only module that includes libetpan's
  * mailimap and GnuTLS). TLS (implicit or STARTTLS) is verified by us —
- * chain against the system store or ca_file, and host name — before any
+ * chain against the system store plus ca_file, and host name — before any
  * credential is sent, because libetpan does not verify. The watcher never
  * changes the user's mail: mailboxes are EXAMINEd (read-only), messages
  * fetched with BODY.PEEK; the only writes are APPENDs.
+ *
+ * Errors, for every call below (with the reason, or the server's words,
+ * in *ret_err):
+ *   -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ECONNRESET
+ *            the server is unreachable, too slow or went away: retry later
+ *            with a new connection (this one is no longer usable);
+ *   -EPROTO  TLS could not be established as required: certificate not
+ *            trusted, wrong host name, handshake failed, STARTTLS not
+ *            offered. A configuration problem on one side: retry with a
+ *            long backoff and show it in status;
+ *   -EPERM   login refused;
+ *   -EBADMSG the server said something we could not parse (the
+ *            connection is no longer usable);
+ *   -ENOENT  no such mailbox or message;
+ *   -EIO     the server refused the command (NO/BAD);
+ *   -EFBIG   a message or a response over the size we accept;
+ *   -EINVAL  refused locally (a mailbox name or search value with control
+ *            characters, tls PLAIN towards a host that is not loopback, a
+ *            ca_file that cannot be read);
+ *   -ENOTCONN the connection was lost earlier: free it and reconnect.
  */
 #ifndef IV_IMAP_H
 #define IV_IMAP_H
@@ -20,44 +40,48 @@ struct imap_opts {
 	int port;
 	enum imap_tls_mode tls;
 	const char *user;
-	const char *password;
+	const char *password;           /* used for LOGIN, not kept */
 	const char *ca_file;            /* extra trust anchor or NULL */
 	long timeout;                   /* seconds for each command */
 };
 
 struct imap_conn;
 
-/* Connects, verifies TLS, logs in. Errors: -ECONNREFUSED/-ETIMEDOUT/
- * -EHOSTUNREACH (retry later), -EPERM (certificate or STARTTLS refused,
- * login refused), with the reason in *ret_err. */
+/* Connects, verifies TLS, logs in. */
 int imap_connect(const struct imap_opts *o, struct imap_conn **ret,
     char **ret_err);
 void imap_free(struct imap_conn *c);       /* LOGOUT when still connected */
 bool imap_has_idle(struct imap_conn *c);
 
-/* EXAMINEs mailbox (read-only). */
+/* EXAMINEs mailbox (read-only). *ret_uidnext is 0 when the server did not
+ * say. */
 int imap_examine(struct imap_conn *c, const char *mailbox,
     uint32_t *ret_uidvalidity, uint32_t *ret_uidnext, char **ret_err);
 /* UIDs > after in the examined mailbox, ascending (UID SEARCH). */
 int imap_uids_after(struct imap_conn *c, uint32_t after, uint32_t **ret,
     size_t *ret_n, char **ret_err);
 /* Whole message by UID with BODY.PEEK[]; -EFBIG when RFC822.SIZE > max
- * (nothing downloaded). */
+ * (nothing downloaded); -ENOENT when there is no such UID. */
 int imap_fetch(struct imap_conn *c, uint32_t uid, size_t max, char **ret,
     size_t *ret_len, char **ret_err);
 /* UIDs in the examined mailbox whose header `field` contains value
  * (UID SEARCH HEADER), for "did the user write to X" checks. */
 int imap_search_header(struct imap_conn *c, const char *field,
     const char *value, uint32_t **ret, size_t *ret_n, char **ret_err);
-/* APPENDs raw to mailbox with flags (e.g. "\\Seen", "\\Draft"; NULL none). */
+/* APPENDs raw to mailbox with flags, space-separated (e.g. "\\Seen",
+ * "\\Seen \\Draft"; NULL or "" none). */
 int imap_append(struct imap_conn *c, const char *mailbox, const char *flags,
     const char *raw, size_t len, char **ret_err);
 
 /* IDLE: start, then poll(imap_fd) until readable or the timer ends;
  * imap_idle_done sends DONE and tells whether the server reported new
- * mail (EXISTS/RECENT) while idling. */
+ * mail (EXISTS/RECENT) while idling. -EOPNOTSUPP when the server has no
+ * IDLE. Before polling, check imap_idle_ready: a response that arrived
+ * together with the IDLE continuation is already buffered and will not
+ * make the descriptor readable. */
 int imap_idle_start(struct imap_conn *c, char **ret_err);
 int imap_fd(struct imap_conn *c);
+bool imap_idle_ready(struct imap_conn *c);
 int imap_idle_done(struct imap_conn *c, bool *ret_new_mail, char **ret_err);
 /* NOOP, for polling servers without IDLE and keep-alive. */
 int imap_noop(struct imap_conn *c, char **ret_err);
