@@ -1,0 +1,874 @@
+#!/usr/bin/python3
+"""
+mailstack.py - a private Postfix + Dovecot mail stack on loopback for the
+infoviewd integration tests.
+
+Everything lives inside one directory the caller owns (made with mktemp -d):
+configuration, TLS material, queues, mailboxes, logs and pid files. Ports are
+free loopback ports picked at start (bind port 0) and kept for the life of the
+stack, so a stopped server comes back on the same port. The system's own
+Postfix and Dovecot instances (ports 25/143/993, /etc/postfix, /etc/dovecot)
+are never used or disturbed; the only system file touched is
+/etc/postfix/main.cf, where Postfix insists that a private config directory be
+listed in alternate_config_directories (see _register_config_dir).
+
+Layout of DIR:
+    state.json          ports, password, paths (written at start)
+    tls/                ca.crt (trusted test CA), bad-ca.crt (an unrelated CA),
+                        server.crt/server.key (CN and SAN DNS:localhost only,
+                        no IP SAN: connecting by the name 127.0.0.1 must fail)
+    postfix/            main.cf, master.cf, vdomains (config_directory)
+    postfix-queue/      queue_directory     postfix-data/  data_directory
+    dovecot/            dovecot.conf, run/ (base_dir), state/
+    mail/DOMAIN/USER/Maildir   every user's mailbox (owned by uid 65534)
+    postfix.log, dovecot.log
+
+What the stack does:
+  - smtp_port: submission. STARTTLS offered; AUTH PLAIN/LOGIN (any user, the
+    one password) offered only after STARTTLS; unauthenticated clients can
+    neither relay nor deliver locally.
+  - smtps_port: the same with implicit TLS (wrapper mode).
+  - smtp_plain_port: the same policy without any TLS (no STARTTLS offered;
+    AUTH offered in clear, loopback only) for "server offers no STARTTLS"
+    and tls = "none" tests.
+  - Every address in a domain ending in ".test" is a mailbox: Postfix hands it
+    over LMTP (lmtp_port) to Dovecot. Mail to any other domain is accepted
+    from an authenticated client and then bounced by Postfix with an RFC 3464
+    delivery status notification back to the sender; nothing ever leaves
+    loopback.
+  - imap_port: IMAP over implicit TLS; imap_starttls_port: IMAP with
+    STARTTLS. IDLE is advertised. Any user logs in with the one password;
+    INBOX, Sent and Drafts (special-use \\Sent, \\Drafts, subscribed) exist.
+  - Dovecot's auth service is also Postfix's SASL server (inet, auth_port).
+
+Faults for tests: stop_smtp()/start_smtp() and stop_imap()/start_imap() keep
+the ports; kill_imap() is kill -9 of Dovecot's master and all its children
+(start_imap() recovers); reset_mailbox(user) rebuilds a user's mailbox from
+scratch, which gives INBOX a new UIDVALIDITY (Dovecot picks UIDVALIDITY from
+the clock, so reset_mailbox waits until the second changes); mail queued
+while Dovecot was down is delivered within about a second of start_imap().
+
+Command line:
+    mailstack.py start DIR     start (DIR must exist) and print export lines
+    mailstack.py stop DIR      stop everything started for DIR
+    mailstack.py env DIR       print export lines (MAILSTACK_SMTP_PORT ...)
+"""
+
+import errno
+import fcntl
+import json
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+POSTFIX = "/usr/sbin/postfix"
+POSTCONF = "/usr/sbin/postconf"
+POSTQUEUE = "/usr/sbin/postqueue"
+DOVECOT = "/usr/sbin/dovecot"
+OPENSSL = "/usr/bin/openssl"
+SYSTEM_MAIN_CF = "/etc/postfix/main.cf"
+MAIL_UID = 65534
+MAIL_GID = 65534
+DEFAULT_PASSWORD = "infoview-test-secret"
+
+_PORT_NAMES = ("smtp_port", "smtps_port", "smtp_plain_port", "imap_port",
+               "imap_starttls_port", "lmtp_port", "auth_port")
+
+
+class MailStackError(RuntimeError):
+    pass
+
+
+def _run(argv, check=True, env=None, timeout=60):
+    """Runs argv; its output goes through a file, not a pipe, because a
+    daemon's detached child would hold a pipe open for its whole life."""
+    import tempfile
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out,
+                           stderr=subprocess.STDOUT, env=env, timeout=timeout)
+        out.seek(0)
+        p.stdout = out.read()
+    if check and p.returncode != 0:
+        raise MailStackError("%s failed (exit %d): %s" % (
+            " ".join(argv), p.returncode,
+            p.stdout.decode("utf-8", "replace").strip()))
+    return p
+
+
+def _ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def _free_ports(n, ipv6):
+    """n distinct loopback ports free on 127.0.0.1 (and ::1 when ipv6)."""
+    ports = []
+    held = []
+    try:
+        while len(ports) < n:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            held.append(s)
+            if ipv6:
+                s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+                try:
+                    s6.bind(("::1", port))
+                except OSError:
+                    s6.close()
+                    continue
+                held.append(s6)
+            ports.append(port)
+    finally:
+        for s in held:
+            s.close()
+    return ports
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _proc_stat(pid):
+    """(state, ppid, pgrp, session) of pid, or None."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    return rest[0], int(rest[1]), int(rest[2]), int(rest[3])
+
+
+def _session_pids(sid):
+    """Live (non-zombie) processes whose session id is sid."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = _proc_stat(int(name))
+        if st and st[3] == sid and st[0] != "Z":
+            out.append(int(name))
+    return out
+
+
+def _read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _port_answers(port, timeout=0.2):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_banner(port, deadline, tls=False, ca_file=None):
+    """Waits until the server on port sends its greeting line."""
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if tls:
+                    ctx = ssl.create_default_context(cafile=ca_file)
+                    s = ctx.wrap_socket(s, server_hostname="localhost")
+                s.settimeout(2)
+                line = s.recv(512)
+                if line:
+                    return line
+        except OSError as e:
+            last = e
+        time.sleep(0.05)
+    raise MailStackError("nothing answers on port %d (%s)" % (port, last))
+
+
+class MailStack:
+    """A private Postfix + Dovecot on loopback, all of it inside dirpath."""
+
+    hostname = "localhost"
+
+    def __init__(self, dirpath, password=None):
+        self.dir = os.path.abspath(dirpath)
+        self.password = password or DEFAULT_PASSWORD
+        self.tls_dir = os.path.join(self.dir, "tls")
+        self.ca_file = os.path.join(self.tls_dir, "ca.crt")
+        self.bad_ca_file = os.path.join(self.tls_dir, "bad-ca.crt")
+        self.cert_file = os.path.join(self.tls_dir, "server.crt")
+        self.key_file = os.path.join(self.tls_dir, "server.key")
+        self.postfix_dir = os.path.join(self.dir, "postfix")
+        self.queue_dir = os.path.join(self.dir, "postfix-queue")
+        self.data_dir = os.path.join(self.dir, "postfix-data")
+        self.dovecot_dir = os.path.join(self.dir, "dovecot")
+        self.dovecot_conf = os.path.join(self.dovecot_dir, "dovecot.conf")
+        self.dovecot_base = os.path.join(self.dovecot_dir, "run")
+        self.mail_dir = os.path.join(self.dir, "mail")
+        self.postfix_log = os.path.join(self.dir, "postfix.log")
+        self.dovecot_log = os.path.join(self.dir, "dovecot.log")
+        self.state_file = os.path.join(self.dir, "state.json")
+        self.ipv6 = False
+        for name in _PORT_NAMES:
+            setattr(self, name, None)
+        self._load_state()
+
+    # --- state --------------------------------------------------------------
+
+    def _load_state(self):
+        try:
+            with open(self.state_file) as f:
+                st = json.load(f)
+        except (OSError, ValueError):
+            return
+        for name in _PORT_NAMES:
+            setattr(self, name, st.get(name))
+        self.password = st.get("password", self.password)
+        self.ipv6 = st.get("ipv6", False)
+
+    def _save_state(self):
+        st = {name: getattr(self, name) for name in _PORT_NAMES}
+        st.update(password=self.password, ipv6=self.ipv6, dir=self.dir,
+                  ca_file=self.ca_file, bad_ca_file=self.bad_ca_file,
+                  hostname=self.hostname)
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(st, f, indent=1)
+        os.rename(tmp, self.state_file)
+
+    def env(self):
+        """The stack as MAILSTACK_* environment variables."""
+        e = {"MAILSTACK_DIR": self.dir, "MAILSTACK_HOSTNAME": self.hostname,
+             "MAILSTACK_PASSWORD": self.password,
+             "MAILSTACK_CA_FILE": self.ca_file,
+             "MAILSTACK_BAD_CA_FILE": self.bad_ca_file}
+        for name in _PORT_NAMES:
+            e["MAILSTACK_" + name.upper()] = str(getattr(self, name))
+        return e
+
+    # --- start / stop -------------------------------------------------------
+
+    def start(self, timeout=30):
+        """Builds everything and starts both servers; returns when SMTP and
+        IMAP answer. Retries with new ports if one was taken meanwhile."""
+        if not os.path.isdir(self.dir):
+            raise MailStackError("%s: no such directory" % self.dir)
+        # Postfix (user postfix), Dovecot's login processes (dovenull) and
+        # mail processes (65534) must be able to traverse to their files.
+        os.chmod(self.dir, 0o755)
+        self.ipv6 = _ipv6_loopback()
+        self._make_tls()
+        last = None
+        for attempt in range(3):
+            ports = _free_ports(len(_PORT_NAMES), self.ipv6)
+            for name, port in zip(_PORT_NAMES, ports):
+                setattr(self, name, port)
+            self._save_state()
+            self._write_dovecot()
+            self._write_postfix()
+            try:
+                self.start_imap(timeout=timeout)
+                self.start_smtp(timeout=timeout)
+                return self
+            except MailStackError as e:
+                last = e
+                self.stop()
+        raise last
+
+    def stop(self):
+        """Stops Postfix and Dovecot; no process of this stack survives."""
+        err = None
+        for fn in (self.stop_smtp, self.stop_imap):
+            try:
+                fn()
+            except Exception as e:   # stop both even if one fails
+                err = err or e
+        if err:
+            raise err
+
+    # --- TLS ----------------------------------------------------------------
+
+    def _make_tls(self):
+        if os.path.exists(self.key_file) and os.path.exists(self.bad_ca_file):
+            return
+        os.makedirs(self.tls_dir, exist_ok=True)
+        os.chmod(self.tls_dir, 0o755)
+        d = self.tls_dir
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("[req]\n"
+                    "distinguished_name = dn\n"
+                    "[dn]\n"
+                    "[ca]\n"
+                    "basicConstraints = critical, CA:TRUE\n"
+                    "keyUsage = critical, keyCertSign, cRLSign\n"
+                    "subjectKeyIdentifier = hash\n"
+                    "[server]\n"
+                    "basicConstraints = critical, CA:FALSE\n"
+                    "keyUsage = critical, digitalSignature, keyEncipherment\n"
+                    "extendedKeyUsage = serverAuth\n"
+                    "subjectAltName = DNS:localhost\n"
+                    "subjectKeyIdentifier = hash\n"
+                    "authorityKeyIdentifier = keyid:always\n")
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+               "-nodes"]
+        for name, cn in (("ca", "infoviewd test CA"),
+                         ("bad-ca", "infoviewd unrelated CA")):
+            _run([OPENSSL, "req", "-x509", "-batch"] + key +
+                 ["-keyout", os.path.join(d, name + ".key"),
+                  "-out", os.path.join(d, name + ".crt"), "-days", "30",
+                  "-subj", "/O=infoviewd tests/CN=" + cn,
+                  "-config", ext, "-extensions", "ca"])
+        csr = os.path.join(d, "server.csr")
+        _run([OPENSSL, "req", "-new", "-batch"] + key +
+             ["-keyout", self.key_file, "-out", csr,
+              "-subj", "/O=infoviewd tests/CN=localhost", "-config", ext])
+        _run([OPENSSL, "x509", "-req", "-in", csr,
+              "-CA", self.ca_file, "-CAkey", os.path.join(d, "ca.key"),
+              "-CAcreateserial", "-days", "30", "-out", self.cert_file,
+              "-extfile", ext, "-extensions", "server"])
+        for name in ("ca.key", "bad-ca.key", "server.key"):
+            os.chmod(os.path.join(d, name), 0o600)
+        for name in ("ca.crt", "bad-ca.crt", "server.crt"):
+            os.chmod(os.path.join(d, name), 0o644)
+
+    # --- Dovecot ------------------------------------------------------------
+
+    def _listen(self):
+        return "127.0.0.1, ::1" if self.ipv6 else "127.0.0.1"
+
+    def _write_dovecot(self):
+        os.makedirs(self.dovecot_dir, exist_ok=True)
+        os.makedirs(self.mail_dir, exist_ok=True)
+        os.chown(self.mail_dir, MAIL_UID, MAIL_GID)
+        os.chmod(self.mail_dir, 0o755)
+        dh = "/usr/share/dovecot/dh.pem"
+        conf = """\
+# Dovecot for the infoviewd test mail stack (generated by mailstack.py).
+protocols = imap lmtp
+hostname = localhost
+listen = {listen}
+base_dir = {base}
+state_dir = {dir}/dovecot/state
+instance_name = infoviewd-test-{imap}
+log_path = {log}
+info_log_path = {log}
+debug_log_path = {log}
+# a test stack: be quick to refuse a wrong password
+auth_failure_delay = 0
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+first_valid_uid = 1
+mail_uid = {uid}
+mail_gid = {gid}
+mail_location = maildir:~/Maildir
+mail_home = {mail}/%d/%n
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+{ssl_dh}
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={mail}/%d/%n allow_all_users=yes
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = {imap_starttls}
+  }}
+  inet_listener imaps {{
+    port = {imap}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  chroot =
+}}
+service submission-login {{
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    port = {lmtp}
+  }}
+  unix_listener lmtp {{
+    mode = 0600
+  }}
+}}
+service auth {{
+  inet_listener auth {{
+    port = {auth}
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0600
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+protocol lmtp {{
+  postmaster_address = postmaster@localhost
+}}
+protocol imap {{
+  imap_idle_notify_interval = 10 secs
+}}
+""".format(listen=self._listen(), base=self.dovecot_base, dir=self.dir,
+           log=self.dovecot_log, uid=MAIL_UID, gid=MAIL_GID,
+           mail=self.mail_dir, cert=self.cert_file, key=self.key_file,
+           ssl_dh=("ssl_dh = <" + dh) if os.path.exists(dh) else "",
+           password=self.password, imap_starttls=self.imap_starttls_port,
+           imap=self.imap_port, lmtp=self.lmtp_port, auth=self.auth_port)
+        with open(self.dovecot_conf, "w") as f:
+            f.write(conf)
+
+    def _dovecot_pid(self):
+        pid = _read_pid(os.path.join(self.dovecot_base, "master.pid"))
+        if pid and _pid_alive(pid):
+            st = _proc_stat(pid)
+            if st and st[0] != "Z":
+                return pid
+        return None
+
+    def start_imap(self, timeout=30):
+        """Starts Dovecot (IMAP, LMTP, SASL) on the stack's ports."""
+        if self._dovecot_pid():
+            return
+        os.makedirs(self.dovecot_base, exist_ok=True)
+        os.chmod(self.dovecot_base, 0o755)
+        os.makedirs(os.path.join(self.dovecot_dir, "state"), exist_ok=True)
+        _run([DOVECOT, "-c", self.dovecot_conf])
+        deadline = time.monotonic() + timeout
+        _wait_banner(self.imap_port, deadline, tls=True, ca_file=self.ca_file)
+        _wait_banner(self.imap_starttls_port, deadline)
+        _wait_banner(self.lmtp_port, deadline)
+        while not _port_answers(self.auth_port):
+            if time.monotonic() > deadline:
+                raise MailStackError("Dovecot auth does not answer")
+            time.sleep(0.05)
+        # Mail Postfix could not hand over while Dovecot was down goes now.
+        if self._postfix_pid():
+            self.flush_queue()
+
+    def stop_imap(self, timeout=10):
+        """Stops Dovecot and waits until none of its processes is left."""
+        pid = self._dovecot_pid()
+        if not pid:
+            return
+        sid = _proc_stat(pid)[3]
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self._reap_session(sid, timeout)
+
+    def kill_imap(self):
+        """kill -9 of Dovecot: its master and every child, no clean-up."""
+        pid = self._dovecot_pid()
+        if not pid:
+            return
+        sid = _proc_stat(pid)[3]
+        for p in _session_pids(sid):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._reap_session(sid, 5)
+
+    def restart_imap(self):
+        self.stop_imap()
+        self.start_imap()
+
+    def _reap_session(self, sid, timeout):
+        """Waits until no process of session sid is left; SIGKILLs after
+        timeout."""
+        deadline = time.monotonic() + timeout
+        while _session_pids(sid):
+            if time.monotonic() > deadline:
+                for p in _session_pids(sid):
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                deadline = time.monotonic() + 5
+                timeout = 0
+                if not _session_pids(sid):
+                    break
+            time.sleep(0.05)
+
+    def reset_mailbox(self, user):
+        """Deletes user's whole mailbox so that the next access recreates it
+        with a new UIDVALIDITY (and INBOX, Sent, Drafts empty). Returns after
+        the clock has moved on by at least one second, because Dovecot takes
+        UIDVALIDITY from the time of creation. Clients still logged in see
+        their session end; reconnect afterwards."""
+        local, domain = user.lower().rsplit("@", 1)
+        home = os.path.join(self.mail_dir, domain, local)
+        start = int(time.time())
+        # End existing sessions of this user so that no process holds the
+        # old index in memory.
+        subprocess.run(["/usr/bin/doveadm", "-c", self.dovecot_conf, "kick",
+                        user], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(home, ignore_errors=True)
+        while int(time.time()) <= start:
+            time.sleep(0.05)
+
+    # --- Postfix ------------------------------------------------------------
+
+    def _write_postfix(self):
+        os.makedirs(self.postfix_dir, exist_ok=True)
+        os.makedirs(self.queue_dir, exist_ok=True)
+        os.makedirs(self.data_dir, exist_ok=True)
+        pf = pwd.getpwnam("postfix")
+        os.chown(self.data_dir, pf.pw_uid, pf.pw_gid)
+        os.chmod(self.data_dir, 0o700)
+        with open(os.path.join(self.postfix_dir, "vdomains"), "w") as f:
+            f.write("# every domain ending in .test is a mailbox domain\n"
+                    "/\\.test$/ OK\n")
+        v6 = self.ipv6
+        main = """\
+# Postfix for the infoviewd test mail stack (generated by mailstack.py).
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {log}
+maillog_file_prefixes = {dir}
+myhostname = localhost
+mydomain = localhost
+myorigin = localhost
+mydestination =
+mynetworks = 127.0.0.0/8 [::1]/128
+inet_interfaces = {ifaces}
+inet_protocols = {protocols}
+local_recipient_maps =
+local_transport = error:5.1.1 no local delivery in the test stack
+alias_maps =
+alias_database =
+relayhost =
+# Every *.test domain is delivered into Dovecot; nothing leaves loopback:
+# mail to any other domain bounces with a delivery status notification.
+virtual_mailbox_domains = regexp:{conf}/vdomains
+virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
+default_transport = error:5.1.2 outside the test network
+relay_transport = error:5.1.2 outside the test network
+smtputf8_enable = no
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+smtpd_banner = $myhostname ESMTP infoviewd test stack
+smtpd_peername_lookup = no
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 100
+smtpd_hard_error_limit = 200
+in_flow_delay = 0
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+bounce_queue_lifetime = 1h
+maximal_queue_lifetime = 1h
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_tls_auth_only = yes
+smtpd_tls_loglevel = 1
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:{auth}
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_tls_security_options = noanonymous
+broken_sasl_auth_clients = no
+smtpd_client_restrictions = permit_sasl_authenticated, reject
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+smtpd_recipient_restrictions = permit_sasl_authenticated, reject
+""".format(queue=self.queue_dir, data=self.data_dir, log=self.postfix_log,
+           dir=self.dir, ifaces="127.0.0.1, [::1]" if v6 else "127.0.0.1",
+           protocols="all" if v6 else "ipv4", conf=self.postfix_dir,
+           lmtp=self.lmtp_port, cert=self.cert_file, key=self.key_file,
+           auth=self.auth_port)
+        with open(os.path.join(self.postfix_dir, "main.cf"), "w") as f:
+            f.write(main)
+
+        def listeners(port, opts):
+            out = ""
+            for addr in ["127.0.0.1"] + (["[::1]"] if v6 else []):
+                out += "%s:%d inet n - n - - smtpd\n" % (addr, port)
+                out += "".join("  -o %s\n" % o for o in opts)
+            return out
+        master = "# service type private unpriv chroot wakeup maxproc command\n"
+        master += listeners(self.smtp_port, [
+            "syslog_name=postfix/submission"])
+        master += listeners(self.smtps_port, [
+            "syslog_name=postfix/smtps", "smtpd_tls_wrappermode=yes",
+            "smtpd_tls_security_level=encrypt"])
+        master += listeners(self.smtp_plain_port, [
+            "syslog_name=postfix/plain", "smtpd_tls_security_level=none",
+            "smtpd_tls_auth_only=no"])
+        master += """\
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+        with open(os.path.join(self.postfix_dir, "master.cf"), "w") as f:
+            f.write(master)
+
+    def _postfix_env(self):
+        env = dict(os.environ)
+        env["MAIL_CONFIG"] = self.postfix_dir
+        env.pop("MAIL_DEBUG", None)
+        return env
+
+    def _postfix_pid(self):
+        pid = _read_pid(os.path.join(self.queue_dir, "pid", "master.pid"))
+        if pid and _pid_alive(pid):
+            st = _proc_stat(pid)
+            if st and st[0] != "Z":
+                return pid
+        return None
+
+    def start_smtp(self, timeout=30):
+        """Starts Postfix on the stack's ports."""
+        if self._postfix_pid():
+            return
+        _register_config_dir(self.postfix_dir)
+        p = _run([POSTFIX, "-c", self.postfix_dir, "start"], check=False,
+                 env=self._postfix_env())
+        if p.returncode != 0:
+            raise MailStackError("postfix start failed: %s\n%s" % (
+                p.stdout.decode("utf-8", "replace").strip(),
+                _tail(self.postfix_log)))
+        deadline = time.monotonic() + timeout
+        for port in (self.smtp_port, self.smtp_plain_port):
+            _wait_banner(port, deadline)
+        _wait_banner(self.smtps_port, deadline, tls=True, ca_file=self.ca_file)
+
+    def stop_smtp(self, timeout=10):
+        """Stops Postfix and waits until none of its processes is left."""
+        pid = self._postfix_pid()
+        if not pid:
+            return
+        sid = _proc_stat(pid)[3]
+        # The quick-start marker skips the integrity check on the next start.
+        _run([POSTFIX, "-c", self.postfix_dir, "quick-stop"], check=False,
+             env=self._postfix_env())
+        self._reap_session(sid, timeout)
+
+    def restart_smtp(self):
+        self.stop_smtp()
+        self.start_smtp()
+
+    def flush_queue(self):
+        """Asks Postfix to retry every deferred message now."""
+        _run([POSTQUEUE, "-c", self.postfix_dir, "-f"], check=False,
+             env=self._postfix_env())
+
+    def queue_ids(self):
+        """Queue ids of the messages Postfix still holds."""
+        p = _run([POSTQUEUE, "-c", self.postfix_dir, "-j"], check=False,
+                 env=self._postfix_env())
+        ids = []
+        for line in p.stdout.decode("utf-8", "replace").splitlines():
+            try:
+                ids.append(json.loads(line)["queue_id"])
+            except (ValueError, KeyError):
+                pass
+        return ids
+
+    # --- helpers for tests --------------------------------------------------
+
+    def maildir(self, user):
+        """The Maildir of user (it exists once something was delivered or the
+        user logged in)."""
+        local, domain = user.lower().rsplit("@", 1)
+        return os.path.join(self.mail_dir, domain, local, "Maildir")
+
+    def processes(self):
+        """Pids of every live process of this stack (for leak checks): both
+        servers' sessions, and anything whose command line or environment
+        names this stack's directory."""
+        found = set()
+        sids = set()
+        for pid in (self._postfix_pid(), self._dovecot_pid()):
+            if pid:
+                st = _proc_stat(pid)
+                if st:
+                    sids.add(st[3])
+        needle = self.dir.encode()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            st = _proc_stat(pid)
+            if not st or st[0] == "Z" or pid == os.getpid():
+                continue
+            if st[3] in sids:
+                found.add(pid)
+                continue
+            for what in ("cmdline", "environ"):
+                try:
+                    with open("/proc/%d/%s" % (pid, what), "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if b"MAIL_CONFIG=" + needle in data or \
+                        (what == "cmdline" and needle + b"/" in data):
+                    found.add(pid)
+                    break
+        found.discard(os.getpid())
+        return sorted(found)
+
+
+def _tail(path, n=20):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-n:])
+    except OSError:
+        return ""
+
+
+def _register_config_dir(confdir):
+    """Postfix runs from a non-default config_directory only when the
+    default main.cf lists it in alternate_config_directories. Adds confdir
+    there (creating a minimal /etc/postfix/main.cf when the package was
+    installed with "No configuration") and drops directories that no longer
+    exist, so the list never grows without bound. Serialised by a lock so
+    that parallel test runs do not lose each other's entries."""
+    os.makedirs("/etc/postfix", exist_ok=True)
+    lockpath = "/run/infoviewd-mailstack.lock"
+    try:
+        lockfd = os.open(lockpath, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        lockfd = os.open("/tmp/infoviewd-mailstack.lock",
+                         os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lockfd, fcntl.LOCK_EX)
+        try:
+            with open(SYSTEM_MAIN_CF) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            lines = ["# Written by the infoviewd test suite: the package was",
+                     "# installed without a configuration. Only",
+                     "# alternate_config_directories matters here.",
+                     "compatibility_level = 3.6"]
+        # Join continuation lines of the existing setting.
+        key = "alternate_config_directories"
+        out, current, i = [], [], 0
+        while i < len(lines):
+            line = lines[i]
+            if line.split("=", 1)[0].strip() == key and "=" in line \
+                    and not line.startswith((" ", "\t", "#")):
+                value = line.split("=", 1)[1]
+                while i + 1 < len(lines) and lines[i + 1][:1] in (" ", "\t") \
+                        and lines[i + 1].strip():
+                    i += 1
+                    value += " " + lines[i]
+                current += [v for v in value.replace(",", " ").split() if v]
+            else:
+                out.append(line)
+            i += 1
+        keep = []
+        for d in current + [confdir]:
+            if d not in keep and (os.path.isdir(d) or "$" in d):
+                keep.append(d)
+        if keep == current and os.path.exists(SYSTEM_MAIN_CF):
+            return
+        out.append("%s = %s" % (key, ", ".join(keep)))
+        tmp = SYSTEM_MAIN_CF + ".mailstack.tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(out) + "\n")
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, SYSTEM_MAIN_CF)
+    finally:
+        os.close(lockfd)
+
+
+def _main(argv):
+    if len(argv) != 3 or argv[1] not in ("start", "stop", "env"):
+        sys.stderr.write("usage: %s start|stop|env DIR\n" % argv[0])
+        return 2
+    cmd, d = argv[1], argv[2]
+    stack = MailStack(d)
+    try:
+        if cmd == "start":
+            stack.start()
+        elif cmd == "stop":
+            stack.stop()
+            return 0
+    except MailStackError as e:
+        sys.stderr.write("mailstack: %s\n" % e)
+        return 1
+    if stack.smtp_port is None:
+        sys.stderr.write("mailstack: %s: not started\n" % d)
+        return 1
+    for k, v in sorted(stack.env().items()):
+        sys.stdout.write("export %s='%s'\n" % (k, v.replace("'", "'\\''")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))
