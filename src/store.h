@@ -227,6 +227,11 @@ int store_outbox_contact_by_msgid(struct store *s, const char *msgid,
  * message in that thread. */
 int store_outbox_thread(struct store *s, int64_t contact_id,
     char **ret_root_msgid, char **ret_subject, char **ret_last_msgid);
+/* Contacts waiting in contacted/followed_up with nothing left queued for
+ * them and no outreach/follow-up sent after `before`: their silence is
+ * final (no_response). */
+int store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
+    size_t *ret_n);
 /* Counts per state (for status): parallel arrays. */
 int store_outbox_state_counts(struct store *s, char ***ret_states,
     int64_t **ret_counts, size_t *ret_n);
@@ -280,6 +285,7 @@ int store_inbox_add(struct store *s, int64_t contact_id, const char *kind,
 int store_inbox_list(struct store *s, bool include_resolved,
     struct inbox_item **ret, size_t *ret_n);
 int store_inbox_resolve(struct store *s, int64_t id);
+int store_inbox_get(struct store *s, int64_t id, struct inbox_item **ret);
 /* Resolves every open item of a contact (a decision was made). */
 int store_inbox_resolve_contact(struct store *s, int64_t contact_id);
 void inbox_items_free(struct inbox_item *v, size_t n);

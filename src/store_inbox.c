@@ -430,3 +430,28 @@ store_referral_set(struct store *s, int64_t id, const char *state,
 		return r;
 	return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
+
+int
+store_inbox_get(struct store *s, int64_t id, struct inbox_item **ret)
+{
+	struct inbox_item *v;
+	size_t n, i;
+	int r;
+
+	/* The inbox is small (items needing a decision); reuse the list. */
+	if ((r = store_inbox_list(s, true, &v, &n)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (v[i].id == id) {
+			struct inbox_item *one = xmalloc(sizeof(*one));
+
+			*one = v[i];
+			memset(&v[i], 0, sizeof(v[i]));
+			inbox_items_free(v, n);
+			*ret = one;
+			return 0;
+		}
+	}
+	inbox_items_free(v, n);
+	return -ENOENT;
+}

@@ -566,3 +566,35 @@ store_outbox_state_counts(struct store *s, char ***ret_states,
 	*ret_n = n;
 	return 0;
 }
+
+int
+store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT c.id FROM contacts c WHERE c.state IN ('contacted', "
+	    "'followed_up') AND NOT EXISTS (SELECT 1 FROM outbox o WHERE "
+	    "o.contact_id = c.id AND o.to_user = 0 AND o.state IN ('queued', "
+	    "'held', 'sending')) AND (SELECT MAX(o.sent_at) FROM outbox o WHERE "
+	    "o.contact_id = c.id AND o.kind IN ('outreach', 'followup') AND "
+	    "o.state = 'sent') < ?1");
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, before);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
