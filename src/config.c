@@ -171,6 +171,8 @@ struct load {
 	struct buf errs;
 	int nerrs;
 	mode_t mode;                    /* the config file's permission bits */
+	const char *incdir;             /* where @include looks, or NULL */
+	char filebuf[PATH_MAX];
 	config_setting_t *set[NKEYS];   /* where each key was set, or NULL */
 };
 
@@ -180,25 +182,6 @@ config_default_path(void)
 	return SYSCONFDIR "/infoviewd.conf";
 }
 
-/* Adds one "FILE:LINE: message" line; line 0 leaves the line out. */
-static void IV_PRINTF(3, 4)
-problem_at(struct load *l, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		fatal("vasprintf");
-	va_end(ap);
-	if (line > 0)
-		buf_printf(&l->errs, "%s:%u: %s\n", l->path, line, msg);
-	else
-		buf_printf(&l->errs, "%s: %s\n", l->path, msg);
-	free(msg);
-	l->nerrs++;
-}
-
 /* The line a setting was written on (1 for a setting that is not there). */
 static unsigned
 line_of(const config_setting_t *s)
@@ -206,6 +189,63 @@ line_of(const config_setting_t *s)
 	unsigned line = s ? config_setting_source_line(s) : 0;
 
 	return line > 0 ? line : 1;
+}
+
+/* Adds one "FILE:LINE: message" line; line 0 leaves the line out, file
+ * NULL means the config file itself (not one it @includes). */
+static void IV_PRINTF(4, 0)
+vproblem(struct load *l, const char *file, unsigned line, const char *fmt,
+    va_list ap)
+{
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal("vasprintf");
+	if (file == NULL)
+		file = l->path;
+	if (line > 0)
+		buf_printf(&l->errs, "%s:%u: %s\n", file, line, msg);
+	else
+		buf_printf(&l->errs, "%s: %s\n", file, msg);
+	free(msg);
+	l->nerrs++;
+}
+
+static void IV_PRINTF(4, 5)
+problem_at(struct load *l, const char *file, unsigned line, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(l, file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* The path of a file libconfig names (NULL: the config file itself);
+ * @included names are relative to the include directory. */
+static const char *
+file_name(struct load *l, const char *name)
+{
+	if (name == NULL)
+		return l->path;
+	if (name[0] == '/' || l->incdir == NULL)
+		return name;
+	snprintf(l->filebuf, sizeof(l->filebuf), "%s/%s", l->incdir, name);
+	return l->filebuf;
+}
+
+/* A problem with setting s, reported where s was written (line 1 of the
+ * config file for a setting that is not there, e.g. a missing key). */
+static void IV_PRINTF(3, 4)
+problem(struct load *l, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(l, file_name(l, s ? config_setting_source_file(s) : NULL),
+	    line_of(s), fmt, ap);
+	va_end(ap);
 }
 
 /* A value made safe to quote in a message: controls become \xNN (static). */
@@ -346,7 +386,7 @@ parse_email(struct load *l, const struct key *k, config_setting_t *s,
     const char *v)
 {
 	if (!email_valid(v)) {
-		problem_at(l, line_of(s), "%s.%s: \"%s\" is not a valid e-mail "
+		problem(l, s, "%s.%s: \"%s\" is not a valid e-mail "
 		    "address", k->group, k->name, shown(v));
 		return;
 	}
@@ -358,7 +398,7 @@ parse_zone(struct load *l, const struct key *k, config_setting_t *s,
     const char *v)
 {
 	if (!tz_valid(v)) {
-		problem_at(l, line_of(s), "%s.%s: unknown time zone \"%s\" (use "
+		problem(l, s, "%s.%s: unknown time zone \"%s\" (use "
 		    "an IANA name such as \"America/Los_Angeles\")", k->group,
 		    k->name, shown(v));
 		return;
@@ -479,7 +519,7 @@ parse_smtp_url(struct load *l, const struct key *k, config_setting_t *s,
 	bool implicit;
 
 	if (smtp_url_split(v, &host, &implicit, &why) < 0) {
-		problem_at(l, line_of(s), "%s.%s: \"%s\" %s (e.g. "
+		problem(l, s, "%s.%s: \"%s\" %s (e.g. "
 		    "\"smtp://smtp.example.org:587\" or "
 		    "\"smtps://smtp.example.org\")", k->group, k->name,
 		    shown(v), why);
@@ -498,7 +538,7 @@ parse_smtp_tls(struct load *l, const struct key *k, config_setting_t *s,
 	else if (strcmp(v, "none") == 0)
 		l->c->smtp.tls = SMTP_TLS_NONE;
 	else
-		problem_at(l, line_of(s), "%s.%s: \"%s\" is not one of "
+		problem(l, s, "%s.%s: \"%s\" is not one of "
 		    "required, none", k->group, k->name, shown(v));
 }
 
@@ -513,7 +553,7 @@ parse_imap_tls(struct load *l, const struct key *k, config_setting_t *s,
 	else if (strcmp(v, "none") == 0)
 		l->c->imap.tls = IMAP_TLS_NONE;
 	else
-		problem_at(l, line_of(s), "%s.%s: \"%s\" is not one of "
+		problem(l, s, "%s.%s: \"%s\" is not one of "
 		    "implicit, starttls, none", k->group, k->name, shown(v));
 }
 
@@ -529,7 +569,7 @@ parse_host(struct load *l, const struct key *k, config_setting_t *s,
 	else
 		ok = host_ok(v, n);
 	if (!ok) {
-		problem_at(l, line_of(s), "%s.%s: \"%s\" is not a host name or "
+		problem(l, s, "%s.%s: \"%s\" is not a host name or "
 		    "address (the port goes in %s.port)", k->group, k->name,
 		    shown(v), k->group);
 		return;
@@ -546,12 +586,12 @@ parse_file(struct load *l, const struct key *k, config_setting_t *s,
 
 	if (*v != '\0') {
 		if (stat(v, &st) == -1 || access(v, R_OK) == -1) {
-			problem_at(l, line_of(s), "%s.%s: \"%s\": cannot read: %s",
+			problem(l, s, "%s.%s: \"%s\": cannot read: %s",
 			    k->group, k->name, shown(v), strerror(errno));
 			return;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			problem_at(l, line_of(s), "%s.%s: \"%s\" is not a file",
+			problem(l, s, "%s.%s: \"%s\" is not a file",
 			    k->group, k->name, shown(v));
 			return;
 		}
@@ -593,7 +633,7 @@ parse_secret_file(struct load *l, const struct key *k, config_setting_t *s,
 	if (*v != '\0') {
 		snprintf(name, sizeof(name), "%s.%s", k->group, k->name);
 		if (secret_file_check(name, v, &why) < 0) {
-			problem_at(l, line_of(s), "%s", why);
+			problem(l, s, "%s", why);
 			free(why);
 			return;
 		}
@@ -629,13 +669,13 @@ parse_send_window(struct load *l, const struct key *k, config_setting_t *s,
 	int start, end;
 
 	if (parse_window(v, &start, &end) < 0) {
-		problem_at(l, line_of(s), "%s.%s: bad time window \"%s\" (use "
+		problem(l, s, "%s.%s: bad time window \"%s\" (use "
 		    "\"HH:MM-HH:MM\", e.g. \"09:00-17:00\")", k->group, k->name,
 		    shown(v));
 		return;
 	}
 	if (start >= end) {
-		problem_at(l, line_of(s), "%s.%s: \"%s\" ends before it starts",
+		problem(l, s, "%s.%s: \"%s\" ends before it starts",
 		    k->group, k->name, shown(v));
 		return;
 	}
@@ -716,7 +756,7 @@ parse_send_days(struct load *l, const struct key *k, config_setting_t *s,
     const char *v)
 {
 	if (parse_days(v, &l->c->outreach.send_days_mask) < 0)
-		problem_at(l, line_of(s), "%s.%s: bad days \"%s\" (use e.g. "
+		problem(l, s, "%s.%s: bad days \"%s\" (use e.g. "
 		    "\"Mon-Fri\", \"Mon,Wed,Fri\" or \"Sat-Sun\")", k->group,
 		    k->name, shown(v));
 }
@@ -757,23 +797,23 @@ parse_availability(struct load *l, const struct key *k, config_setting_t *s,
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			problem_at(l, line_of(e), "%s.%s[%d]: expected a string",
+			problem(l, e, "%s.%s[%d]: expected a string",
 			    k->group, k->name, i + 1);
 			bad++;
 			continue;
 		}
 		v = config_setting_get_string(e);
 		if (parse_avail(v, &w[i]) < 0) {
-			problem_at(l, line_of(e), "%s.%s[%d]: bad entry \"%s\" "
+			problem(l, e, "%s.%s[%d]: bad entry \"%s\" "
 			    "(use a day and a window, e.g. \"Tue 10:00-12:00\")",
 			    k->group, k->name, i + 1, shown(v));
 			bad++;
 		} else if (w[i].end_min <= w[i].start_min) {
-			problem_at(l, line_of(e), "%s.%s[%d]: \"%s\" ends before "
+			problem(l, e, "%s.%s[%d]: \"%s\" ends before "
 			    "it starts", k->group, k->name, i + 1, shown(v));
 			bad++;
 		} else if ((long)(w[i].end_min - w[i].start_min) * 60 < dur) {
-			problem_at(l, line_of(e), "%s.%s[%d]: \"%s\" is shorter "
+			problem(l, e, "%s.%s[%d]: \"%s\" is shorter "
 			    "than meeting.duration (%s)", k->group, k->name, i + 1,
 			    shown(v), format_duration(dur));
 			bad++;
@@ -835,13 +875,13 @@ load_string(struct load *l, const struct key *k, config_setting_t *s)
 
 		if ((ch < 0x20 || ch == 0x7f) && !(ch == '\t' ||
 		    ((k->flags & F_MULTILINE) && ch == '\n'))) {
-			problem_at(l, line_of(s), "%s.%s: control characters "
+			problem(l, s, "%s.%s: control characters "
 			    "are not allowed", k->group, k->name);
 			return;
 		}
 	}
 	if ((k->flags & F_NONEMPTY) && *v == '\0') {
-		problem_at(l, line_of(s), "%s.%s: must not be empty", k->group,
+		problem(l, s, "%s.%s: must not be empty", k->group,
 		    k->name);
 		return;
 	}
@@ -859,7 +899,7 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 	const char *v;
 
 	if (!type_matches(k->type, config_setting_type(s))) {
-		problem_at(l, line_of(s), "%s.%s: %s", k->group, k->name,
+		problem(l, s, "%s.%s: %s", k->group, k->name,
 		    type_wanted(k->type));
 		return;
 	}
@@ -871,11 +911,11 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 		n = config_setting_get_int64(s);
 		if (n < k->min || n > k->max) {
 			if (k->max == INT_MAX)
-				problem_at(l, line_of(s), "%s.%s: %lld is out of "
+				problem(l, s, "%s.%s: %lld is out of "
 				    "range (at least %ld)", k->group, k->name, n,
 				    k->min);
 			else
-				problem_at(l, line_of(s), "%s.%s: %lld is out of "
+				problem(l, s, "%s.%s: %lld is out of "
 				    "range (%ld..%ld)", k->group, k->name, n,
 				    k->min, k->max);
 			return;
@@ -888,12 +928,12 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 	case T_DURATION:
 		v = config_setting_get_string(s);
 		if (parse_duration(v, &secs) < 0) {
-			problem_at(l, line_of(s), "%s.%s: bad duration \"%s\" "
+			problem(l, s, "%s.%s: bad duration \"%s\" "
 			    DURATION_HINT, k->group, k->name, shown(v));
 			return;
 		}
 		if (secs < k->min) {
-			problem_at(l, line_of(s), "%s.%s: \"%s\" is too short "
+			problem(l, s, "%s.%s: \"%s\" is too short "
 			    "(at least %s)", k->group, k->name, shown(v),
 			    format_duration(k->min));
 			return;
@@ -970,14 +1010,14 @@ walk(struct load *l, config_setting_t *root)
 			continue;
 		if (!known_group(gname)) {
 			hint = suggest(NULL, gname);
-			problem_at(l, line_of(g), "unknown %s \"%s\"%s%s%s",
+			problem(l, g, "unknown %s \"%s\"%s%s%s",
 			    config_setting_is_group(g) ? "group" : "setting",
 			    shown(gname), hint ? " (did you mean " : "",
 			    hint ? hint : "", hint ? "?)" : "");
 			continue;
 		}
 		if (!config_setting_is_group(g)) {
-			problem_at(l, line_of(g), "%s: expected a group, e.g. "
+			problem(l, g, "%s: expected a group, e.g. "
 			    "%s = { ... };", gname, gname);
 			continue;
 		}
@@ -986,7 +1026,7 @@ walk(struct load *l, config_setting_t *root)
 			mname = config_setting_name(m);
 			if ((k = find_key(gname, mname)) == NULL) {
 				hint = suggest(gname, mname);
-				problem_at(l, line_of(m), "%s.%s: unknown key%s%s%s",
+				problem(l, m, "%s.%s: unknown key%s%s%s",
 				    gname, shown(mname), hint ? " (did you mean " : "",
 				    hint ? hint : "", hint ? "?)" : "");
 				continue;
@@ -1000,8 +1040,8 @@ walk(struct load *l, config_setting_t *root)
 		if (l->set[ki] != NULL && (keys[ki].flags & F_DEFER))
 			load_key(l, &keys[ki], l->set[ki]);
 		if (l->set[ki] == NULL && (keys[ki].flags & F_REQUIRED))
-			problem_at(l, line_of(config_setting_get_member(root,
-			    keys[ki].group)), "%s.%s: required, but not set",
+			problem(l, config_setting_get_member(root,
+			    keys[ki].group), "%s.%s: required, but not set",
 			    keys[ki].group, keys[ki].name);
 	}
 }
@@ -1013,6 +1053,9 @@ check_secrets(struct load *l, const char *group)
 	static const char *const names[] = { "password_command",
 	    "password_file", "password" };
 	config_setting_t *s, *first = NULL;
+	char *file;
+	struct stat st;
+	mode_t mode;
 	size_t i;
 
 	for (i = 0; i < nitems(names); i++) {
@@ -1022,7 +1065,7 @@ check_secrets(struct load *l, const char *group)
 		    *config_setting_get_string(s) == '\0')
 			continue;
 		if (first != NULL) {
-			problem_at(l, line_of(s), "%s.%s: set only one of "
+			problem(l, s, "%s.%s: set only one of "
 			    "password_command, password_file and password (%s.%s "
 			    "is set on line %u)", group, names[i], group,
 			    config_setting_name(first), line_of(first));
@@ -1031,12 +1074,22 @@ check_secrets(struct load *l, const char *group)
 		first = s;
 	}
 	s = setting_of(l, group, "password");
-	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING &&
-	    *config_setting_get_string(s) != '\0' && (l->mode & 077))
-		problem_at(l, line_of(s), "%s.password: refused because %s is "
+	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    *config_setting_get_string(s) == '\0')
+		return;
+	/* The file it is written in: the config or one it @includes. */
+	mode = l->mode;
+	if (config_setting_source_file(s) != NULL) {
+		file = xstrdup(file_name(l, config_setting_source_file(s)));
+		mode = stat(file, &st) == 0 ? st.st_mode : 0777;
+	} else
+		file = xstrdup(l->path);
+	if (mode & 077)
+		problem(l, s, "%s.password: refused because %s is "
 		    "%s by others (mode %04o); chmod 600 it, or use "
-		    "password_file or password_command", group, l->path,
-		    exposure(l->mode), (unsigned)(l->mode & 07777));
+		    "password_file or password_command", group, file,
+		    exposure(mode), (unsigned)(mode & 07777));
+	free(file);
 }
 
 /* Checks that need several keys, and defaults that follow other keys. */
@@ -1054,17 +1107,17 @@ check_together(struct load *l)
 	    c->smtp.tls == SMTP_TLS_NONE) {
 		s = setting_of(l, "smtp", "tls");
 		if (implicit)
-			problem_at(l, line_of(s), "smtp.tls: \"none\" contradicts "
+			problem(l, s, "smtp.tls: \"none\" contradicts "
 			    "the smtps:// in smtp.url (implicit TLS)");
 		else if (!host_is_loopback(host))
-			problem_at(l, line_of(s), "smtp.tls: \"none\" is allowed "
+			problem(l, s, "smtp.tls: \"none\" is allowed "
 			    "only for a loopback host (localhost, 127.0.0.1, ::1), "
 			    "not \"%s\"", shown(host));
 	}
 	free(host);
 	if (c->imap.host != NULL && c->imap.tls == IMAP_TLS_NONE &&
 	    !host_is_loopback(c->imap.host))
-		problem_at(l, line_of(setting_of(l, "imap", "tls")), "imap.tls: "
+		problem(l, setting_of(l, "imap", "tls"), "imap.tls: "
 		    "\"none\" is allowed only for a loopback host (localhost, "
 		    "127.0.0.1, ::1), not \"%s\"", shown(c->imap.host));
 	if (setting_of(l, "imap", "port") == NULL)
@@ -1078,7 +1131,7 @@ check_together(struct load *l)
 	if (c->meeting.offer_slots > 0 && c->meeting.n_availability == 0 &&
 	    (s = setting_of(l, "meeting", "availability")) != NULL &&
 	    config_setting_length(s) == 0)
-		problem_at(l, line_of(s), "meeting.availability: empty, but "
+		problem(l, s, "meeting.availability: empty, but "
 		    "meeting.offer_slots is %d (set offer_slots = 0 to offer "
 		    "no times)", c->meeting.offer_slots);
 }
@@ -1092,16 +1145,16 @@ read_config(struct load *l, config_t *lc)
 	int fd;
 
 	if ((fd = open(l->path, O_RDONLY | O_CLOEXEC)) == -1) {
-		problem_at(l, 0, "cannot read: %s", strerror(errno));
+		problem_at(l, NULL, 0, "cannot read: %s", strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) == -1) {
-		problem_at(l, 0, "cannot read: %s", strerror(errno));
+		problem_at(l, NULL, 0, "cannot read: %s", strerror(errno));
 		close(fd);
 		return false;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		problem_at(l, 0, "cannot read: %s", S_ISDIR(st.st_mode) ?
+		problem_at(l, NULL, 0, "cannot read: %s", S_ISDIR(st.st_mode) ?
 		    strerror(EISDIR) : "not a regular file");
 		close(fd);
 		return false;
@@ -1113,12 +1166,14 @@ read_config(struct load *l, config_t *lc)
 		const char *text = config_error_text(lc);
 
 		if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
-			problem_at(l, 0, "cannot read: %s", text ? text : "I/O error");
+			problem_at(l, NULL, 0, "cannot read: %s", text ? text : "I/O error");
 		else if (text == NULL || strcmp(text, "syntax error") == 0)
-			problem_at(l, (unsigned)config_error_line(lc),
+			problem_at(l, file_name(l, config_error_file(lc)),
+			    (unsigned)config_error_line(lc),
 			    "syntax error");
 		else
-			problem_at(l, (unsigned)config_error_line(lc),
+			problem_at(l, file_name(l, config_error_file(lc)),
+			    (unsigned)config_error_line(lc),
 			    "syntax error: %s", text);
 		fclose(fp);
 		return false;
@@ -1132,6 +1187,7 @@ config_load(const char *path, struct config **ret, char **ret_errors)
 {
 	struct load l;
 	config_t lc;
+	char *dir, *slash;
 	int r = -EINVAL;
 
 	memset(&l, 0, sizeof(l));
@@ -1141,6 +1197,13 @@ config_load(const char *path, struct config **ret, char **ret_errors)
 	l.c->path = xstrdup(path);
 	set_defaults(l.c);
 	config_init(&lc);
+	/* @include "x.conf" is relative to the config file's directory. */
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		config_set_include_dir(&lc, *dir ? dir : "/");
+		l.incdir = config_get_include_dir(&lc);
+	}
 	if (!read_config(&l, &lc))
 		goto out;
 	walk(&l, config_root_setting(&lc));
@@ -1152,6 +1215,7 @@ config_load(const char *path, struct config **ret, char **ret_errors)
 	}
 out:
 	config_destroy(&lc);
+	free(dir);
 	config_free(l.c);
 	if (r == 0)
 		buf_done(&l.errs);

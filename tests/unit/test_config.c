@@ -236,7 +236,7 @@ test_one_error_each(void **state)
 static void
 test_syntax_and_missing(void **state)
 {
-	char *errs = NULL, *want;
+	char *errs = NULL, *want, *text;
 	struct config *c = NULL;
 	const char *path;
 
@@ -262,6 +262,23 @@ test_syntax_and_missing(void **state)
 	assert_string_equal(errs, want);
 	free(want);
 	free(errs);
+
+	/* A problem in an @included file names that file and its line. */
+	errs = NULL;
+	{
+		const char *part = fixture("part.conf", 0644,
+		    "smtp = {\n  url = \"smtp://x.org\";\n  password = \"pw\";\n};\n");
+
+		text = xasprintf("identity = { name = \"A\"; email = \"a@b.org\"; };\n"
+		    "@include \"part.conf\"\n"
+		    "imap = { host = \"imap.example.org\"; };\n");
+		path = fixture("incl.conf", 0600, text);
+		free(text);
+		assert_int_equal(config_load(path, &c, &errs), -EINVAL);
+		assert_int_equal(count_lines(errs), 1);
+		assert_problem(errs, part, 3, "smtp.password: refused because");
+		free(errs);
+	}
 
 	/* An empty file names every required key. */
 	errs = NULL;
