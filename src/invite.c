@@ -864,6 +864,17 @@ param_upper(icalproperty *p, const char *name)
 	return r;
 }
 
+/* s without surrounding white space, or NULL (s freed) when nothing is
+ * left. */
+static char *
+trimmed(char *s)
+{
+	str_trim(s);
+	if (*s == '\0')
+		freep(&s);
+	return s;
+}
+
 /* Picks the attendee who answered: the ATTENDEE whose address is the
  * sender's; failing that, the only ATTENDEE if there is exactly one. */
 static icalproperty *
@@ -909,7 +920,7 @@ find_comment(icalcomponent *ev, icalproperty *att)
 	if (str_empty(v) && att != NULL)
 		v = pv = icalproperty_get_parameter_as_string_r(att,
 		    "X-RESPONSE-COMMENT");
-	r = str_empty(v) ? NULL : text_clean(v, true, false, TEXT_MAX);
+	r = str_empty(v) ? NULL : trimmed(text_clean(v, true, false, TEXT_MAX));
 	free(pv);
 	return r;
 }
@@ -926,7 +937,7 @@ text_prop(icalcomponent *ev, icalproperty_kind kind)
 		v = icalproperty_get_summary(p);
 	else if (kind == ICAL_LOCATION_PROPERTY)
 		v = icalproperty_get_location(p);
-	return str_empty(v) ? NULL : text_clean(v, true, false, TEXT_MAX);
+	return str_empty(v) ? NULL : trimmed(text_clean(v, true, false, TEXT_MAX));
 }
 
 /* --- reading: the calendar ----------------------------------------------- */
