@@ -1383,6 +1383,7 @@ secret_run(const char *key, const char *cmd, char **ret, char **ret_err)
 	char buf[SECRET_MAX + 1];
 	struct timespec ts;
 	struct pollfd pfd;
+	sigset_t mask;
 	size_t len = 0;
 	ssize_t n;
 	int pipefd[2], status, devnull, r = 0;
@@ -1403,6 +1404,11 @@ secret_run(const char *key, const char *cmd, char **ret, char **ret_err)
 		return r;
 	}
 	if (pid == 0) {
+		/* The daemon blocks and ignores signals for its event loop;
+		 * the command gets the ordinary defaults back. */
+		sigemptyset(&mask);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		if ((devnull = open("/dev/null", O_RDONLY)) != -1)
 			dup2(devnull, STDIN_FILENO);
 		dup2(pipefd[1], STDOUT_FILENO);

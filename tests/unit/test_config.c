@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -635,15 +636,22 @@ test_command_failures(void **state)
 		{ "printf 'top\\\\nsecret'", -EINVAL,
 		  "imap.password_command gave a password with a line break" },
 		{ "true", -EINVAL, "imap.password_command gave an empty password" },
+		/* SIGTERM is blocked in the test, as in the daemon; not here. */
+		{ "kill -TERM $$; echo late", -EIO,
+		  "imap.password_command was killed by signal 15" },
 		{ "head -c 5000 /dev/zero | tr '\\\\0' t", -EFBIG,
 		  "imap.password_command printed more than 4096 bytes" },
 	};
 	char *text, *opt, *errs = NULL, *secret, *err;
 	struct config *c;
 	const char *path;
+	sigset_t block, old;
 	size_t i;
 
 	(void)state;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < nitems(cases); i++) {
 		opt = xasprintf("password_command = \"%s\";", cases[i].cmd);
 		text = base_config(NULL, NULL, opt, NULL);
@@ -664,6 +672,7 @@ test_command_failures(void **state)
 		free(text);
 		free(opt);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 int
