@@ -49,7 +49,7 @@ const char *const template_builtin_vars[] = {
 	"meeting_duration", "meeting_location",
 	"questions", "questions.category", "questions.items",
 	"referrer_email", "contact_state", "reason", "snippet", "thread",
-	"referrals", "tell_referrer",
+	"referrals", "tell_referrer", "slot_count",
 	NULL
 };
 
@@ -548,7 +548,7 @@ template_parse(const char *filename, const char *text,
 	struct buf errs, norm;
 	struct parser p;
 	const char *s, *e;
-	int line = 1, r = 0;
+	int line = 1, last = 1, r = 0;
 	bool blank = false;
 
 	t = xcalloc(1, sizeof(*t));
@@ -580,6 +580,7 @@ template_parse(const char *filename, const char *text,
 		}
 		if (!line_is_comment(s, len))
 			parse_header_line(t, &errs, s, len, line);
+		last = line;
 		if (e == NULL) {
 			s += len;
 			break;
@@ -589,7 +590,7 @@ template_parse(const char *filename, const char *text,
 	}
 	if (!blank)
 		buf_printf(&errs, "%s:%d: missing blank line between the "
-		    "headers and the body\n", filename, line);
+		    "headers and the body\n", filename, last);
 	if (!t->has[H_SUBJECT])
 		buf_printf(&errs, "%s:1: missing Subject: header\n", filename);
 	if (blank) {

@@ -101,8 +101,10 @@ int template_render(const struct template *t, const struct tvars *v,
  *   slots (slots.n, slots.when) meeting_when meeting_date meeting_time
  *   meeting_tz meeting_duration meeting_location
  *   questions (questions.category, questions.items: strings, {{.}})
- * plus the few that messages about a contact or to the user need, set by
- * the caller through compose_req.extra where they apply:
+ * plus the few that messages about a contact or to the user need:
+ *   slot_count      how many slots are offered, "" when none (set by
+ *                   compose), so a template can introduce the list once
+ * and, set by the caller through compose_req.extra where they apply:
  *   referrer_email  the referrer's address, when known
  *   contact_state   the contact's lifecycle state (SPEC section 3)
  *   reason          why the user is told (notice), or why a meeting is
