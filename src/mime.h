@@ -103,4 +103,10 @@ int mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
     char **ret_err);
 void inmsg_free(struct inmsg *m);
 
+/* For tests only: called in the parse child before it parses (a test sets
+ * it to abort() or to stall); and the parent's wall-clock limit on the
+ * child, in milliseconds (default 10000; the child also has 5 s of CPU). */
+extern void (*mime_isolated_child_hook)(void);
+extern int mime_isolated_timeout_ms;
+
 #endif

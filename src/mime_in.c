@@ -1,3 +1,1567 @@
-/* mime_in.c - placeholder, filled in by its module work. */
+/*
+ * mime_in.c - reads a stranger's message into a struct inmsg: top-level
+ * headers decoded, the best text as UTF-8, every calendar, and the parts
+ * of a delivery report.
+ *
+ * Order of work, because libetpan 1.9.4's mailmime_parse is not safe on
+ * arbitrary input (it crashes on some malformed boundary parameters and is
+ * quadratic in nesting depth):
+ *   1. bounds_check() scans the raw bytes by hand - size, line length,
+ *      header count, every Content-Type's boundary parameters, the number
+ *      of multipart/message types and of delimiter lines - and rejects
+ *      before libetpan sees anything;
+ *   2. NUL bytes, which RFC 5322 forbids and which would cut libetpan's C
+ *      strings short, are replaced by spaces in a private copy (the rest
+ *      of the message is still worth reading);
+ *   3. mailmime_parse, then an iterative walk bounded by MIME_MAX_DEPTH and
+ *      MIME_MAX_PARTS; libetpan decodes transfer encodings
+ *      (mailmime_part_parse), charsets (charconv) and RFC 2047 words.
+ * mime_parse_isolated runs all of that in a child with rlimits.
+ * The small HTML-to-text reduction is ours: no HTML library is in the
+ * stack and we only need readable words for intent matching.
+ */
 #include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libetpan/libetpan.h>
+
 #include "mime.h"
+#include "util.h"
+
+#define BOUNDARY_MAX    70      /* RFC 2046 5.1.1 */
+
+void (*mime_isolated_child_hook)(void);
+int mime_isolated_timeout_ms = 10000;
+
+/* Sets *ret_err (when wanted) and returns r. */
+static int IV_PRINTF(3, 4)
+fail(int r, char **ret_err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_err != NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(ret_err, fmt, ap) < 0)
+			fatal("vasprintf");
+		va_end(ap);
+	}
+	return r;
+}
+
+/* ---- 1. bounds, before libetpan ------------------------------------------ */
+
+struct scan {
+	const char *bnd[MIME_MAX_PARTS];        /* sorted boundaries */
+	size_t bnd_len[MIME_MAX_PARTS];
+	size_t n_bnd;
+	size_t n_bparams;
+	size_t n_containers;
+	size_t n_delims;
+	size_t n_headers;
+	struct buf ct;                          /* Content-Type being read */
+	bool in_ct;
+};
+
+/* Orders boundaries by length, then bytes. */
+static int
+bnd_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+/* Index where (s, len) is or would be inserted; *found says which. */
+static size_t
+bnd_find(const struct scan *sc, const char *s, size_t len, bool *found)
+{
+	size_t lo = 0, hi = sc->n_bnd;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = bnd_cmp(sc->bnd[mid], sc->bnd_len[mid], s, len);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Records a copy of a boundary (freed with the scan). */
+static int
+bnd_add(struct scan *sc, const char *s, size_t len, char **ret_err)
+{
+	bool found;
+	size_t i = bnd_find(sc, s, len, &found);
+
+	if (found)
+		return 0;
+	if (sc->n_bnd >= MIME_MAX_PARTS)
+		return fail(-E2BIG, ret_err, "more than %d MIME boundaries",
+		    MIME_MAX_PARTS);
+	memmove(sc->bnd + i + 1, sc->bnd + i, (sc->n_bnd - i) * sizeof(sc->bnd[0]));
+	memmove(sc->bnd_len + i + 1, sc->bnd_len + i,
+	    (sc->n_bnd - i) * sizeof(sc->bnd_len[0]));
+	sc->bnd[i] = xstrndup(s, len);
+	sc->bnd_len[i] = len;
+	sc->n_bnd++;
+	return 0;
+}
+
+/*
+ * Checks one boundary parameter value starting at v (just after "=" and
+ * white space) and records it. Rejects what crashes or confuses libetpan:
+ * empty, longer than 70, controls, non-ASCII, quotes or backslashes in the
+ * value (a quoted value is unescaped first), an unterminated quote.
+ */
+static int
+check_boundary(struct scan *sc, const char *v, const char *end, char **ret_err)
+{
+	const char *p, *start;
+	size_t n;
+
+	if (v < end && *v == '"') {
+		start = ++v;
+		for (p = v; p < end && *p != '"'; p++)
+			if (*p == '\\')
+				return fail(-EBADMSG, ret_err,
+				    "malformed MIME boundary (escaped character)");
+		if (p >= end)
+			return fail(-EBADMSG, ret_err,
+			    "malformed MIME boundary (unterminated quote)");
+	} else {
+		start = v;
+		for (p = v; p < end && *p != ';' && *p != ' ' && *p != '\t'; p++)
+			;
+	}
+	n = (size_t)(p - start);
+	if (n == 0 || n > BOUNDARY_MAX)
+		return fail(-EBADMSG, ret_err, "malformed MIME boundary (%zu octets)",
+		    n);
+	for (p = start; p < start + n; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return fail(-EBADMSG, ret_err,
+			    "malformed MIME boundary (character 0x%02x)", c);
+	}
+	if (++sc->n_bparams > MIME_MAX_PARTS)
+		return fail(-E2BIG, ret_err, "more than %d MIME boundary parameters",
+		    MIME_MAX_PARTS);
+	return bnd_add(sc, start, n, ret_err);
+}
+
+/*
+ * Looks at one unfolded Content-Type value. Every "boundary =" in it is
+ * checked, wherever it appears (a comment or a quoted name could hide one
+ * from a stricter reading that libetpan might still accept). v is
+ * NUL-terminated (NUL bytes were replaced before the scan).
+ */
+static int
+check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
+{
+	const char *p = v, *end = v + len;
+	int r;
+
+	if (strcasestr(v, "multipart") != NULL ||
+	    strcasestr(v, "message/") != NULL) {
+		if (++sc->n_containers > MIME_MAX_PARTS)
+			return fail(-E2BIG, ret_err,
+			    "more than %d multipart or message parts",
+			    MIME_MAX_PARTS);
+	}
+	while (p < end) {
+		const char *hit = NULL, *q;
+
+		for (q = p; q + 8 <= end; q++)
+			if (strncasecmp(q, "boundary", 8) == 0) {
+				hit = q;
+				break;
+			}
+		if (hit == NULL)
+			break;
+		p = hit + 8;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p >= end || *p != '=')
+			continue;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((r = check_boundary(sc, p, end, ret_err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* True when the line opens "Content-Type:" (any case, blanks before ':'). */
+static const char *
+content_type_value(const char *line, size_t len)
+{
+	const char *p = line + 12, *end = line + len;
+
+	if (len < 13 || strncasecmp(line, "content-type", 12) != 0)
+		return NULL;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p < end && *p == ':' ? p + 1 : NULL;
+}
+
+/* Ends the Content-Type being collected, checking it. */
+static int
+finish_content_type(struct scan *sc, char **ret_err)
+{
+	if (!sc->in_ct)
+		return 0;
+	sc->in_ct = false;
+	if (sc->ct.data == NULL)
+		return 0;
+	return check_content_type(sc, sc->ct.data, sc->ct.len, ret_err);
+}
+
+/* Counts a delimiter line "--boundary" or "--boundary--". */
+static int
+check_delimiter(struct scan *sc, const char *line, size_t len, char **ret_err)
+{
+	bool found;
+
+	while (len > 2 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	bnd_find(sc, line + 2, len - 2, &found);
+	if (!found && len > 4 && line[len - 1] == '-' && line[len - 2] == '-')
+		return 0;       /* a closing delimiter or just a dashed line */
+	if (found && ++sc->n_delims > MIME_MAX_PARTS)
+		return fail(-E2BIG, ret_err, "more than %d MIME parts",
+		    MIME_MAX_PARTS);
+	return 0;
+}
+
+/* Handles one line (without its line end). */
+static int
+scan_line(struct scan *sc, const char *line, size_t len, bool *in_top,
+    char **ret_err)
+{
+	bool cont = len > 0 && (line[0] == ' ' || line[0] == '\t');
+	const char *v;
+	int r;
+
+	if (sc->in_ct && cont) {
+		if (sc->ct.len + len > MIME_MAX_LINE)
+			return fail(-E2BIG, ret_err,
+			    "Content-Type header longer than %u octets",
+			    MIME_MAX_LINE);
+		buf_add(&sc->ct, line, len);
+		return 0;
+	}
+	if ((r = finish_content_type(sc, ret_err)) < 0)
+		return r;
+	if (*in_top) {
+		if (len == 0)
+			*in_top = false;
+		else if (!cont && ++sc->n_headers > MIME_MAX_HEADERS)
+			return fail(-E2BIG, ret_err, "more than %d header fields",
+			    MIME_MAX_HEADERS);
+	}
+	if ((v = content_type_value(line, len)) != NULL) {
+		sc->in_ct = true;
+		sc->ct.len = 0;
+		buf_add(&sc->ct, v, len - (size_t)(v - line));
+	} else if (len >= 3 && line[0] == '-' && line[1] == '-')
+		return check_delimiter(sc, line, len, ret_err);
+	return 0;
+}
+
+/* The pre-parse bounds on raw (without NUL bytes): 0, -E2BIG or -EBADMSG. */
+static int
+bounds_check(const char *raw, size_t len, char **ret_err)
+{
+	struct scan *sc = xcalloc(1, sizeof(*sc));
+	const char *p = raw, *end = raw + len;
+	bool in_top = true;
+	size_t i;
+	int r = 0;
+
+	buf_init(&sc->ct);
+	if (len > MIME_MAX_MESSAGE) {
+		r = fail(-E2BIG, ret_err, "message of %zu octets is over the %u limit",
+		    len, MIME_MAX_MESSAGE);
+		goto out;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		if (n > MIME_MAX_LINE) {
+			r = fail(-E2BIG, ret_err, "line longer than %u octets",
+			    MIME_MAX_LINE);
+			goto out;
+		}
+		if ((r = scan_line(sc, p, n > 0 && p[n - 1] == '\r' ? n - 1 : n,
+		    &in_top, ret_err)) < 0)
+			goto out;
+		p = nl ? nl + 1 : end;
+	}
+	r = finish_content_type(sc, ret_err);
+out:
+	for (i = 0; i < sc->n_bnd; i++)
+		free((char *)sc->bnd[i]);
+	buf_done(&sc->ct);
+	free(sc);
+	return r;
+}
+
+/* ---- text helpers ----------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence at s (max n bytes), 0 when invalid. */
+static size_t
+utf8_valid_seq(const unsigned char *s, size_t n)
+{
+	size_t need, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		need = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		need = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return need;
+}
+
+/*
+ * A clean UTF-8 copy of s: invalid sequences become U+FFFD; with
+ * one_line every control becomes a space, otherwise CR LF and lone CR
+ * become LF and other controls but TAB become spaces. Stops at max bytes
+ * of output (on a character boundary).
+ */
+static char *
+utf8_clean(const char *s, size_t len, bool one_line, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct buf b;
+	size_t i = 0, k;
+
+	buf_init(&b);
+	while (i < len && b.len < max) {
+		unsigned char c = u[i];
+
+		if ((k = utf8_valid_seq(u + i, len - i)) == 0) {
+			if (b.len + 3 > max)
+				break;
+			buf_addstr(&b, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		if (k > 1) {
+			if (b.len + k > max)
+				break;
+			buf_add(&b, s + i, k);
+		} else if (c == '\r' && !one_line) {
+			buf_addch(&b, '\n');
+			if (i + 1 < len && u[i + 1] == '\n')
+				i++;
+		} else if (c == '\n' && !one_line)
+			buf_addch(&b, '\n');
+		else if (c == '\t' && !one_line)
+			buf_addch(&b, '\t');
+		else if (c < 0x20 || c == 0x7f)
+			buf_addch(&b, ' ');
+		else
+			buf_addch(&b, (char)c);
+		i += k;
+	}
+	return buf_steal(&b);
+}
+
+/* The bytes in charset converted to clean UTF-8 (see utf8_clean). An
+ * unknown charset or a failed conversion keeps the bytes, cleaned. */
+static char *
+to_utf8(const char *s, size_t len, const char *charset, bool one_line,
+    size_t max)
+{
+	char *conv = NULL, *out;
+	size_t conv_len = 0;
+
+	if (charset != NULL && strcasecmp(charset, "utf-8") != 0 &&
+	    strcasecmp(charset, "us-ascii") != 0 &&
+	    charconv_buffer("utf-8", charset, s, len, &conv, &conv_len) ==
+	    MAIL_CHARCONV_NO_ERROR && conv != NULL) {
+		out = utf8_clean(conv, conv_len, one_line, max);
+		charconv_buffer_free(conv);
+		return out;
+	}
+	return utf8_clean(s, len, one_line, max);
+}
+
+/* Decodes an RFC 2047 header value to clean one-line UTF-8. */
+static char *
+decode_header(const char *v, size_t len)
+{
+	size_t idx = 0;
+	char *dec = NULL, *out;
+
+	if (mailmime_encoded_phrase_parse("utf-8", v, len, &idx, "utf-8",
+	    &dec) == MAILIMF_NO_ERROR && dec != NULL) {
+		out = utf8_clean(dec, strlen(dec), true, MIME_MAX_LINE);
+		free(dec);
+	} else
+		out = utf8_clean(v, len, true, MIME_MAX_LINE);
+	return str_trim(out);
+}
+
+/* Appends the UTF-8 encoding of code point cp (controls as spaces). */
+static void
+add_codepoint(struct buf *b, unsigned long cp)
+{
+	if (cp < 0x20 || cp == 0x7f || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp > 0x10ffff)
+		cp = cp == '\n' || cp == '\t' ? cp : ' ';
+	if (cp < 0x80)
+		buf_addch(b, (char)cp);
+	else if (cp < 0x800) {
+		buf_addch(b, (char)(0xc0 | (cp >> 6)));
+		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_addch(b, (char)(0xe0 | (cp >> 12)));
+		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_addch(b, (char)(0xf0 | (cp >> 18)));
+		buf_addch(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/* Decodes the entity at s ("&amp;" ...); returns octets consumed, 0 if
+ * it is not one we know (the '&' is then kept). */
+static size_t
+html_entity(const char *s, const char *end, struct buf *b)
+{
+	static const struct { const char *name; unsigned long cp; } ents[] = {
+		{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+		{ "apos", '\'' }, { "nbsp", ' ' }, { "ndash", 0x2013 },
+		{ "mdash", 0x2014 }, { "hellip", 0x2026 }, { "rsquo", 0x2019 },
+		{ "lsquo", 0x2018 }, { "rdquo", 0x201d }, { "ldquo", 0x201c },
+	};
+	const char *semi;
+	size_t n, i;
+
+	semi = memchr(s, ';', (size_t)(end - s) < 12 ? (size_t)(end - s) : 12);
+	if (semi == NULL)
+		return 0;
+	n = (size_t)(semi - s) - 1;     /* between '&' and ';' */
+	if (n >= 2 && s[1] == '#') {
+		char tmp[12], *e;
+		unsigned long cp;
+
+		memcpy(tmp, s + 2, n - 1);
+		tmp[n - 1] = '\0';
+		cp = (tmp[0] == 'x' || tmp[0] == 'X') ? strtoul(tmp + 1, &e, 16) :
+		    strtoul(tmp, &e, 10);
+		if (*e != '\0' || e == tmp)
+			return 0;
+		add_codepoint(b, cp);
+		return n + 2;
+	}
+	for (i = 0; i < nitems(ents); i++)
+		if (strlen(ents[i].name) == n && strncmp(s + 1, ents[i].name, n) == 0) {
+			add_codepoint(b, ents[i].cp);
+			return n + 2;
+		}
+	return 0;
+}
+
+/* Skips a tag at s ('<'); adds a line break for block tags; skips the
+ * contents of script and style. Returns the first octet after it. */
+static const char *
+html_tag(const char *s, const char *end, struct buf *b)
+{
+	static const char *const blocks[] = { "br", "p", "div", "tr", "li",
+	    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr" };
+	const char *p = s + 1, *gt, *name;
+	size_t n, i;
+
+	if (end - s >= 4 && memcmp(s, "<!--", 4) == 0) {
+		gt = memmem(s + 4, (size_t)(end - s - 4), "-->", 3);
+		return gt ? gt + 3 : end;
+	}
+	if (p < end && *p == '/')
+		p++;
+	name = p;
+	while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9')))
+		p++;
+	n = (size_t)(p - name);
+	gt = memchr(p, '>', (size_t)(end - p));
+	gt = gt ? gt + 1 : end;
+	if (name[-1] != '/' && ((n == 6 && strncasecmp(name, "script", 6) == 0) ||
+	    (n == 5 && strncasecmp(name, "style", 5) == 0))) {
+		const char *close = gt;
+
+		while (close < end && (close = memchr(close, '<',
+		    (size_t)(end - close))) != NULL) {
+			if ((size_t)(end - close) > n + 2 && close[1] == '/' &&
+			    strncasecmp(close + 2, name, n) == 0)
+				break;
+			close++;
+		}
+		if (close == NULL || close >= end)
+			return end;
+		gt = memchr(close, '>', (size_t)(end - close));
+		return gt ? gt + 1 : end;
+	}
+	for (i = 0; i < nitems(blocks); i++)
+		if (strlen(blocks[i]) == n && strncasecmp(name, blocks[i], n) == 0) {
+			buf_addch(b, '\n');
+			break;
+		}
+	return gt;
+}
+
+/* HTML (already UTF-8) reduced to readable plain text. */
+static char *
+html_to_text(const char *s)
+{
+	const char *p = s, *end = s + strlen(s);
+	struct buf b;
+	size_t n;
+
+	buf_init(&b);
+	while (p < end) {
+		if (*p == '<') {
+			p = html_tag(p, end, &b);
+			continue;
+		}
+		if (*p == '&' && (n = html_entity(p, end, &b)) > 0) {
+			p += n;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			if (b.len > 0 && b.data[b.len - 1] != ' ' &&
+			    b.data[b.len - 1] != '\n')
+				buf_addch(&b, ' ');
+			p++;
+			continue;
+		}
+		buf_addch(&b, *p++);
+	}
+	return buf_steal(&b);
+}
+
+/* ---- 3. the tree ------------------------------------------------------------- */
+
+/* Lower-case "type/subtype" of a content (NULL = text/plain). */
+static char *
+content_type_string(const struct mailmime_content *ct)
+{
+	const char *type = "application";
+	const struct mailmime_type *t;
+
+	if (ct == NULL || ct->ct_type == NULL)
+		return xstrdup("text/plain");
+	t = ct->ct_type;
+	if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		switch (t->tp_data.tp_discrete_type->dt_type) {
+		case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"; break;
+		case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"; break;
+		case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"; break;
+		case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"; break;
+		case MAILMIME_DISCRETE_TYPE_EXTENSION:
+			type = t->tp_data.tp_discrete_type->dt_extension;
+			break;
+		default: break;
+		}
+	} else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
+		switch (t->tp_data.tp_composite_type->ct_type) {
+		case MAILMIME_COMPOSITE_TYPE_MESSAGE: type = "message"; break;
+		case MAILMIME_COMPOSITE_TYPE_MULTIPART: type = "multipart"; break;
+		case MAILMIME_COMPOSITE_TYPE_EXTENSION:
+			type = t->tp_data.tp_composite_type->ct_token;
+			break;
+		default: break;
+		}
+	}
+	return str_lower(xasprintf("%s/%s", type ? type : "application",
+	    ct->ct_subtype ? ct->ct_subtype : "octet-stream"));
+}
+
+/* A content-type parameter, one-line clean copy, or NULL. */
+static char *
+content_param(struct mailmime_content *ct, const char *name)
+{
+	clistiter *it;
+
+	if (ct == NULL || ct->ct_parameters == NULL)
+		return NULL;
+	for (it = clist_begin(ct->ct_parameters); it; it = clist_next(it)) {
+		struct mailmime_parameter *pa = clist_content(it);
+
+		if (pa->pa_name && pa->pa_value &&
+		    strcasecmp(pa->pa_name, name) == 0)
+			return utf8_clean(pa->pa_value, strlen(pa->pa_value), true,
+			    1024);
+	}
+	return NULL;
+}
+
+/* The decoded (transfer encoding undone) body of a single part. */
+static char *
+part_bytes(const struct mailmime_data *d, size_t *ret_len)
+{
+	char *res = NULL, *out;
+	size_t idx = 0, res_len = 0;
+
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT ||
+	    d->dt_data.dt_text.dt_data == NULL) {
+		*ret_len = 0;
+		return xstrdup("");
+	}
+	if (d->dt_encoded && mailmime_part_parse(d->dt_data.dt_text.dt_data,
+	    d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &res,
+	    &res_len) == MAILIMF_NO_ERROR && res != NULL) {
+		out = xmalloc(res_len + 1);
+		memcpy(out, res, res_len);
+		out[res_len] = '\0';
+		mailmime_decoded_part_free(res);
+		*ret_len = res_len;
+		return out;
+	}
+	/* not encoded, or undecodable: keep the bytes as they are */
+	*ret_len = d->dt_data.dt_text.dt_length;
+	out = xmalloc(*ret_len + 1);
+	memcpy(out, d->dt_data.dt_text.dt_data, *ret_len);
+	out[*ret_len] = '\0';
+	return out;
+}
+
+/* True when s ends with ".ics" (any case). */
+static bool
+is_ics_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n >= 4 && strcasecmp(s + n - 4, ".ics") == 0;
+}
+
+struct walk {
+	struct inmsg *m;
+	char *html;             /* first inline text/html, for want of plain */
+};
+
+/* Adds a calendar part. */
+static void
+add_calendar(struct walk *w, struct mailmime *mime, const char *ctype,
+    const char *charset)
+{
+	struct incal *c;
+	char *raw;
+	size_t len;
+
+	w->m->cals = xreallocarray(w->m->cals, w->m->n_cals + 1,
+	    sizeof(*w->m->cals));
+	c = &w->m->cals[w->m->n_cals++];
+	c->content_type = xstrdup(ctype);
+	c->method = content_param(mime->mm_content_type, "method");
+	raw = part_bytes(mime->mm_data.mm_single, &len);
+	c->data = to_utf8(raw, len, charset, false, MIME_MAX_MESSAGE);
+	c->len = strlen(c->data);
+	free(raw);
+}
+
+/* Reads one leaf part into the message. */
+static void
+walk_single(struct walk *w, struct mailmime *mime)
+{
+	struct mailmime_single_fields sf;
+	struct inmsg *m = w->m;
+	char *ctype = content_type_string(mime->mm_content_type), *raw;
+	const char *fname;
+	bool attachment;
+	size_t len;
+
+	mailmime_single_fields_init(&sf, mime->mm_mime_fields,
+	    mime->mm_content_type);
+	fname = sf.fld_disposition_filename ? sf.fld_disposition_filename :
+	    sf.fld_content_name;
+	attachment = sf.fld_disposition != NULL &&
+	    sf.fld_disposition->dsp_type != NULL &&
+	    sf.fld_disposition->dsp_type->dsp_type ==
+	    MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
+	if (strcmp(ctype, "text/calendar") == 0 ||
+	    strcmp(ctype, "application/ics") == 0 || is_ics_name(fname)) {
+		add_calendar(w, mime, ctype, sf.fld_content_charset);
+		goto out;
+	}
+	if (strcmp(ctype, "text/plain") == 0 && !attachment && m->text == NULL) {
+		raw = part_bytes(mime->mm_data.mm_single, &len);
+		m->text = to_utf8(raw, len, sf.fld_content_charset, false,
+		    MIME_MAX_TEXT);
+		free(raw);
+	} else if (strcmp(ctype, "text/html") == 0 && !attachment &&
+	    w->html == NULL) {
+		raw = part_bytes(mime->mm_data.mm_single, &len);
+		w->html = to_utf8(raw, len, sf.fld_content_charset, false,
+		    MIME_MAX_MESSAGE);
+		free(raw);
+	} else if (strcmp(ctype, "message/delivery-status") == 0 &&
+	    m->delivery_status == NULL) {
+		raw = part_bytes(mime->mm_data.mm_single, &len);
+		m->delivery_status = to_utf8(raw, len, NULL, false, MIME_MAX_TEXT);
+		free(raw);
+	} else if (strcmp(ctype, "text/rfc822-headers") == 0 &&
+	    m->returned_headers == NULL) {
+		raw = part_bytes(mime->mm_data.mm_single, &len);
+		m->returned_headers = to_utf8(raw, len, NULL, false, MIME_MAX_TEXT);
+		free(raw);
+	}
+out:
+	free(ctype);
+}
+
+/* The header block of an embedded message/rfc822 part, as text. */
+static char *
+embedded_headers(const struct mailmime *mime)
+{
+	const char *s, *e;
+	size_t len;
+
+	if (mime->mm_body != NULL && mime->mm_body->dt_type == MAILMIME_DATA_TEXT) {
+		s = mime->mm_body->dt_data.dt_text.dt_data;
+		len = mime->mm_body->dt_data.dt_text.dt_length;
+	} else {
+		s = mime->mm_mime_start;
+		len = mime->mm_length;
+	}
+	if (s == NULL)
+		return NULL;
+	if ((e = memmem(s, len, "\r\n\r\n", 4)) != NULL ||
+	    (e = memmem(s, len, "\n\n", 2)) != NULL)
+		len = (size_t)(e - s);
+	return to_utf8(s, len, NULL, false, MIME_MAX_TEXT);
+}
+
+struct frame {
+	struct mailmime *mime;
+	int depth;
+};
+
+/* Walks the tree depth-first in document order, without recursion. Does
+ * not look inside embedded messages (a bounce quoting our own invitation
+ * must not read as a calendar reply) other than for their headers. */
+static int
+walk_tree(struct walk *w, struct mailmime *root, char **ret_err)
+{
+	struct frame stack[MIME_MAX_PARTS + 1];
+	size_t sp = 0;
+	int r = 0;
+
+	stack[sp++] = (struct frame){ root, 0 };
+	while (sp > 0) {
+		struct frame f = stack[--sp];
+		struct mailmime *mime = f.mime;
+		clistiter *it;
+		size_t n, i;
+
+		if (mime->mm_parent != NULL &&
+		    ++w->m->n_parts > MIME_MAX_PARTS)
+			return fail(-E2BIG, ret_err, "more than %d MIME parts",
+			    MIME_MAX_PARTS);
+		if (f.depth > MIME_MAX_DEPTH)
+			return fail(-E2BIG, ret_err,
+			    "MIME parts nested more than %d deep", MIME_MAX_DEPTH);
+		switch (mime->mm_type) {
+		case MAILMIME_SINGLE:
+			walk_single(w, mime);
+			break;
+		case MAILMIME_MESSAGE:
+			if (mime->mm_parent == NULL) {
+				if (mime->mm_data.mm_message.mm_msg_mime != NULL)
+					stack[sp++] = (struct frame){
+					    mime->mm_data.mm_message.mm_msg_mime,
+					    f.depth + 1 };
+			} else if (w->m->report_type != NULL &&
+			    w->m->returned_headers == NULL)
+				w->m->returned_headers = embedded_headers(mime);
+			break;
+		case MAILMIME_MULTIPLE:
+			if (w->m->report_type == NULL) {
+				char *ct = content_type_string(mime->mm_content_type);
+
+				if (strcmp(ct, "multipart/report") == 0) {
+					w->m->report_type = content_param(
+					    mime->mm_content_type, "report-type");
+					if (w->m->report_type == NULL)
+						w->m->report_type = xstrdup("");
+					str_lower(w->m->report_type);
+				}
+				free(ct);
+			}
+			if (mime->mm_data.mm_multipart.mm_mp_list == NULL)
+				break;
+			n = (size_t)clist_count(mime->mm_data.mm_multipart.mm_mp_list);
+			if (n > MIME_MAX_PARTS - sp)
+				return fail(-E2BIG, ret_err,
+				    "more than %d MIME parts", MIME_MAX_PARTS);
+			/* push in reverse so the first child is read first */
+			i = sp + n;
+			for (it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list);
+			    it; it = clist_next(it))
+				stack[--i] = (struct frame){ clist_content(it),
+				    f.depth + 1 };
+			sp += n;
+			break;
+		default:
+			break;
+		}
+	}
+	return r;
+}
+
+/* ---- top-level headers ----------------------------------------------------- */
+
+/* Adds one raw "Name: value" field (unfolded) to m->headers. */
+static void
+add_header_field(struct inmsg *m, const char *f, size_t len)
+{
+	const char *colon = memchr(f, ':', len), *p;
+	struct inhdr *h;
+	size_t nlen;
+
+	if (colon == NULL || colon == f)
+		return;
+	nlen = (size_t)(colon - f);
+	while (nlen > 0 && (f[nlen - 1] == ' ' || f[nlen - 1] == '\t'))
+		nlen--;
+	for (p = f; p < f + nlen; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return;         /* not a field name ("From " lines) */
+	if (nlen == 0)
+		return;
+	m->headers = xreallocarray(m->headers, m->n_headers + 1,
+	    sizeof(*m->headers));
+	h = &m->headers[m->n_headers++];
+	h->name = xstrndup(f, nlen);
+	h->value = decode_header(colon + 1, len - (size_t)(colon + 1 - f));
+}
+
+/*
+ * Splits the top-level header block (up to the first empty line) into
+ * unfolded fields. Raw (undecoded) values of the fields we interpret
+ * further are kept in *raw_* (caller frees).
+ */
+struct rawhdrs {
+	char *from, *date, *message_id, *in_reply_to, *references;
+};
+
+static void
+read_headers(struct inmsg *m, const char *s, size_t len, struct rawhdrs *rh)
+{
+	const char *p = s, *end = s + len;
+	struct buf f;
+
+	buf_init(&f);
+	for (;;) {
+		const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (p < end && n > 0 && (p[0] == ' ' || p[0] == '\t') && f.len > 0) {
+			buf_add(&f, p, n);      /* unfold: drop only the CRLF */
+		} else {
+			if (f.len > 0) {
+				char **slot = NULL;
+				size_t before = m->n_headers;
+
+				add_header_field(m, f.data, f.len);
+				if (m->n_headers > before) {
+					const char *name = m->headers[before].name;
+
+					if (strcasecmp(name, "From") == 0)
+						slot = &rh->from;
+					else if (strcasecmp(name, "Date") == 0)
+						slot = &rh->date;
+					else if (strcasecmp(name, "Message-ID") == 0)
+						slot = &rh->message_id;
+					else if (strcasecmp(name, "In-Reply-To") == 0)
+						slot = &rh->in_reply_to;
+					else if (strcasecmp(name, "References") == 0)
+						slot = &rh->references;
+				}
+				if (slot != NULL && *slot == NULL) {
+					const char *c = memchr(f.data, ':', f.len);
+
+					*slot = xstrndup(c + 1, f.len -
+					    (size_t)(c + 1 - f.data));
+				}
+			}
+			f.len = 0;
+			if (p >= end || n == 0)
+				break;
+			buf_add(&f, p, n);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	buf_done(&f);
+}
+
+/* The "<...>" tokens of a raw value, space separated, at most max of
+ * them; NULL when none. */
+static char *
+msgid_tokens(const char *v, size_t max)
+{
+	struct buf b;
+	size_t count = 0;
+
+	if (v == NULL)
+		return NULL;
+	buf_init(&b);
+	while (count < max && (v = strchr(v, '<')) != NULL) {
+		const char *e = strchr(v + 1, '>');
+		const char *p;
+		bool ok = e != NULL && e - v > 1 && e - v < 1000;
+
+		for (p = v + 1; ok && p < e; p++)
+			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+			    *p == '<')
+				ok = false;
+		if (!ok) {
+			v++;
+			continue;
+		}
+		if (count++ > 0)
+			buf_addch(&b, ' ');
+		buf_add(&b, v, (size_t)(e - v + 1));
+		v = e + 1;
+	}
+	if (count == 0) {
+		buf_done(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* RFC 5322 date-time to time_t; 0 when unparsable. */
+static time_t
+parse_date(const char *v)
+{
+	struct mailimf_date_time *dt = NULL;
+	size_t idx = 0;
+	struct tm tm = { 0 };
+	time_t t = 0;
+	int zone, off;
+
+	if (v == NULL || mailimf_date_time_parse(v, strlen(v), &idx, &dt) !=
+	    MAILIMF_NO_ERROR || dt == NULL)
+		return 0;
+	if (dt->dt_year < 1970 || dt->dt_year > 9999 || dt->dt_month < 1 ||
+	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31 ||
+	    dt->dt_hour < 0 || dt->dt_hour > 23 || dt->dt_min < 0 ||
+	    dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60)
+		goto out;
+	tm.tm_year = dt->dt_year - 1900;
+	tm.tm_mon = dt->dt_month - 1;
+	tm.tm_mday = dt->dt_day;
+	tm.tm_hour = dt->dt_hour;
+	tm.tm_min = dt->dt_min;
+	tm.tm_sec = dt->dt_sec;
+	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
+	off = (zone / 100) * 3600 + (zone % 100) * 60;
+	if (zone / 100 > 23 || zone % 100 > 59)
+		goto out;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		t = 0;
+	else
+		t -= dt->dt_zone < 0 ? -off : off;
+out:
+	mailimf_date_time_free(dt);
+	return t;
+}
+
+/* Fills from_addr (lower-cased) and from_name from the raw From value. */
+static void
+parse_from(struct inmsg *m, const char *v)
+{
+	struct mailimf_mailbox_list *mbl = NULL;
+	size_t idx = 0;
+	const char *addr = NULL, *name = NULL;
+	char *fallback = NULL;
+
+	if (v == NULL)
+		return;
+	if (mailimf_mailbox_list_parse(v, strlen(v), &idx, &mbl) ==
+	    MAILIMF_NO_ERROR && mbl != NULL && clist_begin(mbl->mb_list)) {
+		struct mailimf_mailbox *mb = clist_content(clist_begin(mbl->mb_list));
+
+		addr = mb->mb_addr_spec;
+		name = mb->mb_display_name;
+	} else {
+		/* unparsable: take "<addr>" or the first word with '@' */
+		const char *lt = strrchr(v, '<'), *gt;
+
+		if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+			fallback = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		else if ((lt = strchr(v, '@')) != NULL) {
+			while (lt > v && lt[-1] != ' ' && lt[-1] != '\t')
+				lt--;
+			fallback = xstrndup(lt, strcspn(lt, " \t"));
+		}
+		addr = fallback;
+	}
+	if (addr != NULL && *addr != '\0' && strchr(addr, '@') != NULL &&
+	    !str_has_ctl(addr, false) && strchr(addr, ' ') == NULL)
+		m->from_addr = str_lower(utf8_clean(addr, strlen(addr), true, 320));
+	if (name != NULL)
+		m->from_name = decode_header(name, strlen(name));
+	free(fallback);
+	if (mbl != NULL)
+		mailimf_mailbox_list_free(mbl);
+}
+
+/* ---- public ------------------------------------------------------------------- */
+
+const char *
+inmsg_header(const struct inmsg *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; m != NULL && i < m->n_headers; i++)
+		if (strcasecmp(m->headers[i].name, name) == 0)
+			return m->headers[i].value;
+	return NULL;
+}
+
+void
+inmsg_free(struct inmsg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n_headers; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	for (i = 0; i < m->n_cals; i++) {
+		free(m->cals[i].content_type);
+		free(m->cals[i].method);
+		free(m->cals[i].data);
+	}
+	free(m->cals);
+	free(m->message_id);
+	free(m->in_reply_to);
+	free(m->references);
+	free(m->subject);
+	free(m->from_addr);
+	free(m->from_name);
+	free(m->content_type);
+	free(m->report_type);
+	free(m->text);
+	free(m->delivery_status);
+	free(m->returned_headers);
+	free(m);
+}
+
+/* Offset of the top-level body: after the first empty line, or len. */
+static size_t
+header_block_len(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL)
+			return len;
+		if (nl == p || (nl == p + 1 && *p == '\r'))
+			return (size_t)(p - s);
+		p = nl + 1;
+	}
+	return len;
+}
+
+/* Fills the header-derived fields of m from the raw header block. */
+static void
+fill_headers(struct inmsg *m, const char *s, size_t len)
+{
+	struct rawhdrs rh = { 0 };
+	const char *subj;
+
+	read_headers(m, s, header_block_len(s, len), &rh);
+	if ((subj = inmsg_header(m, "Subject")) != NULL)
+		m->subject = xstrdup(subj);
+	parse_from(m, rh.from);
+	m->date = parse_date(rh.date);
+	m->message_id = msgid_tokens(rh.message_id, 1);
+	m->in_reply_to = msgid_tokens(rh.in_reply_to, 1);
+	m->references = msgid_tokens(rh.references, 100);
+	free(rh.from);
+	free(rh.date);
+	free(rh.message_id);
+	free(rh.in_reply_to);
+	free(rh.references);
+}
+
+int
+mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err)
+{
+	struct mailmime *mime = NULL;
+	struct inmsg *m = NULL;
+	struct walk w = { 0 };
+	char *copy = NULL;
+	const char *s = raw;
+	size_t idx = 0, i;
+	int r;
+
+	if (len > MIME_MAX_MESSAGE)
+		return fail(-E2BIG, ret_err,
+		    "message of %zu octets is over the %u limit", len,
+		    MIME_MAX_MESSAGE);
+	if (memchr(raw, '\0', len) != NULL) {
+		copy = xmalloc(len + 1);
+		for (i = 0; i < len; i++)
+			copy[i] = raw[i] == '\0' ? ' ' : raw[i];
+		copy[len] = '\0';
+		s = copy;
+	}
+	if ((r = bounds_check(s, len, ret_err)) < 0)
+		goto out;
+	if (mailmime_parse(s, len, &idx, &mime) != MAILIMF_NO_ERROR ||
+	    mime == NULL) {
+		r = fail(-EBADMSG, ret_err, "unparsable MIME structure");
+		goto out;
+	}
+	m = xcalloc(1, sizeof(*m));
+	w.m = m;
+	fill_headers(m, s, len);
+	if (mime->mm_type == MAILMIME_MESSAGE &&
+	    mime->mm_data.mm_message.mm_msg_mime != NULL)
+		m->content_type = content_type_string(
+		    mime->mm_data.mm_message.mm_msg_mime->mm_content_type);
+	else
+		m->content_type = content_type_string(mime->mm_content_type);
+	if ((r = walk_tree(&w, mime, ret_err)) < 0)
+		goto out;
+	if (m->text == NULL && w.html != NULL) {
+		char *plain = html_to_text(w.html);
+
+		m->text = utf8_clean(plain, strlen(plain), false, MIME_MAX_TEXT);
+		free(plain);
+	}
+	if (m->text == NULL)
+		m->text = xstrdup("");
+	*ret = m;
+	m = NULL;
+out:
+	inmsg_free(m);
+	free(w.html);
+	if (mime != NULL)
+		mailmime_free(mime);
+	free(copy);
+	return r;
+}
+
+/* ---- isolation: the parse in a child ------------------------------------------ */
+
+/*
+ * The child hands the result back as a flat record stream: strings as a
+ * 32-bit length (UINT32_MAX for NULL) and the bytes, numbers as int64.
+ * The parent checks every length: the child has read hostile input.
+ */
+#define SER_NULL        UINT32_MAX
+#define SER_MAX         ((size_t)MIME_MAX_MESSAGE * 2 + MIME_MAX_TEXT * 4)
+
+static void
+ser_i64(struct buf *b, int64_t v)
+{
+	buf_add(b, &v, sizeof(v));
+}
+
+static void
+ser_bytes(struct buf *b, const char *s, size_t len)
+{
+	uint32_t n = s ? (uint32_t)len : SER_NULL;
+
+	buf_add(b, &n, sizeof(n));
+	if (s != NULL)
+		buf_add(b, s, len);
+}
+
+static void
+ser_str(struct buf *b, const char *s)
+{
+	ser_bytes(b, s, s ? strlen(s) : 0);
+}
+
+/* The whole result of a parse: rc, error text, and the message. */
+static void
+ser_result(struct buf *b, int rc, const char *err, const struct inmsg *m)
+{
+	size_t i;
+
+	ser_i64(b, rc);
+	ser_str(b, err);
+	if (rc < 0)
+		return;
+	ser_i64(b, (int64_t)m->n_headers);
+	for (i = 0; i < m->n_headers; i++) {
+		ser_str(b, m->headers[i].name);
+		ser_str(b, m->headers[i].value);
+	}
+	ser_str(b, m->message_id);
+	ser_str(b, m->in_reply_to);
+	ser_str(b, m->references);
+	ser_str(b, m->subject);
+	ser_str(b, m->from_addr);
+	ser_str(b, m->from_name);
+	ser_i64(b, (int64_t)m->date);
+	ser_str(b, m->content_type);
+	ser_str(b, m->report_type);
+	ser_str(b, m->text);
+	ser_str(b, m->delivery_status);
+	ser_str(b, m->returned_headers);
+	ser_i64(b, (int64_t)m->n_cals);
+	for (i = 0; i < m->n_cals; i++) {
+		ser_str(b, m->cals[i].content_type);
+		ser_str(b, m->cals[i].method);
+		ser_bytes(b, m->cals[i].data, m->cals[i].len);
+	}
+	ser_i64(b, (int64_t)m->n_parts);
+}
+
+struct reader {
+	const char *p;
+	size_t left;
+	bool bad;
+};
+
+static int64_t
+de_i64(struct reader *rd)
+{
+	int64_t v = 0;
+
+	if (rd->bad || rd->left < sizeof(v)) {
+		rd->bad = true;
+		return 0;
+	}
+	memcpy(&v, rd->p, sizeof(v));
+	rd->p += sizeof(v);
+	rd->left -= sizeof(v);
+	return v;
+}
+
+/* A NUL-terminated copy of the next string (NULL for a NULL or on error). */
+static char *
+de_bytes(struct reader *rd, size_t *ret_len)
+{
+	uint32_t n;
+	char *s;
+
+	if (ret_len != NULL)
+		*ret_len = 0;
+	if (rd->bad || rd->left < sizeof(n)) {
+		rd->bad = true;
+		return NULL;
+	}
+	memcpy(&n, rd->p, sizeof(n));
+	rd->p += sizeof(n);
+	rd->left -= sizeof(n);
+	if (n == SER_NULL)
+		return NULL;
+	if (n > rd->left) {
+		rd->bad = true;
+		return NULL;
+	}
+	s = xmalloc((size_t)n + 1);
+	memcpy(s, rd->p, n);
+	s[n] = '\0';
+	rd->p += n;
+	rd->left -= n;
+	if (ret_len != NULL)
+		*ret_len = n;
+	return s;
+}
+
+static char *
+de_str(struct reader *rd)
+{
+	return de_bytes(rd, NULL);
+}
+
+/* Reads the message part of a result; NULL when malformed. */
+static struct inmsg *
+de_message(struct reader *rd)
+{
+	struct inmsg *m = xcalloc(1, sizeof(*m));
+	int64_t n;
+	size_t i;
+
+	n = de_i64(rd);
+	if (n < 0 || n > MIME_MAX_HEADERS)
+		goto bad;
+	m->headers = xcalloc((size_t)n, sizeof(*m->headers));
+	for (i = 0; i < (size_t)n && !rd->bad; i++, m->n_headers++) {
+		m->headers[i].name = de_str(rd);
+		m->headers[i].value = de_str(rd);
+		if (m->headers[i].name == NULL || m->headers[i].value == NULL)
+			rd->bad = true;
+	}
+	m->message_id = de_str(rd);
+	m->in_reply_to = de_str(rd);
+	m->references = de_str(rd);
+	m->subject = de_str(rd);
+	m->from_addr = de_str(rd);
+	m->from_name = de_str(rd);
+	m->date = (time_t)de_i64(rd);
+	m->content_type = de_str(rd);
+	m->report_type = de_str(rd);
+	m->text = de_str(rd);
+	m->delivery_status = de_str(rd);
+	m->returned_headers = de_str(rd);
+	n = de_i64(rd);
+	if (rd->bad || n < 0 || n > MIME_MAX_PARTS)
+		goto bad;
+	m->cals = xcalloc((size_t)n, sizeof(*m->cals));
+	for (i = 0; i < (size_t)n && !rd->bad; i++, m->n_cals++) {
+		m->cals[i].content_type = de_str(rd);
+		m->cals[i].method = de_str(rd);
+		m->cals[i].data = de_bytes(rd, &m->cals[i].len);
+		if (m->cals[i].content_type == NULL || m->cals[i].data == NULL)
+			rd->bad = true;
+	}
+	n = de_i64(rd);
+	if (rd->bad || n < 0 || n > MIME_MAX_PARTS || m->text == NULL ||
+	    m->content_type == NULL)
+		goto bad;
+	m->n_parts = (size_t)n;
+	return m;
+bad:
+	inmsg_free(m);
+	return NULL;
+}
+
+/* Writes all of b to fd; 0 or -errno. */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The child: limits, parse, result down the pipe, _exit. Never returns. */
+static void IV_NORETURN
+parse_child(int fd, const char *raw, size_t len)
+{
+	struct rlimit cpu = { 5, 6 };
+	struct inmsg *m = NULL;
+	char *err = NULL;
+	struct buf b;
+	int r;
+
+	setrlimit(RLIMIT_CPU, &cpu);
+#if !defined(__SANITIZE_ADDRESS__)
+	{
+		/* AddressSanitizer reserves terabytes of address space */
+		struct rlimit as = { 512ul << 20, 512ul << 20 };
+
+		setrlimit(RLIMIT_AS, &as);
+	}
+#endif
+	if (mime_isolated_child_hook != NULL)
+		mime_isolated_child_hook();
+	r = mime_parse(raw, len, &m, &err);
+	buf_init(&b);
+	ser_result(&b, r, err, m);
+	r = write_all(fd, b.data, b.len);
+	_exit(r == 0 ? 0 : 1);
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the child's output until EOF or the deadline; 0, -ETIMEDOUT,
+ * -EFBIG or -errno. */
+static int
+read_child(int fd, struct buf *b)
+{
+	int64_t deadline = now_ms() + mime_isolated_timeout_ms;
+	char chunk[65536];
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int64_t left = deadline - now_ms();
+		ssize_t n;
+		int pr;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		pr = poll(&pfd, 1, (int)(left > INT32_MAX ? INT32_MAX : left));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			return -errno;
+		if (pr == 0)
+			return -ETIMEDOUT;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if (b->len + (size_t)n > SER_MAX)
+			return -EFBIG;
+		buf_add(b, chunk, (size_t)n);
+	}
+}
+
+/* Waits for pid; 0 on a clean exit, else -ECHILD/-ETIMEDOUT with text. */
+static int
+reap_child(pid_t pid, char **ret_err)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail(-ECHILD, ret_err, "MIME parser child: %s",
+			    strerror(errno));
+	if (WIFSIGNALED(status)) {
+		if (WTERMSIG(status) == SIGXCPU)
+			return fail(-ETIMEDOUT, ret_err,
+			    "MIME parser ran out of CPU time (stalled)");
+		return fail(-ECHILD, ret_err, "MIME parser crashed (signal %d)",
+		    WTERMSIG(status));
+	}
+	if (WEXITSTATUS(status) != 0)
+		return fail(-ECHILD, ret_err, "MIME parser failed (exit %d)",
+		    WEXITSTATUS(status));
+	return 0;
+}
+
+/* Turns the child's bytes into the caller's result. */
+static int
+decode_result(const struct buf *b, struct inmsg **ret, char **ret_err)
+{
+	struct reader rd = { b->data, b->len, false };
+	int64_t rc = de_i64(&rd);
+	char *err = de_str(&rd);
+	struct inmsg *m;
+
+	if (rd.bad || rc > 0 || rc < -4095) {
+		free(err);
+		return fail(-ECHILD, ret_err, "MIME parser child sent a bad result");
+	}
+	if (rc < 0) {
+		if (ret_err != NULL)
+			*ret_err = err ? err : xstrdup("unparsable message");
+		else
+			free(err);
+		return (int)rc;
+	}
+	free(err);
+	if ((m = de_message(&rd)) == NULL || rd.left != 0) {
+		inmsg_free(m);
+		return fail(-ECHILD, ret_err, "MIME parser child sent a bad result");
+	}
+	*ret = m;
+	return 0;
+}
+
+int
+mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
+    char **ret_err)
+{
+	struct buf b;
+	int fds[2], r, rr;
+	pid_t pid;
+
+	if (len > MIME_MAX_MESSAGE)
+		return fail(-E2BIG, ret_err,
+		    "message of %zu octets is over the %u limit", len,
+		    MIME_MAX_MESSAGE);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fail(-errno, ret_err, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		r = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return fail(r, ret_err, "fork: %s", strerror(-r));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		parse_child(fds[1], raw, len);
+	}
+	close(fds[1]);
+	buf_init(&b);
+	r = read_child(fds[0], &b);
+	close(fds[0]);
+	if (r < 0)
+		kill(pid, SIGKILL);
+	rr = reap_child(pid, r < 0 ? NULL : ret_err);
+	if (r == -ETIMEDOUT)
+		r = fail(-ETIMEDOUT, ret_err, "MIME parser stalled for over %d ms",
+		    mime_isolated_timeout_ms);
+	else if (r < 0)
+		r = fail(-ECHILD, ret_err, "MIME parser child: %s", strerror(-r));
+	else if (rr < 0)
+		r = rr;
+	else
+		r = decode_result(&b, ret, ret_err);
+	buf_done(&b);
+	return r;
+}
