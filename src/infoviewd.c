@@ -1,12 +1,355 @@
-/* infoviewd.c - the daemon's main. */
+/*
+ * infoviewd.c - the daemon's main: options, `-t`, the event loop.
+ *
+ * One thread, one loop (ARCHITECTURE.md): the IMAP IDLE fd, the control
+ * socket, a self-pipe for signals, and a timeout for the next due job. A
+ * signal only sets a flag: SIGTERM/SIGINT let the message in flight
+ * finish, SIGHUP reloads config and templates between passes.
+ */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compose.h"
+#include "config.h"
+#include "control.h"
+#include "notify.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+
+#define EXIT_CONFIG 78
+
+static volatile int stop_requested;
+static volatile int reload_requested;
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+	(void)write(signal_pipe[1], "s", 1);
+	errno = saved;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: infoviewd [-c FILE] [--once] [-t] [-v] [--version] "
+	    "[--help]\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -t, --test         check configuration, templates and database\n"
+	    "      --once         one pass: sync, process, send what is due; exit\n"
+	    "  -v, --verbose      debug logging\n", config_default_path());
+}
+
+/* Custom variable keys in the database, NULL-terminated (for template
+ * checks). The store may be NULL. */
+static char **
+custom_keys(struct store *st)
+{
+	char **keys = NULL;
+	size_t n = 0;
+
+	if (st == NULL || store_var_keys(st, &keys, &n) < 0)
+		n = 0;
+	keys = xreallocarray(keys, n + 1, sizeof(*keys));
+	keys[n] = NULL;
+	return keys;
+}
+
+static void
+strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Prints every line of a multi-line error text to stderr. */
+static void
+print_problems(const char *text)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		if (n > 0)
+			fprintf(stderr, "%.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* -t: config, templates, database; every problem, then exit 0 or 78. */
+static int
+check_only(const char *path)
+{
+	struct config *cfg = NULL;
+	struct tmplset *ts = NULL;
+	struct store *st = NULL;
+	char *err = NULL, **keys;
+	bool ok = true;
+
+	if (config_load(path, &cfg, &err) < 0) {
+		print_problems(err);
+		free(err);
+		return EXIT_CONFIG;
+	}
+	if (store_open(cfg->storage.database, &st, &err) < 0) {
+		print_problems(err);
+		freep(&err);
+		ok = false;
+	}
+	keys = custom_keys(st);
+	if (tmplset_load(cfg, (const char *const *)keys, &ts, &err) < 0) {
+		print_problems(err);
+		freep(&err);
+		ok = false;
+	}
+	strv_free(keys);
+	tmplset_free(ts);
+	store_close(st);
+	config_free(cfg);
+	if (!ok)
+		return EXIT_CONFIG;
+	printf("configuration OK\n");
+	return 0;
+}
+
+/* Loads config and templates together; both or nothing. */
+static int
+load_all(const char *path, struct store *st, struct config **ret_cfg,
+    struct tmplset **ret_ts)
+{
+	struct config *cfg = NULL;
+	struct tmplset *ts = NULL;
+	char *err = NULL, **keys;
+	int r;
+
+	if ((r = config_load(path, &cfg, &err)) < 0)
+		goto fail;
+	keys = custom_keys(st);
+	r = tmplset_load(cfg, (const char *const *)keys, &ts, &err);
+	strv_free(keys);
+	if (r < 0)
+		goto fail;
+	*ret_cfg = cfg;
+	*ret_ts = ts;
+	return 0;
+fail:
+	print_problems(err);
+	free(err);
+	config_free(cfg);
+	return r;
+}
+
+/* SIGHUP: a bad new config is logged and the old one kept. */
+static void
+reload(const char *path, struct sched *s, struct store *st,
+    struct config **cfg, struct tmplset **ts)
+{
+	struct config *ncfg;
+	struct tmplset *nts;
+
+	notify_reloading();
+	log_info("reloading %s", path);
+	if (load_all(path, st, &ncfg, &nts) < 0) {
+		log_warnx("reload failed; still running with the previous "
+		    "configuration");
+		notify_ready("reload failed; previous configuration kept");
+		return;
+	}
+	if (strcmp(ncfg->storage.database, (*cfg)->storage.database) != 0)
+		log_warnx("storage.database changed; restart infoviewd to use it");
+	sched_reload(s, ncfg, nts);
+	tmplset_free(*ts);
+	config_free(*cfg);
+	*cfg = ncfg;
+	*ts = nts;
+	log_info("configuration reloaded");
+	notify_ready("configuration reloaded");
+}
+
+static void
+record_start(struct store *st)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%ld", (long)getpid());
+	store_kv_set(st, "daemon.pid", v);
+	store_kv_set(st, "daemon.started", format_rfc3339(iv_now(), v, sizeof(v)));
+	store_kv_set(st, "daemon.state", "running");
+}
+
+/* Waits for the next due time, new mail, a wake-up or a signal. */
+static void
+wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
+{
+	struct pollfd pfd[3];
+	int idle_fd, n = 0, timeout_ms;
+	long long wait_s = (long long)(next - iv_now());
+
+	if (wait_s < 0)
+		wait_s = 0;
+	timeout_ms = wait_s > 86400 ? 86400 * 1000 : (int)wait_s * 1000 + 50;
+	if (wd_usec > 0 && (uint64_t)timeout_ms * 1000 > wd_usec / 2)
+		timeout_ms = (int)(wd_usec / 2000);
+	pfd[n].fd = signal_pipe[0];
+	pfd[n++].events = POLLIN;
+	pfd[n].fd = control_fd;
+	pfd[n++].events = POLLIN;
+	idle_fd = sched_idle_begin(s);
+	pfd[n].fd = idle_fd;
+	pfd[n++].events = POLLIN;
+	if (!stop_requested && !reload_requested &&
+	    poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
+		log_warn("poll");
+	if (pfd[0].revents & POLLIN) {
+		char b[16];
+
+		while (read(signal_pipe[0], b, sizeof(b)) > 0)
+			;
+	}
+	if (control_fd >= 0 && (pfd[1].revents & POLLIN)) {
+		log_debug("woken by infoviewctl");
+		control_drain(control_fd);
+	}
+	sched_idle_end(s);
+}
+
+static int
+run(const char *path, bool once)
+{
+	struct config *cfg = NULL;
+	struct tmplset *ts = NULL;
+	struct store *st = NULL;
+	struct sched *s = NULL;
+	char *err = NULL;
+	int control_fd = -1, rc = 0;
+	bool ready = false;
+	uint64_t wd_usec = notify_watchdog_usec();
+	time_t next;
+
+	if (load_all(path, NULL, &cfg, &ts) < 0)
+		return EXIT_CONFIG;
+	if (store_open(cfg->storage.database, &st, &err) < 0) {
+		log_error("%s", err);
+		free(err);
+		rc = 1;
+		goto out;
+	}
+	setup_signals();
+	s = sched_new(cfg, ts, st);
+	if (sched_recover(s) < 0) {
+		log_error("%s: cannot recover the outbox: %s",
+		    cfg->storage.database, store_errmsg(st));
+		rc = 1;
+		goto out;
+	}
+	if (!once) {
+		control_fd = control_listen(cfg->storage.database);
+		record_start(st);
+		log_info("infoviewd %s started (database %s)", PACKAGE_VERSION,
+		    cfg->storage.database);
+	}
+	while (!stop_requested) {
+		next = sched_pass(s, &stop_requested);
+		if (once)
+			break;
+		if (!ready && sched_inbox_settled(s)) {
+			notify_ready(sched_status_line(s));
+			ready = true;
+		} else
+			notify_status(sched_status_line(s));
+		if (stop_requested)
+			break;
+		wait_for_work(s, control_fd, next, wd_usec);
+		notify_watchdog();
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(path, s, st, &cfg, &ts);
+		}
+	}
+	if (!once) {
+		notify_stopping();
+		store_kv_set(st, "daemon.state", "stopped");
+		log_info("stopping");
+	}
+out:
+	control_close(control_fd, cfg->storage.database);
+	sched_free(s);
+	store_close(st);
+	tmplset_free(ts);
+	config_free(cfg);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	puts("infoviewd");
-	return 0;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = config_default_path();
+	bool once = false, test = false;
+	int ch, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'o': once = true; break;
+		case 't': test = true; break;
+		case 'v': verbose = 1; break;
+		case 'V': printf("infoviewd %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("infoviewd", verbose);
+	if (test)
+		return check_only(path);
+	return run(path, once);
 }
