@@ -1359,7 +1359,8 @@ static const char *const affirm_phrases[] = {
 	"free", "happy", "glad", "sounds", "best for me", "i'm in", "passt",
 	"gerne", "ja", "oui", "parfait", "ça marche", "convient", "sí", "si",
 	"perfecto", "me va bien", "funciona", "d'accord", "einverstanden",
-	"i choose", "pick", NULL,
+	"i choose", "pick", "please", "i'd like", "would like", "let's say",
+	"bitte", "s'il vous plaît", "por favor", NULL,
 };
 
 static const char *const positive_phrases[] = {

@@ -1,19 +1,381 @@
-/* test_classify.c - placeholder until the classify module lands. */
+/*
+ * test_classify.c - what incoming mail means: quote stripping, intents,
+ * slots and proposed times, referrals, auto-replies and bounces; first on
+ * messages built by hand, then on a table of real-looking .eml files in
+ * tests/data/mail/ read through mime_parse.
+ */
 #include "autoconf.h"
 
-#include "unit.h"
+#include <errno.h>
+#include <string.h>
 
-static void
-test_pending(void **state)
+#include "unit.h"
+#include "classify.h"
+#include "mime.h"
+#include "util.h"
+
+#define ZONE "America/New_York"
+
+static struct offered_slot slots[3];
+static struct classify_ctx ctx;
+
+static int
+setup(void **state)
 {
 	(void)state;
-	skip();
+	/* Friday 2026-11-20 12:00 in New York; three slots next week. */
+	assert_int_equal(tz_local_to_utc(ZONE, 2026, 11, 20, 12, 0, &ctx.now), 0);
+	assert_int_equal(tz_local_to_utc(ZONE, 2026, 11, 24, 10, 0, &slots[0].start), 0);
+	assert_int_equal(tz_local_to_utc(ZONE, 2026, 11, 25, 14, 0, &slots[1].start), 0);
+	assert_int_equal(tz_local_to_utc(ZONE, 2026, 11, 26, 9, 0, &slots[2].start), 0);
+	slots[0].n = 1;
+	slots[1].n = 2;
+	slots[2].n = 3;
+	ctx.slots = slots;
+	ctx.n_slots = 3;
+	ctx.contact_tz = ZONE;
+	ctx.own_addr = "sophia@example.org";
+	ctx.contact_addr = "james.walker@acme.test";
+	return 0;
+}
+
+/* "YYYY-MM-DD HH:MM" of t in the contact's zone, "" for 0. */
+static const char *
+local(time_t t)
+{
+	static char out[32];
+
+	if (t == 0)
+		return "";
+	return tz_format(ZONE, t, "%Y-%m-%d %H:%M", out, sizeof(out));
+}
+
+/* The referral addresses (or names when there is no address), ", "-joined. */
+static char *
+referral_list(const struct classification *c)
+{
+	struct buf b;
+	size_t k;
+
+	buf_init(&b);
+	for (k = 0; k < c->n_referrals; k++) {
+		if (k > 0)
+			buf_addstr(&b, ", ");
+		buf_addstr(&b, *c->referrals[k].email ? c->referrals[k].email :
+		    c->referrals[k].name);
+	}
+	return buf_steal(&b);
+}
+
+/* A reply built by hand, as mime_parse would hand it over. */
+static void
+classify_text(const char *subject, const char *text, struct classification *c)
+{
+	struct inmsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.subject = (char *)subject;
+	m.from_addr = (char *)"james.walker@acme.test";
+	m.from_name = (char *)"James Walker";
+	m.content_type = (char *)"text/plain";
+	m.text = (char *)text;
+	assert_int_equal(classify_message(&m, &ctx, c), 0);
+}
+
+static void
+test_strip_quotes(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "Wednesday at 2 works.\n\nOn Tue, Nov 24, 2026 at 9:12 AM Sophia Lopez <sophia@example.org> wrote:\n> Hi James,\n> would any of these work?\n",
+		  "Wednesday at 2 works.\n" },
+		{ "Sounds good!\r\n\r\nOn Tue, Nov 24, 2026 at 9:12 AM Sophia Lopez <\r\nsophia@example.org> wrote:\r\n\r\n> Hi\r\n",
+		  "Sounds good!\n" },
+		{ "Hi Sophia,\n\nTuesday works.\n\nBest,\nJames\n\n________________________________\nFrom: Sophia Lopez <sophia@example.org>\nSent: Friday, November 20, 2026 9:00 AM\n",
+		  "Hi Sophia,\n\nTuesday works.\n" },
+		{ "Happy to help.\n\n-----Original Message-----\nFrom: Sophia\n",
+		  "Happy to help.\n" },
+		{ "Yes.\n\nFrom: Sophia Lopez <sophia@example.org>\nDate: Friday, November 20, 2026\nTo: James\n",
+		  "Yes.\n" },
+		{ "Klingt gut.\n\nAm 20.11.2026 um 09:12 schrieb Sophia Lopez <sophia@example.org>:\n> Hallo\n",
+		  "Klingt gut.\n" },
+		{ "Avec plaisir.\n\nLe ven. 20 nov. 2026 à 09:12, Sophia Lopez <sophia@example.org> a écrit :\n> Bonjour\n",
+		  "Avec plaisir.\n" },
+		{ "Claro.\n\nEl vie, 20 nov 2026 a las 9:12, Sophia Lopez (<sophia@example.org>) escribió:\n",
+		  "Claro.\n" },
+		{ "Sure thing.\n\nSent from my iPhone\n\n> On Nov 20, 2026, at 9:12 AM, Sophia Lopez <sophia@example.org> wrote:\n",
+		  "Sure thing.\n" },
+		{ "Sure.\n-- \nJames Walker\nAcme\n", "Sure.\n" },
+		{ "Let's do Tuesday.\n\nThanks,\nJames Walker\nDirector, Acme Corp\n+1 555 0100\n",
+		  "Let's do Tuesday.\n" },
+		/* A sign-off followed by real content is not a signature. */
+		{ "Tuesday works.\n\nThanks,\nalso, you should really talk to Maria Chen at Initech; she ran the analytics team for years and knows everybody in the field, she would be a great person to ask about the transition from consulting.\n",
+		  "Tuesday works.\n\nThanks,\nalso, you should really talk to Maria Chen at Initech; she ran the analytics team for years and knows everybody in the field, she would be a great person to ask about the transition from consulting.\n" },
+		{ "Best,\nJames\n", "Best,\nJames\n" },
+		{ "", "" },
+	};
+	size_t i;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		s = classify_strip_quotes(cases[i].in);
+		if (strcmp(s, cases[i].out) != 0)
+			print_error("case %zu: got [%s]\n", i, s);
+		assert_string_equal(s, cases[i].out);
+		free(s);
+	}
+	s = classify_strip_quotes(NULL);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+struct text_case {
+	const char *text;
+	enum reply_intent intent;
+	int slot;
+	const char *when;       /* proposed, in the contact's zone */
+	const char *refs;
+};
+
+static void
+test_intents(void **state)
+{
+	static const struct text_case cases[] = {
+		{ "Yes, Tuesday works.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		{ "The second one is perfect.", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Wednesday at 2 works for me!", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Wed 2pm is good.", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Tuesday 10:00 works.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		{ "Nov 24 at 10am works great.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		{ "Option 3 please.", INTENT_ACCEPT_SLOT, 3, "", "" },
+		{ "#2 works", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "2nd works for me", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Let's go with slot 1.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		{ "I'll take the last one.", INTENT_ACCEPT_SLOT, 3, "", "" },
+		{ "Thursday at 9 is fine.", INTENT_ACCEPT_SLOT, 3, "", "" },
+		{ "I can't do Tuesday, but Wednesday at 2 works.", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Tuesday doesn't work for me, Thursday is better.", INTENT_ACCEPT_SLOT, 3, "", "" },
+		{ "How about Thursday Dec 3 at 3pm?", INTENT_PROPOSE_TIME, 0, "2026-12-03 15:00", "" },
+		{ "Could we do next Monday at 11?", INTENT_PROPOSE_TIME, 0, "2026-11-23 11:00", "" },
+		{ "None of those work, 12/03 at 15:00?", INTENT_PROPOSE_TIME, 0, "2026-12-03 15:00", "" },
+		{ "Wednesday at 3 would be better.", INTENT_PROPOSE_TIME, 0, "2026-11-25 15:00", "" },
+		{ "Maybe tomorrow at 2:30pm?", INTENT_PROPOSE_TIME, 0, "2026-11-21 14:30", "" },
+		{ "I'm afraid I can't make those; could we do 2026-12-01 at noon?", INTENT_PROPOSE_TIME, 0, "2026-12-01 12:00", "" },
+		{ "I'm afraid I can't help right now.", INTENT_DECLINE, 0, "", "" },
+		{ "Too busy right now, sorry.", INTENT_DECLINE, 0, "", "" },
+		{ "Thanks for reaching out, but I'll have to pass.", INTENT_DECLINE, 0, "", "" },
+		{ "Please don't contact me again.", INTENT_OPTOUT, 0, "", "" },
+		{ "Remove me from your list.", INTENT_OPTOUT, 0, "", "" },
+		{ "Not interested, please do not email me again. Tuesday works? No.", INTENT_OPTOUT, 0, "", "" },
+		{ "Sure, happy to chat!", INTENT_POSITIVE, 0, "", "" },
+		{ "Sure, I\xe2\x80\x99" "d be glad to help.", INTENT_POSITIVE, 0, "", "" },
+		{ "Tuesday or Wednesday both work.", INTENT_UNCLEAR, 0, "", "" },
+		{ "Wednesday at 2 works, but I'm afraid I can't commit yet.", INTENT_UNCLEAR, 0, "", "" },
+		{ "Could we do Monday at 11 or Friday at 3?", INTENT_UNCLEAR, 0, "", "" },
+		{ "I can't do Tuesday.", INTENT_UNCLEAR, 0, "", "" },
+		{ "What is this about?", INTENT_UNCLEAR, 0, "", "" },
+		{ "You should talk to Maria Chen (maria.chen@initech.test).", INTENT_REFERRAL, 0, "", "maria.chen@initech.test" },
+		{ "cc'ing my colleague Dan <dan@x.test>, he knows more.", INTENT_REFERRAL, 0, "", "dan@x.test" },
+		{ "Reach out to Priya Patel at Initech.", INTENT_REFERRAL, 0, "", "Priya Patel" },
+		{ "Too busy right now, but try Omar Haddad (omar@globex.test).", INTENT_DECLINE, 0, "", "omar@globex.test" },
+		{ "Wednesday at 2 works. Also talk to Lena Fischer, lena.fischer@umbrella.test.", INTENT_ACCEPT_SLOT, 2, "", "lena.fischer@umbrella.test" },
+		{ "Write to me at james.walker@acme.test or sophia@example.org.", INTENT_UNCLEAR, 0, "", "" },
+		{ "Mittwoch um 14 Uhr passt.", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Mardi à 10h me convient.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		{ "", INTENT_UNCLEAR, 0, "", "" },
+	};
+	struct classification c;
+	size_t i, failed = 0;
+	char *refs;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		classify_text("Re: Informational interview", cases[i].text, &c);
+		refs = referral_list(&c);
+		if (c.cls != MSG_HUMAN || c.intent != cases[i].intent ||
+		    c.slot_n != cases[i].slot ||
+		    strcmp(local(c.proposed), cases[i].when) != 0 ||
+		    strcmp(refs, cases[i].refs) != 0) {
+			print_error("case %zu [%s]: %s slot %d at [%s] refs [%s] "
+			    "(%s)\n", i, cases[i].text, reply_intent_name(c.intent),
+			    c.slot_n, local(c.proposed), refs, c.reason);
+			failed++;
+		}
+		assert_non_null(c.reason);
+		assert_true(strlen(c.reason) > 0);
+		free(refs);
+		classification_done(&c);
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void
+test_referral_names(void **state)
+{
+	struct classification c;
+
+	(void)state;
+	classify_text("Re: hello", "I can't help, but you should talk to Maria "
+	    "Chen (maria.chen@acme.test) and reach out to Priya Patel at "
+	    "Initech. James Walker <james.walker@acme.test>", &c);
+	assert_int_equal(c.intent, INTENT_DECLINE);
+	assert_int_equal(c.n_referrals, 2);
+	assert_string_equal(c.referrals[0].name, "Maria Chen");
+	assert_string_equal(c.referrals[0].email, "maria.chen@acme.test");
+	assert_string_equal(c.referrals[1].name, "Priya Patel");
+	assert_string_equal(c.referrals[1].email, "");
+	classification_done(&c);
+}
+
+static void
+test_headers(void **state)
+{
+	static struct inhdr auto_replied[] = { { (char *)"Auto-Submitted", (char *)"auto-replied (vacation)" } };
+	static struct inhdr auto_no[] = { { (char *)"Auto-Submitted", (char *)"no" } };
+	static struct inhdr suppress[] = { { (char *)"X-Auto-Response-Suppress", (char *)"All" } };
+	static struct inhdr bulk[] = { { (char *)"Precedence", (char *)"bulk" } };
+	struct classification c;
+	struct inmsg m;
+	struct incal cal = { (char *)"text/calendar", (char *)"REPLY", (char *)"BEGIN:VCALENDAR", 15 };
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.subject = (char *)"Re: coffee";
+	m.from_addr = (char *)"james.walker@acme.test";
+	m.text = (char *)"I'm back on December 2 and will answer then.";
+	m.headers = auto_replied;
+	m.n_headers = 1;
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_AUTOREPLY);
+	assert_string_equal(local(c.return_date), "2026-12-02 00:00");
+	classification_done(&c);
+
+	m.headers = auto_no;
+	m.text = (char *)"Tuesday works.";
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_HUMAN);
+	assert_int_equal(c.intent, INTENT_ACCEPT_SLOT);
+	classification_done(&c);
+
+	/* X-Auto-Response-Suppress alone is not an auto-reply. */
+	m.headers = suppress;
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_HUMAN);
+	classification_done(&c);
+
+	m.headers = bulk;
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_AUTOREPLY);
+	assert_int_equal(c.return_date, 0);
+	classification_done(&c);
+
+	m.headers = NULL;
+	m.n_headers = 0;
+	m.cals = &cal;
+	m.n_cals = 1;
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_CALENDAR);
+	assert_non_null(strstr(c.reason, "REPLY"));
+	classification_done(&c);
+	classification_done(NULL);
+}
+
+static void
+test_return_dates(void **state)
+{
+	static const struct {
+		const char *subject, *text, *when;
+	} cases[] = {
+		{ "Out of Office", "I am out of the office and back on December 2.", "2026-12-02 00:00" },
+		{ "Out of Office: Re: coffee", "Returning 12/02/2026.", "2026-12-02 00:00" },
+		{ "Automatic reply: coffee", "I'm away until Monday, Nov 30 with limited access to email.", "2026-11-30 00:00" },
+		{ "Abwesenheitsnotiz", "Ich bin zurück am 2. Dezember.", "2026-12-02 00:00" },
+		{ "Réponse automatique", "Je serai de retour le 2 décembre.", "2026-12-02 00:00" },
+		{ "Respuesta automática", "Estaré fuera de la oficina hasta el 3 de diciembre.", "2026-12-03 00:00" },
+		{ "Out of office", "Back on Jan 5.", "2027-01-05 00:00" },
+		{ "Auto-Reply", "I'm travelling with limited access to email.", "" },
+	};
+	struct classification c;
+	struct inmsg m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		memset(&m, 0, sizeof(m));
+		m.subject = (char *)cases[i].subject;
+		m.from_addr = (char *)"james.walker@acme.test";
+		m.text = (char *)cases[i].text;
+		classify_message(&m, &ctx, &c);
+		if (c.cls != MSG_AUTOREPLY || strcmp(local(c.return_date), cases[i].when) != 0)
+			print_error("case %zu: %s [%s] (%s)\n", i, msg_class_name(c.cls),
+			    local(c.return_date), c.reason);
+		assert_int_equal(c.cls, MSG_AUTOREPLY);
+		assert_string_equal(local(c.return_date), cases[i].when);
+		classification_done(&c);
+	}
+}
+
+static void
+test_bounce_shapes(void **state)
+{
+	struct classification c;
+	struct inmsg m;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.subject = (char *)"Undelivered Mail Returned to Sender";
+	m.from_addr = (char *)"mailer-daemon@mail.example.org";
+	m.content_type = (char *)"multipart/report";
+	m.report_type = (char *)"delivery-status";
+	m.text = (char *)"This is the mail system at host mail.example.org.\n";
+	m.delivery_status = (char *)"Reporting-MTA: dns; mail.example.org\n\n"
+	    "Final-Recipient: rfc822; james.walker@acme.test\n"
+	    "Original-Recipient: rfc822;james.walker@acme.test\nAction: failed\n"
+	    "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <james.walker@acme.test>:\n"
+	    "    Recipient address rejected: User unknown\n";
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_BOUNCE);
+	assert_string_equal(c.bounced_rcpt, "james.walker@acme.test");
+	assert_string_equal(c.bounce_reason, "550 5.1.1 <james.walker@acme.test>: "
+	    "Recipient address rejected: User unknown");
+	classification_done(&c);
+
+	/* A delay notice is not a bounce. */
+	m.delivery_status = (char *)"Final-Recipient: rfc822; james.walker@acme.test\n"
+	    "Action: delayed\nStatus: 4.4.1\n";
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_AUTOREPLY);
+	classification_done(&c);
+
+	memset(&m, 0, sizeof(m));
+	m.subject = (char *)"failure notice";
+	m.from_addr = (char *)"mailer-daemon@mx.example.org";
+	m.text = (char *)"Hi. This is the qmail-send program at mx.example.org.\n"
+	    "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+	    "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+	    "<james.walker@acme.test>:\n"
+	    "192.0.2.7 does not like recipient.\n"
+	    "Remote host said: 550 5.1.1 No such user\n";
+	classify_message(&m, &ctx, &c);
+	assert_int_equal(c.cls, MSG_BOUNCE);
+	assert_string_equal(c.bounced_rcpt, "james.walker@acme.test");
+	assert_string_equal(c.bounce_reason, "Remote host said: 550 5.1.1 No such user");
+	classification_done(&c);
 }
 
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_pending) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strip_quotes),
+		cmocka_unit_test(test_intents),
+		cmocka_unit_test(test_referral_names),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_return_dates),
+		cmocka_unit_test(test_bounce_shapes),
+	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, NULL);
 }
