@@ -687,6 +687,30 @@ test_parse_times(void **state)
 	assert_int_equal(c.start, 1782925200);
 	assert_int_equal(c.end, 1767290400);    /* 2026-01-01 18:00Z (PST) */
 	ical_in_done(&c);
+	/* A VTIMEZONE with rules that ended (UNTIL) and their successors:
+	 * 2026-03-20 10:00 is EDT under the 2007 rules (14:00Z), EST under
+	 * the old ones. The TZID names no real zone, so only the block counts. */
+	assert_int_equal(parse_str(
+	    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REPLY\r\n"
+	    "BEGIN:VTIMEZONE\r\nTZID:/custom/Eastern\r\n"
+	    "BEGIN:DAYLIGHT\r\nDTSTART:19670430T020000\r\nTZOFFSETFROM:-0500\r\n"
+	    "TZOFFSETTO:-0400\r\nRRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU;"
+	    "UNTIL=20060402T070000Z\r\nEND:DAYLIGHT\r\n"
+	    "BEGIN:STANDARD\r\nDTSTART:19671029T020000\r\nTZOFFSETFROM:-0400\r\n"
+	    "TZOFFSETTO:-0500\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU;"
+	    "UNTIL=20061029T060000Z\r\nEND:STANDARD\r\n"
+	    "BEGIN:DAYLIGHT\r\nDTSTART:20070311T020000\r\nTZOFFSETFROM:-0500\r\n"
+	    "TZOFFSETTO:-0400\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\r\n"
+	    "END:DAYLIGHT\r\n"
+	    "BEGIN:STANDARD\r\nDTSTART:20071104T020000\r\nTZOFFSETFROM:-0400\r\n"
+	    "TZOFFSETTO:-0500\r\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\r\n"
+	    "END:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+	    "DTSTART;TZID=/custom/Eastern:20260320T100000\r\n"
+	    "DTEND;TZID=/custom/Eastern:20050320T100000\r\n"
+	    "END:VEVENT\r\nEND:VCALENDAR\r\n", NULL, &c), 0);
+	assert_int_equal(c.start, 1774015200);
+	assert_int_equal(c.end, 1111330800);    /* 2005-03-20 15:00Z (EST) */
+	ical_in_done(&c);
 	/* An unknown zone gives no time, not a wrong one. */
 	assert_int_equal(parse_str(CAL("METHOD:COUNTER\r\n", "UID:x\r\n"
 	    "DTSTART;TZID=Mars Standard Time:20261201T180000\r\n"), NULL, &c), 0);
