@@ -554,9 +554,11 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 	if ((r = template_render(t, v, &rd, &err)) < 0) {
 		if (r == -ENODATA)
 			msg = xasprintf("%s: missing %s", who, err);
-		else
+		else {
 			msg = xasprintf("%s: %s", who, err ? err :
 			    strerror(-r));
+			r = -EINVAL;    /* -E2BIG included */
+		}
 		goto out;
 	}
 	if (rd.cc != NULL && normalize_cc(rd.cc, &cc, &bad) < 0) {

@@ -16,7 +16,8 @@
 #include "store.h"
 #include "template.h"
 
-/* All message templates (and the question bank), loaded and checked. */
+/* All message templates (and the question bank), loaded and checked.
+ * The question bank's format is described at the top of compose.c. */
 struct tmplset;
 
 /* The template files of SPEC section 5, NULL-terminated (questions.txt not
@@ -35,13 +36,15 @@ const struct template *tmplset_get(const struct tmplset *t, const char *name);
 struct compose_req {
 	const char *template;           /* "outreach.txt", ... */
 	const struct contact *contact;  /* who it is about (may be NULL) */
-	const char *referrer_name;      /* resolved referrer display name */
+	const char *referrer_name;      /* resolved referrer display name
+	                                   (NULL: contact->referred_by) */
 	bool to_user;                   /* addressed to the user, auto-generated */
-	const char *message_id;         /* "<...>", fixed when queued */
+	const char *message_id;         /* "<...>", fixed when queued (NULL:
+	                                   a fresh one, for previews) */
 	const char *in_reply_to;        /* threading, or NULL */
 	const char *references;
 	const char *thread_subject;     /* set: Subject = "Re: " + this */
-	time_t date;
+	time_t date;                    /* 0: now */
 	/* meeting_* variables, when start != 0 */
 	time_t meeting_start, meeting_end;
 	const char *meeting_location;
@@ -49,7 +52,8 @@ struct compose_req {
 	const struct offered_slot *slots;
 	size_t n_slots;
 	time_t slot_length;             /* seconds, for "10:00-10:30" */
-	/* further scalars for notices and briefs (reason, snippet, thread) */
+	/* further scalars for notices and briefs (reason, snippet, thread,
+	 * ... see template_builtin_vars); set last, so they win */
 	const struct kvpair *extra;
 	size_t n_extra;
 	/* iMIP calendar part */
@@ -66,7 +70,13 @@ struct composed {
 void composed_done(struct composed *c);
 
 /*
- * Renders req. Returns 0; -ENODATA when a required variable is empty
+ * Renders req. Times ({{slots}}, meeting_*) read in the reader's zone -
+ * the contact's (contact->tz, else the user's) for mail to contacts, the
+ * user's (identity.timezone, else the system's) for mail to the user -
+ * with the other side's clock in parentheses when it differs. Custom
+ * variables are set first and builtins win a clash, except that a
+ * contact's own non-empty first_name variable replaces the derived one.
+ * Returns 0; -ENODATA when a required variable is empty
  * (*ret_err = "contact x@y: missing first_name, company" — the message
  * must be held, not sent); -EINVAL for anything else, with the reason.
  */

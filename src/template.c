@@ -740,6 +740,8 @@ struct rstate {
 	size_t nscope;
 	struct buf out;
 	bool body;              /* values: CR and CRLF become LF */
+	bool address;           /* Cc/Reply-To: a value is one address */
+	bool bad_address;       /* ... and one was not */
 	bool too_big;
 	char **missing;
 	size_t n_missing;
@@ -782,6 +784,9 @@ emit(struct rstate *rs, const char *s, size_t len, bool value)
 		rs->too_big = true;
 		return;
 	}
+	/* A value in an address header may not add recipients. */
+	if (value && rs->address && strcspn(s, ",;<>()\"\\ \t:") < len)
+		rs->bad_address = true;
 	if (!value || !rs->body) {
 		buf_add(&rs->out, s, len);
 		return;
@@ -880,8 +885,15 @@ template_render(const struct template *t, const struct tvars *v,
 	for (h = 0; h < H_COUNT; h++) {
 		if (!t->has[h])
 			continue;
+		rs.address = h != H_SUBJECT;
+		rs.bad_address = false;
 		if ((part[h] = render_part(&rs, &t->hdr[h], false)) == NULL)
 			break;
+		rs.address = false;
+		if (rs.bad_address && err == NULL)
+			err = xasprintf("%s: %s: a variable renders as more "
+			    "than one bare address", t->filename,
+			    header_names[h]);
 		str_trim(part[h]);
 		if (str_has_ctl(part[h], false) && err == NULL)
 			err = xasprintf("%s: %s: renders with a line break or "

@@ -88,7 +88,9 @@ void rendered_done(struct rendered *r);
 /* Renders. Returns 0; -ENODATA with *ret_err = "first_name, company" (the
  * required variables that were empty, each named once, in order of first
  * use); -EINVAL with *ret_err saying why for a header that renders with a
- * control character (CR/LF included) or a Subject that renders empty;
+ * control character (CR/LF included), a variable in Cc:/Reply-To: whose
+ * value is not one bare address (no ',', ';', '<', space ...: contact
+ * data never adds recipients), or a Subject that renders empty;
  * -E2BIG when the output would pass TEMPLATE_MAX_OUTPUT. *ret is untouched
  * on failure. */
 int template_render(const struct template *t, const struct tvars *v,

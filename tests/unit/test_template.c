@@ -326,6 +326,18 @@ test_header_injection(void **state)
 	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
 	free(err);
 	err = NULL;
+	/* a value never adds recipients to Cc: */
+	tvars_set(v, "name", "Eve");
+	tvars_set(v, "cc", "a@b.example, evil@x.test");
+	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
+	assert_non_null(strstr(err, "Cc"));
+	free(err);
+	err = NULL;
+	tvars_set(v, "cc", "Eve <a@b.example>");
+	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	tvars_set(v, "cc", "a@b.example");
 	/* the body may hold line breaks from a value; CR LF becomes LF */
 	tvars_set(v, "name", "Eve");
 	assert_int_equal(template_render(t, v, &r, &err), 0);
