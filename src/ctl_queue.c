@@ -1,11 +1,425 @@
-/* ctl_queue.c - outreach, queue, inbox and referral commands. */
+/*
+ * ctl_queue.c - `outreach`, `queue`, `inbox` and `referral`: putting
+ * first messages in the outbox, showing and steering it, and the replies
+ * and referrals that wait for the user's decision.
+ */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ctl.h"
+#include "json.h"
+#include "sched.h"
+#include "util.h"
 
-int ctl_outreach(struct ctl *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; fprintf(stderr, "infoviewctl: outreach: not available yet\n"); return EXIT_FAILED; }
-int ctl_queue(struct ctl *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; fprintf(stderr, "infoviewctl: queue: not available yet\n"); return EXIT_FAILED; }
-int ctl_inbox(struct ctl *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; fprintf(stderr, "infoviewctl: inbox: not available yet\n"); return EXIT_FAILED; }
-int ctl_referral(struct ctl *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; fprintf(stderr, "infoviewctl: referral: not available yet\n"); return EXIT_FAILED; }
+/* Parses a positive numeric id; -1 when it is not one. */
+static int64_t
+parse_id(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v <= 0)
+		return -1;
+	return v;
+}
+
+/* Queues the outreach to one contact inside its own transaction. */
+static int
+outreach_one(struct ctl *c, struct contact *ct)
+{
+	char *err = NULL;
+	int r;
+
+	if ((r = store_begin(c->st)) < 0) {
+		fprintf(stderr, "infoviewctl: database busy: %s\n",
+		    store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	if ((r = queue_outreach(c->st, c->cfg, ct, &err)) < 0) {
+		store_rollback(c->st);
+		fprintf(stderr, "infoviewctl: %s\n", err ? err :
+		    store_errmsg(c->st));
+		free(err);
+		return EXIT_FAILED;
+	}
+	if (store_commit(c->st) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	printf("queued outreach to %s\n", ct->email);
+	return EXIT_OK;
+}
+
+int
+ctl_outreach(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "field", required_argument, NULL, 'f' },
+		{ "all-new", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *field = NULL;
+	bool all_new = false;
+	struct contact **v = NULL;
+	size_t n = 0, i;
+	int ch, rc = EXIT_OK, queued = 0;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': field = optarg; break;
+		case 'a': all_new = true; break;
+		default: goto usage;
+		}
+	}
+	if ((optind < argc) == (field != NULL || all_new))
+		goto usage;
+	if (optind < argc) {
+		for (i = (size_t)optind; i < (size_t)argc; i++) {
+			struct contact *ct;
+
+			if (ctl_contact_lookup(c, argv[i], &ct) != EXIT_OK) {
+				rc = EXIT_FAILED;
+				continue;
+			}
+			if (outreach_one(c, ct) == EXIT_OK)
+				queued++;
+			else
+				rc = EXIT_FAILED;
+			contact_free(ct);
+		}
+	} else {
+		if (store_contact_list(c->st, CS_NEW, field, &v, &n) < 0) {
+			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+			return EXIT_FAILED;
+		}
+		for (i = 0; i < n; i++) {
+			if (outreach_one(c, v[i]) == EXIT_OK)
+				queued++;
+			else
+				rc = EXIT_FAILED;
+		}
+		contacts_free(v, n);
+		if (n == 0)
+			printf("no new contacts%s%s\n", field ? " in field " : "",
+			    field ? field : "");
+	}
+	if (queued > 0)
+		ctl_wake(c);
+	return rc;
+usage:
+	fprintf(stderr, "usage: infoviewctl outreach ID|EMAIL... | --field F | "
+	    "--all-new\n");
+	return EXIT_USAGE;
+}
+
+/* "2026-11-24 10:00 PST" in the user's zone, or "-" for 0. */
+static const char *
+local_time(struct ctl *c, time_t t, char *out, size_t len)
+{
+	if (t == 0)
+		return "-";
+	return tz_format(c->cfg->identity.timezone, t, "%Y-%m-%d %H:%M %Z",
+	    out, len);
+}
+
+/* The address a row goes to: the contact, or the user. */
+static const char *
+row_recipient(struct ctl *c, const struct outbox_row *r, char **owned)
+{
+	struct contact *ct;
+
+	*owned = NULL;
+	if (r->to_user)
+		return c->cfg->identity.email;
+	if (r->contact_id != 0 && store_contact_get(c->st, r->contact_id, &ct) == 0) {
+		*owned = xstrdup(ct->email);
+		contact_free(ct);
+		return *owned;
+	}
+	return "-";
+}
+
+static void
+queue_print(struct ctl *c, struct outbox_row **v, size_t n)
+{
+	struct json j;
+	char when[64], *owned;
+	size_t i;
+
+	if (c->json) {
+		json_init(&j, stdout);
+		json_begin_array(&j);
+		for (i = 0; i < n; i++) {
+			json_begin_object(&j);
+			json_kint(&j, "id", v[i]->id);
+			json_kstr(&j, "kind", v[i]->kind);
+			json_kstr(&j, "state", v[i]->state);
+			json_kstr(&j, "email", row_recipient(c, v[i], &owned));
+			free(owned);
+			json_kint(&j, "contact_id", v[i]->contact_id);
+			json_kint(&j, "meeting_id", v[i]->meeting_id);
+			json_kbool(&j, "to_user", v[i]->to_user);
+			json_ktime(&j, "due", v[i]->due);
+			json_ktime(&j, "sent_at", v[i]->sent_at);
+			json_kint(&j, "attempts", v[i]->attempts);
+			json_kstr(&j, "error", v[i]->last_error);
+			json_kstr(&j, "message_id", v[i]->message_id);
+			json_kstr(&j, "subject", v[i]->subject);
+			json_end_object(&j);
+		}
+		json_end_array(&j);
+		json_finish(&j);
+		return;
+	}
+	if (n == 0) {
+		printf("the outbox is empty\n");
+		return;
+	}
+	printf("%-5s %-10s %-9s %-21s %-28s %s\n", "ID", "KIND", "STATE",
+	    "WHEN", "TO", "NOTE");
+	for (i = 0; i < n; i++) {
+		const struct outbox_row *r = v[i];
+
+		printf("%-5lld %-10s %-9s %-21s %-28s %s\n", (long long)r->id,
+		    r->kind, r->state, local_time(c, strcmp(r->state, OB_SENT) == 0 ?
+		    r->sent_at : r->due, when, sizeof(when)),
+		    row_recipient(c, r, &owned), r->last_error);
+		free(owned);
+	}
+}
+
+int
+ctl_queue(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct outbox_row **v;
+	const char *state = NULL;
+	size_t n;
+	int64_t id;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 's')
+			goto usage;
+		state = optarg;
+	}
+	if (optind == argc) {
+		if (store_outbox_list(c->st, state, 0, &v, &n) < 0) {
+			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+			return EXIT_FAILED;
+		}
+		queue_print(c, v, n);
+		outbox_rows_free(v, n);
+		return EXIT_OK;
+	}
+	if (optind + 2 != argc || (id = parse_id(argv[optind + 1])) < 0)
+		goto usage;
+	if (strcmp(argv[optind], "retry") == 0)
+		r = store_outbox_retry(c->st, id, iv_now());
+	else if (strcmp(argv[optind], "cancel") == 0)
+		r = store_outbox_cancel(c->st, id, "cancelled with infoviewctl");
+	else
+		goto usage;
+	if (r == -ENOENT) {
+		fprintf(stderr, "infoviewctl: no queue entry %lld\n", (long long)id);
+		return EXIT_FAILED;
+	}
+	if (r == -EINVAL) {
+		fprintf(stderr, "infoviewctl: queue entry %lld cannot be %s in its "
+		    "current state (see `infoviewctl queue`)\n", (long long)id,
+		    strcmp(argv[optind], "retry") == 0 ? "retried" : "cancelled");
+		return EXIT_FAILED;
+	}
+	if (r < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	printf("queue entry %lld %s\n", (long long)id,
+	    strcmp(argv[optind], "retry") == 0 ? "queued again" : "cancelled");
+	ctl_wake(c);
+	return EXIT_OK;
+usage:
+	fprintf(stderr, "usage: infoviewctl queue [--state S] | queue retry ID | "
+	    "queue cancel ID\n");
+	return EXIT_USAGE;
+}
+
+int
+ctl_inbox(struct ctl *c, int argc, char **argv)
+{
+	struct inbox_item *v;
+	struct json j;
+	char when[64];
+	size_t n, i;
+	bool all = argc > 1 && strcmp(argv[1], "--all") == 0;
+
+	if (argc > 2 || (argc == 2 && !all)) {
+		fprintf(stderr, "usage: infoviewctl inbox [--all]\n");
+		return EXIT_USAGE;
+	}
+	if (store_inbox_list(c->st, all, &v, &n) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	if (c->json) {
+		json_init(&j, stdout);
+		json_begin_array(&j);
+		for (i = 0; i < n; i++) {
+			json_begin_object(&j);
+			json_kint(&j, "id", v[i].id);
+			json_kint(&j, "contact_id", v[i].contact_id);
+			json_kstr(&j, "email", v[i].email);
+			json_kstr(&j, "name", v[i].name);
+			json_kstr(&j, "kind", v[i].kind);
+			json_kstr(&j, "reason", v[i].reason);
+			json_kstr(&j, "snippet", v[i].snippet);
+			json_ktime(&j, "created", v[i].created);
+			json_end_object(&j);
+		}
+		json_end_array(&j);
+		json_finish(&j);
+	} else if (n == 0) {
+		printf("nothing needs your decision\n");
+	} else {
+		for (i = 0; i < n; i++) {
+			printf("%lld  %s  %s%s%s%s  [%s]\n    %s\n", (long long)v[i].id,
+			    local_time(c, v[i].created, when, sizeof(when)),
+			    v[i].name, v[i].name[0] ? " <" : "", v[i].email,
+			    v[i].name[0] ? ">" : "", v[i].kind, v[i].reason);
+			if (v[i].snippet[0] != '\0')
+				printf("    \"%s\"\n", v[i].snippet);
+		}
+	}
+	inbox_items_free(v, n);
+	return EXIT_OK;
+}
+
+static void
+referral_print(struct ctl *c, struct referral_row *v, size_t n)
+{
+	struct json j;
+	size_t i;
+
+	if (c->json) {
+		json_init(&j, stdout);
+		json_begin_array(&j);
+		for (i = 0; i < n; i++) {
+			json_begin_object(&j);
+			json_kint(&j, "id", v[i].id);
+			json_kstr(&j, "email", v[i].email);
+			json_kstr(&j, "name", v[i].name);
+			json_kstr(&j, "state", v[i].state);
+			json_kstr(&j, "referred_by", v[i].from_email);
+			json_kint(&j, "contact_id", v[i].contact_id);
+			json_ktime(&j, "created", v[i].created);
+			json_end_object(&j);
+		}
+		json_end_array(&j);
+		json_finish(&j);
+		return;
+	}
+	if (n == 0) {
+		printf("no referrals yet\n");
+		return;
+	}
+	printf("%-4s %-9s %-32s %-22s %s\n", "ID", "STATE", "EMAIL", "NAME",
+	    "REFERRED BY");
+	for (i = 0; i < n; i++)
+		printf("%-4lld %-9s %-32s %-22s %s\n", (long long)v[i].id,
+		    v[i].state, v[i].email[0] ? v[i].email : "(no address)",
+		    v[i].name, v[i].from_email);
+}
+
+/* referral accept: the suggested person becomes a contact, referred by
+ * the one who suggested them, in the referrer's field. */
+static int
+referral_accept(struct ctl *c, struct referral_row *rf)
+{
+	struct contact_in in = { 0 };
+	struct contact *from = NULL;
+	int64_t id = 0;
+	bool created;
+	int r;
+
+	if (rf->email[0] == '\0') {
+		fprintf(stderr, "infoviewctl: referral %lld (%s) has no address; "
+		    "add it with `infoviewctl contact add EMAIL --name \"%s\" "
+		    "--referred-by %s`\n", (long long)rf->id, rf->name, rf->name,
+		    rf->from_email);
+		return EXIT_FAILED;
+	}
+	if (rf->from_contact_id != 0)
+		store_contact_get(c->st, rf->from_contact_id, &from);
+	in.email = rf->email;
+	in.name = rf->name[0] ? rf->name : NULL;
+	in.referred_by = rf->from_email[0] ? rf->from_email : NULL;
+	in.field = from != NULL && from->field[0] ? from->field : NULL;
+	if ((r = store_begin(c->st)) == 0 &&
+	    (r = store_contact_upsert(c->st, &in, &id, &created)) == 0 &&
+	    (r = store_referral_set(c->st, rf->id, REF_ACCEPTED, id)) == 0)
+		r = store_commit(c->st);
+	if (r < 0) {
+		store_rollback(c->st);
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		contact_free(from);
+		return EXIT_FAILED;
+	}
+	if (from != NULL)
+		store_event_add(c->st, from->id, "referral",
+		    rf->email);
+	printf("%s contact %lld %s (referred by %s); send the outreach with "
+	    "`infoviewctl outreach %s`\n", created ? "added" : "updated",
+	    (long long)id, rf->email, rf->from_email, rf->email);
+	contact_free(from);
+	return EXIT_OK;
+}
+
+int
+ctl_referral(struct ctl *c, int argc, char **argv)
+{
+	struct referral_row *v, rf = { 0 };
+	size_t n;
+	int64_t id;
+	int rc;
+
+	if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0)) {
+		if (store_referral_list(c->st, &v, &n) < 0) {
+			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+			return EXIT_FAILED;
+		}
+		referral_print(c, v, n);
+		referral_rows_free(v, n);
+		return EXIT_OK;
+	}
+	if (argc != 3 || (id = parse_id(argv[2])) < 0 ||
+	    (strcmp(argv[1], "accept") != 0 && strcmp(argv[1], "dismiss") != 0)) {
+		fprintf(stderr, "usage: infoviewctl referral list | referral accept N "
+		    "| referral dismiss N\n");
+		return EXIT_USAGE;
+	}
+	if (store_referral_get(c->st, id, &rf) < 0) {
+		fprintf(stderr, "infoviewctl: no referral %lld\n", (long long)id);
+		return EXIT_FAILED;
+	}
+	if (strcmp(argv[1], "accept") == 0)
+		rc = referral_accept(c, &rf);
+	else if (store_referral_set(c->st, id, REF_DISMISSED, 0) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		rc = EXIT_FAILED;
+	} else {
+		printf("referral %lld dismissed\n", (long long)id);
+		rc = EXIT_OK;
+	}
+	referral_row_done(&rf);
+	return rc;
+}
