@@ -388,6 +388,7 @@ imap_tls_start(struct imap_io *io, const char *host, const char *ca_file,
 			*ret_err = xasprintf("certificate of %s not accepted: "
 			    "%s", host, out.data);
 			gnutls_free(out.data);
+			str_trim(*ret_err);
 		} else
 			*ret_err = xasprintf("certificate of %s not accepted",
 			    host);
@@ -429,6 +430,7 @@ imap_server_text(struct imap_conn *c)
 static int
 imap_error(struct imap_conn *c, int r, const char *what, char **ret_err)
 {
+	struct mailimap_response_info *info;
 	char *text;
 	int e;
 
@@ -460,11 +462,12 @@ imap_error(struct imap_conn *c, int r, const char *what, char **ret_err)
 		break;
 	}
 	text = imap_server_text(c);
+	info = c->imap->imap_response_info;
 	if (r == MAILIMAP_ERROR_LOGIN)
 		e = -EPERM;
-	else if (strcasestr(text, "[NONEXISTENT]") != NULL ||
-	    strcasestr(text, "[TRYCREATE]") != NULL)
-		e = -ENOENT;
+	else if (info != NULL && (info->rsp_trycreate || (info->rsp_atom !=
+	    NULL && strcasecmp(info->rsp_atom, "NONEXISTENT") == 0)))
+		e = -ENOENT;	/* [TRYCREATE] or RFC 5530 [NONEXISTENT] */
 	else
 		e = -EIO;
 	*ret_err = xasprintf("%s on %s refused: %s", what, c->host,

@@ -43,9 +43,11 @@ struct smtp_conn {
 	const char *up_data;
 	size_t up_len, up_off;
 
-	/* the server's last reply, lines joined with a space */
+	/* the reply being read, lines joined with a space, and the first
+	 * 4xx/5xx reply of the transfer (curl may QUIT after it) */
 	struct buf reply;
 	bool reply_complete;
+	char *failure;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -104,6 +106,7 @@ smtp_free(struct smtp_conn *c)
 	}
 	free(c->ca_file);
 	buf_done(&c->reply);
+	free(c->failure);
 	free(c);
 }
 
@@ -204,13 +207,18 @@ smtp_reply_line(struct smtp_conn *c, const char *line, size_t n)
 	if (c->reply.len > 0 && c->reply.len < SMTP_REPLY_MAX)
 		buf_addch(&c->reply, ' ');
 	/* continuation lines repeat the code: keep only their text */
-	if (c->reply.len > 0 && n >= 4)
-		line += 4, n -= 4;
+	if (c->reply.len > 0 && n >= 4) {
+		line += 4;
+		n -= 4;
+	}
 	for (i = 0; i < n && c->reply.len < SMTP_REPLY_MAX; i++) {
 		unsigned char ch = (unsigned char)line[i];
 
 		buf_addch(&c->reply, ch < 0x20 || ch == 0x7f ? '?' : (char)ch);
 	}
+	if (c->reply_complete && c->failure == NULL && c->reply.len >= 3 &&
+	    (c->reply.data[0] == '4' || c->reply.data[0] == '5'))
+		c->failure = xstrdup(c->reply.data);
 }
 
 /* CURLOPT_DEBUGFUNCTION: keeps server replies; logs curl's own notes and
@@ -219,7 +227,7 @@ static int
 smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
 	struct smtp_conn *c = arg;
-	size_t start, i;
+	size_t start, i, n;
 
 	switch (type) {
 	case CURLINFO_TEXT:
@@ -230,8 +238,7 @@ smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 		for (start = i = 0; i < size; i++) {
 			if (data[i] != '\n')
 				continue;
-			size_t n = i - start;
-
+			n = i - start;
 			if (n > 0 && data[start + n - 1] == '\r')
 				n--;
 			smtp_reply_line(c, data + start, n);
@@ -325,9 +332,9 @@ smtp_classify(struct smtp_conn *c, CURLcode rc, char **ret_err)
 	default:
 		break;
 	}
-	if (code >= 400 && code < 600 && c->reply.len > 0) {
-		*ret_err = xstrdup(c->reply.data);
-		return code >= 500 ? -EPERM : -EAGAIN;
+	if (code >= 400 && code < 600 && c->failure != NULL) {
+		*ret_err = xstrdup(c->failure);
+		return c->failure[0] == '5' ? -EPERM : -EAGAIN;
 	}
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
@@ -398,6 +405,7 @@ smtp_send(struct smtp_conn *c, const char *from, const char *const *rcpts,
 	c->errbuf[0] = '\0';
 	buf_done(&c->reply);
 	c->reply_complete = false;
+	freep(&c->failure);
 
 	if ((rc = smtp_setopts(c, mailfrom, list)) != CURLE_OK) {
 		*ret_err = xasprintf("curl: %s", curl_easy_strerror(rc));
