@@ -1,8 +1,281 @@
-/* ctl_meeting.c - meeting commands. */
+/*
+ * ctl_meeting.c - `meeting schedule|reschedule|cancel|list`: the user's
+ * decisions about meeting times. The daemon sends what these queue.
+ */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ctl.h"
+#include "json.h"
+#include "sched.h"
+#include "util.h"
 
-int ctl_meeting(struct ctl *c, int argc, char **argv) { (void)c; (void)argc; (void)argv; fprintf(stderr, "infoviewctl: meeting: not available yet\n"); return EXIT_FAILED; }
+struct meeting_opts {
+	const char *at, *tz, *location, *reason;
+	long duration;
+};
+
+/* Parses --at/--tz/--duration/--location/--reason after the positional
+ * argument. Returns EXIT_OK or EXIT_USAGE (message printed). */
+static int
+meeting_parse(int argc, char **argv, struct meeting_opts *o)
+{
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, 'a' },
+		{ "tz", required_argument, NULL, 'z' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "location", required_argument, NULL, 'l' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': o->at = optarg; break;
+		case 'z': o->tz = optarg; break;
+		case 'l': o->location = optarg; break;
+		case 'r': o->reason = optarg; break;
+		case 'd':
+			if (parse_duration(optarg, &o->duration) < 0 ||
+			    o->duration < 60 || o->duration > 8 * 3600) {
+				fprintf(stderr, "infoviewctl: --duration %s: use e.g. "
+				    "\"30m\" (1 minute to 8 hours)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (o->tz != NULL && !tz_valid(o->tz)) {
+		fprintf(stderr, "infoviewctl: --tz %s: unknown time zone\n", o->tz);
+		return EXIT_USAGE;
+	}
+	if ((o->location && str_has_ctl(o->location, false)) ||
+	    (o->reason && str_has_ctl(o->reason, false))) {
+		fprintf(stderr, "infoviewctl: control characters are not allowed "
+		    "in --location or --reason\n");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* --at "YYYY-MM-DD HH:MM" in zone -> UTC. */
+static int
+meeting_time(const char *at, const char *zone, time_t *ret)
+{
+	int y, mo, d, h, mi;
+
+	if (at == NULL) {
+		fprintf(stderr, "infoviewctl: --at \"YYYY-MM-DD HH:MM\" is required\n");
+		return EXIT_USAGE;
+	}
+	if (parse_local_datetime(at, &y, &mo, &d, &h, &mi) < 0 ||
+	    tz_local_to_utc(zone, y, mo, d, h, mi, ret) < 0) {
+		fprintf(stderr, "infoviewctl: --at %s: use \"YYYY-MM-DD HH:MM\"\n", at);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* Runs fn's store changes in one transaction; prints err on failure. */
+static int
+meeting_commit(struct ctl *c, int r, char *err)
+{
+	if (r < 0) {
+		store_rollback(c->st);
+		fprintf(stderr, "infoviewctl: %s\n", err ? err : store_errmsg(c->st));
+		free(err);
+		return EXIT_FAILED;
+	}
+	if (store_commit(c->st) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	ctl_wake(c);
+	return EXIT_OK;
+}
+
+static int
+meeting_schedule(struct ctl *c, int argc, char **argv)
+{
+	struct meeting_opts o = { 0 };
+	struct contact *ct = NULL;
+	const char *zone;
+	char *err = NULL, when[64];
+	int64_t id = 0;
+	time_t start;
+	int rc;
+
+	o.duration = c->cfg->meeting.duration;
+	if ((rc = meeting_parse(argc, argv, &o)) != EXIT_OK || optind + 1 != argc)
+		goto usage;
+	if (ctl_contact_lookup(c, argv[optind], &ct) != EXIT_OK)
+		return EXIT_FAILED;
+	zone = o.tz ? o.tz : contact_zone(c->cfg, ct);
+	if ((rc = meeting_time(o.at, zone, &start)) != EXIT_OK)
+		goto out;
+	if (start < iv_now())
+		fprintf(stderr, "infoviewctl: warning: %s is in the past\n", o.at);
+	if (store_begin(c->st) < 0) {
+		rc = meeting_commit(c, -EBUSY, NULL);
+		goto out;
+	}
+	rc = meeting_commit(c, meeting_create(c->st, c->cfg, ct, start,
+	    start + o.duration, zone, o.location, false, NULL, &id, &err), err);
+	if (rc == EXIT_OK)
+		printf("meeting %lld with %s on %s; invitation queued\n",
+		    (long long)id, ct->email, tz_format(zone, start,
+		    "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)));
+out:
+	contact_free(ct);
+	return rc;
+usage:
+	fprintf(stderr, "usage: infoviewctl meeting schedule ID|EMAIL --at "
+	    "\"YYYY-MM-DD HH:MM\" [--tz ZONE] [--duration 30m] [--location TEXT]\n");
+	return EXIT_USAGE;
+}
+
+/* The meeting named on the command line, by id. */
+static int
+meeting_arg(struct ctl *c, const char *arg, struct meeting **ret)
+{
+	char *end;
+	long long id = strtoll(arg, &end, 10);
+
+	if (*end != '\0' || id <= 0 || store_meeting_get(c->st, id, ret) < 0) {
+		fprintf(stderr, "infoviewctl: no meeting '%s' (see `infoviewctl "
+		    "meeting list`)\n", arg);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+static int
+meeting_change(struct ctl *c, int argc, char **argv, bool cancel)
+{
+	struct meeting_opts o = { 0 };
+	struct meeting *m = NULL;
+	char *err = NULL, when[64];
+	const char *zone;
+	time_t start;
+	int rc;
+
+	if (meeting_parse(argc, argv, &o) != EXIT_OK || optind + 1 != argc) {
+		fprintf(stderr, cancel ? "usage: infoviewctl meeting cancel MEETING "
+		    "[--reason TEXT]\n" : "usage: infoviewctl meeting reschedule "
+		    "MEETING --at \"YYYY-MM-DD HH:MM\" [--tz ZONE]\n");
+		return EXIT_USAGE;
+	}
+	if (meeting_arg(c, argv[optind], &m) != EXIT_OK)
+		return EXIT_FAILED;
+	zone = o.tz ? o.tz : m->tz[0] ? m->tz : c->cfg->identity.timezone;
+	if (!cancel && (rc = meeting_time(o.at, zone, &start)) != EXIT_OK)
+		goto out;
+	if (store_begin(c->st) < 0) {
+		rc = meeting_commit(c, -EBUSY, NULL);
+		goto out;
+	}
+	if (cancel) {
+		rc = meeting_commit(c, meeting_cancel(c->st, c->cfg, m->id,
+		    o.reason, &err), err);
+		if (rc == EXIT_OK)
+			printf("meeting %lld cancelled; cancellation queued\n",
+			    (long long)m->id);
+	} else {
+		rc = meeting_commit(c, meeting_reschedule(c->st, c->cfg, m->id,
+		    start, start + (o.duration ? o.duration : m->end - m->start),
+		    zone, &err), err);
+		if (rc == EXIT_OK)
+			printf("meeting %lld moved to %s; update queued\n",
+			    (long long)m->id, tz_format(zone, start,
+			    "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)));
+	}
+out:
+	meeting_free(m);
+	return rc;
+}
+
+static int
+meeting_list(struct ctl *c)
+{
+	struct meeting **v;
+	struct contact *ct;
+	struct json j;
+	char when[64];
+	size_t n, i;
+
+	if (store_meeting_list(c->st, 0, &v, &n) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	if (c->json) {
+		json_init(&j, stdout);
+		json_begin_array(&j);
+	} else if (n == 0)
+		printf("no meetings yet\n");
+	else
+		printf("%-4s %-24s %-10s %-13s %-9s %s\n", "ID", "WHEN", "STATE",
+		    "RSVP", "PAST", "WITH");
+	for (i = 0; i < n; i++) {
+		const struct meeting *m = v[i];
+		const char *email = "?";
+
+		ct = NULL;
+		if (store_contact_get(c->st, m->contact_id, &ct) == 0)
+			email = ct->email;
+		if (c->json) {
+			json_begin_object(&j);
+			json_kint(&j, "id", m->id);
+			json_kint(&j, "contact_id", m->contact_id);
+			json_kstr(&j, "email", email);
+			json_kstr(&j, "name", ct ? ct->name : "");
+			json_ktime(&j, "start", m->start);
+			json_ktime(&j, "end", m->end);
+			json_kstr(&j, "tz", m->tz);
+			json_kstr(&j, "location", m->location);
+			json_kstr(&j, "state", m->state);
+			json_kstr(&j, "rsvp", m->rsvp);
+			json_kstr(&j, "comment", m->rsvp_comment);
+			json_kstr(&j, "uid", m->uid);
+			json_kint(&j, "sequence", m->sequence);
+			json_kbool(&j, "past", m->end <= iv_now());
+			json_end_object(&j);
+		} else
+			printf("%-4lld %-24s %-10s %-13s %-9s %s\n", (long long)m->id,
+			    tz_format(m->tz[0] ? m->tz : c->cfg->identity.timezone,
+			    m->start, "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)),
+			    m->state, m->rsvp, m->end <= iv_now() ? "yes" : "no",
+			    email);
+		contact_free(ct);
+	}
+	if (c->json) {
+		json_end_array(&j);
+		json_finish(&j);
+	}
+	meetings_free(v, n);
+	return EXIT_OK;
+}
+
+int
+ctl_meeting(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "schedule") == 0)
+		return meeting_schedule(c, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "reschedule") == 0)
+		return meeting_change(c, argc - 1, argv + 1, false);
+	if (argc >= 2 && strcmp(argv[1], "cancel") == 0)
+		return meeting_change(c, argc - 1, argv + 1, true);
+	if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
+		return meeting_list(c);
+	fprintf(stderr, "usage: infoviewctl meeting schedule|reschedule|cancel|"
+	    "list ...\n");
+	return EXIT_USAGE;
+}

@@ -744,13 +744,14 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
 	    store_inbound_thread(s->st, x->contact->id, 5, &x->thread) == 0)
 		render_extra(x, "thread", xstrdup(x->thread));
-	if (kind_is(row->kind, OK_REFERRER) && x->contact != NULL)
+	if (kind_is(row->kind, OK_REFERRER) && x->contact != NULL) {
+		render_extra(x, "tell_referrer", xstrdup("yes"));
 		render_extra(x, "reason", xasprintf("Tell %s how your conversation "
 		    "with %s went: they made the introduction.",
 		    x->referrer ? x->referrer->name : x->contact->referred_by,
 		    str_empty(x->contact->name) ? x->contact->email :
 		    x->contact->name));
-	else if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
+	} else if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
 		render_extra(x, "reason", xasprintf("Send your thank-you note to "
 		    "%s: a draft is in your %s folder.",
 		    str_empty(x->contact->name) ? x->contact->email :
