@@ -26,6 +26,11 @@ struct ctl {
 /* ctl_contact.c */
 int ctl_contact(struct ctl *c, int argc, char **argv);
 int ctl_preview(struct ctl *c, int argc, char **argv);
+/* The contact named by a command-line ID or address. Returns EXIT_OK and
+ * *ret, or EXIT_FAILED after printing "no contact 'x'" (or the database
+ * error) to stderr. */
+int ctl_contact_lookup(struct ctl *c, const char *id_or_email,
+    struct contact **ret);
 /* ctl_queue.c */
 int ctl_outreach(struct ctl *c, int argc, char **argv);
 int ctl_queue(struct ctl *c, int argc, char **argv);

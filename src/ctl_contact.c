@@ -1,3 +1,811 @@
-/* ctl_contact.c - placeholder. */
+/*
+ * ctl_contact.c - `infoviewctl contact ...` (add, import, list, show,
+ * stop, forget) and `infoviewctl preview`. Exit status: 2 for malformed
+ * command lines, 1 for data that is refused or not found, 78 for broken
+ * templates (part of the configuration, as `infoviewd -t` reports them).
+ */
 #include "autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/param.h>
+
+#include "compose.h"
+#include "csvimport.h"
 #include "ctl.h"
+#include "json.h"
+#include "mime.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+
+static const char *const contact_states[] = {
+	CS_NEW, CS_QUEUED, CS_CONTACTED, CS_FOLLOWED_UP, CS_REPLIED,
+	CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED, CS_DECLINED, CS_NO_RESPONSE,
+	CS_BOUNCED, CS_STOPPED, NULL,
+};
+
+static void ctl_errf(const char *fmt, ...) IV_PRINTF(1, 2);
+
+/* "infoviewctl: message" on stderr. */
+static void
+ctl_errf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("infoviewctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Reports what getopt stopped at; returns EXIT_USAGE. */
+static int
+bad_option(const char *cmd, int ch, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (ch == ':')
+		ctl_errf("%s: option '%s' needs a value", cmd, arg);
+	else
+		ctl_errf("%s: unknown option '%s'", cmd, arg);
+	return EXIT_USAGE;
+}
+
+/* Prints s for a terminal: control characters (which validated input
+ * never holds, but mail-derived data might) become '?'. */
+static void
+put_text(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stdout);
+}
+
+/* Display width of UTF-8 s: one column per code point. */
+static size_t
+text_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; s != NULL && *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void
+put_padded(const char *s, size_t width)
+{
+	size_t w = text_width(s);
+
+	put_text(s);
+	for (; w < width; w++)
+		fputc(' ', stdout);
+}
+
+/* SGR color for a state ("" when none). */
+static const char *
+state_color(const char *state)
+{
+	if (strcmp(state, CS_STOPPED) == 0 || strcmp(state, CS_BOUNCED) == 0 ||
+	    strcmp(state, CS_DECLINED) == 0)
+		return "\033[31m";
+	if (strcmp(state, CS_REPLIED) == 0 || strcmp(state, CS_SCHEDULED) == 0 ||
+	    strcmp(state, CS_INTERVIEWED) == 0 || strcmp(state, CS_THANKED) == 0)
+		return "\033[32m";
+	if (strcmp(state, CS_NEW) == 0)
+		return "";
+	return "\033[33m";
+}
+
+int
+ctl_contact_lookup(struct ctl *c, const char *id_or_email, struct contact **ret)
+{
+	int r = store_contact_find(c->st, id_or_email, ret);
+
+	if (r == -ENOENT) {
+		char *shown = xstrdup(id_or_email);
+		char *p;
+
+		for (p = shown; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		ctl_errf("no contact '%s'", shown);
+		free(shown);
+		return EXIT_FAILED;
+	}
+	if (r < 0) {
+		ctl_errf("%s: %s", store_errmsg(c->st), strerror(-r));
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/* The zone the user reads times in. */
+static const char *
+user_zone(const struct ctl *c)
+{
+	return str_empty(c->cfg->identity.timezone) ? tz_system() :
+	    c->cfg->identity.timezone;
+}
+
+/* ---- contact add -------------------------------------------------------- */
+
+/* Sets var key=value in *vars (a later one replaces an earlier one). */
+static void
+vars_set(struct kvpair **vars, size_t *n, const char *key, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*vars)[i].key, key) == 0) {
+			free((*vars)[i].value);
+			(*vars)[i].value = xstrdup(value);
+			return;
+		}
+	*vars = xreallocarray(*vars, *n + 1, sizeof(**vars));
+	(*vars)[*n].key = xstrdup(key);
+	(*vars)[*n].value = xstrdup(value);
+	(*n)++;
+}
+
+static void
+vars_free(struct kvpair *vars, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(vars[i].key);
+		free(vars[i].value);
+	}
+	free(vars);
+}
+
+static int
+contact_add(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "company", required_argument, NULL, 'C' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "field", required_argument, NULL, 'f' },
+		{ "referred-by", required_argument, NULL, 'R' },
+		{ "note", required_argument, NULL, 'N' },
+		{ "tz", required_argument, NULL, 't' },
+		{ "var", required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct contact_in in = { 0 };
+	struct kvpair *vars = NULL;
+	size_t n_vars = 0;
+	char *why = NULL, *key, *eq;
+	bool created = false;
+	int64_t id = 0;
+	int ch, r, rc = EXIT_USAGE;
+
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': in.name = optarg; break;
+		case 'C': in.company = optarg; break;
+		case 'r': in.role = optarg; break;
+		case 'f': in.field = optarg; break;
+		case 'R': in.referred_by = optarg; break;
+		case 'N': in.note = optarg; break;
+		case 't': in.tz = optarg; break;
+		case 'v':
+			if ((eq = strchr(optarg, '=')) == NULL || eq == optarg) {
+				ctl_errf("contact add: --var wants KEY=VALUE, not '%s'",
+				    optarg);
+				goto out;
+			}
+			key = xstrndup(optarg, (size_t)(eq - optarg));
+			vars_set(&vars, &n_vars, key, eq + 1);
+			free(key);
+			break;
+		default:
+			rc = bad_option("contact add", ch, argv);
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		ctl_errf("contact add: give exactly one EMAIL (usage: contact add "
+		    "EMAIL [--name N] ...)");
+		goto out;
+	}
+	in.email = argv[optind];
+	in.vars = vars;
+	in.n_vars = n_vars;
+	rc = EXIT_FAILED;
+	if (contact_in_check(&in, &why) < 0) {
+		ctl_errf("contact add: refused: %s", why);
+		goto out;
+	}
+	if ((r = store_contact_upsert(c->st, &in, &id, &created)) < 0) {
+		ctl_errf("contact add %s: %s (%s)", in.email, strerror(-r),
+		    store_errmsg(c->st));
+		goto out;
+	}
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_object(&j);
+		json_kint(&j, "id", id);
+		json_kstr(&j, "email", in.email);
+		json_kbool(&j, "created", created);
+		json_end_object(&j);
+		json_finish(&j);
+	} else
+		printf("%s contact %lld <%s>\n", created ? "added" : "updated",
+		    (long long)id, in.email);
+	ctl_wake(c);
+	rc = EXIT_OK;
+out:
+	free(why);
+	vars_free(vars, n_vars);
+	return rc;
+}
+
+/* ---- contact import ----------------------------------------------------- */
+
+struct import_ctx {
+	struct ctl *c;
+	const char *path;
+	size_t n_new, n_updated, n_skipped;
+	char *err;
+};
+
+static int
+import_row(const struct contact_in *in, size_t line, void *arg)
+{
+	struct import_ctx *x = arg;
+	bool created = false;
+	int64_t id;
+	int r;
+
+	if ((r = store_contact_upsert(x->c->st, in, &id, &created)) < 0) {
+		x->err = xasprintf("%s:%zu: %s: %s", x->path, line, in->email,
+		    store_errmsg(x->c->st));
+		return r;
+	}
+	if (created)
+		x->n_new++;
+	else
+		x->n_updated++;
+	return 0;
+}
+
+static void
+import_skip(size_t line, const char *why, void *arg)
+{
+	struct import_ctx *x = arg;
+
+	fprintf(stderr, "%s:%zu: skipped: %s\n", x->path, line, why);
+	x->n_skipped++;
+}
+
+static int
+contact_import(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "field", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct import_ctx x = { .c = c };
+	const char *field = NULL;
+	char *err = NULL;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (ch != 'f')
+			return bad_option("contact import", ch, argv);
+		field = optarg;
+	}
+	if (argc - optind != 1) {
+		ctl_errf("contact import: give exactly one FILE.csv");
+		return EXIT_USAGE;
+	}
+	x.path = argv[optind];
+	if (field != NULL && (str_has_ctl(field, false) ||
+	    strlen(field) > CSV_MAX_FIELD)) {
+		ctl_errf("contact import: refused: --field contains a control "
+		    "character or is too long");
+		return EXIT_FAILED;
+	}
+	/* One transaction: a failed import leaves the database as it was,
+	 * and thousands of rows cost one commit. */
+	if ((r = store_begin(c->st)) < 0) {
+		ctl_errf("contact import: %s: %s", store_errmsg(c->st),
+		    strerror(-r));
+		return EXIT_FAILED;
+	}
+	r = csvimport_file(x.path, field, import_row, import_skip, &x, &err);
+	if (r == 0 && (r = store_commit(c->st)) < 0)
+		err = xasprintf("%s: %s", store_errmsg(c->st), strerror(-r));
+	if (r < 0) {
+		store_rollback(c->st);
+		ctl_errf("contact import: %s; nothing imported",
+		    x.err ? x.err : err ? err : strerror(-r));
+		free(x.err);
+		free(err);
+		return EXIT_FAILED;
+	}
+	printf("imported %zu new, %zu updated, %zu skipped\n", x.n_new,
+	    x.n_updated, x.n_skipped);
+	if (x.n_new + x.n_updated > 0)
+		ctl_wake(c);
+	return EXIT_OK;
+}
+
+/* ---- contact list / show ------------------------------------------------ */
+
+static bool
+state_known(const char *s)
+{
+	size_t i;
+
+	for (i = 0; contact_states[i] != NULL; i++)
+		if (strcmp(contact_states[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* One contact as a JSON object; with its timeline when ev != NULL. */
+static void
+contact_json(struct json *j, const struct contact *ct, const struct event *ev,
+    size_t n_ev)
+{
+	size_t i;
+
+	json_begin_object(j);
+	json_kint(j, "id", ct->id);
+	json_kstr(j, "email", ct->email);
+	json_kstr(j, "name", ct->name);
+	json_kstr(j, "company", ct->company);
+	json_kstr(j, "role", ct->role);
+	json_kstr(j, "field", ct->field);
+	json_kstr(j, "referred_by", ct->referred_by);
+	json_key(j, "referrer_id");
+	if (ct->referrer_id != 0)
+		json_int(j, ct->referrer_id);
+	else
+		json_null(j);
+	json_kstr(j, "note", ct->note);
+	json_kstr(j, "tz", ct->tz);
+	json_kstr(j, "state", ct->state);
+	json_kint(j, "followups_sent", ct->followups_sent);
+	json_key(j, "vars");
+	json_begin_object(j);
+	for (i = 0; i < ct->n_vars; i++)
+		json_kstr(j, ct->vars[i].key, ct->vars[i].value);
+	json_end_object(j);
+	json_ktime(j, "created", ct->created);
+	json_ktime(j, "updated", ct->updated);
+	if (ev != NULL || n_ev > 0) {
+		json_key(j, "timeline");
+		json_begin_array(j);
+		for (i = 0; i < n_ev; i++) {
+			json_begin_object(j);
+			json_ktime(j, "at", ev[i].at);
+			json_kstr(j, "kind", ev[i].kind);
+			json_kstr(j, "detail", ev[i].detail);
+			json_end_object(j);
+		}
+		json_end_array(j);
+	}
+	json_end_object(j);
+}
+
+static void
+list_text(struct ctl *c, struct contact **v, size_t n)
+{
+	static const char *const head[] = { "ID", "EMAIL", "NAME", "COMPANY", "STATE" };
+	size_t w[4] = { 2, 5, 4, 7 }, i, k;
+	char id[32];
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%lld", (long long)v[i]->id);
+		w[0] = MAX(w[0], strlen(id));
+		w[1] = MAX(w[1], text_width(v[i]->email));
+		w[2] = MAX(w[2], text_width(v[i]->name));
+		w[3] = MAX(w[3], text_width(v[i]->company));
+	}
+	if (c->color)
+		fputs("\033[1m", stdout);
+	for (k = 0; k < 4; k++) {
+		put_padded(head[k], w[k]);
+		fputs("  ", stdout);
+	}
+	fputs(head[4], stdout);
+	puts(c->color ? "\033[0m" : "");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%lld", (long long)v[i]->id);
+		printf("%*s  ", (int)w[0], id);
+		put_padded(v[i]->email, w[1]);
+		fputs("  ", stdout);
+		put_padded(v[i]->name, w[2]);
+		fputs("  ", stdout);
+		put_padded(v[i]->company, w[3]);
+		fputs("  ", stdout);
+		if (c->color)
+			printf("%s%s\033[0m\n", state_color(v[i]->state), v[i]->state);
+		else
+			printf("%s\n", v[i]->state);
+	}
+}
+
+static int
+contact_list(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "field", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct contact **v = NULL;
+	const char *state = NULL, *field = NULL;
+	size_t n = 0, i;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': state = optarg; break;
+		case 'f': field = optarg; break;
+		default: return bad_option("contact list", ch, argv);
+		}
+	}
+	if (optind != argc) {
+		ctl_errf("contact list: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (state != NULL && !state_known(state)) {
+		ctl_errf("contact list: unknown state '%s' (new, queued, contacted, "
+		    "followed_up, replied, scheduled, interviewed, thanked, "
+		    "declined, no_response, bounced, stopped)", state);
+		return EXIT_USAGE;
+	}
+	if ((r = store_contact_list(c->st, state, field, &v, &n)) < 0) {
+		ctl_errf("contact list: %s: %s", store_errmsg(c->st), strerror(-r));
+		return EXIT_FAILED;
+	}
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_array(&j);
+		for (i = 0; i < n; i++)
+			contact_json(&j, v[i], NULL, 0);
+		json_end_array(&j);
+		json_finish(&j);
+	} else
+		list_text(c, v, n);
+	contacts_free(v, n);
+	return EXIT_OK;
+}
+
+/* "label:  value" with value's further lines indented alike. */
+static void
+show_line(const char *label, const char *value)
+{
+	const char *p;
+
+	if (str_empty(value)) {
+		puts(label);
+		return;
+	}
+	printf("%-13s", label);
+	for (p = value; p != NULL && *p != '\0'; p++) {
+		if (*p == '\n')
+			fputs("\n             ", stdout);
+		else
+			fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, stdout);
+	}
+	fputc('\n', stdout);
+}
+
+static void
+show_text(struct ctl *c, const struct contact *ct, const struct event *ev,
+    size_t n_ev)
+{
+	const char *zone = user_zone(c);
+	char when[64], id[32], *ref = NULL;
+	size_t i;
+
+	snprintf(id, sizeof(id), "%lld", (long long)ct->id);
+	show_line("id:", id);
+	show_line("email:", ct->email);
+	show_line("name:", ct->name);
+	show_line("company:", ct->company);
+	show_line("role:", ct->role);
+	show_line("field:", ct->field);
+	if (ct->referrer_id != 0)
+		ref = xasprintf("%s (contact %lld)", ct->referred_by,
+		    (long long)ct->referrer_id);
+	show_line("referred by:", ref ? ref : ct->referred_by);
+	free(ref);
+	show_line("note:", ct->note);
+	show_line("time zone:", ct->tz);
+	show_line("state:", ct->state);
+	show_line("created:", tz_format(zone, ct->created, "%Y-%m-%d %H:%M %Z",
+	    when, sizeof(when)));
+	show_line("updated:", tz_format(zone, ct->updated, "%Y-%m-%d %H:%M %Z",
+	    when, sizeof(when)));
+	if (ct->n_vars > 0) {
+		puts("variables:");
+		for (i = 0; i < ct->n_vars; i++) {
+			fputs("  ", stdout);
+			put_text(ct->vars[i].key);
+			fputs(" = ", stdout);
+			put_text(ct->vars[i].value);
+			fputc('\n', stdout);
+		}
+	}
+	puts("timeline:");
+	for (i = 0; i < n_ev; i++) {
+		tz_format(zone, ev[i].at, "%Y-%m-%d %H:%M", when, sizeof(when));
+		printf("  %s  ", when);
+		if (str_empty(ev[i].detail))
+			put_text(ev[i].kind);
+		else {
+			put_padded(ev[i].kind, 9);
+			fputc(' ', stdout);
+			put_text(ev[i].detail);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* Parses "contact VERB ID|EMAIL" (no options); returns EXIT_OK with *ret. */
+static int
+one_contact_arg(struct ctl *c, const char *verb, int argc, char **argv,
+    struct contact **ret)
+{
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+		return bad_option(verb, ch, argv);
+	if (argc - optind != 1) {
+		ctl_errf("%s: give exactly one ID or EMAIL", verb);
+		return EXIT_USAGE;
+	}
+	return ctl_contact_lookup(c, argv[optind], ret);
+}
+
+static int
+contact_show(struct ctl *c, int argc, char **argv)
+{
+	struct contact *ct = NULL;
+	struct event *ev = NULL;
+	size_t n_ev = 0;
+	int rc, r;
+
+	if ((rc = one_contact_arg(c, "contact show", argc, argv, &ct)) != EXIT_OK)
+		return rc;
+	if ((r = store_event_list(c->st, ct->id, &ev, &n_ev)) < 0) {
+		ctl_errf("contact show: %s: %s", store_errmsg(c->st), strerror(-r));
+		contact_free(ct);
+		return EXIT_FAILED;
+	}
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		/* An empty timeline is still an array. */
+		if (n_ev == 0 && ev == NULL)
+			ev = xcalloc(1, sizeof(*ev));
+		contact_json(&j, ct, ev, n_ev);
+		json_finish(&j);
+	} else
+		show_text(c, ct, ev, n_ev);
+	events_free(ev, n_ev);
+	contact_free(ct);
+	return EXIT_OK;
+}
+
+/* ---- contact stop / forget ---------------------------------------------- */
+
+static int
+contact_stop(struct ctl *c, int argc, char **argv)
+{
+	struct contact *ct = NULL;
+	int rc, r, cancelled = 0;
+
+	if ((rc = one_contact_arg(c, "contact stop", argc, argv, &ct)) != EXIT_OK)
+		return rc;
+	if ((r = store_begin(c->st)) < 0 ||
+	    (r = store_contact_set_state(c->st, ct->id, CS_STOPPED,
+	    "stopped with infoviewctl")) < 0 ||
+	    (cancelled = r = store_outbox_cancel_contact(c->st, ct->id,
+	    "contact stopped")) < 0 ||
+	    (r = store_commit(c->st)) < 0) {
+		store_rollback(c->st);
+		ctl_errf("contact stop %s: %s (%s)", ct->email, strerror(-r),
+		    store_errmsg(c->st));
+		contact_free(ct);
+		return EXIT_FAILED;
+	}
+	printf("stopped contact %lld <%s>; %d queued message%s cancelled\n",
+	    (long long)ct->id, ct->email, cancelled, cancelled == 1 ? "" : "s");
+	contact_free(ct);
+	ctl_wake(c);
+	return EXIT_OK;
+}
+
+static int
+contact_forget(struct ctl *c, int argc, char **argv)
+{
+	struct contact *ct = NULL;
+	int rc, r;
+
+	if ((rc = one_contact_arg(c, "contact forget", argc, argv, &ct)) != EXIT_OK)
+		return rc;
+	if ((r = store_contact_forget(c->st, ct->id)) < 0) {
+		ctl_errf("contact forget %s: %s (%s)", ct->email, strerror(-r),
+		    store_errmsg(c->st));
+		contact_free(ct);
+		return EXIT_FAILED;
+	}
+	printf("forgot contact %lld <%s> and all their data\n",
+	    (long long)ct->id, ct->email);
+	contact_free(ct);
+	ctl_wake(c);
+	return EXIT_OK;
+}
+
+int
+ctl_contact(struct ctl *c, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct ctl *, int, char **);
+	} verbs[] = {
+		{ "add", contact_add }, { "import", contact_import },
+		{ "list", contact_list }, { "show", contact_show },
+		{ "stop", contact_stop }, { "forget", contact_forget },
+	};
+	size_t i;
+
+	if (argc < 2) {
+		ctl_errf("contact: missing subcommand (add, import, list, show, "
+		    "stop, forget)");
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < nitems(verbs); i++)
+		if (strcmp(verbs[i].name, argv[1]) == 0) {
+			/* getopt sees argv[1] as the program name. */
+			optind = 0;
+			return verbs[i].fn(c, argc - 1, argv + 1);
+		}
+	ctl_errf("contact: unknown subcommand '%s' (add, import, list, show, "
+	    "stop, forget)", argv[1]);
+	return EXIT_USAGE;
+}
+
+/* ---- preview ------------------------------------------------------------ */
+
+/* "outreach" or "outreach.txt" -> the template file name, or NULL. */
+static const char *
+template_name(const char *arg)
+{
+	size_t i, n = strlen(arg);
+
+	for (i = 0; compose_template_names[i] != NULL; i++) {
+		const char *t = compose_template_names[i];
+
+		if (strcmp(t, arg) == 0 ||
+		    (strncmp(t, arg, n) == 0 && strcmp(t + n, ".txt") == 0))
+			return t;
+	}
+	return NULL;
+}
+
+/* Loads the templates with the custom variable keys in use. */
+static int
+preview_templates(struct ctl *c, struct tmplset **ret)
+{
+	char **keys = NULL, *err = NULL;
+	size_t n = 0, i;
+	int r, rc = EXIT_OK;
+
+	if ((r = store_var_keys(c->st, &keys, &n)) < 0) {
+		ctl_errf("preview: %s: %s", store_errmsg(c->st), strerror(-r));
+		return EXIT_FAILED;
+	}
+	keys = xreallocarray(keys, n + 1, sizeof(*keys));
+	keys[n] = NULL;
+	if (tmplset_load(c->cfg, (const char *const *)keys, ret, &err) < 0) {
+		fprintf(stderr, "%s", err ? err : "infoviewctl: preview: cannot "
+		    "load the templates\n");
+		if (err != NULL && *err != '\0' && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+		rc = EXIT_CONFIG;
+	}
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(err);
+	return rc;
+}
+
+int
+ctl_preview(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	struct compose_req req = { 0 };
+	struct composed out = { 0 };
+	struct contact *ct = NULL, *referrer = NULL;
+	struct offered_slot *slots = NULL;
+	struct tmplset *ts = NULL;
+	const char *tname = "outreach.txt";
+	char *err = NULL, *msgid = NULL;
+	time_t *starts = NULL;
+	size_t n = 0, i;
+	int ch, r, rc;
+
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+		return bad_option("preview", ch, argv);
+	if (argc - optind < 1 || argc - optind > 2) {
+		ctl_errf("preview: usage: preview ID|EMAIL [TEMPLATE]");
+		return EXIT_USAGE;
+	}
+	if (argc - optind == 2 && (tname = template_name(argv[optind + 1])) == NULL) {
+		ctl_errf("preview: unknown template '%s' (outreach, followup, "
+		    "invite, reschedule, cancel, prep, thankyou, reminder, notice)",
+		    argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if ((rc = ctl_contact_lookup(c, argv[optind], &ct)) != EXIT_OK)
+		return rc;
+	if ((rc = preview_templates(c, &ts)) != EXIT_OK)
+		goto out;
+	if (ct->referrer_id != 0)
+		store_contact_get(c->st, ct->referrer_id, &referrer);
+	/* The outreach offers the times free now; later messages the ones
+	 * that were offered. */
+	if (strcmp(tname, "outreach.txt") == 0)
+		r = slots_compute(c->st, c->cfg, iv_now(), &starts, &n);
+	else
+		r = store_slots_get(c->st, ct->id, &starts, &n);
+	if (r < 0)
+		n = 0;
+	slots = xcalloc(n ? n : 1, sizeof(*slots));
+	for (i = 0; i < n; i++) {
+		slots[i].n = (int)i + 1;
+		slots[i].start = starts[i];
+	}
+	msgid = mime_new_message_id(c->cfg->identity.email);
+	req.template = tname;
+	req.contact = ct;
+	req.referrer_name = referrer == NULL ? ct->referred_by :
+	    str_empty(referrer->name) ? referrer->email : referrer->name;
+	req.message_id = msgid;
+	req.date = iv_now();
+	req.slots = slots;
+	req.n_slots = n;
+	req.slot_length = c->cfg->meeting.duration;
+	rc = EXIT_FAILED;
+	if ((r = compose_build(c->cfg, ts, &req, &out, &err)) < 0) {
+		/* -ENODATA: err names the contact and each missing
+		 * variable, as the daemon reports a held message. */
+		ctl_errf("preview %s: %s", tname, err ? err : strerror(-r));
+		goto out;
+	}
+	fwrite(out.raw, 1, out.len, stdout);
+	rc = EXIT_OK;
+out:
+	composed_done(&out);
+	tmplset_free(ts);
+	contact_free(ct);
+	contact_free(referrer);
+	free(slots);
+	free(starts);
+	free(msgid);
+	free(err);
+	return rc;
+}
