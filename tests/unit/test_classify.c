@@ -365,6 +365,141 @@ test_bounce_shapes(void **state)
 	classification_done(&c);
 }
 
+/* ---- the .eml table ------------------------------------------------------ */
+
+struct mail_case {
+	const char *file;
+	enum msg_class cls;
+	enum reply_intent intent;
+	int slot;
+	const char *when;       /* proposed time or return date, contact zone */
+	const char *refs;       /* referral addresses (names when none) */
+	const char *bounced;
+};
+
+#define H MSG_HUMAN
+#define A MSG_AUTOREPLY
+#define B MSG_BOUNCE
+#define C MSG_CALENDAR
+#define U INTENT_UNCLEAR
+
+static const struct mail_case mail_cases[] = {
+	/* people accepting an offered slot */
+	{ "gmail_accept_tuesday.eml", H, INTENT_ACCEPT_SLOT, 1, "", "", NULL },
+	{ "gmail_second_one.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "outlook_wed_at_2.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "apple_thursday_9.eml", H, INTENT_ACCEPT_SLOT, 3, "", "", NULL },
+	{ "thunderbird_nov24.eml", H, INTENT_ACCEPT_SLOT, 1, "", "", NULL },
+	{ "apple_html_only.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "german_reply.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "french_reply.eml", H, INTENT_ACCEPT_SLOT, 1, "", "", NULL },
+	{ "gmail_tuesday_not_wed.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "outlook_option3.eml", H, INTENT_ACCEPT_SLOT, 3, "", "", NULL },
+	{ "gmail_wrapped_attribution.eml", H, INTENT_ACCEPT_SLOT, 1, "", "", NULL },
+	{ "gmail_accept_plus_referral.eml", H, INTENT_ACCEPT_SLOT, 2, "",
+	  "lena.fischer@umbrella.test", NULL },
+	/* counter-proposals */
+	{ "gmail_counter_proposal.eml", H, INTENT_PROPOSE_TIME, 0,
+	  "2026-12-03 15:00", "", NULL },
+	{ "outlook_next_monday.eml", H, INTENT_PROPOSE_TIME, 0,
+	  "2026-11-23 11:00", "", NULL },
+	{ "gmail_numeric_date.eml", H, INTENT_PROPOSE_TIME, 0,
+	  "2026-12-03 15:00", "", NULL },
+	/* declines and opt-outs */
+	{ "gmail_decline_afraid.eml", H, INTENT_DECLINE, 0, "", "", NULL },
+	{ "outlook_decline_pass.eml", H, INTENT_DECLINE, 0, "", "", NULL },
+	{ "apple_decline_busy.eml", H, INTENT_DECLINE, 0, "", "", NULL },
+	{ "spanish_decline.eml", H, INTENT_DECLINE, 0, "", "", NULL },
+	{ "gmail_decline_with_referral.eml", H, INTENT_DECLINE, 0, "",
+	  "omar.haddad@globex.test", NULL },
+	{ "gmail_optout.eml", H, INTENT_OPTOUT, 0, "", "", NULL },
+	{ "outlook_optout_remove.eml", H, INTENT_OPTOUT, 0, "", "", NULL },
+	{ "gmail_unsubscribe.eml", H, INTENT_OPTOUT, 0, "", "", NULL },
+	/* yes without a time, referrals, unclear */
+	{ "gmail_positive.eml", H, INTENT_POSITIVE, 0, "", "", NULL },
+	{ "thunderbird_positive.eml", H, INTENT_POSITIVE, 0, "", "", NULL },
+	{ "gmail_referral_address.eml", H, INTENT_REFERRAL, 0, "",
+	  "maria.chen@initech.test", NULL },
+	{ "outlook_referral_cc.eml", H, INTENT_REFERRAL, 0, "",
+	  "dan.okafor@acme.test", NULL },
+	{ "gmail_referral_name_only.eml", H, INTENT_REFERRAL, 0, "",
+	  "Priya Patel", NULL },
+	{ "gmail_ambiguous_two_slots.eml", H, U, 0, "", "", NULL },
+	{ "outlook_ambiguous_accept_decline.eml", H, U, 0, "", "", NULL },
+	{ "gmail_question.eml", H, U, 0, "", "", NULL },
+	/* vacation notices */
+	{ "vacation_outlook_en_date.eml", A, U, 0, "2026-11-30 00:00", "", NULL },
+	{ "vacation_gmail_en_nodate.eml", A, U, 0, "", "", NULL },
+	{ "vacation_de.eml", A, U, 0, "2026-12-01 00:00", "", NULL },
+	{ "vacation_fr.eml", A, U, 0, "2026-12-02 00:00", "", NULL },
+	{ "vacation_es.eml", A, U, 0, "2026-12-03 00:00", "", NULL },
+	{ "vacation_x_autoreply.eml", A, U, 0, "2027-01-04 00:00", "", NULL },
+	{ "vacation_precedence_nodate.eml", A, U, 0, "", "", NULL },
+	{ "vacation_subject_only.eml", A, U, 0, "2026-12-02 00:00", "", NULL },
+	{ "bounce_delay.eml", A, U, 0, "", "", NULL },
+	/* bounces */
+	{ "bounce_postfix.eml", B, U, 0, "", "", "m.rossi@globex.test" },
+	{ "bounce_gmail.eml", B, U, 0, "", "", "ana.silva@initech.test" },
+	{ "bounce_exchange.eml", B, U, 0, "", "", "kim.nguyen@contoso.test" },
+	{ "bounce_qmail.eml", B, U, 0, "", "", "lee.wong@hooli.test" },
+	{ "bounce_exim.eml", B, U, 0, "", "", "t.brown@umbrella.test" },
+	{ "bounce_sendmail.eml", B, U, 0, "", "", "r.singh@initrode.test" },
+	/* calendar answers */
+	{ "calendar_accept.eml", C, U, 0, "", "", NULL },
+};
+
+#undef H
+#undef A
+#undef B
+#undef C
+#undef U
+
+static void
+test_mail_table(void **state)
+{
+	const struct mail_case *mc;
+	struct classification c;
+	struct inmsg *m;
+	char *raw, *err = NULL, *refs, name[128];
+	const char *when;
+	size_t i, len, failed = 0;
+
+	(void)state;
+	for (i = 0; i < nitems(mail_cases); i++) {
+		mc = &mail_cases[i];
+		snprintf(name, sizeof(name), "mail/%s", mc->file);
+		assert_int_equal(read_file(unit_data_path(name), MIME_MAX_MESSAGE,
+		    &raw, &len), 0);
+		if (mime_parse(raw, len, &m, &err) != 0)
+			fail_msg("%s: %s", mc->file, err);
+		assert_int_equal(classify_message(m, &ctx, &c), 0);
+		refs = referral_list(&c);
+		when = local(c.cls == MSG_AUTOREPLY ? c.return_date : c.proposed);
+		if (c.cls != mc->cls || c.intent != mc->intent ||
+		    c.slot_n != mc->slot || strcmp(when, mc->when) != 0 ||
+		    strcmp(refs, mc->refs) != 0 || (mc->bounced == NULL) !=
+		    (c.bounced_rcpt == NULL) || (mc->bounced != NULL &&
+		    strcmp(mc->bounced, c.bounced_rcpt) != 0) ||
+		    str_empty(c.reason)) {
+			print_error("%s: %s %s slot %d [%s] refs [%s] bounced [%s] "
+			    "(%s)\n", mc->file, msg_class_name(c.cls),
+			    reply_intent_name(c.intent), c.slot_n, when, refs,
+			    c.bounced_rcpt ? c.bounced_rcpt : "", c.reason);
+			failed++;
+		}
+		if (c.cls == MSG_BOUNCE && str_empty(c.bounce_reason)) {
+			print_error("%s: no diagnostic\n", mc->file);
+			failed++;
+		}
+		free(refs);
+		classification_done(&c);
+		inmsg_free(m);
+		free(raw);
+	}
+	assert_true(nitems(mail_cases) >= 40);
+	assert_int_equal(failed, 0);
+}
+
 int
 main(void)
 {
@@ -375,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_return_dates),
 		cmocka_unit_test(test_bounce_shapes),
+		cmocka_unit_test(test_mail_table),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
