@@ -477,8 +477,10 @@ signoff_ends_content(const struct line *l, size_t i, size_t n)
 			return false;
 		lines++;
 		total += l[j].len;
+		if (lines > 6 || total > 400)
+			return false;
 	}
-	return lines <= 6 && total <= 400;
+	return true;
 }
 
 char *
