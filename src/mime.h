@@ -53,6 +53,7 @@ char *mime_new_message_id(const char *from_addr);
 #define MIME_MAX_HEADERS   1000
 #define MIME_MAX_LINE      (64u * 1024)
 #define MIME_MAX_TEXT      (1024u * 1024)
+#define MIME_MAX_HEADER_BLOCK (1024u * 1024)   /* one block of header fields */
 
 struct inhdr {
 	char *name;

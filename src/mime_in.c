@@ -42,6 +42,7 @@
 #include "util.h"
 
 #define BOUNDARY_MAX    70      /* RFC 2046 5.1.1 */
+#define HEADER_TOTAL_MAX (4u * MIME_MAX_HEADER_BLOCK)
 
 void (*mime_isolated_child_hook)(void);
 int mime_isolated_timeout_ms = 10000;
@@ -70,9 +71,15 @@ struct scan {
 	size_t n_bparams;
 	size_t n_containers;
 	size_t n_delims;
-	size_t n_headers;
+	size_t n_headers;                       /* top-level fields */
 	struct buf ct;                          /* Content-Type being read */
 	bool in_ct;
+	bool in_top;                            /* in the top-level headers */
+	bool in_hdr;                            /* in some header block */
+	bool hdr_is_msg;                        /* ... of a message/ part */
+	size_t hdr_bytes;                       /* size of that block */
+	size_t hdr_total;                       /* of all header blocks */
+	size_t field_bytes;                     /* size of the field, unfolded */
 };
 
 /* Orders boundaries by length, then bytes. */
@@ -183,6 +190,8 @@ check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
 	const char *p = v, *end = v + len;
 	int r;
 
+	if (sc->in_hdr && strcasestr(v, "message/") != NULL)
+		sc->hdr_is_msg = true;  /* its body is a header block again */
 	if (strcasestr(v, "multipart") != NULL ||
 	    strcasestr(v, "message/") != NULL) {
 		if (++sc->n_containers > MIME_MAX_PARTS)
@@ -250,21 +259,66 @@ check_delimiter(struct scan *sc, const char *line, size_t len, char **ret_err)
 	bnd_find(sc, line + 2, len - 2, &found);
 	if (!found && len > 4 && line[len - 1] == '-' && line[len - 2] == '-')
 		return 0;       /* a closing delimiter or just a dashed line */
-	if (found && ++sc->n_delims > MIME_MAX_PARTS)
+	if (!found) {           /* "--boundary--": the epilogue follows */
+		sc->in_hdr = false;
+		return 0;
+	}
+	if (++sc->n_delims > MIME_MAX_PARTS)
 		return fail(-E2BIG, ret_err, "more than %d MIME parts",
 		    MIME_MAX_PARTS);
+	sc->in_hdr = true;      /* a part's headers follow */
+	sc->hdr_is_msg = false;
+	sc->hdr_bytes = sc->field_bytes = 0;
+	return 0;
+}
+
+/*
+ * Bounds the header blocks we can tell apart (the top-level one, each
+ * part's, and an embedded message's): libetpan parses address lists at
+ * only a few MB/s, so a block is capped at MIME_MAX_HEADER_BLOCK, all of
+ * them together at HEADER_TOTAL_MAX (about a second of parsing), and one
+ * field, unfolded, at MIME_MAX_LINE.
+ */
+static int
+scan_header_line(struct scan *sc, size_t len, bool cont, char **ret_err)
+{
+	if (len == 0) {
+		sc->in_hdr = sc->hdr_is_msg;
+		sc->in_top = false;
+		sc->hdr_is_msg = false;
+		sc->hdr_bytes = sc->field_bytes = 0;
+		return 0;
+	}
+	sc->hdr_bytes += len + 2;
+	sc->hdr_total += len + 2;
+	sc->field_bytes = cont ? sc->field_bytes + len : len;
+	if (sc->hdr_bytes > MIME_MAX_HEADER_BLOCK)
+		return fail(-E2BIG, ret_err, "header block longer than %u octets",
+		    MIME_MAX_HEADER_BLOCK);
+	if (sc->hdr_total > HEADER_TOTAL_MAX)
+		return fail(-E2BIG, ret_err, "more than %u octets of headers",
+		    HEADER_TOTAL_MAX);
+	if (sc->field_bytes > MIME_MAX_LINE)
+		return fail(-E2BIG, ret_err, "header field longer than %u octets",
+		    MIME_MAX_LINE);
+	if (sc->in_top && !cont && ++sc->n_headers > MIME_MAX_HEADERS)
+		return fail(-E2BIG, ret_err, "more than %d header fields",
+		    MIME_MAX_HEADERS);
 	return 0;
 }
 
 /* Handles one line (without its line end). */
 static int
-scan_line(struct scan *sc, const char *line, size_t len, bool *in_top,
-    char **ret_err)
+scan_line(struct scan *sc, const char *line, size_t len, char **ret_err)
 {
 	bool cont = len > 0 && (line[0] == ' ' || line[0] == '\t');
 	const char *v;
 	int r;
 
+	if (!cont && (r = finish_content_type(sc, ret_err)) < 0)
+		return r;
+	if (sc->in_hdr && (r = scan_header_line(sc, len, cont, ret_err)) < 0)
+		return r;
 	if (sc->in_ct && cont) {
 		if (sc->ct.len + len > MIME_MAX_LINE)
 			return fail(-E2BIG, ret_err,
@@ -272,15 +326,6 @@ scan_line(struct scan *sc, const char *line, size_t len, bool *in_top,
 			    MIME_MAX_LINE);
 		buf_add(&sc->ct, line, len);
 		return 0;
-	}
-	if ((r = finish_content_type(sc, ret_err)) < 0)
-		return r;
-	if (*in_top) {
-		if (len == 0)
-			*in_top = false;
-		else if (!cont && ++sc->n_headers > MIME_MAX_HEADERS)
-			return fail(-E2BIG, ret_err, "more than %d header fields",
-			    MIME_MAX_HEADERS);
 	}
 	if ((v = content_type_value(line, len)) != NULL) {
 		sc->in_ct = true;
@@ -297,11 +342,11 @@ bounds_check(const char *raw, size_t len, char **ret_err)
 {
 	struct scan *sc = xcalloc(1, sizeof(*sc));
 	const char *p = raw, *end = raw + len;
-	bool in_top = true;
 	size_t i;
 	int r = 0;
 
 	buf_init(&sc->ct);
+	sc->in_top = sc->in_hdr = true;
 	if (len > MIME_MAX_MESSAGE) {
 		r = fail(-E2BIG, ret_err, "message of %zu octets is over the %u limit",
 		    len, MIME_MAX_MESSAGE);
@@ -317,7 +362,7 @@ bounds_check(const char *raw, size_t len, char **ret_err)
 			goto out;
 		}
 		if ((r = scan_line(sc, p, n > 0 && p[n - 1] == '\r' ? n - 1 : n,
-		    &in_top, ret_err)) < 0)
+		    ret_err)) < 0)
 			goto out;
 		p = nl ? nl + 1 : end;
 	}
@@ -1402,9 +1447,18 @@ parse_child(int fd, const char *raw, size_t len)
 	struct rlimit cpu = { 5, 6 };
 	struct inmsg *m = NULL;
 	char *err = NULL;
+	static const int deflt[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
+	    SIGXCPU, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	sigset_t none;
 	struct buf b;
+	size_t i;
 	int r;
 
+	/* the daemon's handlers and blocked signals are not the child's */
+	for (i = 0; i < nitems(deflt); i++)
+		signal(deflt[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setrlimit(RLIMIT_CPU, &cpu);
 #if !defined(__SANITIZE_ADDRESS__)
 	{
@@ -1469,16 +1523,23 @@ read_child(int fd, struct buf *b)
 	}
 }
 
-/* Waits for pid; 0 on a clean exit, else -ECHILD/-ETIMEDOUT with text. */
+/*
+ * Waits for pid; 0 on a clean exit (or when the status is lost because
+ * SIGCHLD is ignored: the result's own framing then tells a complete
+ * answer from a crash), else -ECHILD/-ETIMEDOUT with text.
+ */
 static int
 reap_child(pid_t pid, char **ret_err)
 {
 	int status;
 
-	while (waitpid(pid, &status, 0) < 0)
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno == ECHILD)
+			return 0;
 		if (errno != EINTR)
 			return fail(-ECHILD, ret_err, "MIME parser child: %s",
 			    strerror(errno));
+	}
 	if (WIFSIGNALED(status)) {
 		if (WTERMSIG(status) == SIGXCPU)
 			return fail(-ETIMEDOUT, ret_err,

@@ -530,7 +530,7 @@ new_boundary(const char *tag)
 	random_bytes(r, sizeof(r));
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(hex + i * 2, 3, "%02x", r[i]);
-	return xasprintf("=_iv_%s_%s", tag, hex);
+	return xasprintf("=_%s%s", tag, hex);
 }
 
 /* Appends the iMIP body: mixed { alternative { text, calendar }, .ics }. */
@@ -538,7 +538,7 @@ static void
 add_imip_body(struct buf *b, const char *text, size_t text_len,
     const char *ics, const char *method)
 {
-	char *mixed = new_boundary("mix"), *alt = new_boundary("alt");
+	char *mixed = new_boundary("m"), *alt = new_boundary("a");
 	size_t ics_len = strlen(ics);
 
 	buf_printf(b, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n",
