@@ -18,7 +18,9 @@
  *   -EPERM   login refused;
  *   -EBADMSG the server said something we could not parse (the
  *            connection is no longer usable);
- *   -ENOENT  no such mailbox or message;
+ *   -ENOENT  no such message, or no such mailbox when the server says so
+ *            with [TRYCREATE] or [NONEXISTENT] (Dovecot's EXAMINE of a
+ *            missing mailbox is a plain NO: -EIO);
  *   -EIO     the server refused the command (NO/BAD);
  *   -EFBIG   a message or a response over the size we accept;
  *   -EINVAL  refused locally (a mailbox name or search value with control

@@ -125,7 +125,9 @@ host_is_loopback(const char *host)
 	    strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
 }
 
-/* Checks the URL's scheme and, for tls "none", that the host is loopback.
+/* Checks the URL's scheme and, for tls "none", that the host is loopback:
+ * curl itself sends AUTH in clear text when the server offers it without
+ * TLS, so plaintext (and a password over it) must never leave the host.
  * Returns 0 or -EINVAL with the reason in *ret_err. */
 static int
 smtp_check_url(const struct smtp_conn *c, char **ret_err)
