@@ -22,7 +22,7 @@ struct outmsg {
 	const char *message_id;         /* "<...@...>" */
 	const char *in_reply_to;        /* "<id>" or NULL */
 	const char *references;         /* "<a> <b>" or NULL */
-	time_t date;
+	time_t date;                    /* 0: now */
 	bool auto_submitted;            /* Auto-Submitted: auto-generated */
 	const char *text;               /* UTF-8 body, LF or CRLF */
 	/* iMIP: with ics set the message is multipart/mixed {
@@ -37,7 +37,10 @@ struct outmsg {
  * octets, UTF-8 text/plain quoted-printable, RFC 2047 for non-ASCII header
  * text, MIME-Version. Refuses (-EINVAL, *ret_err says which field) any
  * address that fails email_valid and any header text with CR, LF or other
- * controls. *ret is NUL-terminated; *ret_len excludes the NUL.
+ * controls. *ret is NUL-terminated; *ret_len (may be NULL) excludes the
+ * NUL. cc and reply_to may hold "addr" or "Name <addr>" elements. A NULL
+ * message_id gets a fresh one (mime_new_message_id), a NULL ics_method
+ * is "REQUEST".
  */
 int mime_build(const struct outmsg *m, char **ret, size_t *ret_len,
     char **ret_err);
@@ -96,7 +99,12 @@ struct inmsg {
 const char *inmsg_header(const struct inmsg *m, const char *name);
 
 /* Parses in-process. Enforces the MIME_MAX_* bounds before and while
- * parsing (rejecting with -E2BIG / -EBADMSG and *ret_err). */
+ * parsing (rejecting with -E2BIG / -EBADMSG and *ret_err), and rejects
+ * malformed boundary parameters (-EBADMSG). NUL bytes are read as spaces.
+ * Text, calendars and reports come back with LF line ends; a part in an
+ * unknown charset keeps its bytes with invalid UTF-8 replaced (U+FFFD).
+ * Nothing inside an embedded message/rfc822 counts as our text or as a
+ * calendar; in a multipart/report its header block is returned_headers. */
 int mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err);
 /* Same, in a short-lived child with CPU and memory rlimits: a crash or a
  * stall costs this message only (-ECHILD / -ETIMEDOUT). */

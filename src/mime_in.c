@@ -77,6 +77,8 @@ struct scan {
 	bool in_top;                            /* in the top-level headers */
 	bool in_hdr;                            /* in some header block */
 	bool hdr_is_msg;                        /* ... of a message/ part */
+	bool hdr_has_ct;                        /* ... with a Content-Type */
+	bool digest;                            /* a multipart/digest seen */
 	size_t hdr_bytes;                       /* size of that block */
 	size_t hdr_total;                       /* of all header blocks */
 	size_t field_bytes;                     /* size of the field, unfolded */
@@ -190,8 +192,13 @@ check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
 	const char *p = v, *end = v + len;
 	int r;
 
-	if (sc->in_hdr && strcasestr(v, "message/") != NULL)
-		sc->hdr_is_msg = true;  /* its body is a header block again */
+	if (sc->in_hdr) {
+		sc->hdr_has_ct = true;
+		if (strcasestr(v, "message/") != NULL)
+			sc->hdr_is_msg = true;  /* its body is headers again */
+	}
+	if (strcasestr(v, "digest") != NULL)
+		sc->digest = true;
 	if (strcasestr(v, "multipart") != NULL ||
 	    strcasestr(v, "message/") != NULL) {
 		if (++sc->n_containers > MIME_MAX_PARTS)
@@ -223,7 +230,8 @@ check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
 	return 0;
 }
 
-/* True when the line opens "Content-Type:" (any case, blanks before ':'). */
+/* The value after "Content-Type:" (any case, blanks before the colon) when
+ * the line opens that field, else NULL. */
 static const char *
 content_type_value(const char *line, size_t len)
 {
@@ -248,7 +256,13 @@ finish_content_type(struct scan *sc, char **ret_err)
 	return check_content_type(sc, sc->ct.data, sc->ct.len, ret_err);
 }
 
-/* Counts a delimiter line "--boundary" or "--boundary--". */
+/*
+ * Counts a delimiter line "--boundary" (closing ones, "--boundary--", and
+ * other dashed lines are left alone) and notes that a part's headers
+ * follow. Only an empty line ends a header block: libetpan skips lines
+ * it cannot read as fields, so a stray delimiter inside a header block
+ * must not end our bounds on it.
+ */
 static int
 check_delimiter(struct scan *sc, const char *line, size_t len, char **ret_err)
 {
@@ -257,18 +271,16 @@ check_delimiter(struct scan *sc, const char *line, size_t len, char **ret_err)
 	while (len > 2 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	bnd_find(sc, line + 2, len - 2, &found);
-	if (!found && len > 4 && line[len - 1] == '-' && line[len - 2] == '-')
-		return 0;       /* a closing delimiter or just a dashed line */
-	if (!found) {           /* "--boundary--": the epilogue follows */
-		sc->in_hdr = false;
+	if (!found)
 		return 0;
-	}
 	if (++sc->n_delims > MIME_MAX_PARTS)
 		return fail(-E2BIG, ret_err, "more than %d MIME parts",
 		    MIME_MAX_PARTS);
-	sc->in_hdr = true;      /* a part's headers follow */
-	sc->hdr_is_msg = false;
-	sc->hdr_bytes = sc->field_bytes = 0;
+	if (!sc->in_hdr) {
+		sc->in_hdr = true;
+		sc->hdr_is_msg = sc->hdr_has_ct = false;
+		sc->hdr_bytes = sc->field_bytes = 0;
+	}
 	return 0;
 }
 
@@ -283,9 +295,12 @@ static int
 scan_header_line(struct scan *sc, size_t len, bool cont, char **ret_err)
 {
 	if (len == 0) {
-		sc->in_hdr = sc->hdr_is_msg;
+		/* an embedded message's headers follow: message/rfc822, or a
+		 * part of a multipart/digest without a Content-Type */
+		sc->in_hdr = sc->hdr_is_msg ||
+		    (sc->digest && !sc->hdr_has_ct && !sc->in_top);
 		sc->in_top = false;
-		sc->hdr_is_msg = false;
+		sc->hdr_is_msg = sc->hdr_has_ct = false;
 		sc->hdr_bytes = sc->field_bytes = 0;
 		return 0;
 	}
@@ -924,15 +939,16 @@ add_header_field(struct inmsg *m, const char *f, size_t len)
 	h->value = decode_header(colon + 1, len - (size_t)(colon + 1 - f));
 }
 
-/*
- * Splits the top-level header block (up to the first empty line) into
- * unfolded fields. Raw (undecoded) values of the fields we interpret
- * further are kept in *raw_* (caller frees).
- */
+/* Raw (undecoded, unfolded) values of the fields read further. */
 struct rawhdrs {
 	char *from, *date, *message_id, *in_reply_to, *references;
 };
 
+/*
+ * Splits the top-level header block (s, len: up to the empty line) into
+ * unfolded, decoded m->headers; the first raw value of each field in rh
+ * is kept too (caller frees).
+ */
 static void
 read_headers(struct inmsg *m, const char *s, size_t len, struct rawhdrs *rh)
 {

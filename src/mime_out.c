@@ -650,7 +650,7 @@ add_headers(struct buf *b, const struct outmsg *m, char **ret_err)
 	const char *subject = m->subject ? m->subject : "";
 	int r;
 
-	format_date(m->date, date, sizeof(date));
+	format_date(m->date != 0 ? m->date : iv_now(), date, sizeof(date));
 	add_header(b, "Date", date);
 	if ((r = header_mailbox(b, "From", m->from_name, m->from_addr,
 	    ret_err)) < 0)

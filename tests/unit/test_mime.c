@@ -648,6 +648,25 @@ test_hostile_long_header(void **state)
 	expect_refused(b.data, b.len, -E2BIG);
 	buf_done(&b);
 
+	/* a multipart/digest part is a message even without a Content-Type,
+	 * and a stray delimiter inside a header block does not end it */
+	buf_init(&b);
+	buf_printf(&b, "%sContent-Type: multipart/digest; boundary=d\r\n\r\n"
+	    "--d\r\n\r\nFrom: y@example.com\r\nTo: a@example.com", hdrs);
+	for (i = 0; i < 8000; i++)
+		buf_addstr(&b, ",\r\n a@example.com");
+	buf_addstr(&b, "\r\n\r\nbody\r\n--d--\r\n");
+	expect_refused(b.data, b.len, -E2BIG);
+	buf_done(&b);
+	buf_init(&b);
+	buf_addstr(&b, "Content-Type: multipart/mixed; boundary=s\r\n--s--\r\n"
+	    "--s\r\nTo: a@example.com");
+	for (i = 0; i < 8000; i++)
+		buf_addstr(&b, ",\r\n a@example.com");
+	buf_addstr(&b, "\r\n\r\nbody\r\n");
+	expect_refused(b.data, b.len, -E2BIG);
+	buf_done(&b);
+
 	/* too many header fields */
 	buf_init(&b);
 	for (i = 0; i < MIME_MAX_HEADERS + 1; i++)
