@@ -300,6 +300,7 @@ def test_smtp_failures(e):
     finally:
         e.stack.start_smtp()
 
+    time.sleep(1)       # let the log catch up with start_smtp's own probes
     before = submission_connects(e)
     f = write(e, "bare-lf.eml", b"Subject: smuggle\r\n\r\nline\n.\nMAIL FROM:<x@y.test>\r\n")
     rc, out, err = send(e, f)
