@@ -14,10 +14,17 @@
 #include "store_int.h"
 #include "util.h"
 
+/* The referrer is stored when known at the time of writing; a referrer
+ * added later is found when reading (by address through the unique index,
+ * else by exact name), so no write has to scan for contacts it refers. */
 #define CONTACT_COLS \
-	"id, email, name, company, role, field, referred_by, " \
-	"coalesce(referrer_id, 0), note, tz, state, followups_sent, " \
-	"followup_not_before, created, updated"
+	"c.id, c.email, c.name, c.company, c.role, c.field, c.referred_by, " \
+	"coalesce(c.referrer_id, CASE WHEN c.referred_by = '' THEN 0 ELSE " \
+	"coalesce((SELECT r.id FROM contacts r WHERE r.email = c.referred_by " \
+	"AND r.id <> c.id), (SELECT min(r.id) FROM contacts r " \
+	"WHERE r.name = c.referred_by AND r.id <> c.id)) END, 0), " \
+	"c.note, c.tz, c.state, c.followups_sent, c.followup_not_before, " \
+	"c.created, c.updated"
 
 /* A write unit: a transaction of our own, or a savepoint in the caller's. */
 struct tx {
@@ -195,7 +202,7 @@ int
 store_contact_get(struct store *s, int64_t id, struct contact **ret)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT " CONTACT_COLS " FROM contacts WHERE id = ?1");
+	    "SELECT " CONTACT_COLS " FROM contacts c WHERE c.id = ?1");
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, id);
@@ -207,7 +214,7 @@ static int
 contact_by_email(struct store *s, const char *email, struct contact **ret)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT " CONTACT_COLS " FROM contacts WHERE email = ?1");
+	    "SELECT " CONTACT_COLS " FROM contacts c WHERE c.email = ?1");
 
 	if (st != NULL)
 		store_bind_str(st, 1, email);
@@ -250,9 +257,9 @@ store_contact_list(struct store *s, const char *state, const char *field,
     struct contact ***ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT " CONTACT_COLS " FROM contacts "
-	    "WHERE (?1 IS NULL OR state = ?1) "
-	    "AND (?2 IS NULL OR field = ?2 COLLATE NOCASE) ORDER BY id");
+	    "SELECT " CONTACT_COLS " FROM contacts c "
+	    "WHERE (?1 IS NULL OR c.state = ?1) "
+	    "AND (?2 IS NULL OR c.field = ?2 COLLATE NOCASE) ORDER BY c.id");
 	struct contact **v = NULL;
 	size_t n = 0, i;
 	int rc, r = 0;
@@ -351,24 +358,6 @@ referrer_lookup(struct store *s, const char *referred_by, int64_t self)
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return id;
-}
-
-/* Points contacts whose referred_by names the contact id (by email or
- * exact name) and that have no referrer yet at it. */
-static int
-referrer_adopt(struct store *s, int64_t id, const char *email, const char *name)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE contacts SET referrer_id = ?1 "
-	    "WHERE referrer_id IS NULL AND id <> ?1 AND referred_by <> '' "
-	    "AND (referred_by = ?2 COLLATE NOCASE OR referred_by = ?3)");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, email);
-	store_bind_str(st, 3, str_empty(name) ? NULL : name);
-	return store_exec_stmt(s, st);
 }
 
 /* Inserts a new contact; returns 0 and *ret_id or -errno. */
@@ -541,7 +530,6 @@ store_contact_upsert(struct store *s, const struct contact_in *in,
 	r = contact_by_email(s, in->email, &old);
 	if (r == -ENOENT) {
 		if ((r = contact_insert(s, in, &id)) < 0 ||
-		    (r = referrer_adopt(s, id, in->email, in->name)) < 0 ||
 		    (r = contact_set_vars(s, id, NULL, in, &changed)) < 0 ||
 		    (r = store_event_add(s, id, "created", "")) < 0)
 			goto out;
@@ -607,16 +595,17 @@ out:
 	return r;
 }
 
-/* Runs a DELETE/UPDATE bound to (?1 = id, ?2 = email). */
+/* Runs a DELETE/UPDATE bound to (?1 = id, ?2 = email, ?3 = name). */
 static int
-exec_id_email(struct store *s, const char *sql, int64_t id, const char *email)
+exec_contact(struct store *s, const char *sql, const struct contact *c)
 {
 	sqlite3_stmt *st = store_prepare(s, sql);
 
 	if (st == NULL)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, email);
+	sqlite3_bind_int64(st, 1, c->id);
+	store_bind_str(st, 2, c->email);
+	store_bind_str(st, 3, c->name);
 	return store_exec_stmt(s, st);
 }
 
@@ -634,14 +623,13 @@ store_contact_forget(struct store *s, int64_t id)
 	/* Referrals naming the address, and other contacts' note of who
 	 * referred them, are this person's data too. Everything keyed by
 	 * contact_id goes with the row (ON DELETE CASCADE / SET NULL). */
-	if ((r = exec_id_email(s, "DELETE FROM referrals "
-	    "WHERE email = ?2 COLLATE NOCASE", id,
-	    c->email)) < 0 ||
-	    (r = exec_id_email(s, "UPDATE contacts SET referred_by = '' "
+	if ((r = exec_contact(s, "DELETE FROM referrals "
+	    "WHERE email = ?2 COLLATE NOCASE", c)) < 0 ||
+	    (r = exec_contact(s, "UPDATE contacts SET referred_by = '' "
 	    "WHERE id <> ?1 AND (referrer_id = ?1 OR "
-	    "referred_by = ?2 COLLATE NOCASE)", id, c->email)) < 0 ||
-	    (r = exec_id_email(s, "DELETE FROM contacts "
-	    "WHERE id = ?1 AND email = ?2", id, c->email)) < 0)
+	    "referred_by = ?2 COLLATE NOCASE OR "
+	    "(referrer_id IS NULL AND ?3 <> '' AND referred_by = ?3))", c)) < 0 ||
+	    (r = exec_contact(s, "DELETE FROM contacts WHERE id = ?1", c)) < 0)
 		goto out;
 out:
 	r = tx_end(s, &tx, r);
