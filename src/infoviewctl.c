@@ -126,8 +126,8 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if ((cmd = command_find(argv[0])) < 0) {
-		fprintf(stderr, "infoviewctl: unknown command '%s' (see "
-		    "'infoviewctl --help')\n", argv[0]);
+		fprintf(stderr, "infoviewctl: unknown command '%s'\n", argv[0]);
+		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (path == NULL)
