@@ -98,17 +98,20 @@ strv_free(char **v)
 	free(v);
 }
 
-/* Prints every line of a multi-line error text to stderr. */
+/* Prints every line of a multi-line error text: plain to stderr for -t,
+ * through the log (error priority under journald) otherwise. */
 static void
-print_problems(const char *text)
+print_problems(const char *text, bool plain)
 {
 	const char *p = text;
 
 	while (p != NULL && *p != '\0') {
 		size_t n = strcspn(p, "\n");
 
-		if (n > 0)
+		if (n > 0 && plain)
 			fprintf(stderr, "%.*s\n", (int)n, p);
+		else if (n > 0)
+			log_error("%.*s", (int)n, p);
 		p += n + (p[n] == '\n');
 	}
 }
@@ -124,18 +127,18 @@ check_only(const char *path)
 	bool ok = true;
 
 	if (config_load(path, &cfg, &err) < 0) {
-		print_problems(err);
+		print_problems(err, true);
 		free(err);
 		return EXIT_CONFIG;
 	}
 	if (store_open(cfg->storage.database, &st, &err) < 0) {
-		print_problems(err);
+		print_problems(err, true);
 		freep(&err);
 		ok = false;
 	}
 	keys = custom_keys(st);
 	if (tmplset_load(cfg, (const char *const *)keys, &ts, &err) < 0) {
-		print_problems(err);
+		print_problems(err, true);
 		freep(&err);
 		ok = false;
 	}
@@ -170,7 +173,7 @@ load_all(const char *path, struct store *st, struct config **ret_cfg,
 	*ret_ts = ts;
 	return 0;
 fail:
-	print_problems(err);
+	print_problems(err, false);
 	free(err);
 	config_free(cfg);
 	return r;
@@ -234,6 +237,8 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 	idle_fd = sched_idle_begin(s);
 	pfd[n].fd = idle_fd;
 	pfd[n++].events = POLLIN;
+	if (idle_fd >= 0 && sched_idle_pending(s))
+		timeout_ms = 0;
 	if (!stop_requested && !reload_requested &&
 	    poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
 		log_warn("poll");

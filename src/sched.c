@@ -39,6 +39,7 @@
 #include "imap.h"
 #include "invite.h"
 #include "mime.h"
+#include "notify.h"
 #include "sched.h"
 #include "smtp.h"
 #include "util.h"
@@ -1264,8 +1265,10 @@ send_due(struct sched *s, volatile int *stop)
 	for (rounds = 0; rounds < 10000 && !*stop; rounds++) {
 		if (store_outbox_due(s->st, iv_now(), 16, &rows, &n) < 0 || n == 0)
 			return;
-		for (i = 0; i < n && !*stop; i++)
+		for (i = 0; i < n && !*stop; i++) {
 			process_row(s, rows[i]);
+			notify_watchdog();      /* a long batch is progress */
+		}
 		outbox_rows_free(rows, n);
 	}
 }
@@ -1801,6 +1804,7 @@ sync_inbox(struct sched *s, volatile int *stop)
 			continue;
 		if (process_uid(s, uidvalidity, uids[i]) < 0)
 			goto out;
+		notify_watchdog();
 	}
 	s->last_sync = iv_now();
 	s->inbox_dirty = false;
@@ -1916,6 +1920,12 @@ sched_idle_begin(struct sched *s)
 	}
 	s->imap_idling = true;
 	return imap_fd(s->imap);
+}
+
+bool
+sched_idle_pending(struct sched *s)
+{
+	return s->imap_idling && s->imap != NULL && imap_idle_ready(s->imap);
 }
 
 bool

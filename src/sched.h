@@ -40,6 +40,9 @@ time_t sched_pass(struct sched *s, volatile int *stop);
  * whether new mail arrived. */
 int sched_idle_begin(struct sched *s);
 bool sched_idle_end(struct sched *s);
+/* True when the server's news already sits in our buffer (poll would not
+ * see it): do not wait. */
+bool sched_idle_pending(struct sched *s);
 /* True once the first inbox connection succeeded or failed clearly
  * (readiness for systemd). */
 bool sched_inbox_settled(struct sched *s);

@@ -1,19 +1,241 @@
-/* test_sched.c - placeholder until the sched module lands. */
+/*
+ * test_sched.c - the coordinator's store-level decisions, against an
+ * in-memory database: queueing outreach, offered slots, the meeting
+ * lifecycle (UID stable, SEQUENCE increasing, reminders moved/cancelled).
+ */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "unit.h"
+#include "sched.h"
+#include "util.h"
+
+static struct avail_window avail[] = {
+	{ 2, 10 * 60, 12 * 60 },        /* Tue 10:00-12:00 */
+	{ 3, 14 * 60, 17 * 60 },        /* Wed 14:00-17:00 */
+	{ 4, 9 * 60, 11 * 60 },         /* Thu 09:00-11:00 */
+};
 
 static void
-test_pending(void **state)
+test_config(struct config *c)
 {
-	(void)state;
-	skip();
+	memset(c, 0, sizeof(*c));
+	c->identity.name = "Sophia Lopez";
+	c->identity.email = "me@example.test";
+	c->identity.timezone = "America/Los_Angeles";
+	c->meeting.duration = 1800;
+	c->meeting.location = "Phone";
+	c->meeting.availability = avail;
+	c->meeting.n_availability = 3;
+	c->meeting.offer_slots = 3;
+	c->meeting.prep_before = 86400;
+	c->thankyou.remind_after = 86400;
+	c->thankyou.draft = true;
+	c->outreach.followup_after = 5 * 86400;
+	c->outreach.max_followups = 1;
+}
+
+struct fixture {
+	struct config cfg;
+	struct store *st;
+	struct contact *c;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct contact_in in = { .email = "ana@acme.test", .name = "Ana Perez",
+	    .referred_by = "Dr. Kim" };
+	int64_t id;
+	bool created;
+
+	test_config(&f->cfg);
+	assert_int_equal(store_open(":memory:", &f->st, NULL), 0);
+	assert_int_equal(store_contact_upsert(f->st, &in, &id, &created), 0);
+	assert_int_equal(store_contact_get(f->st, id, &f->c), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	contact_free(f->c);
+	store_close(f->st);
+	free(f);
+	return 0;
+}
+
+static size_t
+count_rows(struct store *st, const char *state, const char *kind)
+{
+	struct outbox_row **v;
+	size_t n, i, k = 0;
+
+	assert_int_equal(store_outbox_list(st, state, 0, &v, &n), 0);
+	for (i = 0; i < n; i++)
+		if (kind == NULL || strcmp(v[i]->kind, kind) == 0)
+			k++;
+	outbox_rows_free(v, n);
+	return k;
+}
+
+static void
+test_queue_outreach_once(void **state)
+{
+	struct fixture *f = *state;
+	struct contact *c;
+	char *err = NULL;
+
+	assert_int_equal(queue_outreach(f->st, &f->cfg, f->c, &err), 0);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_OUTREACH), 1);
+	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
+	assert_string_equal(c->state, CS_QUEUED);
+	/* A second request is refused, not doubled. */
+	assert_int_equal(queue_outreach(f->st, &f->cfg, c, &err), -EALREADY);
+	assert_non_null(strstr(err, "already queued"));
+	free(err);
+	assert_int_equal(count_rows(f->st, NULL, OK_OUTREACH), 1);
+	/* A stopped contact is never contacted. */
+	assert_int_equal(store_contact_set_state(f->st, c->id, CS_STOPPED, "t"), 0);
+	contact_free(c);
+	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
+	err = NULL;
+	assert_int_equal(queue_outreach(f->st, &f->cfg, c, &err), -EPERM);
+	free(err);
+	contact_free(c);
+}
+
+static void
+test_slots(void **state)
+{
+	struct fixture *f = *state;
+	time_t now, *v = NULL, start;
+	size_t n = 0, i;
+	struct tm tm;
+
+	/* Friday 2026-11-20 12:00 in Los Angeles. */
+	assert_int_equal(tz_local_to_utc("America/Los_Angeles", 2026, 11, 20, 12,
+	    0, &now), 0);
+	assert_int_equal(slots_compute(f->st, &f->cfg, now, &v, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		assert_true(v[i] > now);
+		tz_utc_to_local("America/Los_Angeles", v[i], &tm);
+		assert_int_equal(tm.tm_wday, avail[i].wday);
+		assert_int_equal(tm.tm_hour * 60 + tm.tm_min, avail[i].start_min);
+	}
+	/* A meeting on the Tuesday slot pushes that offer to its next free
+	 * half hour. */
+	start = v[0];
+	free(v);
+	assert_int_equal(meeting_create(f->st, &f->cfg, f->c, start, start + 1800,
+	    NULL, NULL, false, NULL, NULL, NULL), 0);
+	assert_int_equal(slots_compute(f->st, &f->cfg, now, &v, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_true(v[i] + 1800 <= start || v[i] >= start + 1800);
+	free(v);
+}
+
+static void
+test_meeting_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct meeting *m;
+	struct contact *c;
+	int64_t id;
+	char *err = NULL;
+	time_t start = iv_now() + 3 * 86400;
+
+	assert_int_equal(meeting_create(f->st, &f->cfg, f->c, start, start + 1800,
+	    NULL, NULL, false, NULL, &id, &err), 0);
+	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
+	assert_int_equal(m->sequence, 0);
+	assert_string_equal(m->tz, "America/Los_Angeles");
+	/* invite, prep, draft, reminder and (referred) the referrer note */
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_INVITE), 1);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_PREP), 1);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DRAFT), 1);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 1);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REFERRER), 1);
+	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
+	assert_string_equal(c->state, CS_SCHEDULED);
+	contact_free(c);
+
+	assert_int_equal(meeting_reschedule(f->st, &f->cfg, id, start + 86400,
+	    start + 86400 + 1800, NULL, &err), 0);
+	meeting_free(m);
+	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
+	assert_int_equal(m->sequence, 1);
+	assert_string_equal(m->rsvp, "needs-action");
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_RESCHEDULE), 1);
+	/* The old reminder was replaced by one at the new time. */
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 1);
+	assert_int_equal(count_rows(f->st, OB_CANCELLED, OK_REMINDER), 1);
+
+	assert_int_equal(meeting_cancel(f->st, &f->cfg, id, "sick", &err), 0);
+	meeting_free(m);
+	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
+	assert_int_equal(m->sequence, 2);
+	assert_string_equal(m->state, MS_CANCELLED);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_CANCEL), 1);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 0);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DRAFT), 0);
+	assert_int_equal(meeting_cancel(f->st, &f->cfg, id, NULL, &err), -EALREADY);
+	free(err);
+	meeting_free(m);
+}
+
+static void
+test_outbox_journal(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_row *r;
+	struct outbox_new n = { .kind = OK_OUTREACH, .due = 1,
+	    .message_id = "<a@example.test>", .domain = "acme.test" };
+	int64_t id;
+
+	n.contact_id = f->c->id;
+	assert_int_equal(store_outbox_add(f->st, &n, &id), 0);
+	/* No bytes yet: it cannot be marked sending. */
+	assert_int_equal(store_outbox_mark_sending(f->st, id), -ENOENT);
+	assert_int_equal(store_outbox_set_rendered(f->st, id, "x\r\n", 3,
+	    "ana@acme.test", "s"), 0);
+	assert_int_equal(store_outbox_mark_sending(f->st, id), 0);
+	/* A crash here: recovery requeues it with the same Message-ID. */
+	assert_int_equal(store_outbox_recover(f->st), 1);
+	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
+	assert_string_equal(r->state, OB_QUEUED);
+	assert_string_equal(r->message_id, "<a@example.test>");
+	assert_int_equal(r->attempts, 1);
+	assert_int_equal(r->raw_len, 3);
+	outbox_row_free(r);
+	assert_int_equal(store_outbox_mark_sending(f->st, id), 0);
+	assert_int_equal(store_outbox_mark_failed(f->st, id, "550 no"), 0);
+	assert_int_equal(store_outbox_retry(f->st, id, 5), 0);
+	assert_int_equal(store_outbox_mark_sending(f->st, id), 0);
+	assert_int_equal(store_outbox_mark_sent(f->st, id, 7), 0);
+	assert_int_equal(store_outbox_cancel(f->st, id, "late"), -EINVAL);
+	assert_int_equal(store_outbox_retry(f->st, id, 9), -EINVAL);
+	assert_int_equal(store_outbox_retry(f->st, 999, 9), -ENOENT);
 }
 
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_pending) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_queue_outreach_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_journal, setup, teardown),
+	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
