@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "csvimport.h"
 #include "template.h"
@@ -360,6 +361,27 @@ newlines_to_lf(char *s)
 	*w = '\0';
 }
 
+/* "Ana <ana@x.org>" and "mailto:ana@x.org" -> "ana@x.org", in place;
+ * returns v. Anything else, and anything with a control character (to be
+ * refused whole, not trimmed into something that passes), is left for
+ * the checks to judge. */
+static char *
+email_unwrap(char *v)
+{
+	char *lt = strrchr(v, '<');
+	size_t n = strlen(v);
+
+	if (str_has_ctl(v, false))
+		return v;
+	if (lt != NULL && n > 0 && v[n - 1] == '>') {
+		v[n - 1] = '\0';
+		memmove(v, lt + 1, strlen(lt + 1) + 1);
+	}
+	if (strncasecmp(v, "mailto:", 7) == 0)
+		memmove(v, v + 7, strlen(v + 7) + 1);
+	return str_trim(v);
+}
+
 /* Why the current row cannot be read at all, or NULL (allocated). */
 static char *
 row_broken(struct csvctx *x)
@@ -403,7 +425,7 @@ row_import(struct csvctx *x)
 			continue;
 		any = true;
 		switch (x->cols[i].role) {
-		case COL_EMAIL: in.email = v; break;
+		case COL_EMAIL: in.email = email_unwrap(v); break;
 		case COL_NAME: in.name = v; break;
 		case COL_FIRST: first = v; break;
 		case COL_LAST: last = v; break;

@@ -273,14 +273,19 @@ test_hostile_cells(void **state)
 	    "c@example.org,C,Boss\x01,\n"
 	    "d@example.org,D,,\"v\rw\"\n"
 	    "e@example.org,\"\xff\xfe\",,\n"
-	    "f@example.org,F,,\n";
+	    "f@example.org,F,,\n"
+	    "\"Gus Grant <gus@example.org>\",G,,\n"
+	    "mailto:hal@example.org,H,,\n";
 	struct got g = { 0 };
 	char *err = NULL;
 
 	(void)state;
 	assert_int_equal(import_str(text, sizeof(text) - 1, &g, &err), 0);
-	assert_int_equal(g.n_rows, 1);
+	assert_int_equal(g.n_rows, 3);
 	assert_string_equal(g.rows[0].email, "f@example.org");
+	/* Display-name and mailto: forms give the bare address. */
+	assert_string_equal(g.rows[1].email, "gus@example.org");
+	assert_string_equal(g.rows[2].email, "hal@example.org");
 	assert_int_equal(g.n_skips, 5);
 	assert_int_equal(g.skips[0].line, 2);
 	assert_string_equal(g.skips[0].why, "company contains a control character "
