@@ -124,17 +124,20 @@ def _base(acct, to, subject, in_reply_to=None, name=None):
     return m
 
 
-def _calpart(ics, method, cte="7bit", filename=None, ctype="text/calendar",
+def _calpart(ics, method, cte="8bit", filename=None, ctype="text/calendar",
              disposition=None):
     p = email.message.EmailMessage()
-    maintype, subtype = ctype.split("/")
-    p.set_content(ics, maintype=maintype, subtype=subtype, cte=cte,
-                  disposition=disposition, filename=filename)
     if ctype == "text/calendar":
+        p.set_content(ics.decode("utf-8"), subtype="calendar", charset="utf-8",
+                      cte=cte, disposition=disposition, filename=filename)
         p.set_param("charset", "UTF-8")
         p.set_param("method", method)
-    elif filename:
-        p.set_param("name", filename)
+    else:
+        maintype, subtype = ctype.split("/")
+        p.set_content(ics, maintype=maintype, subtype=subtype, cte=cte,
+                      disposition=disposition, filename=filename)
+        if filename:
+            p.set_param("name", filename)
     return p
 
 
@@ -146,7 +149,7 @@ def send_google(acct, to, subject, ics, method="REPLY", in_reply_to=None,
     m.set_content("%s has accepted this invitation.\n" % (name or acct.address))
     m.add_alternative("<p>%s has accepted this invitation.</p>\n" %
                       (name or acct.address), subtype="html")
-    m.attach(_calpart(ics, method, cte="7bit"))
+    m.attach(_calpart(ics, method, cte="8bit"))
     m.make_mixed()
     m.attach(_calpart(ics, method, cte="base64", filename="invite.ics",
                       ctype="application/ics", disposition="attachment"))
@@ -367,5 +370,347 @@ t.is_(m.get("rsvp"), "needs-action", "rsvp needs-action")
 t.is_(m.get("sequence"), 0, "sequence 0 in meeting list")
 t.is_(m.get("start"), start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
       "meeting list start is the instant, RFC 3339")
+
+# =============================================================================
+# 2. The contact answers: four calendar clients, then stale and foreign ones
+# =============================================================================
+INV_ID = inv.message_id if inv is not None else None
+end = start + datetime.timedelta(minutes=30)
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+LA = zoneinfo.ZoneInfo("America/Los_Angeles")
+stamp0 = now.replace(microsecond=0)
+
+
+def fill(seq, k, **extra):
+    """Placeholders for an answer to our meeting; DTSTAMP k minutes on."""
+    v = dict(UID=UID, SEQUENCE=seq, ORGANIZER=ME, ATTENDEE=ana.address,
+             ATTENDEE_CN=ANA_CN,
+             DTSTAMP=utc_basic(stamp0 + datetime.timedelta(minutes=k)),
+             DTSTART=utc_basic(start), DTEND=utc_basic(end))
+    v.update(extra)
+    return v
+
+
+def local(dt, zone):
+    return dt.astimezone(zone).strftime("%Y%m%dT%H%M%S")
+
+
+def rsvp_step(name, sender, ics_name, values, want_rsvp, want_comment,
+              in_reply_to=None, acct=None):
+    ics = itip(ics_name, **values)
+    cal, ev = vevent(ics)
+    t.ok(ev is not None, "%s: the fixture is a calendar icalendar reads" % name)
+    sender(acct or ana, ME, "%s: Informational interview" % name, ics,
+           in_reply_to=in_reply_to, name=None if acct else ANA_CN)
+    m = until_rsvp(cfg, UID, want_rsvp) or {}
+    t.is_(m.get("rsvp"), want_rsvp, "%s: rsvp %s" % (name, want_rsvp))
+    if want_comment is not None:
+        t.is_((m.get("comment") or "").strip(), want_comment,
+              "%s: the comment is recorded" % name)
+    return m
+
+
+if UID:
+    rsvp_step("Google Calendar (accepted)", send_google, "google-reply.ics",
+              fill(0, 1), "accepted", "")
+    rsvp_step("Outlook (tentative, no ORGANIZER, Windows zone)", send_outlook,
+              "outlook-reply.ics",
+              fill(0, 2, DTSTART_LOCAL=local(start, NY),
+                   DTEND_LOCAL=local(end, NY)),
+              "tentative", "I may be a few minutes late, sorry.",
+              in_reply_to=INV_ID)
+    rsvp_step("Thunderbird (accepted)", send_thunderbird,
+              "thunderbird-reply.ics",
+              fill(0, 3, DTSTART_LOCAL=local(start, BERLIN),
+                   DTEND_LOCAL=local(end, BERLIN)),
+              "accepted", "Works for me, see you then.", in_reply_to=INV_ID)
+    rsvp_step("Apple Calendar (declined)", send_apple, "apple-reply.ics",
+              fill(0, 4, DTSTART_LOCAL=local(start, LA),
+                   DTEND_LOCAL=local(end, LA)),
+              "declined", "Sorry, I am travelling that week")
+
+    # Stale: same SEQUENCE, an older DTSTAMP than the decline.
+    send_ics_file(ana, ME, "Re: Informational interview", itip(
+        "stale-reply.ics", **fill(0, -5, PARTSTAT="ACCEPTED",
+                                  COMMENT="an old answer")),
+        in_reply_to=INV_ID)
+    time.sleep(1)
+    once(cfg)
+    once(cfg)
+    m = meeting_by_uid(cfg, UID) or {}
+    t.is_(m.get("rsvp"), "declined",
+          "a REPLY with the same SEQUENCE and an older DTSTAMP changes nothing")
+
+    # Someone else answers for themselves in the thread of the invitation.
+    eve = t.Account(stack, "eve@elsewhere.test")
+    send_ics_file(eve, ME, "Re: Informational interview", itip(
+        "stale-reply.ics", **fill(0, 10, PARTSTAT="ACCEPTED",
+                                  ATTENDEE=eve.address, ATTENDEE_CN="Eve",
+                                  COMMENT="count me in")),
+        in_reply_to=INV_ID)
+    time.sleep(1)
+    once(cfg)
+    once(cfg)
+    m = meeting_by_uid(cfg, UID) or {}
+    t.is_(m.get("rsvp"), "declined",
+          "a REPLY from a non-attendee (in the thread) changes nothing")
+
+    # Someone else answers in the contact's name (their ATTENDEE line) from
+    # their own address: only the attendee answers for the attendee.
+    send_ics_file(eve, ME, "Re: Informational interview", itip(
+        "stale-reply.ics", **fill(0, 11, PARTSTAT="ACCEPTED",
+                                  COMMENT="accepted on Ana's behalf")),
+        in_reply_to=INV_ID)
+    time.sleep(1)
+    once(cfg)
+    once(cfg)
+    m = meeting_by_uid(cfg, UID) or {}
+    t.is_(m.get("rsvp"), "declined",
+          "a REPLY naming the attendee but sent from another address "
+          "changes nothing")
+    t.unlike(m.get("comment") or "", r"behalf",
+             "and its comment is not recorded")
+
+# =============================================================================
+# 3. Reschedule and cancel: same UID, SEQUENCE 1 and 2
+# =============================================================================
+
+
+def cal_of(msg):
+    """(Content-Type method, body calendar, VEVENT) of an iMIP message."""
+    cals = [p for p in calendars_of(msg) if p[0] == "text/calendar"]
+    if not cals:
+        return None, None, None
+    cal, ev = vevent(cals[0][2])
+    return cals[0][1].get("method"), cal, ev
+
+
+day2 = day + datetime.timedelta(days=1)
+start2 = datetime.datetime(day2.year, day2.month, day2.day, 15, 30, tzinfo=NY)
+r = ctl(cfg, "meeting", "reschedule", mid, "--at", "%s 15:30" % day2.isoformat(),
+        "--tz", "America/New_York")
+t.is_(r.rc, 0, "meeting reschedule", )
+once(cfg)
+upd = arrived(ana, 2, "the update arrived")
+if upd is not None:
+    meth, cal, ev = cal_of(upd)
+    t.is_(meth, "REQUEST", "update: Content-Type method=REQUEST")
+    t.is_(str(cal.get("METHOD")) if cal else None, "REQUEST",
+          "update: METHOD:REQUEST in the body")
+    t.is_(str(ev.get("UID")) if ev else None, UID, "update: same UID")
+    t.is_(int(ev.get("SEQUENCE", -1)) if ev else None, 1, "update: SEQUENCE 1")
+    t.is_(ev.decoded("DTSTART") if ev else None, start2,
+          "update: DTSTART is the new time")
+m = meeting_by_uid(cfg, UID) or {}
+t.is_(m.get("rsvp"), "needs-action", "after a reschedule rsvp is needs-action")
+t.is_(m.get("sequence"), 1, "meeting list sequence 1")
+t.is_(states(cfg).get(ana.address), "scheduled", "the contact is scheduled again")
+
+if UID:
+    end2 = start2 + datetime.timedelta(minutes=30)
+    # An answer to the old version (SEQUENCE 0), sent later than anything.
+    send_ics_file(ana, ME, "Accepted: Informational interview", itip(
+        "stale-reply.ics", **fill(0, 30, PARTSTAT="ACCEPTED",
+                                  COMMENT="the old time is fine")),
+        in_reply_to=INV_ID)
+    time.sleep(1)
+    once(cfg)
+    once(cfg)
+    m = meeting_by_uid(cfg, UID) or {}
+    t.is_(m.get("rsvp"), "needs-action",
+          "a REPLY to the old SEQUENCE after a reschedule changes nothing")
+    rsvp_step("Google Calendar (accepted the update)", send_google,
+              "google-reply.ics",
+              fill(1, 31, DTSTART=utc_basic(start2), DTEND=utc_basic(end2)),
+              "accepted", "")
+
+    # =========================================================================
+    # 4. A COUNTER: the user decides
+    # =========================================================================
+    cstart = start2 + datetime.timedelta(hours=2)
+    send_outlook(ana, ME, "New Time Proposed: Informational interview",
+                 itip("outlook-counter.ics", **fill(
+                     1, 32, DTSTART_LOCAL=local(cstart, NY),
+                     DTEND_LOCAL=local(cstart + datetime.timedelta(minutes=30),
+                                       NY))), method="COUNTER",
+                 in_reply_to=upd.message_id if upd else None, name=ANA_CN)
+    found = None
+    for _ in range(3):
+        time.sleep(0.5)
+        once(cfg)
+        items = jctl(cfg, "inbox") or []
+        found = [i for i in items if i.get("email") == ana.address and
+                 "counter" in json.dumps(i).lower()]
+        if found:
+            break
+    t.ok(found, "the COUNTER is in infoviewctl inbox",
+         json.dumps(jctl(cfg, "inbox"), indent=1))
+    r = ctl(cfg, "inbox")
+    t.like(r.out, re.escape(ana.address), "infoviewctl inbox (text) names the contact")
+    cwhen = cstart.astimezone(UTC)
+    t.like(json.dumps(found), r"%s|%s" % (cwhen.strftime("%H:%M"),
+                                          cwhen.strftime("%-I:%M")),
+           "the inbox entry gives the proposed time")
+    note = me.wait_for("INBOX", lambda x: x.header("Auto-Submitted") and
+                       "proposes a new time" in (x.subject + x.text),
+                       timeout=10)
+    t.ok(note is not None, "a notice about the COUNTER arrived in the user's INBOX",
+         lambda: "\n".join("%s | %s" % (x.subject, x.header("Auto-Submitted"))
+                           for x in me.messages("INBOX")))
+    if note is not None:
+        t.is_(note.header("Auto-Submitted"), "auto-generated",
+              "the notice carries Auto-Submitted: auto-generated")
+    m = meeting_by_uid(cfg, UID) or {}
+    t.is_(m.get("start"), start2.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+          "a COUNTER does not move the meeting by itself")
+
+# Cancel.
+r = ctl(cfg, "meeting", "cancel", mid, "--reason", "I have to travel, sorry")
+t.is_(r.rc, 0, "meeting cancel")
+once(cfg)
+can = arrived(ana, 3, "the cancellation arrived")
+if can is not None:
+    meth, cal, ev = cal_of(can)
+    t.is_(meth, "CANCEL", "cancel: Content-Type method=CANCEL")
+    t.is_(str(cal.get("METHOD")) if cal else None, "CANCEL",
+          "cancel: METHOD:CANCEL in the body")
+    t.is_(str(ev.get("UID")) if ev else None, UID, "cancel: same UID")
+    t.is_(int(ev.get("SEQUENCE", -1)) if ev else None, 2, "cancel: SEQUENCE 2")
+    t.is_(str(ev.get("STATUS")) if ev else None, "CANCELLED",
+          "cancel: STATUS:CANCELLED")
+    t.like(can.text, r"I have to travel", "cancel: the reason is in the text")
+m = meeting_by_uid(cfg, UID) or {}
+t.is_(m.get("state"), "cancelled", "meeting list: cancelled")
+t.is_(m.get("sequence"), 2, "meeting list sequence 2")
+
+# =============================================================================
+# 5. Auto-scheduling: "Wednesday at 2pm works for me!" -> an invitation
+# =============================================================================
+MONTHS = ["January", "February", "March", "April", "May", "June", "July",
+          "August", "September", "October", "November", "December"]
+SLOT_RE = re.compile(r"^\s*(\d+)\.\s+(Monday|Tuesday|Wednesday|Thursday|Friday|"
+                     r"Saturday|Sunday), (%s) (\d{1,2}), (\d{1,2}):(\d{2})"
+                     r"(?: (AM|PM))?-\d{1,2}:\d{2} (AM|PM) (\S+)" %
+                     "|".join(MONTHS), re.M)
+
+
+def parse_slots(text, today):
+    """[(n, weekday, start datetime UTC, hour phrase)] from the outreach's
+    "1. Tuesday, December 1, 10:00-10:30 AM UTC" lines (the user and the
+    contact are both in UTC here)."""
+    out = []
+    for mt in SLOT_RE.finditer(text):
+        n, wd, mon, dd, hh, mm, ap1, ap2, zone = mt.groups()
+        ap = ap1 or ap2
+        h = int(hh) % 12 + (12 if ap == "PM" else 0)
+        year = today.year
+        dt = datetime.datetime(year, MONTHS.index(mon) + 1, int(dd), h,
+                               int(mm), tzinfo=UTC)
+        if dt.date() < today:
+            dt = dt.replace(year=year + 1)
+        phrase = "%d%s%s" % (int(hh), "" if mm == "00" else ":" + mm,
+                             ap.lower())
+        out.append((int(n), wd, dt, phrase, zone))
+    return out
+
+
+d2 = t.tempdir()
+cfg2 = t.write_config(d2, stack, **{
+    "meeting.availability": ["Tue 10:00-11:00", "Wed 14:00-15:00"],
+    "meeting.offer_slots": 2, "meeting.duration": "30m",
+    "meeting.auto_schedule": True})
+carl = t.Account(stack, "carl@globex.test")
+r = ctl(cfg2, "contact", "add", carl.address, "--name", "Carl Berg",
+        "--company", "Globex", "--field", "marketing")
+t.is_(r.rc, 0, "auto-schedule: contact add")
+r = ctl(cfg2, "outreach", carl.address)
+t.is_(r.rc, 0, "auto-schedule: outreach queued")
+once(cfg2)
+out = arrived(carl, 1, "auto-schedule: the outreach arrived")
+slots = parse_slots(out.text, now.date()) if out else []
+t.is_([s_[1] for s_ in slots], ["Tuesday", "Wednesday"],
+      "the outreach offers the configured Tuesday and Wednesday slots",
+      ) if slots or out is None else t.fail(
+    "the outreach offers numbered slots", out.text)
+wed = [s_ for s_ in slots if s_[1] == "Wednesday"]
+fu = [q for q in (jctl(cfg2, "queue") or []) if q.get("kind") == "followup"]
+t.ok(fu and fu[0].get("state") == "queued", "a follow-up is queued",
+     json.dumps(fu))
+if out is not None and wed:
+    n, wd, slot_start, phrase, zone = wed[0]
+    t.is_((slot_start.weekday(), slot_start.hour, slot_start.minute), (2, 14, 0),
+          "the Wednesday slot is at 14:00 (meeting.availability)")
+    body = "%s at %s works for me!\n\nBest,\nCarl" % (wd, phrase)
+    carl.reply(out, body, name="Carl Berg")
+    inv2 = None
+    for _ in range(4):
+        time.sleep(0.5)
+        once(cfg2)
+        ms = carl.messages("INBOX")
+        inv2 = next((x for x in ms if calendars_of(x)), None)
+        if inv2:
+            break
+    t.ok(inv2 is not None, "with no user action, an invitation arrived",
+         lambda: json.dumps({"inbox": jctl(cfg2, "inbox"),
+                             "queue": jctl(cfg2, "queue")}, indent=1))
+    if inv2 is not None:
+        meth, cal, ev = cal_of(inv2)
+        t.is_(meth, "REQUEST", "auto-schedule: method=REQUEST")
+        t.is_(ev.decoded("DTSTART") if ev else None, slot_start,
+              "auto-schedule: DTSTART is the Wednesday slot (%s)" %
+              slot_start.isoformat())
+        t.is_(int(ev.get("SEQUENCE", -1)) if ev else None, 0,
+              "auto-schedule: SEQUENCE 0")
+    ml2 = meetings(cfg2)
+    t.is_([(x["email"], x["start"]) for x in ml2],
+          [(carl.address, slot_start.strftime("%Y-%m-%dT%H:%M:%SZ"))],
+          "meeting list has the meeting at the slot")
+    t.is_(states(cfg2).get(carl.address), "scheduled",
+          "auto-schedule: contact scheduled")
+    fu = [q for q in (jctl(cfg2, "queue") or []) if q.get("kind") == "followup"]
+    t.ok(fu and all(q.get("state") == "cancelled" for q in fu),
+         "the follow-up was cancelled", json.dumps(fu))
+    t.ok(not [i for i in (jctl(cfg2, "inbox") or [])
+              if i.get("email") == carl.address],
+         "nothing waits for the user about it",
+         json.dumps(jctl(cfg2, "inbox")))
+
+# =============================================================================
+# 6. The contact invites the user (their REQUEST becomes the meeting)
+# =============================================================================
+dan = t.Account(stack, "dan@initech.test")
+r = ctl(cfg2, "contact", "add", dan.address, "--name", "Dan Reyes")
+t.is_(r.rc, 0, "contact add dan")
+DAN_UID = "5q1c0n3g7kq2m8v4h6b9s0t1rd%d@google.com" % int(time.time())
+day3 = day + datetime.timedelta(days=2)
+start3 = datetime.datetime(day3.year, day3.month, day3.day, 11, 0, tzinfo=NY)
+end3 = start3 + datetime.timedelta(minutes=45)
+ics = itip("google-request.ics", UID=DAN_UID, SEQUENCE=0,
+           DTSTAMP=utc_basic(now), ORGANIZER=dan.address,
+           ORGANIZER_CN="Dan Reyes", ATTENDEE=ME,
+           DTSTART_LOCAL=local(start3, NY), DTEND_LOCAL=local(end3, NY))
+send_google(dan, ME, "Invitation: Coffee chat @ %s" % day3.isoformat(), ics,
+            method="REQUEST", name="Dan Reyes")
+dm = None
+for _ in range(4):
+    time.sleep(0.5)
+    once(cfg2)
+    dm = meeting_by_uid(cfg2, DAN_UID)
+    if dm:
+        break
+t.ok(dm is not None, "their REQUEST is a meeting with their UID",
+     json.dumps(meetings(cfg2), indent=1))
+dm = dm or {}
+t.is_(dm.get("email"), dan.address, "the meeting is with the contact")
+t.is_((dm.get("start"), dm.get("end")),
+      (start3.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+       end3.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+      "start and end from their calendar (America/New_York)")
+t.is_(len([x for x in meetings(cfg2) if x.get("uid") == DAN_UID]), 1,
+      "one meeting although the mail carries the calendar twice")
+t.is_(states(cfg2).get(dan.address), "scheduled", "dan is scheduled")
+time.sleep(1)
+t.is_([x.subject for x in dan.messages("INBOX")], [],
+      "no invitation of ours goes back to the organizer")
 
 t.done_testing()
