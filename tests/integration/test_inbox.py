@@ -194,6 +194,14 @@ once(cfg2)
 orig = {a: t.Account(stack, a).wait_for("INBOX", timeout=10) for a in addrs}
 dmn = t.Daemon(cfg2, [], None)
 t.ok(dmn.wait_log(r"connected to IMAP", timeout=20), "daemon connected")
+# A change made with infoviewctl wakes the running daemon at once (without
+# the wake-up the next pass would be minutes away).
+ctl(cfg2, "contact", "add", "wake@outage.test", "--name", "Wendy Wake")
+t0 = time.monotonic()
+ctl(cfg2, "outreach", "wake@outage.test")
+woke = t.Account(stack, "wake@outage.test").wait_for("INBOX", timeout=10)
+t.ok(woke is not None, "an outreach queued with infoviewctl goes out at once")
+t.diag("outreach queued -> delivered in %.2fs" % (time.monotonic() - t0))
 stack.stop_imap()
 for a in addrs:
     t.Account(stack, a).reply(orig[a], "Sure, happy to talk.\n")
