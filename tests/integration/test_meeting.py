@@ -395,6 +395,11 @@ def local(dt, zone):
     return dt.astimezone(zone).strftime("%Y%m%dT%H%M%S")
 
 
+def cal_of_ev(msg):
+    cals = [p for p in calendars_of(msg) if p[0] == "text/calendar"]
+    return vevent(cals[0][2])[1] if cals else {}
+
+
 def rsvp_step(name, sender, ics_name, values, want_rsvp, want_comment,
               in_reply_to=None, acct=None):
     ics = itip(ics_name, **values)
@@ -470,6 +475,56 @@ if UID:
           "changes nothing")
     t.unlike(m.get("comment") or "", r"behalf",
              "and its comment is not recorded")
+
+# A decline, then a change of mind: the meeting is on again, with the brief,
+# the thank-you draft and the reminder that hang off it.
+fay = t.Account(stack, "fay@umbrella.test")
+ctl(cfg, "contact", "add", fay.address, "--name", "Fay Wong")
+fday = day + datetime.timedelta(days=3)
+fstart = datetime.datetime(fday.year, fday.month, fday.day, 9, 0, tzinfo=NY)
+fend = fstart + datetime.timedelta(minutes=30)
+r = ctl(cfg, "meeting", "schedule", fay.address, "--at",
+        "%s 09:00" % fday.isoformat(), "--tz", "America/New_York")
+t.is_(r.rc, 0, "schedule fay")
+once(cfg)
+finv = arrived(fay, 1, "fay's invitation arrived")
+FUID = str(cal_of_ev(finv).get("UID")) if finv else None
+
+
+def fay_fill(k, **extra):
+    v = dict(UID=FUID, SEQUENCE=0, ORGANIZER=ME, ATTENDEE=fay.address,
+             ATTENDEE_CN="Fay Wong",
+             DTSTAMP=utc_basic(stamp0 + datetime.timedelta(minutes=k)),
+             DTSTART=utc_basic(fstart), DTEND=utc_basic(fend),
+             DTSTART_LOCAL=local(fstart, LA), DTEND_LOCAL=local(fend, LA))
+    v.update(extra)
+    return v
+
+
+def fay_rows():
+    fm = meeting_by_uid(cfg, FUID) or {}
+    return sorted(q["kind"] for q in (jctl(cfg, "queue") or [])
+                  if q.get("meeting_id") == fm.get("id") and
+                  q["state"] == "queued" and
+                  q["kind"] in ("prep", "thankyou", "reminder"))
+
+
+if FUID:
+    before = fay_rows()
+    t.ok("prep" in before, "fay: the prep brief is queued",
+         repr(before))
+    send_apple(fay, ME, "Declined: Informational interview",
+               itip("apple-reply.ics", **fay_fill(1)), name="Fay Wong")
+    m = until_rsvp(cfg, FUID, "declined") or {}
+    t.is_(m.get("rsvp"), "declined", "fay declined")
+    send_google(fay, ME, "Accepted: Informational interview",
+                itip("google-reply.ics", **fay_fill(2)), name="Fay Wong")
+    m = until_rsvp(cfg, FUID, "accepted") or {}
+    t.is_(m.get("rsvp"), "accepted", "fay accepted after all (newer DTSTAMP)")
+    t.is_(states(cfg).get(fay.address), "scheduled",
+          "after the later acceptance fay is scheduled again")
+    t.is_(fay_rows(), before,
+          "the brief, draft and reminder are queued again", )
 
 # =============================================================================
 # 3. Reschedule and cancel: same UID, SEQUENCE 1 and 2
@@ -628,7 +683,7 @@ t.is_(r.rc, 0, "auto-schedule: outreach queued")
 once(cfg2)
 out = arrived(carl, 1, "auto-schedule: the outreach arrived")
 slots = parse_slots(out.text, now.date()) if out else []
-t.is_([s_[1] for s_ in slots], ["Tuesday", "Wednesday"],
+t.is_(sorted(s_[1] for s_ in slots), ["Tuesday", "Wednesday"],
       "the outreach offers the configured Tuesday and Wednesday slots",
       ) if slots or out is None else t.fail(
     "the outreach offers numbered slots", out.text)
