@@ -619,6 +619,27 @@ if UID:
     t.is_(m.get("start"), start2.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
           "a COUNTER does not move the meeting by itself")
 
+    # Thunderbird's "propose a new time" carries the COUNTER twice (inline
+    # text/calendar and invite.ics): one proposal, one entry for the user.
+    def counters():
+        return [i for i in (jctl(cfg, "inbox") or [])
+                if i.get("email") == ana.address and i.get("kind") == "counter"]
+    n0 = len(counters())
+    cstart2 = start2 + datetime.timedelta(hours=3)
+    send_thunderbird(ana, ME, "Counter proposal: Informational interview",
+                     itip("outlook-counter.ics", **fill(
+                         1, 33, DTSTART_LOCAL=local(cstart2, NY),
+                         DTEND_LOCAL=local(cstart2 + datetime.timedelta(
+                             minutes=30), NY))), method="COUNTER",
+                     name=ANA_CN)
+    for _ in range(3):
+        time.sleep(0.5)
+        once(cfg)
+        if len(counters()) > n0:
+            break
+    t.is_(len(counters()) - n0, 1,
+          "a COUNTER carried twice in one mail is one inbox entry")
+
 # Cancel.
 r = ctl(cfg, "meeting", "cancel", mid, "--reason", "I have to travel, sorry")
 t.is_(r.rc, 0, "meeting cancel")
