@@ -272,6 +272,9 @@ if ref is not None:
     t.like(ref.subject, r"Kim Park", "its subject names the referrer")
     t.like(ref.text, r"Kim Park", "it names the referrer")
     t.like(ref.text, r"Ana Rivera", "it names the contact")
+    # The referrer is a contact: the reminder gives their address
+    # (reminder.txt's referrer_email), so the user can write at once.
+    t.like(ref.text, re.escape(KIM), "it gives the referrer's address")
     t.ok(auto_generated(ref), "it carries Auto-Submitted: auto-generated",
          ref.header("Auto-Submitted"))
     t.ok(to_addr(ref, "me@example.test"), "it goes to the user")
