@@ -20,7 +20,6 @@ import icalendar
 
 import ivtest as t
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 ITIP = os.path.join(t.TOP_SRCDIR, "tests", "data", "itip")
 ME = "me@example.test"
 UTC = datetime.timezone.utc
@@ -262,7 +261,7 @@ start = datetime.datetime(day.year, day.month, day.day, 14, 0, tzinfo=NY)
 LOCATION = "Room 4; Building B, 2nd floor"
 r = ctl(cfg, "meeting", "schedule", ana.address, "--at", at, "--tz",
         "America/New_York", "--location", LOCATION)
-t.is_(r.rc, 0, "meeting schedule --at --tz --location", )
+t.is_(r.rc, 0, "meeting schedule --at --tz --location")
 t.like(r.out, r"meeting \d+ with ana@acme\.test", "schedule says which meeting")
 ml = meetings(cfg)
 t.is_(len(ml), 1, "meeting list shows one meeting")
@@ -524,7 +523,7 @@ if FUID:
     t.is_(states(cfg).get(fay.address), "scheduled",
           "after the later acceptance fay is scheduled again")
     t.is_(fay_rows(), before,
-          "the brief, draft and reminder are queued again", )
+          "the brief, draft and reminder are queued again")
 
 # =============================================================================
 # 3. Reschedule and cancel: same UID, SEQUENCE 1 and 2
@@ -544,7 +543,7 @@ day2 = day + datetime.timedelta(days=1)
 start2 = datetime.datetime(day2.year, day2.month, day2.day, 15, 30, tzinfo=NY)
 r = ctl(cfg, "meeting", "reschedule", mid, "--at", "%s 15:30" % day2.isoformat(),
         "--tz", "America/New_York")
-t.is_(r.rc, 0, "meeting reschedule", )
+t.is_(r.rc, 0, "meeting reschedule")
 once(cfg)
 upd = arrived(ana, 2, "the update arrived")
 if upd is not None:
@@ -705,9 +704,9 @@ once(cfg2)
 out = arrived(carl, 1, "auto-schedule: the outreach arrived")
 slots = parse_slots(out.text, now.date()) if out else []
 t.is_(sorted(s_[1] for s_ in slots), ["Tuesday", "Wednesday"],
-      "the outreach offers the configured Tuesday and Wednesday slots",
-      ) if slots or out is None else t.fail(
-    "the outreach offers numbered slots", out.text)
+      "the outreach offers the configured Tuesday and Wednesday slots")
+if out is not None and not slots:
+    t.diag("no \"1. Weekday, Month D, H:MM-H:MM AM\" lines in:\n" + out.text)
 wed = [s_ for s_ in slots if s_[1] == "Wednesday"]
 fu = [q for q in (jctl(cfg2, "queue") or []) if q.get("kind") == "followup"]
 t.ok(fu and fu[0].get("state") == "queued", "a follow-up is queued",
