@@ -209,11 +209,12 @@ add_encoded_words(struct buf *b, const char *s)
 }
 
 /* Appends unstructured text (a subject): as is when it is short-worded
- * ASCII, else as encoded words. */
+ * ASCII that cannot be mistaken for an encoded word, else encoded. */
 static void
 add_unstructured(struct buf *b, const char *s)
 {
-	if (is_ascii(s) && !has_long_word(s, WORD_MAX_PLAIN))
+	if (is_ascii(s) && !has_long_word(s, WORD_MAX_PLAIN) &&
+	    strstr(s, "=?") == NULL)
 		buf_addstr(b, s);
 	else
 		add_encoded_words(b, s);

@@ -243,6 +243,18 @@ test_build_line_rules(void **state)
 	inmsg_free(m);
 	free(raw);
 
+	/* ASCII that looks like an encoded word is encoded, so it survives */
+	base_msg(&o);
+	o.subject = "What =?is?= this \"quoted\" =? thing";
+	o.to_name = "Back\\slash \"Quote\" (paren)";
+	raw = build_ok(&o, &len);
+	m = parse_ok(raw, len);
+	assert_string_equal(m->subject, o.subject);
+	assert_string_equal(inmsg_header(m, "To"),
+	    "\"Back\\\\slash \\\"Quote\\\" (paren)\" <zoe@example.com>");
+	inmsg_free(m);
+	free(raw);
+
 	/* an ASCII subject with a 300-character word still fits the rules */
 	base_msg(&o);
 	buf_init(&text);
