@@ -90,7 +90,22 @@ def is_referrer_reminder(m):
 
 
 def to_addr(m, addr):
-    return addr.lower() in (m.header("To") or "").lower()
+    """Whether addr is one of m's To addresses (exactly)."""
+    return addr.lower() in [a.lower() for _, a in
+                            email.utils.getaddresses([m.header("To") or ""])]
+
+
+def sent_by_user(to, subject, date, body):
+    """A message the user wrote in their own mail client, as their client
+    files it in the Sent folder."""
+    m = email.message.EmailMessage()
+    m["From"] = "Sophia Lopez <me@example.test>"
+    m["To"] = to
+    m["Subject"] = subject
+    m["Date"] = email.utils.formatdate(date)
+    m["Message-ID"] = email.utils.make_msgid(domain="example.test")
+    m.set_content(body)
+    return m
 
 
 def settle():
@@ -108,6 +123,8 @@ KIM = "kim.park@referrer.test"
 ANA = "ana.rivera@acme.test"
 BO = "bo.li@initech.test"
 CY = "cy.young@globex.test"
+LI = "li@hooli.test"          # ali@hooli.test is someone else
+RAE = "rae@moved.test"
 
 # --- contacts: a referrer, and three people to talk to ----------------------
 r = ctl(cfg, "contact", "add", KIM, "--name", "Kim Park", "--company",
@@ -123,6 +140,10 @@ t.is_(r.rc, 0, "second contact added")
 r = ctl(cfg, "contact", "add", CY, "--name", "Cy Young", "--company", "Globex",
         "--field", "marketing")
 t.is_(r.rc, 0, "third contact added")
+r = ctl(cfg, "contact", "add", LI, "--name", "Li Wei", "--company", "Hooli")
+t.is_(r.rc, 0, "fourth contact added")
+r = ctl(cfg, "contact", "add", RAE, "--name", "Rae Moss", "--company", "Moved")
+t.is_(r.rc, 0, "fifth contact added")
 
 contact_id = {}
 for c in json.loads(ctl(cfg, "--json", "contact", "list").out or "[]"):
@@ -159,21 +180,23 @@ def utc(h, mi=0):
     return calendar.timegm((day.tm_year, day.tm_mon, day.tm_mday, h, mi, 0))
 
 
-start = {ANA: utc(10), BO: utc(14), CY: utc(16)}
+start = {ANA: utc(10), BO: utc(14), CY: utc(16), LI: utc(17), RAE: utc(18)}
 end = {k: v + 30 * 60 for k, v in start.items()}
 meeting_id = {}
-for addr, hh in ((ANA, "10:00"), (BO, "14:00"), (CY, "16:00")):
+for addr, hh in ((ANA, "10:00"), (BO, "14:00"), (CY, "16:00"), (LI, "17:00"),
+                 (RAE, "18:00")):
     r = ctl(cfg, "meeting", "schedule", addr, "--at", "%s %s" % (ymd, hh),
             "--tz", "UTC", "--duration", "30m")
     t.is_(r.rc, 0, "meeting schedule %s at %s %s UTC" % (addr, ymd, hh))
 for m in json.loads(ctl(cfg, "--json", "meeting", "list").out or "[]"):
     meeting_id[m["email"]] = m["id"]
-t.is_(sorted(meeting_id), sorted([ANA, BO, CY]), "meeting list has the three")
+t.is_(sorted(meeting_id), sorted([ANA, BO, CY, LI, RAE]),
+      "meeting list has the five")
 t.is_(state_of(cfg, ANA), "scheduled", "contact is scheduled")
 
 r = once_at(cfg, None)
 t.is_(r.rc, 0, "a pass sends the invitations")
-for addr in (ANA, BO, CY):
+for addr in (ANA, BO, CY, LI, RAE):
     t.ok(t.Account(stack, addr).wait_for(
         "INBOX", lambda m: "text/calendar" in m.raw.decode("utf-8", "replace"),
         timeout=15), "invitation arrived for %s" % addr)
@@ -186,6 +209,17 @@ once_at(cfg, None)
 t.ok(t.Account(stack, CY).wait_for(
     "INBOX", lambda m: "METHOD:CANCEL" in m.raw.decode("utf-8", "replace"),
     timeout=15), "the cancellation reached the third contact")
+
+# The fifth meeting moves to the next day, 11:00: what hangs off its time
+# (brief, draft, reminder) moves with it.
+nxt = time.gmtime(start[ANA] + DAY)
+new_start = calendar.timegm((nxt.tm_year, nxt.tm_mon, nxt.tm_mday, 11, 0, 0))
+old_end_rae = end[RAE]
+r = ctl(cfg, "meeting", "reschedule", str(meeting_id.get(RAE)), "--at",
+        time.strftime("%Y-%m-%d 11:00", nxt), "--tz", "UTC")
+t.ok(r.rc == 0, "meeting reschedule", r.err)
+start[RAE], end[RAE] = new_start, new_start + 30 * 60
+once_at(cfg, None)
 
 # --- the preparation brief, prep_before (24h) the start ---------------------
 once_at(cfg, start[ANA] - DAY - HOUR)
@@ -309,6 +343,27 @@ t.is_([m.header("To") for m in me.messages("Drafts") if to_addr(m, CY)], [],
 t.isnt(state_of(cfg, CY), "interviewed",
        "a cancelled meeting does not make the contact interviewed")
 
+# --- past the old end of the moved meeting and the end of the fourth -------
+once_at(cfg, old_end_rae + 60)
+t.is_(state_of(cfg, LI), "interviewed", "fourth contact interviewed")
+t.ok(me.wait_for("Drafts", lambda m: to_addr(m, LI), timeout=15),
+     "fourth contact's draft saved (no conversation before: still a draft)")
+settle()
+t.is_([m.header("To") for m in me.messages("Drafts") if to_addr(m, RAE)], [],
+      "no draft at the old end of a moved meeting")
+t.is_(state_of(cfg, RAE), "scheduled",
+      "a moved meeting's contact is still scheduled at its old end")
+# The user thanks someone else at the same company: Ali, whose address
+# contains Li's. That is no thank-you to Li.
+me.append("Sent", sent_by_user("Ali Khan <ali@hooli.test>", "Thank you!",
+                               end[LI] + HOUR, "Dear Ali,\n\nThanks!\n"),
+          flags="(\\Seen)")
+# Mail to Ana from before the meeting is no thank-you either.
+me.append("Sent", sent_by_user("Ana Rivera <%s>" % ANA, "See you tomorrow",
+                               start[ANA] - 2 * HOUR,
+                               "Hi Ana,\n\nLooking forward to it.\n"),
+          flags="(\\Seen)")
+
 # --- remind_after (24h) past the first end: the reminder -------------------
 once_at(cfg, end[ANA] + DAY - HOUR)
 settle()
@@ -338,6 +393,19 @@ rr = rows(cfg, BO, "reminder")
 t.ok(rr and all(q["state"] == "cancelled" for q in rr),
      "the second contact's reminder is cancelled in the queue", json.dumps(rr))
 
+# The moved meeting, after its new end.
+t.is_(state_of(cfg, RAE), "interviewed", "moved meeting: interviewed after "
+      "its new end")
+t.ok(me.wait_for("Drafts", lambda m: to_addr(m, RAE), timeout=15),
+     "moved meeting: the draft is saved after the new end")
+preps = [m for m in me.messages("INBOX") if is_prep(m) and "Rae" in m.subject]
+t.is_(len(preps), 1, "moved meeting: one prep brief")
+if preps:
+    t.like(preps[0].subject + preps[0].text, r"11:00",
+           "moved meeting: the brief gives the new time")
+    t.unlike(preps[0].subject + preps[0].text, r"6:00 PM|18:00",
+             "moved meeting: not the old time")
+
 # --- the cancelled meeting, a day after its end -----------------------------
 r = once_at(cfg, end[CY] + DAY + 60)
 settle()
@@ -346,11 +414,12 @@ t.is_([m.subject for m in me.messages("INBOX")
       "no reminder for a cancelled meeting")
 t.is_([m.header("To") for m in me.messages("Drafts") if to_addr(m, CY)], [],
       "still no draft for the cancelled meeting")
-left = [q for q in queue(cfg) if q.get("contact_id") == contact_id[CY] and
-        q.get("kind") in ("prep", "draft", "reminder", "referrer") and
-        q.get("state") not in ("cancelled",)]
-t.is_(left, [], "the cancelled meeting's brief, draft and reminder are "
-      "cancelled in the queue")
+cy_rows = [q for q in queue(cfg) if q.get("contact_id") == contact_id[CY] and
+           q.get("kind") in ("prep", "thankyou", "draft", "reminder",
+                             "referrer")]
+t.ok(len(cy_rows) >= 3 and all(q.get("state") == "cancelled" for q in cy_rows),
+     "the cancelled meeting's brief, draft and reminder are cancelled in the "
+     "queue", json.dumps(cy_rows, indent=1))
 
 # Nothing is delivered twice.
 once_at(cfg, end[CY] + 2 * DAY)
@@ -359,11 +428,19 @@ t.is_(len([m for m in me.messages("INBOX") if is_thanks_reminder("Ana")(m)]),
       1, "the reminder is sent once")
 t.is_(len([m for m in me.messages("INBOX") if is_referrer_reminder(m)]), 1,
       "the referrer reminder is sent once")
-t.is_(len([m for m in me.messages("INBOX") if is_prep(m)]), 2,
+t.is_(len([m for m in me.messages("INBOX") if is_prep(m)]), 4,
       "one prep brief per held meeting (none for the cancelled one)")
 t.is_(sorted(m.header("To").split("<")[-1].rstrip(">")
-             for m in me.messages("Drafts")), sorted([ANA, BO]),
+             for m in me.messages("Drafts")), sorted([ANA, BO, LI, RAE]),
       "one draft per held meeting")
+t.is_(len([m for m in me.messages("INBOX") if is_thanks_reminder("Rae")(m)]),
+      1, "moved meeting: the reminder came once, a day after the new end")
+t.ok(me.wait_for("INBOX", is_thanks_reminder("Li Wei"), timeout=5),
+     "a thank-you to another address containing the contact's is no "
+     "thank-you: the reminder still comes",
+     lambda: json.dumps(rows(cfg, LI, "reminder"), indent=1))
+t.is_(state_of(cfg, LI), "interviewed",
+      "and the contact is not marked thanked by mail to someone else")
 
 # --- contact show: the timeline tells the story -----------------------------
 tl = timeline(cfg, ANA)
