@@ -14,7 +14,6 @@ temporary directories (config, database, daemon logs, the stack's Postfix
 and Dovecot logs) for a look afterwards; the servers are stopped anyway.
 """
 
-import calendar
 import datetime
 import email.message
 import email.utils
@@ -23,7 +22,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import textwrap
 import time
 
@@ -58,8 +56,33 @@ daemon_offset = 0
 # --- output -------------------------------------------------------------------
 
 def out(text=""):
-    sys.stdout.write(text + "\n")
+    """Prints text; a line wider than the screen is folded."""
+    for line in text.split("\n"):
+        for piece in fold(line):
+            sys.stdout.write(piece + "\n")
     sys.stdout.flush()
+
+
+def fold(line, width=WIDTH - 1, right=False):
+    """line broken at spaces into pieces of at most width columns; the
+    continuation is indented (or, right=True, aligned to the right edge,
+    which keeps a table's last column readable)."""
+    line = line.rstrip().expandtabs(4)
+    indent = len(line) - len(line.lstrip())
+    cont = " " * (indent + 4)
+    pieces = []
+    while len(line) > width:
+        cut = line.rfind(" ", indent + 1, width + 1)
+        if cut <= indent:
+            cut = width
+        pieces.append(line[:cut].rstrip())
+        rest = line[cut:].strip()
+        if right and len(rest) <= width:
+            line = rest.rjust(width)
+        else:
+            line = cont + rest
+    pieces.append(line)
+    return pieces
 
 
 def say(text, indent=""):
@@ -73,9 +96,15 @@ def clip(line, width=WIDTH - 1):
     return line if len(line) <= width else line[:width - 3] + "..."
 
 
-def block(lines, prefix="    "):
+def block(lines, prefix="    ", folded=False):
+    """Lines under a prefix: clipped (an excerpt) or, folded=True, all of
+    each line (command output)."""
     for line in lines:
-        out(clip(prefix + line))
+        if folded:
+            for piece in fold(prefix + line, right=True):
+                out(piece)
+        else:
+            out(clip(prefix + line))
 
 
 def step(n, title):
@@ -87,11 +116,11 @@ def step(n, title):
 
 
 def look(where):
-    out(clip("  look: " + where))
+    out(("  look: " + where))
 
 
 def passed(what):
-    out(clip("  ok    " + what))
+    out(("  ok    " + what))
 
 
 class DemoFailed(Exception):
@@ -123,7 +152,7 @@ def ctl(*args, show=True, offset=None, max_lines=14, expect_rc=0):
     if show:
         out("  $ infoviewctl " + " ".join(_shq(a) for a in args))
         lines = (r.out.rstrip("\n").splitlines() if r.out.strip() else [])
-        block(lines[:max_lines])
+        block(lines[:max_lines], folded=True)
         if len(lines) > max_lines:
             out("    [... %d more lines]" % (len(lines) - max_lines))
     if expect_rc is not None and r.rc != expect_rc:
@@ -166,9 +195,11 @@ def start_daemon(offset=0):
         if rc != 0:
             fail("infoviewd stops cleanly on SIGTERM (exit 0)",
                  "exit %r\n%s" % (rc, tail(daemon.log())))
+    before = status_daemon().get("started") if daemon is not None else None
     daemon_offset = offset
-    daemon = ivtest.start_daemon(CONF, "-v", env=clock_env(offset))
-    ok = ivtest.wait_until(lambda: (not daemon.alive()) or ready(), TIMEOUT)
+    daemon = ivtest.start_daemon(CONF, env=clock_env(offset))
+    ok = ivtest.wait_until(lambda: (not daemon.alive()) or ready(before),
+                           TIMEOUT)
     if not daemon.alive():
         fail("infoviewd keeps running", "exit %r\n%s" % (
             daemon.proc.returncode, tail(daemon.log())))
@@ -178,28 +209,22 @@ def start_daemon(offset=0):
     return daemon
 
 
-def ready():
-    st = ivtest.infoviewctl("--json", "status", config=CONF,
-                            env=clock_env(daemon_offset))
+def status_daemon():
+    r = ivtest.infoviewctl("--json", "status", config=CONF,
+                           env=clock_env(daemon_offset))
     try:
-        s = json.loads(st.out)
-    except ValueError:
-        return False
-    return bool(s.get("daemon", {}).get("alive") if isinstance(
-        s.get("daemon"), dict) else s.get("alive", True)) and \
-        bool(s.get("last_sync") or s.get("last_inbox_sync") or
-             _deep_get(s, "sync"))
+        return json.loads(r.out).get("daemon") or {}
+    except (ValueError, AttributeError):
+        return {}
 
 
-def _deep_get(obj, key):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if key in k and v:
-                return v
-            r = _deep_get(v, key)
-            if r:
-                return r
-    return None
+def ready(before):
+    """The daemon that was just started says it is alive and has synced
+    the inbox (status: daemon.started is new, last_sync not older)."""
+    d = status_daemon()
+    started, synced = d.get("started") or "", d.get("last_sync") or ""
+    return d.get("alive") and started and started != before and \
+        synced >= started
 
 
 def tail(text, n=25):
@@ -210,7 +235,8 @@ def daemon_said(since, pattern=None, n=6):
     """Prints the daemon's log lines written after offset since (those
     matching pattern), at most n of them."""
     log = daemon.log()[since:]
-    lines = [l for l in log.splitlines() if l.strip() and
+    lines = [re.sub(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d) infoviewd: ", r"\1 ", l)
+             for l in log.splitlines() if l.strip() and
              (pattern is None or re.search(pattern, l))]
     if lines:
         out("  infoviewd logged:")
@@ -359,7 +385,8 @@ def step1():
     block((r.out + r.err).strip().splitlines()[:5])
     check(r.rc == 0, "infoviewd -t: the configuration is OK", r.out + r.err)
 
-    csv_path = os.path.join(WORK, "Connections.csv")
+    os.chdir(WORK)          # the commands below name files relative to it
+    csv_path = "Connections.csv"
     with open(csv_path, "w", encoding="utf-8") as f:
         f.write(CSV)
     out()
@@ -377,7 +404,6 @@ def step1():
     check(all(c.get("state") == "new" for c in ms), "all three are new",
           json.dumps(ms, indent=1))
     show = jctl("contact", "show", ANA)
-    ref = show.get("referrer") or show.get("referred_by") or ""
     check(REFERRER in json.dumps(show), "Ana's record names %s as referrer"
           % REFERRER, json.dumps(show, indent=1))
 
@@ -396,7 +422,7 @@ def step2():
     q = jctl("queue")
     check(len([x for x in q if x.get("kind") == "outreach"]) == 3,
           "three outreach messages queued", json.dumps(q, indent=1))
-    out("  $ infoviewd -c %s -v &" % os.path.basename(CONF))
+    out("  $ infoviewd -c %s &" % os.path.basename(CONF))
     t0 = time.monotonic()
     start_daemon(0)
     passed("infoviewd is running (pid %d)" % daemon.pid)
@@ -474,7 +500,7 @@ def step3():
     mine = wait_msg(me, "INBOX", lambda m: uid and uid in unfolded(
         calendar_text(m)), "a copy of the invitation in the user's INBOX "
         "(meeting.copy_to_self)")
-    out(clip("  look: %s, INBOX: \"%s\"" % (ME, " ".join(
+    out(("  look: %s, INBOX: \"%s\"" % (ME, " ".join(
         mine.subject.split()))))
     out()
     ctl("meeting", "list")
@@ -542,11 +568,17 @@ def step4():
     meeting = meeting_of(ANA)
 
 
+def meeting_end():
+    if not meeting.get("end"):
+        fail("meeting list gives the meeting's end", json.dumps(meeting))
+    return rfc3339_epoch(meeting["end"])
+
+
 def move_clock(to, why):
     """Restarts the daemon with its clock reading `to` (UTC epoch)."""
     offset = int(to - time.time())
-    out(clip("  Moving the clock to %s (%s):" % (fmt_utc(to), why)))
-    out(clip("  $ kill -TERM %d; INFOVIEWD_TIME_OFFSET=%d infoviewd -c ... &"
+    out(("  Moving the clock to %s (%s):" % (fmt_utc(to), why)))
+    out(("  $ kill -TERM %d; INFOVIEWD_TIME_OFFSET=%d infoviewd -c ... &"
              % (daemon.pid, offset)))
     start_daemon(offset)
     passed("infoviewd restarted, clock at %s" % fmt_utc(time.time() + offset))
@@ -576,8 +608,7 @@ def step5():
 
 def step6():
     step(6, "The meeting is over: draft, state, referrer")
-    end = rfc3339_epoch(meeting.get("end") or meeting["start"]) \
-        if meeting.get("end") else rfc3339_epoch(meeting["start"]) + 1800
+    end = meeting_end()
     move_clock(end + 60, "a minute after the meeting ended")
     me = ivtest.Account(stack, ME)
     draft = wait_msg(me, "Drafts", lambda m: ANA in m.to,
@@ -605,8 +636,7 @@ def step6():
 
 def step7():
     step(7, "24 hours later: the thank-you reminder, the funnel")
-    end = rfc3339_epoch(meeting["end"]) if meeting.get("end") else \
-        rfc3339_epoch(meeting["start"]) + 1800
+    end = meeting_end()
     say("No thank-you to Ana is in the Sent folder yet, so the user is "
         "reminded (thankyou.remind_after = 24h).", "  ")
     move_clock(end + DAY + 60, "24h after the meeting ended")
@@ -692,7 +722,7 @@ def main():
         out(ivtest.mailstack._tail(stack.postfix_log))
         out(ivtest.mailstack._tail(stack.dovecot_log))
         return 1
-    out(clip("Mail stack up in %.1fs: SMTP submission localhost:%d "
+    out(("Mail stack up in %.1fs: SMTP submission localhost:%d "
              "(STARTTLS), IMAPS localhost:%d" % (time.monotonic() - t0,
                                                  stack.smtp_port,
                                                  stack.imap_port)))
@@ -702,8 +732,8 @@ def main():
     except DemoFailed as e:
         what, details = e.args
         out()
-        out(clip("DEMO FAILED at step %d (%s):" % (step_no, step_title)))
-        out(clip("  expected: " + what))
+        out(("DEMO FAILED at step %d (%s):" % (step_no, step_title)))
+        out(("  expected: " + what))
         if details:
             block(str(details).splitlines()[:40], "  | ")
         if daemon is not None:
