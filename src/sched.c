@@ -1471,15 +1471,19 @@ react_bounce(struct sched *s, struct contact *c, const struct classification *cl
 /* An iTIP REPLY from the attendee: update their PARTSTAT unless stale. */
 static int
 react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
-    const struct ical_in *ic)
+    const struct ical_in *ic, const char *sender)
 {
+	bool was_declined = strcmp(m->rsvp, "declined") == 0;
 	char *rsvp;
 	int r;
 
+	/* Only the attendee answers for themselves: the address in the
+	 * calendar, the meeting's contact and the mail's sender must agree. */
 	if (ic->attendee == NULL || strcasecmp(ic->attendee, c->email) != 0 ||
+	    sender == NULL || strcasecmp(sender, ic->attendee) != 0 ||
 	    ic->partstat == NULL) {
-		log_info("calendar reply for %s not from its attendee; ignored",
-		    m->uid);
+		log_info("calendar reply for %s not from its attendee (%s); ignored",
+		    m->uid, sender ? sender : "unknown sender");
 		return 0;
 	}
 	if (ic->sequence < m->sequence || ic->sequence < m->rsvp_seq ||
@@ -1502,6 +1506,12 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 		    "declined the invitation");
 		r = need_user(s, c, "declined", reason, "");
 		free(reason);
+	} else if (r == 0 && was_declined && strcmp(m->state, MS_SCHEDULED) == 0 &&
+	    (strcmp(rsvp, "accepted") == 0 || strcmp(rsvp, "tentative") == 0)) {
+		/* They changed their mind: the meeting is on again. */
+		if ((r = queue_meeting_followups(s->st, s->cfg, c, m)) == 0)
+			r = store_contact_set_state(s->st, c->id, CS_SCHEDULED,
+			    "accepted the invitation after declining");
 	}
 	free(rsvp);
 	return r;
@@ -1526,7 +1536,7 @@ react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
 	if (ic.uid != NULL)
 		store_meeting_by_uid(s->st, ic.uid, &m);
 	if (strcmp(ic.method, "REPLY") == 0 && m != NULL)
-		r = react_itip_reply(s, c, m, &ic);
+		r = react_itip_reply(s, c, m, &ic, sender);
 	else if (strcmp(ic.method, "COUNTER") == 0 && m != NULL && ic.start > 0) {
 		char *reason = xasprintf("proposes a new time for meeting %lld: %s "
 		    "(accept with `infoviewctl meeting reschedule %lld --at ...`)",
@@ -1558,6 +1568,20 @@ react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
 	meeting_free(m);
 	ical_in_done(&ic);
 	return r;
+}
+
+/* True when calendar i repeats an earlier one of the same message (mail
+ * clients send it inline and as invite.ics): act on it once. */
+static bool
+calendar_seen_before(const struct inmsg *m, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < i; k++)
+		if (m->cals[k].len == m->cals[i].len &&
+		    memcmp(m->cals[k].data, m->cals[i].data, m->cals[i].len) == 0)
+			return true;
+	return false;
 }
 
 /* What the inbox row records about one message. */
@@ -1627,7 +1651,8 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 		break;
 	case MSG_CALENDAR:
 		for (i = 0; i < m->n_cals && r >= 0; i++)
-			r = react_calendar_one(s, c, &m->cals[i], m->from_addr);
+			if (!calendar_seen_before(m, i))
+				r = react_calendar_one(s, c, &m->cals[i], m->from_addr);
 		break;
 	}
 out:
