@@ -43,6 +43,7 @@
 
 #define BOUNDARY_MAX    70      /* RFC 2046 5.1.1 */
 #define HEADER_TOTAL_MAX (4u * MIME_MAX_HEADER_BLOCK)
+#define CALS_TOTAL_MAX  (4u * MIME_MAX_TEXT)
 
 void (*mime_isolated_child_hook)(void);
 int mime_isolated_timeout_ms = 10000;
@@ -741,26 +742,37 @@ is_ics_name(const char *s)
 struct walk {
 	struct inmsg *m;
 	char *html;             /* first inline text/html, for want of plain */
+	size_t cal_bytes;       /* calendar data kept so far */
 };
 
-/* Adds a calendar part. */
+/* Adds a calendar part. One over MIME_MAX_TEXT (an invitation is a few
+ * KB), or past CALS_TOTAL_MAX in all, is left out: cut short it would
+ * not parse anyway. */
 static void
 add_calendar(struct walk *w, struct mailmime *mime, const char *ctype,
     const char *charset)
 {
 	struct incal *c;
-	char *raw;
+	char *raw, *data;
 	size_t len;
 
+	raw = part_bytes(mime->mm_data.mm_single, &len);
+	data = to_utf8(raw, len, charset, false, MIME_MAX_TEXT + 1);
+	free(raw);
+	len = strlen(data);
+	if (len > MIME_MAX_TEXT || w->cal_bytes + len > CALS_TOTAL_MAX) {
+		log_debug("mime: %s part of %zu octets left out", ctype, len);
+		free(data);
+		return;
+	}
+	w->cal_bytes += len;
 	w->m->cals = xreallocarray(w->m->cals, w->m->n_cals + 1,
 	    sizeof(*w->m->cals));
 	c = &w->m->cals[w->m->n_cals++];
 	c->content_type = xstrdup(ctype);
 	c->method = content_param(mime->mm_content_type, "method");
-	raw = part_bytes(mime->mm_data.mm_single, &len);
-	c->data = to_utf8(raw, len, charset, false, MIME_MAX_MESSAGE);
-	c->len = strlen(c->data);
-	free(raw);
+	c->data = data;
+	c->len = len;
 }
 
 /* Reads one leaf part into the message. */
@@ -1267,7 +1279,9 @@ out:
  * The parent checks every length: the child has read hostile input.
  */
 #define SER_NULL        UINT32_MAX
-#define SER_MAX         ((size_t)MIME_MAX_MESSAGE * 2 + MIME_MAX_TEXT * 4)
+/* headers (a block, 3x for U+FFFD), text, reports and calendars */
+#define SER_MAX         ((size_t)MIME_MAX_HEADER_BLOCK * 4 + MIME_MAX_TEXT * 4 + \
+    CALS_TOTAL_MAX + 65536)
 
 static void
 ser_i64(struct buf *b, int64_t v)
@@ -1470,11 +1484,18 @@ parse_child(int fd, const char *raw, size_t len)
 	size_t i;
 	int r;
 
-	/* the daemon's handlers and blocked signals are not the child's */
+	/* the daemon's handlers and blocked signals are not the child's, nor
+	 * its sockets and database: keep stdio and the result pipe only */
 	for (i = 0; i < nitems(deflt); i++)
 		signal(deflt[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(1);
+		fd = 3;
+	}
+	close_range(4, ~0u, 0);
 	setrlimit(RLIMIT_CPU, &cpu);
 #if !defined(__SANITIZE_ADDRESS__)
 	{

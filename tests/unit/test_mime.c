@@ -729,6 +729,28 @@ test_hostile_content(void **state)
 	assert_false(str_has_ctl(inmsg_header(m, "Subject"), false));
 	inmsg_free(m);
 
+	/* an oversized calendar is left out, the rest is still read */
+	{
+		struct buf b;
+
+		buf_init(&b);
+		buf_printf(&b, "%sContent-Type: multipart/mixed; boundary=c\r\n\r\n"
+		    "--c\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+		    "--c\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n"
+		    "BEGIN:VCALENDAR\r\n", hdrs);
+		while (b.len < MIME_MAX_TEXT + 65536)
+			buf_addstr(&b, "X-PAD:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+		buf_addstr(&b, "END:VCALENDAR\r\n--c\r\nContent-Type: text/calendar; "
+		    "method=CANCEL\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+		    "--c--\r\n");
+		m = parse_ok(b.data, b.len);
+		assert_string_equal(m->text, "see attached");
+		assert_int_equal(m->n_cals, 1);
+		assert_string_equal(m->cals[0].method, "CANCEL");
+		inmsg_free(m);
+		buf_done(&b);
+	}
+
 	/* no headers, no body, garbage */
 	m = parse_ok("", 0);
 	assert_string_equal(m->text, "");
@@ -811,6 +833,19 @@ test_isolated(void **state)
 	mime_isolated_timeout_ms = 10000;
 	assert_null(m);
 	assert_non_null(strstr(err, "stalled"));
+	freep(&err);
+
+	/* with SIGCHLD ignored the exit status is lost: a complete answer
+	 * still counts, a crash still does not */
+	signal(SIGCHLD, SIG_IGN);
+	assert_int_equal(mime_parse_isolated(raw, len, &m, &err), 0);
+	inmsg_free(m);
+	m = NULL;
+	mime_isolated_child_hook = child_abort;
+	assert_int_equal(mime_parse_isolated(raw, len, &m, &err), -ECHILD);
+	mime_isolated_child_hook = NULL;
+	signal(SIGCHLD, SIG_DFL);
+	assert_null(m);
 	freep(&err);
 
 	/* and the parent still works afterwards, many times over */
