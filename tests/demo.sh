@@ -53,12 +53,19 @@ else
 fi
 
 # --- build --------------------------------------------------------------------
-# Build as the user who ran sudo when the tree is theirs, so that no
-# root-owned files are left in it.
+# Build as the user who ran sudo when the tree (and the build directory,
+# if there is one) is theirs, so that no root-owned files are left in it.
+owner=
+if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ] &&
+    [ "$(stat -c %u "$top")" = "$SUDO_UID" ] &&
+    { [ ! -e "$build" ] || [ "$(stat -c %u "$build")" = "$SUDO_UID" ]; } &&
+    command -v setpriv >/dev/null 2>&1; then
+	owner=$SUDO_UID
+fi
 as_owner() {
-	if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ] &&
-	    [ "$(stat -c %u "$top")" = "$SUDO_UID" ]; then
-		sudo -u "#$SUDO_UID" -- "$@"
+	if [ -n "$owner" ]; then
+		setpriv --reuid="$owner" --regid="${SUDO_GID:-$owner}" \
+			--clear-groups -- "$@"
 	else
 		"$@"
 	fi
@@ -71,9 +78,13 @@ logged() {
 }
 
 echo "== building in $build"
-cd "$top"
-[ -x configure ] || as_owner autoreconf -fi
 as_owner mkdir -p "$build"
+cd "$top"
+[ -x configure ] || logged "$build/autoreconf.log" autoreconf -fi || {
+	tail -30 "$build/autoreconf.log"
+	echo "demo.sh: autoreconf failed (see $build/autoreconf.log)" >&2
+	exit 1
+}
 cd "$build"
 # shellcheck disable=SC2086
 [ -f Makefile ] || logged configure.log "$top/configure" --enable-werror ${CONFIGURE_FLAGS:-} || {
