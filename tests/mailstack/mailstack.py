@@ -282,9 +282,7 @@ class MailStack:
         IMAP answer. Retries with new ports if one was taken meanwhile."""
         if not os.path.isdir(self.dir):
             raise MailStackError("%s: no such directory" % self.dir)
-        # Postfix (user postfix), Dovecot's login processes (dovenull) and
-        # mail processes (65534) must be able to traverse to their files.
-        os.chmod(self.dir, 0o755)
+        self._prepare_dir()
         self.ipv6 = _ipv6_loopback()
         self._make_tls()
         last = None
@@ -307,10 +305,24 @@ class MailStack:
     def stop(self):
         """Stops Postfix and Dovecot; no process of this stack survives."""
         err = None
-        for fn in (self.stop_smtp, self._stop_auth, self.stop_imap):
+        try:
+            self.stop_smtp()
+        except Exception as e:   # stop the rest even if one fails
+            err = e
+        # Both Dovecots take about a second to shut down: in parallel.
+        sids = []
+        for base in (self.auth_base, self.dovecot_base):
+            pid = self._dovecot_pid(base)
+            if pid:
+                sids.append(_proc_stat(pid)[3])
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for sid in sids:
             try:
-                fn()
-            except Exception as e:   # stop both even if one fails
+                self._reap_session(sid, 10)
+            except Exception as e:
                 err = err or e
         if err:
             raise err
@@ -507,6 +519,13 @@ service auth {{
             except FileNotFoundError:
                 pass
         _run([DOVECOT, "-c", conf])
+        # The daemonized master writes its pid file a moment later.
+        deadline = time.monotonic() + 10
+        while not self._dovecot_pid(base):
+            if time.monotonic() > deadline:
+                raise MailStackError("Dovecot (%s) did not start:\n%s" % (
+                    conf, _tail(self.dovecot_log)))
+            time.sleep(0.02)
 
     def _dovecot_stop(self, base, sig, timeout):
         pid = self._dovecot_pid(base)
@@ -521,8 +540,14 @@ service auth {{
                 pass
         self._reap_session(sid, timeout)
 
+    def _prepare_dir(self):
+        # Postfix (user postfix), Dovecot's login processes (dovenull) and
+        # mail processes (65534) must be able to traverse to their files.
+        os.chmod(self.dir, 0o755)
+
     def start_imap(self, timeout=30):
         """Starts Dovecot's IMAP and LMTP on the stack's ports."""
+        self._prepare_dir()
         if self._dovecot_pid():
             return
         self._dovecot_start(self.dovecot_conf, self.dovecot_base)
@@ -608,6 +633,27 @@ service auth {{
         pf = pwd.getpwnam("postfix")
         os.chown(self.data_dir, pf.pw_uid, pf.pw_gid)
         os.chmod(self.data_dir, 0o700)
+        # The queue as Postfix's post-install would make it (postfix-files),
+        # so that the first start can skip its slow integrity check.
+        pd = grp.getgrnam("postdrop").gr_gid
+        os.chmod(self.queue_dir, 0o755)
+        for sub, gid, mode in (
+                ("active", None, 0o700), ("bounce", None, 0o700),
+                ("corrupt", None, 0o700), ("defer", None, 0o700),
+                ("deferred", None, 0o700), ("flush", None, 0o700),
+                ("hold", None, 0o700), ("incoming", None, 0o700),
+                ("private", None, 0o700), ("saved", None, 0o700),
+                ("trace", None, 0o700), ("maildrop", pd, 0o730),
+                ("public", pd, 0o710), ("pid", "root", 0o755)):
+            path = os.path.join(self.queue_dir, sub)
+            os.makedirs(path, exist_ok=True)
+            if gid == "root":
+                os.chown(path, 0, 0)
+            else:
+                os.chown(path, pf.pw_uid, pf.pw_gid if gid is None else gid)
+            os.chmod(path, mode)
+        with open(os.path.join(self.queue_dir, "quick-start"), "w"):
+            pass
         with open(os.path.join(self.postfix_dir, "vdomains"), "w") as f:
             f.write("# every domain ending in .test is a mailbox domain\n"
                     "/\\.test$/ OK\n")
@@ -733,6 +779,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
     def start_smtp(self, timeout=30):
         """Starts Postfix on the stack's ports."""
+        self._prepare_dir()
         self._start_auth(timeout)
         if self._postfix_pid():
             return
