@@ -564,8 +564,12 @@ def step4():
     m.attach(part)
     mark = log_mark()
     ivtest.Account(stack, ANA).send_message(m)
+    t0 = time.monotonic()
     out("  Ana's calendar sent \"%s\" to %s." % (m["Subject"], ME))
     ok = settle(lambda: (meeting_of(ANA) or {}).get("rsvp") == "accepted")
+    if ok:
+        out("  (recorded %.1fs after her calendar sent it)" %
+            (time.monotonic() - t0))
     daemon_said(mark, r"(?i)rsvp|accept|repl|itip|meeting", 4)
     out()
     ctl("meeting", "list")
@@ -641,6 +645,8 @@ def step6():
                    "a reminder to tell %s how it went" % REFERRER)
     look("%s, INBOX" % ME)
     show_message(me, "INBOX", ref, body_lines=6)
+    check("Ana Rivera" in ref.text, "it says whose introduction it was",
+          ref.text)
 
 
 def step7():
@@ -655,14 +661,21 @@ def step7():
                    "the thank-you reminder arrived in the user's INBOX")
     look("%s, INBOX" % ME)
     show_message(me, "INBOX", rem, body_lines=8)
+    check("Drafts" in rem.text, "it points at the draft in Drafts", rem.text)
     out()
     r = ctl("status", max_lines=30)
     s = jctl("status")
-    blob = json.dumps(s)
-    check("marketing" in blob, "status shows progress in marketing "
-          "toward goal.interviews_per_field = 3", json.dumps(s, indent=1))
-    check("interviewed" in blob, "status counts the interviewed contact",
-          json.dumps(s, indent=1))
+    dump = json.dumps(s, indent=1)
+    check((s.get("states") or {}).get("interviewed") == 1,
+          "status counts one interviewed contact", dump)
+    mk = [f for f in s.get("fields") or [] if f.get("field") == "marketing"]
+    check(mk and mk[0].get("interviewed") == 1 and mk[0].get("goal") == 3,
+          "progress in marketing: 1 of goal.interviews_per_field = 3", dump)
+    fun = s.get("funnel") or {}
+    check([fun.get(k) for k in ("contacted", "replied", "scheduled",
+                                "interviewed")] == [3, 1, 1, 1],
+          "the funnel: 3 contacted > 1 replied > 1 scheduled > 1 "
+          "interviewed", dump)
     out()
     ctl("contact", "show", ANA, max_lines=30)
 
@@ -752,9 +765,11 @@ def main():
             % (WORK or "the work directory"))
         out("  and %s/postfix.log, dovecot.log." % stack.dir)
         return 1
+    stack.stop()
     out()
-    out("The stack is stopped and its files removed%s." % (
-        "" if not ivtest._keep else " (kept: IVTEST_KEEP=1)"))
+    out("The mail stack is stopped; its files %s." % (
+        "are removed" if not ivtest._keep else "are kept (IVTEST_KEEP=1): " +
+        stack.dir))
     return 0
 
 
