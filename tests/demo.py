@@ -66,8 +66,8 @@ def out(text=""):
 
 def fold(line, width=WIDTH - 1, right=False):
     """line broken at spaces into pieces of at most width columns; the
-    continuation is indented (or, right=True, aligned to the right edge,
-    which keeps a table's last column readable)."""
+    continuation is indented (or, right=True and it is one word, aligned to
+    the right edge, which keeps a table's last column readable)."""
     line = line.rstrip().expandtabs(4)
     indent = len(line) - len(line.lstrip())
     cont = " " * (indent + 4)
@@ -78,7 +78,7 @@ def fold(line, width=WIDTH - 1, right=False):
             cut = width
         pieces.append(line[:cut].rstrip())
         rest = line[cut:].strip()
-        if right and len(rest) <= width:
+        if right and len(rest) <= width and " " not in rest:
             line = rest.rjust(width)
         else:
             line = cont + rest
@@ -467,9 +467,9 @@ def step3():
         "  ")
     ana = ivtest.Account(stack, ANA)
     mark = log_mark()
+    t0 = time.monotonic()
     ana.reply(outreach_ana, "Hi Sophia,\n\nHappy to help - the second one "
               "works for me. Talk soon!\n\nAna", name="Ana Rivera")
-    t0 = time.monotonic()
     out("  Ana's reply \"Re: %s\" is on its way to %s." % (
         " ".join(outreach_ana.subject.split()), ME))
     inv = wait_msg(ana, "INBOX", lambda m: "METHOD:REQUEST" in
@@ -563,8 +563,8 @@ def step4():
     m.make_alternative()
     m.attach(part)
     mark = log_mark()
-    ivtest.Account(stack, ANA).send_message(m)
     t0 = time.monotonic()
+    ivtest.Account(stack, ANA).send_message(m)
     out("  Ana's calendar sent \"%s\" to %s." % (m["Subject"], ME))
     ok = settle(lambda: (meeting_of(ANA) or {}).get("rsvp") == "accepted")
     if ok:
@@ -591,7 +591,7 @@ def move_clock(to, why):
         fail("the clock only moves forward", "%s is in the past" %
              fmt_utc(to))
     out(("  Moving the clock to %s (%s):" % (fmt_utc(to), why)))
-    out(("  $ kill -TERM %d; INFOVIEWD_TIME_OFFSET=%d infoviewd -c ... &"
+    out(("  $ kill -TERM %d; INFOVIEWD_TIME_OFFSET=%d infoviewd -c infoviewd.conf &"
              % (daemon.pid, offset)))
     start_daemon(offset)
     passed("infoviewd restarted, clock at %s" % fmt_utc(time.time() + offset))
