@@ -11,8 +11,9 @@
  *      of multipart/message types and of delimiter lines - and rejects
  *      before libetpan sees anything;
  *   2. NUL bytes, which RFC 5322 forbids and which would cut libetpan's C
- *      strings short, are replaced by spaces in a private copy (the rest
- *      of the message is still worth reading);
+ *      strings short, are replaced by spaces in a private, NUL-padded
+ *      copy (the rest of the message is still worth reading; libetpan's
+ *      decoders read a little past the end they are given);
  *   3. mailmime_parse, then an iterative walk bounded by MIME_MAX_DEPTH and
  *      MIME_MAX_PARTS; libetpan decodes transfer encodings
  *      (mailmime_part_parse), charsets (charconv) and RFC 2047 words.
@@ -44,6 +45,7 @@
 #define BOUNDARY_MAX    70      /* RFC 2046 5.1.1 */
 #define HEADER_TOTAL_MAX (4u * MIME_MAX_HEADER_BLOCK)
 #define CALS_TOTAL_MAX  (4u * MIME_MAX_TEXT)
+#define COPY_PAD        16      /* NULs after our copy of the message */
 
 void (*mime_isolated_child_hook)(void);
 int mime_isolated_timeout_ms = 10000;
@@ -1218,8 +1220,7 @@ mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err)
 	struct mailmime *mime = NULL;
 	struct inmsg *m = NULL;
 	struct walk w = { 0 };
-	char *copy = NULL;
-	const char *s = raw;
+	char *s = NULL;
 	size_t idx = 0, i;
 	int r;
 
@@ -1227,13 +1228,13 @@ mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err)
 		return fail(-E2BIG, ret_err,
 		    "message of %zu octets is over the %u limit", len,
 		    MIME_MAX_MESSAGE);
-	if (memchr(raw, '\0', len) != NULL) {
-		copy = xmalloc(len + 1);
-		for (i = 0; i < len; i++)
-			copy[i] = raw[i] == '\0' ? ' ' : raw[i];
-		copy[len] = '\0';
-		s = copy;
-	}
+	/* A private copy: NUL bytes become spaces, and NUL padding follows,
+	 * because libetpan's decoders read past the length they are given
+	 * (quoted-printable looks two octets ahead of a final '='). */
+	s = xmalloc(len + COPY_PAD);
+	for (i = 0; i < len; i++)
+		s[i] = raw[i] == '\0' ? ' ' : raw[i];
+	memset(s + len, 0, COPY_PAD);
 	if ((r = bounds_check(s, len, ret_err)) < 0)
 		goto out;
 	if (mailmime_parse(s, len, &idx, &mime) != MAILIMF_NO_ERROR ||
@@ -1267,7 +1268,7 @@ out:
 	free(w.html);
 	if (mime != NULL)
 		mailmime_free(mime);
-	free(copy);
+	free(s);
 	return r;
 }
 

@@ -751,6 +751,21 @@ test_hostile_content(void **state)
 		buf_done(&b);
 	}
 
+	/* an exact-length buffer (no NUL after it) ending in a quoted-printable
+	 * "=4": libetpan's decoder looks past the end (seen by the sanitizer
+	 * build and valgrind) */
+	{
+		static const char qp_end[] = "From: x@example.com\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\nab=4";
+		char *exact = xmalloc(sizeof(qp_end) - 1);
+
+		memcpy(exact, qp_end, sizeof(qp_end) - 1);
+		m = parse_ok(exact, sizeof(qp_end) - 1);
+		assert_int_equal(strncmp(m->text, "ab", 2), 0);
+		inmsg_free(m);
+		free(exact);
+	}
+
 	/* no headers, no body, garbage */
 	m = parse_ok("", 0);
 	assert_string_equal(m->text, "");
