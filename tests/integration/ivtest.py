@@ -58,6 +58,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.dirname(os.path.dirname(HERE))
 TOP_BUILDDIR = os.environ.get("top_builddir") or os.getcwd()
+sys.dont_write_bytecode = True   # never litter the source tree
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "mailstack"))
 import mailstack  # noqa: E402
 from mailstack import MailStack, MailStackError  # noqa: E402,F401

@@ -105,6 +105,17 @@ ok(ivtest.Account(stack, "someone@initech.test").wait_for(
     "INBOX", lambda m: m.message_id == sent["Message-ID"]) is not None,
    "any *.test address is a mailbox (Account.send)")
 
+bounced = ana.send("nobody@nowhere.invalid", "to a *.invalid domain", "x\n")
+dsn = ana.wait_for("INBOX", lambda m: m.msg.get_content_type() == "multipart/report"
+                   and bounced["Message-ID"] in m.raw.decode("utf-8", "replace"))
+ok(dsn is not None, "mail to *.invalid bounces back with an RFC 3464 report")
+try:
+    ana.send("someone@elsewhere.example", "outside", "x\n")
+    ivtest.fail("mail to other domains is refused at RCPT")
+except smtplib.SMTPRecipientsRefused as e:
+    code = list(e.recipients.values())[0][0]
+    is_(code, 550, "mail to other domains is refused at RCPT")
+
 # --- what must be refused -------------------------------------------------------
 def expect_refused(port, rcpt, tls):
     try:

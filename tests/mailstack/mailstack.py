@@ -33,10 +33,10 @@ What the stack does:
     AUTH offered in clear, loopback only) for "server offers no STARTTLS"
     and tls = "none" tests.
   - Every address in a domain ending in ".test" is a mailbox: Postfix hands it
-    over LMTP (lmtp_port) to Dovecot. Mail to any other domain is accepted
-    from an authenticated client and then bounced by Postfix with an RFC 3464
-    delivery status notification back to the sender; nothing ever leaves
-    loopback.
+    over LMTP (lmtp_port) to Dovecot. Mail to a domain ending in ".invalid"
+    is accepted and then bounced: Postfix sends an RFC 3464 delivery status
+    report to the envelope sender. Any other domain is refused at RCPT TO
+    with "550 5.1.2 ... outside the test network". Nothing leaves loopback.
   - imap_port: IMAP over implicit TLS; imap_starttls_port: IMAP with
     STARTTLS. IDLE is advertised. Any user logs in with the one password;
     INBOX, Sent and Drafts (special-use \\Sent, \\Drafts, subscribed) exist.
@@ -654,6 +654,9 @@ service auth {{
             os.chmod(path, mode)
         with open(os.path.join(self.queue_dir, "quick-start"), "w"):
             pass
+        with open(os.path.join(self.postfix_dir, "transport"), "w") as f:
+            f.write("# mail to any *.invalid domain is accepted, then bounced\n"
+                    "/\\.invalid$/ bouncer:\n")
         with open(os.path.join(self.postfix_dir, "vdomains"), "w") as f:
             f.write("# every domain ending in .test is a mailbox domain\n"
                     "/\\.test$/ OK\n")
@@ -683,6 +686,7 @@ relayhost =
 # mail to any other domain bounces with a delivery status notification.
 virtual_mailbox_domains = regexp:{conf}/vdomains
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
+transport_maps = regexp:{conf}/transport
 default_transport = error:5.1.2 outside the test network
 relay_transport = error:5.1.2 outside the test network
 smtputf8_enable = no
@@ -759,6 +763,8 @@ lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+bouncer   unix  -       n       n       -       -       pipe
+  flags=q user=nobody argv=/bin/sh -c {echo "5.1.1 no such mailbox in the test network"; exit 67}
 """
         with open(os.path.join(self.postfix_dir, "master.cf"), "w") as f:
             f.write(master)
