@@ -1,0 +1,647 @@
+# test_faults.py - "prove it survives": an SMTP server that is slow, says
+# 4xx and 5xx or hangs up in the middle of DATA (tests/integration/
+# fakesmtp.py); Dovecot killed while the daemon IDLEs or FETCHes, and a
+# mailbox reborn with a new UIDVALIDITY; the database's disk full; and no
+# secret in anything the daemon writes at -v. After every fault: nothing
+# lost, nothing sent twice but an in-flight message with the same
+# Message-ID, the daemon running again or exiting with a clear error.
+import base64
+import calendar
+import collections
+import email.utils
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+
+import ivtest as t
+from fakesmtp import FakeSMTP
+
+USER = "me@example.test"
+
+
+def ctl(cfg, *args, **kw):
+    return t.infoviewctl(*args, config=cfg, **kw)
+
+
+def queue(cfg, addr=None):
+    r = ctl(cfg, "--json", "queue")
+    try:
+        q = json.loads(r.out)
+    except ValueError:
+        t.diag("queue --json: rc %r\n%s%s" % (r.rc, r.out, r.err))
+        return []
+    return [x for x in q if addr is None or x["email"] == addr]
+
+
+def epoch(stamp):
+    return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+class Clock:
+    """INFOVIEWD_TIME_OFFSET for a series of --once passes: the product's
+    own clock moves forward, never back."""
+
+    def __init__(self):
+        self.offset = 0
+
+    def now(self):
+        return time.time() + self.offset
+
+    def past(self, stamp, margin=2):
+        """Moves the clock just past an RFC 3339 due time."""
+        need = epoch(stamp) + margin - time.time()
+        self.offset = max(self.offset, int(need) + 1)
+
+    def env(self):
+        return {"INFOVIEWD_TIME_OFFSET": str(self.offset)}
+
+
+def once(cfg, clock=None, verbose=False, timeout=120, env=None):
+    e = dict(clock.env()) if clock else {}
+    e.update(env or {})
+    args = ["--once"] + (["-v"] if verbose else [])
+    return t.infoviewd(*args, config=cfg, env=e, timeout=timeout)
+
+
+def fake_config(d, stack, srv, **kw):
+    """The daemon against the fake server: plain SMTP on loopback, no AUTH
+    (smtp.user/password unset: no secret means no AUTH), the real IMAP."""
+    ov = {"smtp.url": srv.url, "smtp.tls": "none", "smtp.user": None,
+          "smtp.password_file": None, "smtp.ca_file": None,
+          "smtp.timeout": "3s", "outreach.max_followups": 0,
+          "imap.save_sent": False}
+    ov.update(kw)
+    return t.write_config(d, stack, overrides=ov)
+
+
+def add_outreach(cfg, addr, name="Fay Fault"):
+    r = ctl(cfg, "contact", "add", addr, "--name", name)
+    t.ok(r.rc == 0, "contact add %s" % addr, r.err)
+    r = ctl(cfg, "outreach", addr)
+    t.ok(r.rc == 0, "outreach %s queued" % addr, r.err)
+
+
+def copies(srv, message_id, accepted_only=False):
+    return [m for m in srv.messages if m.message_id == message_id and
+            (m.accepted or not accepted_only)]
+
+
+stack = t.start_stack()
+clock = Clock()
+
+# =============================================================================
+# 1. SMTP faults, played by a scripted server
+# =============================================================================
+srv = FakeSMTP()
+t.at_cleanup(srv.stop)
+d1 = t.tempdir()
+cfg1 = fake_config(d1, stack, srv)
+r = t.infoviewd("-t", config=cfg1)
+t.is_(r.rc, 0, "tls = \"none\" to 127.0.0.1 without smtp.user/password is a "
+      "valid configuration")
+
+# --- 1a. answers slower than smtp.timeout -----------------------------------
+A = "slow@faults.test"
+add_outreach(cfg1, A, "Sam Slow")
+srv.script(delay={"greeting": 8})
+t0 = time.monotonic()
+r = once(cfg1, clock)
+took = time.monotonic() - t0
+t.is_(r.rc, 0, "timeout: the pass exits 0")
+t.ok(took < 30, "timeout: smtp.timeout (3s) bounds the wait (%.1fs)" % took)
+q = queue(cfg1, A)
+t.ok(len(q) == 1 and q[0]["state"] == "queued" and q[0]["attempts"] == 1,
+     "timeout: the message stays queued after attempt 1", json.dumps(q))
+t.like(q[0]["error"] if q else "", r"(?i)time(d)?[ -]?out",
+       "timeout: the error says it timed out")
+t.ok(q and q[0]["due"] and epoch(q[0]["due"]) > clock.now() + 10,
+     "timeout: the retry is due later", json.dumps(q))
+t.is_(len(srv.messages), 0, "timeout: nothing reached the server")
+srv.script()
+r = once(cfg1, clock)
+t.is_(len(srv.messages), 0, "timeout: no retry before the backoff is over")
+clock.past(q[0]["due"])
+r = once(cfg1, clock)
+q = queue(cfg1, A)
+t.ok(q and q[0]["state"] == "sent", "timeout: sent once the server is fast",
+     json.dumps(q) + "\n" + r.err)
+t.is_([m.message_id for m in srv.delivered()], [q[0]["message_id"]] if q else [],
+      "timeout: delivered exactly once, with the queued Message-ID")
+
+# --- 1a'. the final 250 comes too late: the in-flight duplicate ---------------
+srv.reset()
+A2 = "lateok@faults.test"
+add_outreach(cfg1, A2, "Lou Late")
+srv.script(delay={"eod": 8})
+r = once(cfg1, clock)
+q = queue(cfg1, A2)
+t.ok(q and q[0]["state"] == "queued" and q[0]["attempts"] == 1,
+     "late 250: no answer within smtp.timeout means queued again",
+     json.dumps(q) + "\n" + r.err)
+time.sleep(6)   # the server's late 250 goes out to nobody
+srv.script()
+if q:
+    clock.past(q[0]["due"])
+r = once(cfg1, clock)
+q = queue(cfg1, A2)
+mids = [m.message_id for m in srv.messages]
+t.ok(q and q[0]["state"] == "sent", "late 250: sent on the retry",
+     json.dumps(q))
+t.ok(len(mids) == 2 and q and set(mids) == {q[0]["message_id"]},
+     "late 250: the one duplicate (in flight) has the same Message-ID",
+     repr(srv.messages))
+
+# --- 1b. 421 at the greeting, 451/452 at RCPT and DATA: backoff ---------------
+srv.reset()
+B = "busy@faults.test"
+add_outreach(cfg1, B, "Bea Busy")
+steps = [
+    ({"greeting": "421 4.3.2 fakesmtp.test Service not available, closing "
+      "transmission channel"}, "421 4.3.2"),
+    ({"rcpt": "451 4.3.0 <busy@faults.test>: Temporary lookup failure"},
+     "451 4.3.0"),
+    ({"rcpt": "452 4.5.3 Too many recipients this hour"}, "452 4.5.3"),
+    ({"data": "451 4.3.0 Queue file write error"}, "451 4.3.0"),
+    ({"eod": "452 4.3.1 Insufficient system storage"}, "452 4.3.1"),
+]
+gaps, attempts, dues = [], [], []
+for n, (script, words) in enumerate(steps, 1):
+    srv.script(**script)
+    before = clock.now()
+    r = once(cfg1, clock)
+    q = queue(cfg1, B)
+    if not t.ok(q and q[0]["state"] == "queued",
+                "%s: the message stays queued" % words,
+                json.dumps(q) + "\n" + r.err):
+        break
+    attempts.append(q[0]["attempts"])
+    dues.append(epoch(q[0]["due"]))
+    gaps.append(dues[-1] - before)
+    t.ok(q[0]["error"].startswith(words),
+         "%s: the error is the server's reply" % words, q[0]["error"])
+    clock.past(q[0]["due"])
+t.is_(attempts, list(range(1, len(steps) + 1)), "4xx: attempts grow by one")
+t.ok(all(b > a for a, b in zip(dues, dues[1:])), "4xx: the due time moves later",
+     repr(dues))
+t.ok(all(b > a * 1.5 for a, b in zip(gaps, gaps[1:])),
+     "4xx: the backoff grows (%s)" % ", ".join("%ds" % g for g in gaps))
+t.is_(len(srv.delivered()), 0, "4xx: nothing was accepted meanwhile")
+srv.script()
+r = once(cfg1, clock)
+q = queue(cfg1, B)
+t.ok(q and q[0]["state"] == "sent", "4xx: sent once the server accepts",
+     json.dumps(q) + "\n" + r.err)
+t.is_([m.message_id for m in srv.delivered()], [q[0]["message_id"]] if q else [],
+      "4xx: delivered exactly once, with the queued Message-ID")
+complete = [m for m in srv.messages if m.message_id == (q[0]["message_id"] if q else "")]
+t.ok(len(complete) == 2 and not complete[0].accepted,
+     "4xx: the DATA refused with 452 and the accepted one are the same message",
+     repr(srv.messages))
+
+# --- 1c. 550 and 554: failed with the server's words --------------------------
+srv.reset()
+C1, C2 = "gone@faults.test", "spam@faults.test"
+W550 = "550 5.1.1 <gone@faults.test>: Recipient address rejected: User unknown"
+W554 = "554 5.7.1 Message rejected: looks like spam to fakesmtp"
+add_outreach(cfg1, C1, "Gus Gone")
+srv.script(rcpt=[W550])
+r = once(cfg1, clock)
+add_outreach(cfg1, C2, "Sid Spam")
+srv.script(eod=[W554])
+r = once(cfg1, clock)
+for addr, words in ((C1, W550), (C2, W554)):
+    q = queue(cfg1, addr)
+    t.ok(q and q[0]["state"] == "failed", "%s: failed" % words[:3],
+         json.dumps(q) + "\n" + r.err)
+    t.is_(q[0]["error"] if q else None, words,
+          "%s: --json queue has the server's words" % words[:3])
+txt = ctl(cfg1, "queue").out
+t.like(txt, r"failed\s.*gone@faults\.test\s+" + re.escape(W550),
+       "550: `infoviewctl queue` shows the server's words")
+t.like(txt, r"failed\s.*spam@faults\.test\s+" + re.escape(W554),
+       "554: `infoviewctl queue` shows the server's words")
+srv.script()
+clock.offset += 4 * 3600
+r = once(cfg1, clock)
+t.is_(len(srv.delivered()), 0, "5xx: a failed message is not retried")
+t.ok(all(x["state"] == "failed" for x in queue(cfg1) if x["email"] in (C1, C2)),
+     "5xx: it stays failed")
+
+# --- 1d. connection dropped in the middle of DATA ------------------------------
+srv.reset()
+D = "drop@faults.test"
+add_outreach(cfg1, D, "Dot Drop")
+srv.script(drop_in_data=400)
+r = once(cfg1, clock)
+q = queue(cfg1, D)
+t.ok(q and q[0]["state"] == "queued" and q[0]["attempts"] == 1,
+     "drop in DATA: queued for a retry", json.dumps(q) + "\n" + r.err)
+t.ok(q and q[0]["error"], "drop in DATA: with an error", json.dumps(q))
+t.is_(len(srv.partial), 1, "drop in DATA: the server saw a cut transfer")
+t.is_(len(srv.messages), 0, "drop in DATA: and no complete one")
+# Now hang up after the complete DATA, before answering: in flight.
+srv.script(drop_after="eod")
+if q:
+    clock.past(q[0]["due"])
+r = once(cfg1, clock)
+q = queue(cfg1, D)
+t.ok(q and q[0]["state"] == "queued" and q[0]["attempts"] == 2,
+     "hang-up before the reply to DATA: queued again", json.dumps(q) + "\n" + r.err)
+srv.script()
+if q:
+    clock.past(q[0]["due"])
+r = once(cfg1, clock)
+q = queue(cfg1, D)
+mid = q[0]["message_id"] if q else "?"
+t.ok(q and q[0]["state"] == "sent", "drop in DATA: sent on the next try",
+     json.dumps(q) + "\n" + r.err)
+t.is_([m.message_id for m in srv.delivered()], [mid],
+      "drop in DATA: accepted exactly once, with the queued Message-ID")
+final = srv.delivered()[0].data if srv.delivered() else None
+t.ok(final is not None and len(srv.partial) == 1 and
+     final.startswith(srv.partial[0]) and
+     [(m.message_id, m.data == final) for m in srv.messages] ==
+     [(mid, True), (mid, True)],
+     "drop in DATA: every transfer (cut, complete but unanswered, accepted) "
+     "was the same message, byte for byte", repr(srv.messages))
+t.is_(len(set(x["message_id"] for x in queue(cfg1))), len(queue(cfg1)),
+      "Message-IDs in the outbox are unique")
+
+# =============================================================================
+# 2. IMAP faults under a running daemon
+# =============================================================================
+U2 = "me3@example.test"
+me = t.Account(stack, U2)
+d2 = t.tempdir()
+cfg2 = t.write_config(d2, stack, user=U2,
+                      **{"outreach.max_followups": 0, "imap.save_sent": False})
+people = ["idle@imapf.test", "fetch@imapf.test", "reborn@imapf.test"]
+for a in people:
+    ctl(cfg2, "contact", "add", a, "--name", "Ira Imap")
+ctl(cfg2, "outreach", "--all-new")
+r = once(cfg2)
+t.is_(r.rc, 0, "IMAP: the outreach goes out")
+orig = {a: t.Account(stack, a).wait_for("INBOX", timeout=15) for a in people}
+t.ok(all(orig.values()), "IMAP: every contact got it")
+
+
+def inbound(d):
+    c = sqlite3.connect(os.path.join(d, "infoviewd.db"))
+    try:
+        return c.execute("SELECT message_id, contact_id, uidvalidity, uid "
+                         "FROM inbound").fetchall()
+    finally:
+        c.close()
+
+
+def norm(message_id):
+    return (message_id or "").strip().strip("<>")
+
+
+def wait_inbound(d, message_id, timeout=90):
+    return t.wait_until(lambda: any(norm(m) == norm(message_id)
+                                    for m, *_ in inbound(d)),
+                        timeout=timeout, interval=0.3)
+
+
+def count_of(d, message_id):
+    return sum(1 for m, *_ in inbound(d) if norm(m) == norm(message_id))
+
+
+def contact_state(cfg, addr):
+    r = ctl(cfg, "--json", "contact", "show", addr)
+    try:
+        return json.loads(r.out)["state"]
+    except (ValueError, KeyError):
+        return None
+
+
+dmn = t.start_daemon(cfg2, "-v")
+t.ok(dmn.wait_log(r"connected to IMAP", timeout=30), "IMAP: the daemon connected")
+time.sleep(1.5)   # into IDLE
+
+# --- 2a. kill -9 of Dovecot while the daemon IDLEs; a reply arrives meanwhile -
+a = people[0]
+stack.kill_imap()
+rep = t.Account(stack, a).reply(orig[a], "Yes, let's talk on Thursday.\n")
+time.sleep(2)
+t.ok(dmn.alive(), "kill -9 of Dovecot: the daemon keeps running")
+stack.start_imap()
+stack.flush_queue()
+got = wait_inbound(d2, rep["Message-ID"])
+t.ok(got, "kill -9 of Dovecot: the reply sent meanwhile was processed",
+     lambda: dmn.log()[-3000:])
+time.sleep(2)
+t.is_(count_of(d2, rep["Message-ID"]), 1, "kill -9 of Dovecot: exactly once")
+t.ok(contact_state(cfg2, a) in ("replied", "scheduled"),
+     "kill -9 of Dovecot: the reply counted (%s)" % contact_state(cfg2, a))
+t.like(dmn.log(), r"IMAP .*(failed|reconnect|retrying)",
+       "kill -9 of Dovecot: the daemon logged the loss")
+
+
+# --- 2b. kill -9 of Dovecot in the middle of a big FETCH ----------------------
+def rchar(pid):
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            for line in f:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+a = people[1]
+big = os.urandom(4 * 1024 * 1024)
+log_mark = len(dmn.log())
+base = rchar(dmn.pid)
+rep = t.Account(stack, a).reply(orig[a], "Here is my portfolio, see attached.\n",
+                                attachments=[("portfolio.bin", "application",
+                                              "octet-stream", big)])
+# The daemon starts reading megabytes once Dovecot has the message: kill
+# Dovecot as soon as that starts.
+deadline = time.monotonic() + 30
+killed_at = None
+while time.monotonic() < deadline:
+    now_r = rchar(dmn.pid)
+    if now_r - base > 512 * 1024:
+        stack.kill_imap()
+        killed_at = now_r - base
+        break
+    time.sleep(0.002)
+t.ok(killed_at is not None, "mid-FETCH: Dovecot killed while the daemon read "
+     "(%s bytes in)" % killed_at)
+interrupted = re.search(r"IMAP (FETCH|SEARCH|EXAMINE|IDLE) failed",
+                        dmn.log()[log_mark:])
+t.diag("mid-FETCH: the daemon %s" % ("logged an interrupted command: " +
+                                     interrupted.group(0) if interrupted else
+                                     "finished before the kill"))
+time.sleep(1)
+stack.start_imap()
+got = wait_inbound(d2, rep["Message-ID"])
+t.ok(got, "mid-FETCH: the big reply was processed after the restart",
+     lambda: dmn.log()[-3000:])
+time.sleep(2)
+t.is_(count_of(d2, rep["Message-ID"]), 1, "mid-FETCH: exactly once")
+t.is_(contact_state(cfg2, a), "replied", "mid-FETCH: the contact replied")
+t.ok(dmn.alive(), "mid-FETCH: the daemon kept running")
+
+# --- 2c. the mailbox reborn with a new UIDVALIDITY ------------------------------
+def uidvalidity(acct):
+    c = acct.imap()
+    try:
+        c.select("INBOX", readonly=True)
+        typ, data = c.response("UIDVALIDITY")
+        return int(data[0]) if data and data[0] else None
+    finally:
+        c.logout()
+
+
+a = people[2]
+# A note without a Message-ID (legal: RFC 5322 says SHOULD) is in the
+# mailbox too, already processed.
+n0 = len(inbound(d2))
+me.append("INBOX", ("From: Nora Noid <noid@stranger.test>\r\nTo: %s\r\n"
+                    "Subject: a note without a Message-ID\r\nDate: %s\r\n\r\n"
+                    "hello\r\n" % (U2, email.utils.formatdate())).encode())
+t.ok(t.wait_until(lambda: len(inbound(d2)) > n0, timeout=30),
+     "a message without a Message-ID is processed")
+old = me.messages("INBOX")
+before = inbound(d2)
+old_validity = uidvalidity(me)
+log_mark = len(dmn.log())
+stack.reset_mailbox(U2)
+for m in old:
+    me.append("INBOX", m.raw)
+rep = t.Account(stack, a).reply(orig[a], "Sorry for the delay - happy to chat.\n")
+got = wait_inbound(d2, rep["Message-ID"])
+t.ok(got, "new UIDVALIDITY: the new reply was processed",
+     lambda: dmn.log()[-3000:])
+time.sleep(2)
+after = inbound(d2)
+ids = collections.Counter(m for m, *_ in after)
+t.ok(all(n == 1 for m, n in ids.items() if m),
+     "new UIDVALIDITY: Message-IDs in the inbound table are unique",
+     repr([(m, n) for m, n in ids.items() if n > 1]))
+t.is_(len([x for x in after if x[0]]), len([x for x in before if x[0]]) + 1,
+      "new UIDVALIDITY: one new inbound row, the re-appended old messages "
+      "with a Message-ID not processed again")
+t.is_(len(after), len(before) + 1, "new UIDVALIDITY: none of the %d "
+      "re-appended old messages processed again (also the one without a "
+      "Message-ID)" % len(old))
+new_validity = uidvalidity(me)
+t.ok(old_validity is not None and new_validity not in (None, old_validity),
+     "new UIDVALIDITY: the mailbox did change (%s -> %s)" % (old_validity,
+                                                            new_validity))
+t.ok(all(v == new_validity for m, _, v, _ in after if norm(m) == norm(rep["Message-ID"])),
+     "new UIDVALIDITY: the new reply is recorded under the new UIDVALIDITY")
+t.like(dmn.log()[log_mark:], r"UIDVALIDITY changed",
+       "new UIDVALIDITY: the daemon logged the change")
+t.is_(contact_state(cfg2, a), "replied", "new UIDVALIDITY: the contact replied")
+t.ok(dmn.alive(), "the daemon ran through every IMAP fault")
+t.is_(dmn.stop(), 0, "IMAP: SIGTERM: exit 0")
+imap_log = dmn.log()
+
+# =============================================================================
+# 3. disk full for the database
+# =============================================================================
+d3 = t.tempdir()
+mnt = os.path.join(d3, "db")
+os.makedirs(mnt)
+mp = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
+                     mnt], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+mounted = mp.returncode == 0
+t.ok(mounted, "disk full: a 2 MB tmpfs mounted for the database",
+     mp.stdout.decode("utf-8", "replace"))
+if mounted:
+    t.at_cleanup(lambda: subprocess.run(["umount", "-l", mnt]))
+db3 = os.path.join(mnt, "infoviewd.db")
+srv3 = FakeSMTP()
+t.at_cleanup(srv3.stop)
+cfg3 = fake_config(d3, stack, srv3, **{"storage.database": db3})
+clock3 = Clock()
+full = ["full%d@diskfull.test" % i for i in range(4)]
+for a in full[:3]:
+    add_outreach(cfg3, a, "Fran Full")
+# Rendered and waiting for a retry when the disk fills...
+srv3.script(greeting="421 4.3.2 try again later")
+r = once(cfg3, clock3)
+q = queue(cfg3)
+t.ok(len(q) == 3 and all(x["state"] == "queued" and x["attempts"] == 1
+                         for x in q),
+     "disk full: three messages rendered and queued before the disk fills",
+     json.dumps(q))
+# ... and one queued but not rendered yet.
+add_outreach(cfg3, full[3], "Fran Full")
+stored = {x["id"]: x["message_id"] for x in queue(cfg3)}
+filler = os.path.join(mnt, "filler")
+
+
+def fill(path):
+    n = 0
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (65536, 4096, 512, 1):
+            for _ in range(100000):
+                try:
+                    f.write(b"\0" * chunk)
+                    n += chunk
+                except OSError:
+                    break
+    return n
+
+
+filled = fill(filler)
+st = os.statvfs(mnt)
+t.diag("disk full: filler %d bytes, %d bytes free" % (filled,
+                                                      st.f_bavail * st.f_frsize))
+srv3.script()
+clock3.past(max(x["due"] for x in q)) if q else None
+r = once(cfg3, clock3, timeout=120)
+full_out = r.err
+t.diag("disk full: --once exited %r" % r.rc)
+t.ok(r.rc is not None, "disk full: --once ends (no hang)")
+t.like(full_out, re.escape(db3) + r".*(disk|[Dd]isk is full|No space)|"
+       r"(disk is full|No space left).*" + re.escape(db3),
+       "disk full: a clear error naming the database and the full disk")
+during = [m.message_id for m in srv3.messages]
+t.diag("disk full: %d message(s) reached the server during the full pass" %
+       len(during))
+os.unlink(filler)
+# Whatever was sent while the journal could not record it must not go twice.
+for _ in range(3):
+    clock3.offset += 3600
+    r = once(cfg3, clock3)
+q = queue(cfg3)
+t.is_(sorted(x["state"] for x in q), ["sent"] * 4,
+      "disk full: after freeing space every queued message is sent",
+      )
+t.is_({x["id"]: x["message_id"] for x in q if x["id"] in stored and stored[x["id"]]},
+      {k: v for k, v in stored.items() if v},
+      "disk full: the Message-IDs stored before are unchanged")
+cnt = collections.Counter(m.message_id for m in srv3.messages)
+t.is_(sorted(cnt[x["message_id"]] for x in q), [1] * len(q),
+      "disk full: each queued message reached the server exactly once",
+      )
+if any(n > 1 for n in cnt.values()):
+    t.diag("copies per Message-ID: %r\nfull pass stderr:\n%s" % (dict(cnt),
+                                                               full_out[-3000:]))
+c = sqlite3.connect(db3)
+ic = c.execute("PRAGMA integrity_check").fetchone()[0]
+c.close()
+t.is_(ic, "ok", "disk full: the database is intact")
+if mounted:
+    um = subprocess.run(["umount", mnt], stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT)
+    t.is_(um.returncode, 0, "disk full: tmpfs unmounted",)
+
+# =============================================================================
+# 4. secrets: never in what the daemon writes at -v, nor in the database
+# =============================================================================
+pw = stack.password
+needles = {"password": pw.encode()}
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+for user in (USER, "me4@example.test"):
+    for label, blob in (("AUTH PLAIN", "\0%s\0%s" % (user, pw)),
+                        ("AUTH PLAIN authzid", "%s\0%s\0%s" % (user, user, pw))):
+        v = b64(blob)
+        needles["%s %s" % (label, user)] = v.encode()
+        needles["%s %s unpadded" % (label, user)] = v.rstrip("=").encode()
+# base64 of the password at each of the three alignments it can have
+# inside a longer blob (the characters that also encode neighbours cut off)
+for k in (0, 1, 2):
+    enc = base64.b64encode(b"\0" * k + pw.encode()).decode()
+    needles["base64 password +%d" % k] = enc[k + 1 if k else 0:len(enc) - 4] \
+        .encode()
+
+captured = {"IMAP faults -v": imap_log}
+d4 = t.tempdir()
+cfg4 = t.write_config(d4, stack, user="me4@example.test",
+                      **{"outreach.max_followups": 0})
+add_outreach(cfg4, "secret@secrets.test", "Sue Secret")
+r = once(cfg4, verbose=True)
+captured["real stack --once -v"] = r.out + r.err
+t.is_(r.rc, 0, "secrets: a -v pass against the real stack")
+got = t.Account(stack, "secret@secrets.test").wait_for("INBOX", timeout=15)
+t.ok(got is not None, "secrets: it sent (AUTH over STARTTLS happened)")
+dm4 = t.start_daemon(cfg4, "-v")
+dm4.wait_log(r"connected to IMAP", timeout=30)
+time.sleep(1)
+captured["real stack status"] = ctl(cfg4, "status").out + \
+    ctl(cfg4, "--json", "status").out
+dm4.stop()
+captured["real stack daemon -v"] = dm4.log()
+# A wrong password: the refusal must not echo it.
+wrong = "Wr0ng-But-Secret-%d" % os.getpid()
+needles["wrong password"] = wrong.encode()
+needles["base64 wrong password"] = b64(wrong).rstrip("=").encode()
+needles["AUTH PLAIN wrong"] = b64("\0me4@example.test\0" + wrong).rstrip("=").encode()
+with open(os.path.join(d4, "password"), "w") as f:
+    f.write(wrong + "\n")
+add_outreach(cfg4, "secret2@secrets.test", "Sue Secret")
+r = once(cfg4, verbose=True)
+captured["wrong password --once -v"] = r.out + r.err
+t.like(r.err, r"(?i)auth|login", "secrets: the wrong password is reported")
+captured["wrong password queue"] = ctl(cfg4, "queue").out + \
+    ctl(cfg4, "--json", "queue").out + ctl(cfg4, "--json", "status").out
+with open(os.path.join(d4, "password"), "w") as f:
+    f.write(pw + "\n")
+
+# Against the fake server: AUTH PLAIN in the clear on loopback.
+srv4 = FakeSMTP(auth={USER: pw})
+t.at_cleanup(srv4.stop)
+d5 = t.tempdir()
+cfg5 = fake_config(d5, stack, srv4, **{"smtp.user": USER,
+                                       "smtp.password_file":
+                                       os.path.join(d5, "password")})
+add_outreach(cfg5, "plain@secrets.test", "Pat Plain")
+r = once(cfg5, verbose=True)
+captured["fakesmtp AUTH --once -v"] = r.out + r.err
+t.is_(srv4.auth, [(USER, pw)], "secrets: the fake server got AUTH PLAIN")
+t.is_(len(srv4.delivered()), 1, "secrets: and the message")
+auth_lines = [l for _, l in srv4.commands if l.upper().startswith("AUTH") or
+              (l and re.fullmatch(r"[A-Za-z0-9+/=]{8,}", l))]
+t.ok(any(needles["AUTH PLAIN %s" % USER].decode() in l for l in auth_lines),
+     "secrets: the AUTH PLAIN blob we look for is what went over the wire",
+     repr(auth_lines))
+srv5 = FakeSMTP(auth={USER: "not-" + pw})
+t.at_cleanup(srv5.stop)
+cfg6 = fake_config(t.tempdir(), stack, srv5, **{"smtp.user": USER,
+                                               "smtp.password_file":
+                                               os.path.join(d5, "password")})
+add_outreach(cfg6, "refused@secrets.test", "Rob Refused")
+r = once(cfg6, verbose=True)
+captured["fakesmtp 535 --once -v"] = r.out + r.err
+captured["fakesmtp 535 queue"] = ctl(cfg6, "--json", "queue").out + \
+    ctl(cfg6, "queue").out + ctl(cfg6, "--json", "status").out
+t.like(r.err, r"535", "secrets: the refused AUTH is logged with the server's "
+       "words")
+
+for d in (d4, d5):
+    for fn in os.listdir(d):
+        if fn.startswith("infoviewd.db"):
+            with open(os.path.join(d, fn), "rb") as f:
+                captured["database " + os.path.join(d, fn)] = f.read()
+leaks = []
+for where, text in captured.items():
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
+    for what, needle in needles.items():
+        if needle and needle in data:
+            i = data.index(needle)
+            leaks.append("%s in %s: ...%r..." % (what, where,
+                                                 data[max(0, i - 80):i + 80]))
+t.ok(not leaks, "secrets: no password, base64 form or AUTH blob in %d "
+     "captured outputs and database files" % len(captured), "\n".join(leaks))
+t.ok(sum(len(v) for v in captured.values()) > 10000,
+     "secrets: the captured -v output is substantial (%d bytes)" %
+     sum(len(v) for v in captured.values()))
+
+t.done_testing()
