@@ -431,6 +431,8 @@ build_vars(const struct config *cfg, const struct tmplset *ts,
 
 	if (req->contact != NULL)
 		set_contact_vars(v, req->contact, req->referrer_name);
+	if (!str_empty(req->referrer_email))
+		tvars_set(v, "referrer_email", req->referrer_email);
 	else if (!str_empty(req->referrer_name)) {
 		tvars_set(v, "referrer", req->referrer_name);
 		set_owned(v, "referrer_first_name",

@@ -36,6 +36,7 @@ const struct template *tmplset_get(const struct tmplset *t, const char *name);
 struct compose_req {
 	const char *template;           /* "outreach.txt", ... */
 	const struct contact *contact;  /* who it is about (may be NULL) */
+	const char *referrer_email;     /* the referrer's address, or NULL */
 	const char *referrer_name;      /* resolved referrer display name
 	                                   (NULL: contact->referred_by) */
 	bool to_user;                   /* addressed to the user, auto-generated */

@@ -41,6 +41,11 @@ int ctl_meeting(struct ctl *c, int argc, char **argv);
 /* ctl_status.c */
 int ctl_status(struct ctl *c, int argc, char **argv);
 
+/* Display width of UTF-8 text (one column per code point), and printing
+ * padded to a width (ctl_contact.c). */
+size_t text_width(const char *s);
+void put_padded(const char *s, size_t width);
+
 /* Tells a running daemon to look at the database now (no-op if none). */
 void ctl_wake(struct ctl *c);
 

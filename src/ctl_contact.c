@@ -67,7 +67,7 @@ put_text(const char *s)
 }
 
 /* Display width of UTF-8 s: one column per code point. */
-static size_t
+size_t
 text_width(const char *s)
 {
 	size_t n = 0;
@@ -78,7 +78,7 @@ text_width(const char *s)
 	return n;
 }
 
-static void
+void
 put_padded(const char *s, size_t width)
 {
 	size_t w = text_width(s);

@@ -30,33 +30,72 @@ static const char *const funnel[] = {
 	CS_CONTACTED, CS_REPLIED, CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED,
 };
 
-/* Index of a state in the lifecycle (later = further along). */
-static int
-stage_of(const char *state)
-{
-	static const char *const order[] = {
-		CS_NEW, CS_QUEUED, CS_CONTACTED, CS_FOLLOWED_UP, CS_NO_RESPONSE,
-		CS_REPLIED, CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED,
-	};
-	size_t i;
+/* The states that show a contact reached a funnel stage: each stage
+ * counts the contacts whose history (past and current states) has one. */
+static const char *const reached_contacted[] = { CS_CONTACTED, CS_FOLLOWED_UP,
+	CS_NO_RESPONSE, CS_REPLIED, CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED,
+	CS_DECLINED, NULL };
+static const char *const reached_replied[] = { CS_REPLIED, CS_SCHEDULED,
+	CS_INTERVIEWED, CS_THANKED, CS_DECLINED, NULL };
+static const char *const reached_scheduled[] = { CS_SCHEDULED, CS_INTERVIEWED,
+	CS_THANKED, NULL };
+static const char *const reached_interviewed[] = { CS_INTERVIEWED, CS_THANKED,
+	NULL };
+static const char *const reached_thanked[] = { CS_THANKED, NULL };
+static const char *const *const funnel_sets[] = { reached_contacted,
+	reached_replied, reached_scheduled, reached_interviewed, reached_thanked };
 
-	for (i = 0; i < nitems(order); i++)
-		if (strcmp(order[i], state) == 0)
-			return (int)i;
-	return -1;                      /* declined, bounced, stopped */
+static bool
+in_set(const char *state, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(*set, state) == 0)
+			return true;
+	return false;
 }
 
-static int
-funnel_reached(const char *state, const char *stage)
+/* The new state of a "state" event ("old -> new: why"), into out. */
+static const char *
+event_new_state(const char *detail, char *out, size_t len)
 {
-	int s = stage_of(state), t = stage_of(stage);
+	const char *p = strstr(detail, "-> ");
+	size_t n;
 
-	if (strcmp(state, CS_DECLINED) == 0 || strcmp(state, CS_STOPPED) == 0)
-		return strcmp(stage, CS_CONTACTED) == 0 ||
-		    strcmp(stage, CS_REPLIED) == 0;
-	if (strcmp(state, CS_NO_RESPONSE) == 0 || strcmp(state, CS_FOLLOWED_UP) == 0)
-		return strcmp(stage, CS_CONTACTED) == 0;
-	return s >= 0 && t >= 0 && s >= t;
+	if (p == NULL)
+		return "";
+	p += 3;
+	n = strcspn(p, ": ");
+	snprintf(out, len, "%.*s", (int)n, p);
+	return out;
+}
+
+/* Per funnel stage, the contacts whose history reached it. */
+static void
+funnel_counts(struct ctl *c, struct contact **v, size_t n, int *counts)
+{
+	struct event *ev = NULL;
+	size_t nev = 0, i, e = 0, k;
+	char buf[32];
+
+	memset(counts, 0, sizeof(int) * nitems(funnel));
+	if (store_event_list_kind(c->st, "state", &ev, &nev) < 0)
+		nev = 0;
+	/* v is ordered by id, events by contact: walk both once. */
+	for (i = 0; i < n; i++) {
+		bool hit[nitems(funnel)] = { false };
+
+		while (e < nev && ev[e].contact_id < v[i]->id)
+			e++;
+		for (k = 0; k < nitems(funnel); k++)
+			hit[k] = in_set(v[i]->state, funnel_sets[k]);
+		for (; e < nev && ev[e].contact_id == v[i]->id; e++)
+			for (k = 0; k < nitems(funnel); k++)
+				hit[k] = hit[k] || in_set(event_new_state(ev[e].detail,
+				    buf, sizeof(buf)), funnel_sets[k]);
+		for (k = 0; k < nitems(funnel); k++)
+			counts[k] += hit[k];
+	}
+	events_free(ev, nev);
 }
 
 struct field_progress {
@@ -146,18 +185,6 @@ count_state(struct contact **v, size_t n, const char *state)
 	return k;
 }
 
-static int
-count_funnel(struct contact **v, size_t n, const char *stage)
-{
-	size_t i;
-	int k = 0;
-
-	for (i = 0; i < n; i++)
-		if (funnel_reached(v[i]->state, stage))
-			k++;
-	return k;
-}
-
 static const char *const all_states[] = {
 	CS_NEW, CS_QUEUED, CS_CONTACTED, CS_FOLLOWED_UP, CS_REPLIED, CS_SCHEDULED,
 	CS_INTERVIEWED, CS_THANKED, CS_DECLINED, CS_NO_RESPONSE, CS_BOUNCED,
@@ -166,7 +193,8 @@ static const char *const all_states[] = {
 
 static void
 status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
-    struct field_progress *p, size_t np, struct outbox_row **q, size_t nq)
+    const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
+    size_t nq)
 {
 	struct json j;
 	size_t i;
@@ -200,7 +228,7 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_key(&j, "funnel");
 	json_begin_object(&j);
 	for (i = 0; i < nitems(funnel); i++)
-		json_kint(&j, funnel[i], count_funnel(v, n, funnel[i]));
+		json_kint(&j, funnel[i], fun[i]);
 	json_end_object(&j);
 	json_kint(&j, "goal", c->cfg->goal.interviews_per_field);
 	json_key(&j, "fields");
@@ -231,14 +259,67 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_finish(&j);
 }
 
+/* Prints s in at most width columns (cut on a character boundary, with
+ * "..." when cut), padded to width. */
+static void
+print_clipped(const char *s, size_t width)
+{
+	size_t w = 0;
+	const char *p;
+
+	if (text_width(s) <= width) {
+		put_padded(s, width);
+		return;
+	}
+	for (p = s; *p != '\0'; p++) {
+		if (((unsigned char)*p & 0xc0) != 0x80 && ++w > width - 3)
+			break;
+		fputc(*p, stdout);
+	}
+	fputs("...", stdout);
+}
+
+/* Prints item after the ones already on the line (at column col),
+ * wrapping under the label column before 80. Returns the new column. */
+static size_t
+print_item(const char *item, size_t col)
+{
+	size_t w = text_width(item);
+
+	if (col > 11 && col + 1 + w > 79) {
+		printf("\n           ");
+		col = 11;
+	}
+	if (col > 11) {
+		fputc(' ', stdout);
+		col++;
+	}
+	fputs(item, stdout);
+	return col + w;
+}
+
+/* "imap       ok" / "imap       error" and the last error on its own
+ * line, clipped to the terminal's 80 columns. */
+static void
+print_health(const char *what, const char *health, const char *err)
+{
+	printf("%-10s %s\n", what, health[0] ? health : "unknown");
+	if (err[0] != '\0' && strcmp(health, "ok") != 0) {
+		fputs("           last error: ", stdout);
+		print_clipped(err, 80 - 23);
+		fputc('\n', stdout);
+	}
+}
+
 static void
 status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
-    struct field_progress *p, size_t np, struct outbox_row **q, size_t nq)
+    const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
+    size_t nq)
 {
 	const char *on = c->color ? "\033[32m" : "", *off = c->color ? "\033[0m" : "";
 	const char *bad = c->color ? "\033[31m" : "";
 	char when[64];
-	size_t i;
+	size_t i, col;
 	int goal = c->cfg->goal.interviews_per_field;
 
 	printf("daemon     %s%s%s", d->alive ? on : bad,
@@ -247,26 +328,35 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		printf(" (pid %ld, since %s)", d->pid, d->started);
 	printf("\ninbox      last sync %s\n", d->last_sync[0] ? d->last_sync :
 	    "never");
-	printf("imap       %s%s%s\n", d->imap[0] ? d->imap : "unknown",
-	    d->imap_err[0] ? " - last error: " : "", d->imap_err);
-	printf("smtp       %s%s%s\n", d->smtp[0] ? d->smtp : "unknown",
-	    d->smtp_err[0] ? " - last error: " : "", d->smtp_err);
+	print_health("imap", d->imap, d->imap_err);
+	print_health("smtp", d->smtp, d->smtp_err);
 	printf("\ncontacts   %zu\nfunnel     ", n);
-	for (i = 0; i < nitems(funnel); i++)
-		printf("%s%s %d", i ? " > " : "", funnel[i],
-		    count_funnel(v, n, funnel[i]));
-	printf("\nstates    ");
+	col = 11;
+	for (i = 0; i < nitems(funnel); i++) {
+		char item[48];
+
+		snprintf(item, sizeof(item), "%s%s %d", i ? "> " : "", funnel[i],
+		    fun[i]);
+		col = print_item(item, col);
+	}
+	printf("\nstates     ");
+	col = 11;
 	for (i = 0; i < nitems(all_states); i++) {
 		int k = count_state(v, n, all_states[i]);
+		char item[48];
 
-		if (k > 0)
-			printf(" %s %d", all_states[i], k);
+		if (k == 0)
+			continue;
+		snprintf(item, sizeof(item), "%s %d", all_states[i], k);
+		col = print_item(item, col);
 	}
 	printf("\n\nprogress toward %d interviews per field\n", goal);
 	for (i = 0; i < np; i++) {
 		int k, fill = p[i].interviewed > goal ? goal : p[i].interviewed;
 
-		printf("  %-24.24s [", p[i].field);
+		fputs("  ", stdout);
+		print_clipped(p[i].field, 24);
+		fputs(" [", stdout);
 		for (k = 0; k < goal && k < 20; k++)
 			printf("%s", k < fill ? "#" : ".");
 		printf("] %d/%d%s\n", p[i].interviewed, goal,
@@ -291,6 +381,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	struct outbox_row **q = NULL;
 	struct field_progress *p;
 	size_t n = 0, nq = 0, np, i;
+	int fun[nitems(funnel)];
 
 	(void)argv;
 	if (argc != 1) {
@@ -305,10 +396,11 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	}
 	daemon_info(c, &d);
 	p = progress_of(v, n, &np);
+	funnel_counts(c, v, n, fun);
 	if (c->json)
-		status_json(c, &d, v, n, p, np, q, nq);
+		status_json(c, &d, v, n, fun, p, np, q, nq);
 	else
-		status_text(c, &d, v, n, p, np, q, nq);
+		status_text(c, &d, v, n, fun, p, np, q, nq);
 	for (i = 0; i < np; i++)
 		free(p[i].field);
 	free(p);

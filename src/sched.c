@@ -490,8 +490,6 @@ sched_recover(struct sched *s)
 		log_info("recovered %d message(s) that were being sent when "
 		    "infoviewd stopped; they will be sent again with the same "
 		    "Message-ID", n);
-	store_kv_set(s->st, "smtp.health", "unknown");
-	store_kv_set(s->st, "imap.health", "unknown");
 	return n < 0 ? n : 0;
 }
 
@@ -786,6 +784,9 @@ render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 	threaded = !row->to_user && !kind_is(row->kind, OK_OUTREACH) &&
 	    x->root != NULL;
 	req.contact = x->contact;
+	req.referrer_email = x->referrer ? x->referrer->email :
+	    x->contact != NULL && email_valid(x->contact->referred_by) ?
+	    x->contact->referred_by : NULL;
 	req.referrer_name = x->referrer ? x->referrer->name :
 	    x->contact ? x->contact->referred_by : NULL;
 	req.to_user = row->to_user;
@@ -1150,14 +1151,35 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		smtp_disconnect(s->smtp);
 }
 
+/* True when addr is one of the addresses in header value list
+ * (case-insensitive, whole addresses only: "ali@x" is not "li@x"). */
+static bool
+header_has_address(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+	const char *p = list;
+
+	while (p != NULL && (p = strcasestr(p, addr)) != NULL) {
+		char before = p == list ? ' ' : p[-1], after = p[n];
+
+		if (strchr(" \t<,:;\"", before) != NULL &&
+		    strchr(" \t>,;\"", after) != NULL)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+#define SENT_CHECK_MAX 20       /* newest candidates looked at */
+
 /* Checks the Sent folder for mail from the user to the contact after t
  * (a thank-you already written). 1 yes, 0 no, <0 cannot tell. */
 static int
 user_wrote_since(struct sched *s, const struct contact *c, time_t t)
 {
 	uint32_t *uids = NULL, uidvalidity, uidnext;
-	size_t n = 0;
-	char *err = NULL, *raw = NULL;
+	size_t n = 0, looked = 0;
+	char *err = NULL, *raw = NULL, *perr = NULL;
 	size_t len;
 	int found = 0, r;
 
@@ -1167,23 +1189,27 @@ user_wrote_since(struct sched *s, const struct contact *c, time_t t)
 	    &err)) < 0 ||
 	    (r = imap_search_header(s->imap, "To", c->email, &uids, &n, &err)) < 0)
 		goto out;
-	/* Newest first: one recent message after t is enough. */
-	while (n > 0 && !found) {
+	/* Newest first; the search matches substrings, so check each. */
+	while (n > 0 && !found && looked++ < SENT_CHECK_MAX) {
 		struct inmsg *m = NULL;
+		const char *to, *cc;
 
 		n--;
-		if (imap_fetch(s->imap, uids[n], 1024 * 1024, &raw, &len, &err) < 0)
+		if ((r = imap_fetch(s->imap, uids[n], 1024 * 1024, &raw, &len,
+		    &err)) < 0)
 			break;
-		if (mime_parse_isolated(raw, len, &m, &err) == 0 && m->date > t)
-			found = 1;
+		if (mime_parse_isolated(raw, len, &m, &perr) == 0 && m->date > t) {
+			to = inmsg_header(m, "To");
+			cc = inmsg_header(m, "Cc");
+			found = header_has_address(to, c->email) ||
+			    header_has_address(cc, c->email);
+		}
 		inmsg_free(m);
 		freep(&raw);
-		freep(&err);
-		if (!found)
-			break;
+		freep(&perr);
 	}
 out:
-	if (r < 0) {
+	if (r < 0 && r != -EFBIG) {
 		imap_lost(s, "Sent folder check", err);
 		found = r;
 	}
@@ -1637,8 +1663,9 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	out->contact_id = c->id;
 	out->snippet = snippet_of(cl.new_text ? cl.new_text : m->text);
 	store_event_add(s->st, c->id, "received", out->snippet);
-	log_info("%s from %s: %s%s%s", out->cls, c->email, out->intent,
-	    cl.reason ? " - " : "", cl.reason ? cl.reason : "");
+	log_info("%s from %s%s%s%s%s", out->cls, c->email,
+	    out->intent[0] ? ": " : "", out->intent, cl.reason ? " - " : "",
+	    cl.reason ? cl.reason : "");
 	switch (cl.cls) {
 	case MSG_HUMAN:
 		r = react_human(s, c, &cl, out->snippet);

@@ -115,6 +115,10 @@ int store_event_add(struct store *s, int64_t contact_id, const char *kind,
     const char *detail);
 int store_event_list(struct store *s, int64_t contact_id, struct event **ret,
     size_t *ret_n);
+/* Every event of one kind (all contacts), ordered by contact and time;
+ * "state" events read "old -> new: why". */
+int store_event_list_kind(struct store *s, const char *kind,
+    struct event **ret, size_t *ret_n);
 /* Count of contacts per state, for status: parallel arrays. */
 int store_contact_state_counts(struct store *s, char ***ret_states,
     int64_t **ret_counts, size_t *ret_n);

@@ -304,20 +304,14 @@ store_event_add(struct store *s, int64_t contact_id, const char *kind,
 	return store_exec_stmt(s, st);
 }
 
-int
-store_event_list(struct store *s, int64_t contact_id, struct event **ret,
-    size_t *ret_n)
+/* Steps a SELECT of (id, contact_id, at, kind, detail); finalizes st. */
+static int
+event_collect(sqlite3_stmt *st, struct event **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT id, contact_id, at, kind, detail FROM events "
-	    "WHERE contact_id = ?1 ORDER BY at, id");
 	struct event *v = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, contact_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n].id = sqlite3_column_int64(st, 0);
@@ -335,6 +329,34 @@ store_event_list(struct store *s, int64_t contact_id, struct event **ret,
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+int
+store_event_list(struct store *s, int64_t contact_id, struct event **ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT id, contact_id, at, kind, detail FROM events "
+	    "WHERE contact_id = ?1 ORDER BY at, id");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	return event_collect(st, ret, ret_n);
+}
+
+int
+store_event_list_kind(struct store *s, const char *kind, struct event **ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT id, IFNULL(contact_id, 0), at, kind, detail FROM events "
+	    "WHERE kind = ?1 ORDER BY contact_id, at, id");
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, kind);
+	return event_collect(st, ret, ret_n);
 }
 
 /* The id of the contact that referred_by names: its email
