@@ -176,6 +176,43 @@ store_exec_stmt(struct store *s, sqlite3_stmt *st)
 	return 0;
 }
 
+int
+store_exec_changes(struct store *s, sqlite3_stmt *st)
+{
+	int r;
+
+	if ((r = store_exec_stmt(s, st)) < 0)
+		return r;
+	return sqlite3_changes(s->db);
+}
+
+int
+store_collect(struct store *s, sqlite3_stmt *st, void *(*read)(sqlite3_stmt *),
+    void (*free_one)(void *), void ***ret, size_t *ret_n)
+{
+	void **v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = read(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_debug("store: %s", sqlite3_errmsg(s->db));
+		for (i = 0; i < n; i++)
+			free_one(v[i]);
+		free(v);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 char *
 store_col_str(sqlite3_stmt *st, int col)
 {

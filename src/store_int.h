@@ -24,6 +24,15 @@ int store_errno(int rc);
 int store_exec_stmt(struct store *s, sqlite3_stmt *st);
 /* Column text as an allocated string ("" for NULL). */
 char *store_col_str(sqlite3_stmt *st, int col);
+/* Runs a prepared UPDATE/DELETE, finalizes it; returns the number of rows
+ * changed or a negative errno. */
+int store_exec_changes(struct store *s, sqlite3_stmt *st);
+/* Steps st, turning each row into an element with read(); finalizes st.
+ * On error frees what was read with free_one. */
+int store_collect(struct store *s, sqlite3_stmt *st,
+    void *(*read)(sqlite3_stmt *), void (*free_one)(void *), void ***ret,
+    size_t *ret_n);
+
 /* Binds text, NULL for a NULL pointer. */
 int store_bind_str(sqlite3_stmt *st, int idx, const char *v);
 

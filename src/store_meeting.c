@@ -40,7 +40,7 @@ meetings_free(struct meeting **v, size_t n)
 	free(v);
 }
 
-static struct meeting *
+static void *
 meeting_read(sqlite3_stmt *st)
 {
 	struct meeting *m = xcalloc(1, sizeof(*m));
@@ -65,27 +65,18 @@ meeting_read(sqlite3_stmt *st)
 	return m;
 }
 
+static void
+meeting_free_v(void *m)
+{
+	meeting_free(m);
+}
+
 static int
 meeting_collect(struct store *s, sqlite3_stmt *st, struct meeting ***ret,
     size_t *ret_n)
 {
-	struct meeting **v = NULL;
-	size_t n = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		v[n++] = meeting_read(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_debug("store: meetings: %s", sqlite3_errmsg(s->db));
-		meetings_free(v, n);
-		return store_errno(rc);
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return store_collect(s, st, meeting_read, meeting_free_v, (void ***)ret,
+	    ret_n);
 }
 
 /* Collects and returns exactly one meeting, or -ENOENT. */

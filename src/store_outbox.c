@@ -50,7 +50,7 @@ outbox_rows_free(struct outbox_row **v, size_t n)
 }
 
 /* Reads one row selected with OUTBOX_COLUMNS. */
-static struct outbox_row *
+static void *
 outbox_row_read(sqlite3_stmt *st)
 {
 	struct outbox_row *r = xcalloc(1, sizeof(*r));
@@ -83,28 +83,19 @@ outbox_row_read(sqlite3_stmt *st)
 	return r;
 }
 
+static void
+outbox_row_free_v(void *r)
+{
+	outbox_row_free(r);
+}
+
 /* Steps st collecting every row; finalizes st. */
 static int
 outbox_collect(struct store *s, sqlite3_stmt *st, struct outbox_row ***ret,
     size_t *ret_n)
 {
-	struct outbox_row **v = NULL;
-	size_t n = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		v[n++] = outbox_row_read(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_debug("store: outbox: %s", sqlite3_errmsg(s->db));
-		outbox_rows_free(v, n);
-		return store_errno(rc);
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return store_collect(s, st, outbox_row_read, outbox_row_free_v,
+	    (void ***)ret, ret_n);
 }
 
 /* Runs an UPDATE and returns -ENOENT when it touched no row. */
@@ -361,15 +352,12 @@ store_outbox_cancel_contact(struct store *s, int64_t contact_id, const char *why
 	    "UPDATE outbox SET state = 'cancelled', last_error = ?2 "
 	    "WHERE contact_id = ?1 AND state IN ('queued', 'held') "
 	    "AND to_user = 0");
-	int r;
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
 	store_bind_str(st, 2, why);
-	if ((r = store_exec_stmt(s, st)) < 0)
-		return r;
-	return sqlite3_changes(s->db);
+	return store_exec_changes(s, st);
 }
 
 int
@@ -379,16 +367,13 @@ store_outbox_cancel_kind(struct store *s, int64_t contact_id, const char *kind,
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
 	    "WHERE contact_id = ?1 AND kind = ?2 AND state IN ('queued', 'held')");
-	int r;
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
 	store_bind_str(st, 2, kind);
 	store_bind_str(st, 3, why);
-	if ((r = store_exec_stmt(s, st)) < 0)
-		return r;
-	return sqlite3_changes(s->db);
+	return store_exec_changes(s, st);
 }
 
 int
@@ -399,16 +384,13 @@ store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
 	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
 	    "WHERE meeting_id = ?1 AND (?2 IS NULL OR kind = ?2) "
 	    "AND state IN ('queued', 'held')");
-	int r;
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, meeting_id);
 	store_bind_str(st, 2, kind);
 	store_bind_str(st, 3, why);
-	if ((r = store_exec_stmt(s, st)) < 0)
-		return r;
-	return sqlite3_changes(s->db);
+	return store_exec_changes(s, st);
 }
 
 int
@@ -418,16 +400,13 @@ store_outbox_postpone_kind(struct store *s, int64_t contact_id,
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET due = MAX(due, ?3) "
 	    "WHERE contact_id = ?1 AND kind = ?2 AND state = 'queued'");
-	int r;
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
 	store_bind_str(st, 2, kind);
 	sqlite3_bind_int64(st, 3, t);
-	if ((r = store_exec_stmt(s, st)) < 0)
-		return r;
-	return sqlite3_changes(s->db);
+	return store_exec_changes(s, st);
 }
 
 int
@@ -435,13 +414,10 @@ store_outbox_recover(struct store *s)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET state = 'queued' WHERE state = 'sending'");
-	int r;
 
 	if (st == NULL)
 		return -EIO;
-	if ((r = store_exec_stmt(s, st)) < 0)
-		return r;
-	return sqlite3_changes(s->db);
+	return store_exec_changes(s, st);
 }
 
 int
