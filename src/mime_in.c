@@ -490,6 +490,18 @@ to_utf8(const char *s, size_t len, const char *charset, bool one_line,
 	return utf8_clean(s, len, one_line, max);
 }
 
+/* s with leading and trailing spaces removed, in place, in one pass. */
+static char *
+trim_spaces(char *s)
+{
+	size_t n = strspn(s, " "), len = strlen(s + n);
+
+	memmove(s, s + n, len + 1);
+	while (len > 0 && s[len - 1] == ' ')
+		s[--len] = '\0';
+	return s;
+}
+
 /* Decodes an RFC 2047 header value to clean one-line UTF-8. */
 static char *
 decode_header(const char *v, size_t len)
@@ -503,7 +515,7 @@ decode_header(const char *v, size_t len)
 		free(dec);
 	} else
 		out = utf8_clean(v, len, true, MIME_MAX_LINE);
-	return str_trim(out);
+	return trim_spaces(out);
 }
 
 /* Appends the UTF-8 encoding of code point cp (controls as spaces). */
@@ -1015,34 +1027,34 @@ read_headers(struct inmsg *m, const char *s, size_t len, struct rawhdrs *rh)
 	buf_done(&f);
 }
 
-/* The "<...>" tokens of a raw value, space separated, at most max of
- * them; NULL when none. */
+/* The "<...>" tokens of a raw value (no white space, controls or '<'
+ * inside), space separated, at most max of them; NULL when none. One
+ * pass, so a value of many '<' costs no more than its length. */
 static char *
 msgid_tokens(const char *v, size_t max)
 {
+	const char *start = NULL, *p;
 	struct buf b;
 	size_t count = 0;
 
 	if (v == NULL)
 		return NULL;
 	buf_init(&b);
-	while (count < max && (v = strchr(v, '<')) != NULL) {
-		const char *e = strchr(v + 1, '>');
-		const char *p;
-		bool ok = e != NULL && e - v > 1 && e - v < 1000;
+	for (p = v; *p != '\0' && count < max; p++) {
+		unsigned char c = (unsigned char)*p;
 
-		for (p = v + 1; ok && p < e; p++)
-			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-			    *p == '<')
-				ok = false;
-		if (!ok) {
-			v++;
-			continue;
+		if (c == '<')
+			start = p;
+		else if (c <= 0x20 || c >= 0x7f)
+			start = NULL;
+		else if (c == '>' && start != NULL) {
+			if (p - start > 1 && p - start < 1000) {
+				if (count++ > 0)
+					buf_addch(&b, ' ');
+				buf_add(&b, start, (size_t)(p - start + 1));
+			}
+			start = NULL;
 		}
-		if (count++ > 0)
-			buf_addch(&b, ' ');
-		buf_add(&b, v, (size_t)(e - v + 1));
-		v = e + 1;
 	}
 	if (count == 0) {
 		buf_done(&b);

@@ -766,6 +766,21 @@ test_hostile_content(void **state)
 		free(exact);
 	}
 
+	/* message ids are taken as "<...>" tokens, whatever surrounds them */
+	{
+		static const char ids[] = "From: x@example.com\r\n"
+		    "Message-ID: junk <m@x.test> more\r\n"
+		    "In-Reply-To: Your message of Monday\r\n <r@x.test> (comment)\r\n"
+		    "References: <a b> <ok@x.test> <<nested@x.test>> <\x01c@x> <x@y\r\n"
+		    "\r\nbody\r\n";
+
+		m = parse_ok(ids, sizeof(ids) - 1);
+		assert_string_equal(m->message_id, "<m@x.test>");
+		assert_string_equal(m->in_reply_to, "<r@x.test>");
+		assert_string_equal(m->references, "<ok@x.test> <nested@x.test>");
+		inmsg_free(m);
+	}
+
 	/* no headers, no body, garbage */
 	m = parse_ok("", 0);
 	assert_string_equal(m->text, "");
