@@ -186,7 +186,8 @@ check_boundary(struct scan *sc, const char *v, const char *end, char **ret_err)
 /*
  * Looks at one unfolded Content-Type value. Every "boundary =" in it is
  * checked, wherever it appears (a comment or a quoted name could hide one
- * from a stricter reading that libetpan might still accept). v is
+ * from a stricter reading that libetpan might still accept); the price is
+ * that a part named like "boundary=x.txt" is refused too. v is
  * NUL-terminated (NUL bytes were replaced before the scan).
  */
 static int
