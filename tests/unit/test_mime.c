@@ -553,8 +553,8 @@ test_hostile_boundaries(void **state)
 		"boundary=",
 		"boundary=\"abc",
 		"boundary=\"a\\\\b\"",
-		"boundary=\"0123456789012345678901234567890123456789"
-		    "01234567890123456789012345678901\"",
+		("boundary=\"0123456789012345678901234567890123456789"
+		    "01234567890123456789012345678901\""),
 		"boundary=ab\"c",
 		"BOUNDARY = \"\\\"\"",
 		"(comment) boundary=\"\\\"\"",
