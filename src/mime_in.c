@@ -47,6 +47,15 @@
 #define CALS_TOTAL_MAX  (4u * MIME_MAX_TEXT)
 #define COPY_PAD        16      /* NULs after our copy of the message */
 
+/* Sanitizers reserve terabytes of address space: no RLIMIT_AS with them. */
+#if defined(__SANITIZE_ADDRESS__)
+# define IV_SANITIZED 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#  define IV_SANITIZED 1
+# endif
+#endif
+
 void (*mime_isolated_child_hook)(void);
 int mime_isolated_timeout_ms = 10000;
 
@@ -1511,9 +1520,8 @@ parse_child(int fd, const char *raw, size_t len)
 	}
 	close_range(4, ~0u, 0);
 	setrlimit(RLIMIT_CPU, &cpu);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(IV_SANITIZED)
 	{
-		/* AddressSanitizer reserves terabytes of address space */
 		struct rlimit as = { 512ul << 20, 512ul << 20 };
 
 		setrlimit(RLIMIT_AS, &as);
