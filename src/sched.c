@@ -1398,6 +1398,14 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 	int r, added = 0;
 
 	store_outbox_cancel_kind(s->st, c->id, OK_FOLLOWUP, "reply received");
+	if (c->referrer_id != 0) {
+		/* The introduction worked: the referrer's timeline shows it. */
+		char *note = xasprintf("%s (whom they introduced) replied",
+		    str_empty(c->name) ? c->email : c->name);
+
+		store_event_add(s->st, c->referrer_id, "referral", note);
+		free(note);
+	}
 	for (i = 0; i < cl->n_referrals; i++) {
 		const struct referral *rf = &cl->referrals[i];
 
