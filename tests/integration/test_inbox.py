@@ -114,6 +114,22 @@ if refs:
     t.is_(r.rc, 0, "referral accept")
     m = contact(cfg, "maria.chen@acme.test")
     t.is_(m.get("referred_by"), "ana@acme.test", "the new contact names her referrer")
+    ctl(cfg, "outreach", "maria.chen@acme.test")
+    once(cfg)
+    maria = t.Account(stack, "maria.chen@acme.test")
+    mo = maria.wait_for("INBOX", timeout=10)
+    t.ok(mo is not None and "Ana" in mo.text, "Maria's outreach names Ana")
+    if mo is not None:
+        n_in = len(raw_flags(me))
+        maria.reply(mo, "Happy to help, any friend of Ana's.\n")
+        deadline = time.monotonic() + 10
+        while len(raw_flags(me)) <= n_in and time.monotonic() < deadline:
+            time.sleep(0.2)
+        once(cfg)
+        tl = contact(cfg, "ana@acme.test").get("timeline", [])
+        t.ok(any(e["kind"] == "referral" and "replied" in e["detail"]
+                 for e in tl), "Ana's timeline shows that Maria replied",
+             json.dumps(tl[-3:]))
 
 # --- an auto-reply with a return date postpones the follow-up ----------------
 bo = t.Account(stack, "bo@initech.test")
