@@ -230,11 +230,19 @@ class Daemon:
         self.t_start = time.monotonic()
         if os.environ.get("IV_BENCH_VERBOSE") not in (None, "", "0"):
             args = ["-v"] + list(args)
+        # IV_BENCH_ATTACH="strace -f -c -w -o FILE -p" (or "perf record -g
+        # -o FILE -p") profiles every daemon a benchmark starts.
         self.proc = subprocess.Popen([program("infoviewd"), "-c", cfg] + list(args),
                                      env=env(e), stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         ivtest.at_cleanup(self.kill)
+        self.prof = None
+        attach = os.environ.get("IV_BENCH_ATTACH")
+        if attach:
+            self.prof = subprocess.Popen(attach.split() + [str(self.pid)],
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
 
     def wait_ready(self, timeout=60):
         t = self.notify.wait_ready(timeout)
@@ -257,6 +265,11 @@ class Daemon:
                 self.proc.wait()
         self.notify.close()
         self.logf.close()
+        if self.prof is not None:
+            try:
+                self.prof.wait(30)
+            except subprocess.TimeoutExpired:
+                self.prof.terminate()
 
     def kill(self):
         if self.proc.poll() is None:
