@@ -67,7 +67,7 @@ def once(cfg, clock=None, verbose=False, timeout=120, env=None):
     return t.infoviewd(*args, config=cfg, env=e, timeout=timeout)
 
 
-def fake_config(d, stack, srv, **kw):
+def fake_config(d, stack, srv, user=USER, **kw):
     """The daemon against the fake server: plain SMTP on loopback, no AUTH
     (smtp.user/password unset: no secret means no AUTH), the real IMAP."""
     ov = {"smtp.url": srv.url, "smtp.tls": "none", "smtp.user": None,
@@ -75,7 +75,7 @@ def fake_config(d, stack, srv, **kw):
           "smtp.timeout": "3s", "outreach.max_followups": 0,
           "imap.save_sent": False}
     ov.update(kw)
-    return t.write_config(d, stack, overrides=ov)
+    return t.write_config(d, stack, user=user, overrides=ov)
 
 
 def add_outreach(cfg, addr, name="Fay Fault"):
@@ -312,6 +312,21 @@ def count_of(d, message_id):
     return sum(1 for m, *_ in inbound(d) if norm(m) == norm(message_id))
 
 
+def backtrace(pid):
+    """Where a process is stuck, for the diagnostics (gdb when present)."""
+    if not os.path.exists("/usr/bin/gdb"):
+        return "(no gdb)"
+    r = t.run(["/usr/bin/gdb", "-p", str(pid), "-batch", "-ex",
+               "thread apply all bt"], timeout=60)
+    return "\n".join(l for l in r.out.splitlines() if l.startswith("#"))
+
+
+def daemon_diag(dmn):
+    return "\n".join(l for l in dmn.log().splitlines()
+                     if "smtp:" not in l)[-3000:] + "\nbacktrace:\n" + \
+        backtrace(dmn.pid)
+
+
 def contact_state(cfg, addr):
     r = ctl(cfg, "--json", "contact", "show", addr)
     try:
@@ -334,7 +349,7 @@ stack.start_imap()
 stack.flush_queue()
 got = wait_inbound(d2, rep["Message-ID"])
 t.ok(got, "kill -9 of Dovecot: the reply sent meanwhile was processed",
-     lambda: dmn.log()[-3000:])
+     lambda: daemon_diag(dmn))
 time.sleep(2)
 t.is_(count_of(d2, rep["Message-ID"]), 1, "kill -9 of Dovecot: exactly once")
 t.ok(contact_state(cfg2, a) in ("replied", "scheduled"),
@@ -397,9 +412,15 @@ time.sleep(1)
 stack.start_imap()
 got = wait_inbound(d2, rep["Message-ID"])
 t.ok(got, "mid-FETCH: the big reply was processed after the restart",
-     lambda: dmn.log()[-3000:])
+     lambda: daemon_diag(dmn))
 time.sleep(2)
 t.is_(count_of(d2, rep["Message-ID"]), 1, "mid-FETCH: exactly once")
+back = dmn.wait_log(r"(?s).{%d}.*connected to IMAP" % log_mark, timeout=30)
+t.ok(back, "mid-FETCH: the daemon is connected to IMAP again within 30s",
+     lambda: daemon_diag(dmn))
+if not back:
+    ctl(cfg2, "contact", "add", "poke@imapf.test")     # wakes it up
+    dmn.wait_log(r"(?s).{%d}.*connected to IMAP" % log_mark, timeout=30)
 t.is_(contact_state(cfg2, a), "replied", "mid-FETCH: the contact replied")
 t.ok(dmn.alive(), "mid-FETCH: the daemon kept running")
 
@@ -422,7 +443,7 @@ me.append("INBOX", ("From: Nora Noid <noid@stranger.test>\r\nTo: %s\r\n"
                     "Subject: a note without a Message-ID\r\nDate: %s\r\n\r\n"
                     "hello\r\n" % (U2, email.utils.formatdate())).encode())
 t.ok(t.wait_until(lambda: len(inbound(d2)) > n0, timeout=30),
-     "a message without a Message-ID is processed")
+     "a message without a Message-ID is processed", lambda: daemon_diag(dmn))
 old = me.messages("INBOX")
 before = inbound(d2)
 old_validity = uidvalidity(me)
@@ -433,7 +454,7 @@ for m in old:
 rep = t.Account(stack, a).reply(orig[a], "Sorry for the delay - happy to chat.\n")
 got = wait_inbound(d2, rep["Message-ID"])
 t.ok(got, "new UIDVALIDITY: the new reply was processed",
-     lambda: dmn.log()[-3000:])
+     lambda: daemon_diag(dmn))
 time.sleep(2)
 after = inbound(d2)
 ids = collections.Counter(m for m, *_ in after)
@@ -463,6 +484,41 @@ t.is_(contact_state(cfg2, a), "replied", "new UIDVALIDITY: the contact replied")
 t.ok(dmn.alive(), "the daemon ran through every IMAP fault")
 t.is_(dmn.stop(), 0, "IMAP: SIGTERM: exit 0")
 imap_log = dmn.log()
+
+# --- 2d. Dovecot dies while the daemon is busy elsewhere (not in IDLE) --------
+# The daemon is woken by infoviewctl and spends 4s talking to a slow SMTP
+# server; Dovecot is killed and restarted meanwhile. Its next command on the
+# dead connection (IDLE) fails: it must reconnect within seconds.
+U3 = "me6@example.test"
+slow = FakeSMTP()
+t.at_cleanup(slow.stop)
+d6 = t.tempdir()
+cfg6 = fake_config(d6, stack, slow, user=U3, **{"smtp.timeout": "20s"})
+add_outreach(cfg6, "early@busy.test", "Eli Early")
+dmn = t.start_daemon(cfg6)
+t.ok(dmn.wait_log(r"connected to IMAP", timeout=30) and
+     t.wait_until(lambda: slow.delivered(), timeout=30),
+     "busy: the daemon runs and sent the first outreach")
+time.sleep(1.5)
+slow.script(delay={"greeting": 4, "mail": 4})
+log_mark = len(dmn.log())
+add_outreach(cfg6, "late@busy.test", "Lee Late")    # wakes the daemon
+time.sleep(0.8)
+stack.kill_imap()
+stack.start_imap()
+t.ok(t.wait_until(lambda: len(slow.delivered()) >= 2, timeout=30),
+     "busy: the slow SMTP transaction finished")
+slow.script()
+rep = t.Account(stack, "early@busy.test").send(
+    U3, "Re: coffee", "Sure, happy to talk next week.\n")
+got = wait_inbound(d6, rep["Message-ID"], timeout=40)
+t.ok(got, "busy: a reply after Dovecot's restart is seen within 40s",
+     lambda: daemon_diag(dmn))
+t.like(dmn.log()[log_mark:], r"IMAP .*failed",
+       "busy: the daemon noticed the lost connection")
+t.ok(dmn.alive(), "busy: the daemon kept running")
+t.is_(dmn.stop(), 0, "busy: SIGTERM: exit 0")
+captured_busy = dmn.log()
 
 # =============================================================================
 # 3. disk full for the database
@@ -593,7 +649,7 @@ for k in (0, 1, 2):
     needles["base64 password +%d" % k] = enc[k + 1 if k else 0:len(enc) - 4] \
         .encode()
 
-captured = {"IMAP faults -v": imap_log}
+captured = {"IMAP faults -v": imap_log, "busy daemon": captured_busy}
 d4 = t.tempdir()
 cfg4 = t.write_config(d4, stack, user="me4@example.test",
                       **{"outreach.max_followups": 0})
