@@ -42,7 +42,6 @@ import base64
 import email
 import email.policy
 import re
-import socket
 import socketserver
 import sys
 import threading

@@ -12,7 +12,6 @@ import email.utils
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import time
@@ -649,6 +648,10 @@ for k in (0, 1, 2):
     needles["base64 password +%d" % k] = enc[k + 1 if k else 0:len(enc) - 4] \
         .encode()
 
+probe = b"".join(base64.b64encode(b"x" * k + pw.encode() + b"y")
+                 for k in range(3))
+t.ok(all(needles["base64 password +%d" % k] in probe for k in range(3)),
+     "secrets: the base64 needles find the password at every alignment")
 captured = {"IMAP faults -v": imap_log, "busy daemon": captured_busy}
 d4 = t.tempdir()
 cfg4 = t.write_config(d4, stack, user="me4@example.test",
