@@ -239,6 +239,8 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 	pfd[n++].events = POLLIN;
 	if (idle_fd >= 0 && sched_idle_pending(s))
 		timeout_ms = 0;
+	else if (idle_fd == -2 && timeout_ms > 2000)
+		timeout_ms = 2000;      /* connection lost: reconnect soon */
 	if (!stop_requested && !reload_requested &&
 	    poll(pfd, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
 		log_warn("poll");

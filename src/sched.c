@@ -968,17 +968,30 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 	return r;
 }
 
-/* Runs fn in one IMMEDIATE transaction; rolls back on failure. */
-#define IN_TX(st, expr) do {						\
-	if (store_begin(st) < 0) {					\
-		log_warnx("database busy: %s", store_errmsg(st));	\
-		break;							\
-	}								\
-	if ((expr) < 0)							\
-		store_rollback(st);					\
-	else if (store_commit(st) < 0)					\
-		log_warnx("database commit failed: %s", store_errmsg(st)); \
-} while (0)
+/* Set when a transaction could not be committed (disk full, locked):
+ * the pass stops rather than act on state it cannot record. */
+static bool tx_failed;
+
+/* Ends the transaction IN_TX began: commits when r >= 0, else rolls back.
+ * Returns r, or the commit's error. */
+static int
+tx_end(struct store *st, int r)
+{
+	if (r >= 0 && (r = store_commit(st)) >= 0)
+		return r;
+	store_rollback(st);
+	if (r != -ENOENT && r != -EINVAL && r != -EALREADY) {
+		tx_failed = true;
+		log_error("%s: cannot record a change: %s", store_path(st),
+		    store_errmsg(st));
+	}
+	return r;
+}
+
+/* Runs expr inside one IMMEDIATE transaction; evaluates to 0 (committed)
+ * or a negative errno (rolled back). */
+#define IN_TX(st, expr) \
+	tx_end((st), store_begin(st) < 0 ? -EBUSY : (expr))
 
 /* Holds a row whose rendering left a required value empty, and tells the
  * user (inbox) which contact and variables. */
@@ -992,6 +1005,22 @@ hold_row(struct sched *s, const struct outbox_row *row, const char *err)
 	if (row->contact_id != 0)
 		store_event_add(s->st, row->contact_id, "held", err);
 	return store_inbox_add(s->st, row->contact_id, "held", err, "", NULL);
+}
+
+/* Stores the rendered bytes (and, for an outreach, the offered times). */
+static int
+record_rendered(struct sched *s, const struct outbox_row *row,
+    const struct render_ctx *x, const struct composed *out, const char *rcpt)
+{
+	int r;
+
+	if ((r = store_outbox_set_rendered(s->st, row->id, out->raw, out->len,
+	    rcpt, out->subject)) < 0)
+		return r;
+	if (kind_is(row->kind, OK_OUTREACH) && x->contact != NULL)
+		r = store_slots_set(s->st, x->contact->id, x->slot_starts,
+		    x->n_slots, s->cfg->meeting.duration);
+	return r;
 }
 
 /* Renders and stores the bytes of a queued row (once: retries reuse them).
@@ -1019,19 +1048,7 @@ prepare_row(struct sched *s, struct outbox_row *row)
 		goto out;
 	}
 	rcpt = envelope_of(s, row, &out);
-	if (store_begin(s->st) < 0) {
-		r = -EBUSY;
-		goto out;
-	}
-	if ((r = store_outbox_set_rendered(s->st, row->id, out.raw, out.len,
-	    rcpt, out.subject)) < 0 ||
-	    (kind_is(row->kind, OK_OUTREACH) && x.contact != NULL &&
-	    (r = store_slots_set(s->st, x.contact->id, x.slot_starts, x.n_slots,
-	    s->cfg->meeting.duration)) < 0)) {
-		store_rollback(s->st);
-		goto out;
-	}
-	if ((r = store_commit(s->st)) < 0)
+	if ((r = IN_TX(s->st, record_rendered(s, row, &x, &out, rcpt))) < 0)
 		goto out;
 	free(row->raw);
 	row->raw = out.raw;
@@ -1272,7 +1289,9 @@ process_row(struct sched *s, struct outbox_row *row)
 		goto out;
 	if (row->raw == NULL && prepare_row(s, row) < 0)
 		goto out;
-	IN_TX(s->st, store_outbox_mark_sending(s->st, row->id));
+	/* The journal first: nothing goes out that is not recorded. */
+	if (IN_TX(s->st, store_outbox_mark_sending(s->st, row->id)) < 0)
+		goto out;
 	r = deliver_row(s, row, &err);
 	finish_row(s, row, c, r, err);
 out:
@@ -1288,10 +1307,11 @@ send_due(struct sched *s, volatile int *stop)
 	size_t n, i;
 	int rounds;
 
-	for (rounds = 0; rounds < 10000 && !*stop; rounds++) {
+	tx_failed = false;
+	for (rounds = 0; rounds < 10000 && !*stop && !tx_failed; rounds++) {
 		if (store_outbox_due(s->st, iv_now(), 16, &rows, &n) < 0 || n == 0)
 			return;
-		for (i = 0; i < n && !*stop; i++) {
+		for (i = 0; i < n && !*stop && !tx_failed; i++) {
 			process_row(s, rows[i]);
 			notify_watchdog();      /* a long batch is progress */
 		}
@@ -1742,6 +1762,21 @@ parse_guarded(struct sched *s, uint32_t uidvalidity, uint32_t uid,
 	return -EBADMSG;
 }
 
+/* "<noid.HASH.LEN@infoviewd>" from the message bytes (FNV-1a 64). */
+static char *
+content_key(const char *raw, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)raw[i];
+		h *= 0x100000001b3ULL;
+	}
+	return xasprintf("<noid.%016llx.%zu@infoviewd>", (unsigned long long)h,
+	    len);
+}
+
 /* Fetches, parses and reacts to one new message. <0 only when the
  * connection failed (the UID is tried again later). */
 static int
@@ -1776,12 +1811,19 @@ process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
 		    uidvalidity, uid));
 		goto out;
 	}
+	if (str_empty(m->message_id)) {
+		/* No Message-ID: a key from the bytes, so a re-read after a
+		 * UIDVALIDITY change still recognises the message. */
+		free(m->message_id);
+		m->message_id = content_key(raw, len);
+	}
 	if (store_inbound_known(s->st, m->message_id) == 1) {
 		log_debug("message UID %u already seen (%s)", uid, m->message_id);
 		IN_TX(s->st, advance(s, uidvalidity, uid));
 		goto out;
 	}
 	if (store_begin(s->st) < 0) {
+		tx_failed = true;
 		r = -EBUSY;
 		goto out;
 	}
@@ -1815,7 +1857,12 @@ process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
 		    store_errmsg(s->st));
 		goto out;
 	}
-	r = store_commit(s->st);
+	if ((r = store_commit(s->st)) < 0) {
+		store_rollback(s->st);
+		tx_failed = true;       /* never advance past an unrecorded one */
+		log_error("%s: cannot record message UID %u: %s",
+		    store_path(s->st), uid, store_errmsg(s->st));
+	}
 out:
 	free(re.snippet);
 	inmsg_free(m);
@@ -1859,7 +1906,8 @@ sync_inbox(struct sched *s, volatile int *stop)
 		imap_lost(s, "SEARCH", err);
 		goto out;
 	}
-	for (i = 0; i < n && !*stop; i++) {
+	tx_failed = false;
+	for (i = 0; i < n && !*stop && !tx_failed; i++) {
 		if (uids[i] <= last_uid)
 			continue;
 		if (process_uid(s, uidvalidity, uids[i]) < 0)
@@ -1976,7 +2024,7 @@ sched_idle_begin(struct sched *s)
 	if (imap_idle_start(s->imap, &err) < 0) {
 		imap_lost(s, "IDLE", err);
 		free(err);
-		return -1;
+		return -2;              /* lost: the caller retries soon */
 	}
 	s->imap_idling = true;
 	return imap_fd(s->imap);

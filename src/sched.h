@@ -36,8 +36,9 @@ int sched_recover(struct sched *s);
 time_t sched_pass(struct sched *s, volatile int *stop);
 
 /* IMAP IDLE around the main loop's poll: begin returns the fd to poll
- * (-1 when not idling: no connection, or no IDLE support); end reports
- * whether new mail arrived. */
+ * (-1 when not idling: no connection, or no IDLE support; -2 when the
+ * connection was just lost: wait only briefly); end reports whether new
+ * mail arrived. */
 int sched_idle_begin(struct sched *s);
 bool sched_idle_end(struct sched *s);
 /* True when the server's news already sits in our buffer (poll would not

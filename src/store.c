@@ -232,7 +232,19 @@ store_bind_str(sqlite3_stmt *st, int idx, const char *v)
 const char *
 store_errmsg(struct store *s)
 {
-	return sqlite3_errmsg(s->db);
+	int sys = sqlite3_system_errno(s->db);
+
+	if (sys == 0)
+		return sqlite3_errmsg(s->db);
+	snprintf(s->errbuf, sizeof(s->errbuf), "%s (%s)", sqlite3_errmsg(s->db),
+	    strerror(sys));
+	return s->errbuf;
+}
+
+const char *
+store_path(struct store *s)
+{
+	return s->path;
 }
 
 /* Runs SQL text with no parameters (pragmas, migrations). */
@@ -244,7 +256,12 @@ store_exec(struct store *s, const char *sql, char **ret_err)
 
 	if (rc != SQLITE_OK) {
 		if (ret_err)
-			*ret_err = xasprintf("%s: %s", s->path, msg ? msg : sqlite3_errstr(rc));
+			*ret_err = xasprintf("%s: %s%s%s%s", s->path,
+			    msg ? msg : sqlite3_errstr(rc),
+			    sqlite3_system_errno(s->db) ? " (" : "",
+			    sqlite3_system_errno(s->db) ?
+			    strerror(sqlite3_system_errno(s->db)) : "",
+			    sqlite3_system_errno(s->db) ? ")" : "");
 		sqlite3_free(msg);
 		return store_errno(rc);
 	}

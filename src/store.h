@@ -38,8 +38,11 @@ int store_schema_version(struct store *s);
 /* Small key/value facts (daemon status, last sync ...). */
 int store_kv_set(struct store *s, const char *key, const char *value);
 int store_kv_get(struct store *s, const char *key, char **ret); /* -ENOENT */
-/* The text of the last database error, for messages. */
+/* The text of the last database error, for messages (with the system's
+ * reason, e.g. "No space left on device", when there is one). */
 const char *store_errmsg(struct store *s);
+/* The database's path, for messages. */
+const char *store_path(struct store *s);
 
 /* ---- contacts (store_contact.c) ---------------------------------------- */
 

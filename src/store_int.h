@@ -12,6 +12,7 @@
 struct store {
 	sqlite3 *db;
 	char path[1024];
+	char errbuf[512];
 };
 
 /* Prepares sql (cached by SQLite's own statement cache is not available,

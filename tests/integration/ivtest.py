@@ -601,6 +601,21 @@ def program(name):
     return os.path.join(TOP_BUILDDIR, name)
 
 
+# IVTEST_VALGRIND=1 runs every infoviewd/infoviewctl under valgrind: any
+# memory error or definite leak makes the program exit 99, which fails the
+# checks on its exit status.
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+            "--child-silent-after-fork=no"]
+
+
+def command(name):
+    """The argv prefix that runs a built program (under valgrind when asked)."""
+    if os.environ.get("IVTEST_VALGRIND"):
+        return VALGRIND + [program(name)]
+    return [program(name)]
+
+
 def program_env(extra=None):
     env = dict(os.environ)
     env["INFOVIEWD_TEMPLATES_SHIPPED"] = os.path.join(TOP_SRCDIR, "templates")
@@ -631,13 +646,13 @@ def run(cmd, env=None, timeout=60, input=None):
 
 def infoviewd(*args, config=None, env=None, timeout=60):
     """Runs $top_builddir/infoviewd [-c config] args... to completion."""
-    cmd = [program("infoviewd")] + (["-c", config] if config else []) + list(args)
+    cmd = command("infoviewd") + (["-c", config] if config else []) + list(args)
     return run(cmd, env=env, timeout=timeout)
 
 
 def infoviewctl(*args, config=None, env=None, timeout=30, input=None):
     """Runs $top_builddir/infoviewctl [-c config] args...."""
-    cmd = [program("infoviewctl")] + (["-c", config] if config else []) + list(args)
+    cmd = command("infoviewctl") + (["-c", config] if config else []) + list(args)
     return run(cmd, env=env, timeout=timeout, input=input)
 
 
@@ -649,7 +664,7 @@ class Daemon:
         fd, self.log_path = tempfile.mkstemp(prefix="infoviewd-", suffix=".log")
         self._logf = os.fdopen(fd, "wb")
         self.proc = subprocess.Popen(
-            [program("infoviewd"), "-c", config] + list(args),
+            command("infoviewd") + ["-c", config] + list(args),
             env=program_env(env), stdin=subprocess.DEVNULL,
             stdout=self._logf, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
