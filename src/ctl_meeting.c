@@ -222,7 +222,7 @@ meeting_list(struct ctl *c)
 	} else if (n == 0)
 		printf("no meetings yet\n");
 	else
-		printf("%-4s %-24s %-10s %-13s %-9s %s\n", "ID", "WHEN", "STATE",
+		printf("%-4s %-24s %-10s %-12s %-4s %s\n", "ID", "WHEN", "STATE",
 		    "RSVP", "PAST", "WITH");
 	for (i = 0; i < n; i++) {
 		const struct meeting *m = v[i];
@@ -249,7 +249,7 @@ meeting_list(struct ctl *c)
 			json_kbool(&j, "past", m->end <= iv_now());
 			json_end_object(&j);
 		} else
-			printf("%-4lld %-24s %-10s %-13s %-9s %s\n", (long long)m->id,
+			printf("%-4lld %-24s %-10s %-12s %-4s %s\n", (long long)m->id,
 			    tz_format(m->tz[0] ? m->tz : c->cfg->identity.timezone,
 			    m->start, "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)),
 			    m->state, m->rsvp, m->end <= iv_now() ? "yes" : "no",
