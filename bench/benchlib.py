@@ -232,7 +232,9 @@ class Daemon:
             args = ["-v"] + list(args)
         # IV_BENCH_ATTACH="strace -f -c -w -o FILE -p" (or "perf record -g
         # -o FILE -p") profiles every daemon a benchmark starts.
-        self.proc = subprocess.Popen([program("infoviewd"), "-c", cfg] + list(args),
+        # IV_BENCH_WRAP="valgrind --tool=callgrind" runs it under a profiler.
+        wrap = (os.environ.get("IV_BENCH_WRAP") or "").split()
+        self.proc = subprocess.Popen(wrap + [program("infoviewd"), "-c", cfg] + list(args),
                                      env=env(e), stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid

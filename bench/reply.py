@@ -174,7 +174,7 @@ def main():
     me_md = stack.maildir(ME)
     smtp = None
     res = {"deliver": [], "exists": [], "cancel": [], "invite": [],
-           "invite_deliver": [], "daemon_minus_floor": []}
+           "invite_floor": [], "daemon_minus_floor": []}
     failures = []
     for a in plain + slot:
         is_slot = a in slot
@@ -246,6 +246,8 @@ def main():
         res["daemon_minus_floor"].append(t_can - t_ex)
         if is_slot:
             res["invite"].append(t_inv - t0)
+            # its floor: this reply's EXISTS plus one more Postfix delivery
+            res["invite_floor"].append((t_ex - t0) + (t_del - t0))
         time.sleep(0.2)     # let the notice to the user settle
     if smtp is not None:
         smtp.quit()
@@ -273,12 +275,12 @@ def main():
              spread="p99 %.3f" % dmf["p99"])
     if "invite" in S:
         iv = S["invite"]
-        fl = e["p50"] + dl["p50"]
+        fl = S["invite_floor"]["p50"]
         b.record("1 reply", "slot accepted -> invite in Maildir p50", iv["p50"], "s",
                  goal="<= 0.5", peer=fl, peer_name="floor EXISTS+delivery p50",
                  spread="min %.3f max %.3f n %d" % (iv["min"], iv["max"], iv["n"]))
         b.record("1 reply", "slot accepted -> invite in Maildir p99", iv["p99"], "s",
-                 goal="<= 1.0", peer=e["p99"] + dl["p99"],
+                 goal="<= 1.0", peer=S["invite_floor"]["p99"],
                  peer_name="floor EXISTS+delivery p99")
     if failures:
         b.record("1 reply", "replies not measured (timeout 15 s)", len(failures), "",
