@@ -145,7 +145,8 @@ main(int argc, char **argv)
 		free(err);
 		goto out;
 	}
-	c.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	/* no-color.org: a NO_COLOR that is present and not empty. */
+	c.color = isatty(STDOUT_FILENO) && str_empty(getenv("NO_COLOR"));
 	/* Reset getopt for the command's own options. */
 	optind = 0;
 	rc = commands[cmd].fn(&c, argc, argv);

@@ -720,9 +720,21 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 	}
 	if (x->contact != NULL && !row->to_user &&
 	    store_outbox_thread(s->st, x->contact->id, &x->root, &x->subject,
-	    &x->last) == 0)
+	    &x->last) == 0) {
+		char *reply = NULL;
+
 		x->refs = strcmp(x->root, x->last) == 0 ? xstrdup(x->root) :
 		    xasprintf("%s %s", x->root, x->last);
+		/* Answer their newest reply, keeping the whole chain. */
+		if (store_inbound_last_reply(s->st, x->contact->id, &reply) == 0) {
+			char *refs = xasprintf("%s %s", x->refs, reply);
+
+			free(x->refs);
+			x->refs = refs;
+			free(x->last);
+			x->last = reply;
+		}
+	}
 	if (kind_is(row->kind, OK_OUTREACH)) {
 		if ((r = slots_compute(s->st, s->cfg, iv_now(), &x->slot_starts,
 		    &x->n_slots)) < 0)

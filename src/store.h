@@ -267,6 +267,9 @@ struct inbound_new {
 	const char *cls, *intent, *snippet;
 };
 int store_inbound_add(struct store *s, const struct inbound_new *n);
+/* The Message-ID of the contact's newest reply (a human or calendar
+ * message), for threading our answers to it; -ENOENT when none. */
+int store_inbound_last_reply(struct store *s, int64_t contact_id, char **ret);
 /* The newest `max` inbound messages of a contact, oldest first, as
  * "date from: snippet" lines (for the prep brief). */
 int store_inbound_thread(struct store *s, int64_t contact_id, size_t max,

@@ -105,6 +105,24 @@ store_inbound_add(struct store *s, const struct inbound_new *n)
 }
 
 int
+store_inbound_last_reply(struct store *s, int64_t contact_id, char **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT message_id FROM inbound WHERE contact_id = ?1 AND "
+	    "class IN ('human', 'calendar') AND message_id LIKE '<%' AND "
+	    "message_id NOT LIKE '<noid.%' ORDER BY at DESC, id DESC LIMIT 1");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	if ((r = step_one(s, st)) == 0)
+		*ret = store_col_str(st, 0);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
 store_inbound_thread(struct store *s, int64_t contact_id, size_t max,
     char **ret_text)
 {

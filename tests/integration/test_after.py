@@ -162,8 +162,9 @@ for addr in (ANA, BO, CY):
     t.ok(m is not None, "outreach arrived for %s" % addr)
     outreach[addr] = m
 ana = t.Account(stack, ANA)
+ana_reply = None
 if outreach[ANA] is not None:
-    ana.reply(outreach[ANA], "Hi Sophia,\n\nThanks for reaching out. I'd be "
+    ana_reply = ana.reply(outreach[ANA], "Hi Sophia,\n\nThanks for reaching out. I'd be "
               "glad to share what I know about brand management.\n\nAna")
     # The reply has to be in the user's INBOX before the pass reads it.
     me.wait_for("INBOX", lambda m: to_addr(m, "me@example.test") and
@@ -279,10 +280,17 @@ if draft is not None:
            "the draft has a Message-ID")
     o = outreach.get(ANA)
     if o is not None:
-        t.is_(draft.header("In-Reply-To"), o.header("Message-ID"),
-              "the draft is In-Reply-To the conversation")
+        # She answered: the draft answers her newest reply, and References
+        # carry the whole chain from our outreach on.
+        t.is_(draft.header("In-Reply-To"), ana_reply["Message-ID"] if
+              ana_reply is not None else o.header("Message-ID"),
+              "the draft is In-Reply-To the conversation (her reply)")
         t.like(draft.header("References") or "", re.escape(o.header("Message-ID")),
                "the draft's References carry the thread")
+        if ana_reply is not None:
+            t.like(draft.header("References") or "",
+                   re.escape(ana_reply["Message-ID"]),
+                   "the References include her reply")
         subj = draft.header("Subject") or ""
         t.ok(subj == "Re: " + o.header("Subject") or
              re.search(r"(?i)thank", subj),

@@ -242,6 +242,29 @@ t.ok(dmn.alive(), "the daemon kept running through the outage")
 t.like(dmn.log(), r"reconnecting|retrying", "it logged the outage")
 t.is_(dmn.stop(), 0, "SIGTERM: exit 0")
 
+# --- without IDLE the daemon polls every poll_interval ----------------------
+d3 = t.tempdir()
+cfg3 = t.write_config(d3, stack, user="me3@example.test",
+                      **{"imap.idle": False, "imap.poll_interval": "2s"})
+me3 = t.Account(stack, "me3@example.test")
+ctl(cfg3, "contact", "add", "poll@outage.test", "--name", "Polly Poll")
+ctl(cfg3, "outreach", "poll@outage.test")
+once(cfg3)
+po = t.Account(stack, "poll@outage.test").wait_for("INBOX", timeout=10)
+dmn = t.Daemon(cfg3, [], None)
+t.ok(dmn.wait_log(r"connected to IMAP", timeout=20), "polling daemon connected")
+if po is not None:
+    t.Account(stack, "poll@outage.test").reply(po, "Sure, let's talk.\n")
+    deadline = time.monotonic() + 20
+    state = None
+    while time.monotonic() < deadline:
+        state = contact(cfg3, "poll@outage.test")["state"]
+        if state == "replied":
+            break
+        time.sleep(0.3)
+    t.is_(state, "replied", "with idle = false the reply is found by polling")
+t.is_(dmn.stop(), 0, "polling daemon stops cleanly")
+
 # --- hostile mail through the real path --------------------------------------
 ed = "ed@umbrella.test"
 
