@@ -1519,12 +1519,16 @@ parse_child(int fd, const char *raw, size_t len)
 		fd = 3;
 	}
 	close_range(4, ~0u, 0);
-	setrlimit(RLIMIT_CPU, &cpu);
+	/* Never parse a stranger's mail without the limits: no result (the
+	 * parent counts it as a failed attempt) rather than an unbounded run. */
+	if (setrlimit(RLIMIT_CPU, &cpu) < 0)
+		_exit(1);
 #if !defined(IV_SANITIZED)
 	{
 		struct rlimit as = { 512ul << 20, 512ul << 20 };
 
-		setrlimit(RLIMIT_AS, &as);
+		if (setrlimit(RLIMIT_AS, &as) < 0)
+			_exit(1);
 	}
 #endif
 	if (mime_isolated_child_hook != NULL)
