@@ -1,0 +1,626 @@
+/*
+ * sched_inbox.c - the inbox: new UIDs in order, each fetched, parsed in a
+ * child (three failures quarantine it), classified, matched to a contact
+ * and reacted to in the transaction that records it and advances the
+ * last UID seen. The reactions (human reply, auto-reply, bounce, iTIP) are
+ * the replies part of SPEC section 6.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "classify.h"
+#include "invite.h"
+#include "mime.h"
+#include "notify.h"
+#include "sched_int.h"
+#include "util.h"
+
+/* ---- understanding replies ----------------------------------------------- */
+
+/* The contact a message belongs to: our Message-IDs in In-Reply-To or
+ * References first, then the sender's address. 0 = a stranger. */
+static int64_t
+match_contact(struct sched *s, const struct inmsg *m)
+{
+	const char *lists[2] = { m->in_reply_to, m->references };
+	struct contact *c = NULL;
+	int64_t id = 0;
+	size_t i;
+
+	for (i = 0; i < nitems(lists) && id == 0; i++) {
+		const char *p = lists[i];
+
+		while (p != NULL && (p = strchr(p, '<')) != NULL && id == 0) {
+			const char *e = strchr(p, '>');
+			char *tok;
+
+			if (e == NULL)
+				break;
+			tok = xstrndup(p, (size_t)(e - p + 1));
+			store_outbox_contact_by_msgid(s->st, tok, &id, NULL);
+			free(tok);
+			p = e + 1;
+		}
+	}
+	if (id == 0 && !str_empty(m->from_addr) &&
+	    store_contact_find(s->st, m->from_addr, &c) == 0) {
+		id = c->id;
+		contact_free(c);
+	}
+	return id;
+}
+
+/* For a bounce: the Message-ID of ours in the returned headers, else the
+ * failed recipient. */
+static int64_t
+match_bounce(struct sched *s, const struct inmsg *m, const struct classification *cl)
+{
+	const char *h = m->returned_headers;
+	struct contact *c = NULL;
+	int64_t id = 0;
+
+	while (h != NULL && (h = strcasestr(h, "message-id:")) != NULL) {
+		const char *lt = strchr(h, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+		char *tok;
+
+		if (gt == NULL)
+			break;
+		tok = xstrndup(lt, (size_t)(gt - lt + 1));
+		store_outbox_contact_by_msgid(s->st, tok, &id, NULL);
+		free(tok);
+		if (id != 0)
+			return id;
+		h = gt;
+	}
+	if (!str_empty(cl->bounced_rcpt) &&
+	    store_contact_find(s->st, cl->bounced_rcpt, &c) == 0) {
+		id = c->id;
+		contact_free(c);
+	}
+	return id;
+}
+
+/* Something needs the user: an inbox entry and a notice e-mail. */
+static int
+need_user(struct sched *s, const struct contact *c, const char *kind,
+    const char *reason, const char *snippet)
+{
+	int64_t item;
+	char param[32];
+	int r;
+
+	if ((r = store_inbox_add(s->st, c ? c->id : 0, kind, reason, snippet,
+	    &item)) < 0)
+		return r;
+	snprintf(param, sizeof(param), "%lld", (long long)item);
+	return queue_row(s->st, s->cfg, OK_NOTICE, c, 0, true, iv_now(), param);
+}
+
+static const char *
+when_text(const struct config *cfg, const struct contact *c, time_t t,
+    char *out, size_t len)
+{
+	return tz_format(contact_zone(cfg, c), t, "%a %Y-%m-%d %H:%M %Z", out, len);
+}
+
+/* A human reply: follow-ups stop in this same transaction, then intent. */
+static int
+react_human(struct sched *s, struct contact *c, const struct classification *cl,
+    const char *snippet)
+{
+	const struct config *cfg = s->cfg;
+	char when[64], *reason = NULL;
+	size_t i;
+	int r, added = 0;
+
+	store_outbox_cancel_kind(s->st, c->id, OK_FOLLOWUP, "reply received");
+	if (c->referrer_id != 0) {
+		/* The introduction worked: the referrer's timeline shows it. */
+		char *note = xasprintf("%s (whom they introduced) replied",
+		    str_empty(c->name) ? c->email : c->name);
+
+		store_event_add(s->st, c->referrer_id, "referral", note);
+		free(note);
+	}
+	for (i = 0; i < cl->n_referrals; i++) {
+		const struct referral *rf = &cl->referrals[i];
+
+		if (!str_empty(rf->email) && strcasecmp(rf->email, c->email) == 0)
+			continue;
+		if ((r = store_referral_add(s->st, c->id, rf->email, rf->name)) > 0)
+			added++;
+	}
+	if (cl->intent == INTENT_OPTOUT) {
+		store_outbox_cancel_contact(s->st, c->id, "asked not to be contacted");
+		return store_contact_set_state(s->st, c->id, CS_STOPPED,
+		    "asked not to be contacted");
+	}
+	if (cl->intent == INTENT_DECLINE) {
+		store_outbox_cancel_contact(s->st, c->id, "declined");
+		return store_contact_set_state(s->st, c->id, CS_DECLINED,
+		    "declined in a reply");
+	}
+	if (state_in(c->state, (const char *const[]){ CS_NEW, CS_QUEUED,
+	    CS_CONTACTED, CS_FOLLOWED_UP, CS_NO_RESPONSE, NULL }) &&
+	    (r = store_contact_set_state(s->st, c->id, CS_REPLIED, "replied")) < 0)
+		return r;
+	if (cl->intent == INTENT_ACCEPT_SLOT && cfg->meeting.auto_schedule) {
+		time_t *starts = NULL;
+		size_t n = 0;
+
+		store_slots_get(s->st, c->id, &starts, &n);
+		if (cl->slot_n >= 1 && (size_t)cl->slot_n <= n &&
+		    store_meeting_overlaps(s->st, starts[cl->slot_n - 1],
+		    starts[cl->slot_n - 1] + cfg->meeting.duration) == 0) {
+			char *err = NULL;
+			time_t start = starts[cl->slot_n - 1];
+
+			free(starts);
+			r = meeting_create(s->st, cfg, c, start,
+			    start + cfg->meeting.duration, contact_zone(cfg, c),
+			    NULL, false, NULL, NULL, &err);
+			if (r == 0)
+				log_info("%s accepted slot %d; invitation queued",
+				    c->email, cl->slot_n);
+			free(err);
+			return r;
+		}
+		free(starts);
+	}
+	switch (cl->intent) {
+	case INTENT_ACCEPT_SLOT:
+		reason = xasprintf("accepted offered time %d; confirm with "
+		    "`infoviewctl meeting schedule`", cl->slot_n);
+		break;
+	case INTENT_PROPOSE_TIME:
+		reason = xasprintf("proposes %s", when_text(cfg, c, cl->proposed,
+		    when, sizeof(when)));
+		break;
+	default:
+		reason = xasprintf("%s%s", cl->reason ? cl->reason :
+		    "reply needs your decision", added ?
+		    "; suggested other people (infoviewctl referral list)" : "");
+		break;
+	}
+	r = need_user(s, c, reply_intent_name(cl->intent), reason, snippet);
+	free(reason);
+	return r;
+}
+
+static int
+react_autoreply(struct sched *s, struct contact *c,
+    const struct classification *cl)
+{
+	char when[64];
+
+	if (cl->return_date > 0) {
+		/* Give them a day back before the nudge. */
+		store_outbox_postpone_kind(s->st, c->id, OK_FOLLOWUP,
+		    cl->return_date + 86400);
+		when_text(s->cfg, c, cl->return_date, when, sizeof(when));
+		return store_event_add(s->st, c->id, "auto-reply",
+		    when[0] ? when : "return date");
+	}
+	return store_event_add(s->st, c->id, "auto-reply", "no return date");
+}
+
+static int
+react_bounce(struct sched *s, struct contact *c, const struct classification *cl)
+{
+	char *reason = xasprintf("mail to %s bounced: %s", c->email,
+	    cl->bounce_reason ? cl->bounce_reason : "delivery failed");
+	int r;
+
+	store_outbox_cancel_contact(s->st, c->id, "bounced");
+	if ((r = store_contact_set_state(s->st, c->id, CS_BOUNCED, reason)) == 0)
+		r = need_user(s, c, "bounce", reason, "");
+	free(reason);
+	return r;
+}
+
+/* An iTIP REPLY from the attendee: update their PARTSTAT unless stale. */
+static int
+react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
+    const struct ical_in *ic, const char *sender)
+{
+	bool was_declined = strcmp(m->rsvp, "declined") == 0;
+	char *rsvp;
+	int r;
+
+	/* Only the attendee answers for themselves: the address in the
+	 * calendar, the meeting's contact and the mail's sender must agree. */
+	if (ic->attendee == NULL || strcasecmp(ic->attendee, c->email) != 0 ||
+	    sender == NULL || strcasecmp(sender, ic->attendee) != 0 ||
+	    ic->partstat == NULL) {
+		log_info("calendar reply for %s not from its attendee (%s); ignored",
+		    m->uid, sender ? sender : "unknown sender");
+		return 0;
+	}
+	if (ic->sequence < m->sequence || ic->sequence < m->rsvp_seq ||
+	    (ic->sequence == m->rsvp_seq && ic->dtstamp <= m->rsvp_dtstamp)) {
+		log_info("stale calendar reply for %s (SEQUENCE %d) ignored",
+		    m->uid, ic->sequence);
+		return 0;
+	}
+	rsvp = str_lower(xstrdup(ic->partstat));
+	r = store_meeting_set_rsvp(s->st, m->id, rsvp, ic->sequence, ic->dtstamp,
+	    ic->comment);
+	if (r == 0)
+		store_event_add(s->st, c->id, "rsvp", rsvp);
+	if (r == 0 && strcmp(rsvp, "declined") == 0) {
+		char *reason = xasprintf("declined the invitation%s%s",
+		    ic->comment ? ": " : "", ic->comment ? ic->comment : "");
+
+		store_outbox_cancel_meeting(s->st, m->id, NULL, "invitation declined");
+		store_contact_set_state(s->st, c->id, CS_REPLIED,
+		    "declined the invitation");
+		r = need_user(s, c, "declined", reason, "");
+		free(reason);
+	} else if (r == 0 && was_declined && strcmp(m->state, MS_SCHEDULED) == 0 &&
+	    (strcmp(rsvp, "accepted") == 0 || strcmp(rsvp, "tentative") == 0)) {
+		/* They changed their mind: the meeting is on again. */
+		if ((r = queue_meeting_followups(s->st, s->cfg, c, m)) == 0)
+			r = store_contact_set_state(s->st, c->id, CS_SCHEDULED,
+			    "accepted the invitation after declining");
+	}
+	free(rsvp);
+	return r;
+}
+
+/* One calendar object from the contact. */
+static int
+react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
+    const char *sender)
+{
+	struct ical_in ic = { 0 };
+	struct meeting *m = NULL;
+	char *err = NULL, when[64];
+	int r = 0;
+
+	if (invite_parse(cal->data, cal->len, sender, &ic, &err) < 0) {
+		log_warnx("calendar from %s unreadable: %s", sender,
+		    err ? err : "parse error");
+		free(err);
+		return 0;               /* skipped with a log line */
+	}
+	if (ic.uid != NULL)
+		store_meeting_by_uid(s->st, ic.uid, &m);
+	if (strcmp(ic.method, "REPLY") == 0 && m != NULL)
+		r = react_itip_reply(s, c, m, &ic, sender);
+	else if (strcmp(ic.method, "COUNTER") == 0 && m != NULL && ic.start > 0) {
+		char *reason = xasprintf("proposes a new time for meeting %lld: %s "
+		    "(accept with `infoviewctl meeting reschedule %lld --at ...`)",
+		    (long long)m->id, when_text(s->cfg, c, ic.start, when,
+		    sizeof(when)), (long long)m->id);
+
+		r = need_user(s, c, "counter", reason, ic.comment ? ic.comment : "");
+		free(reason);
+	} else if (strcmp(ic.method, "REQUEST") == 0 && ic.start > 0 &&
+	    ic.organizer != NULL && strcasecmp(ic.organizer, c->email) == 0) {
+		if (m == NULL)
+			r = meeting_create(s->st, s->cfg, c, ic.start,
+			    ic.end > ic.start ? ic.end : ic.start +
+			    s->cfg->meeting.duration, contact_zone(s->cfg, c),
+			    ic.location, true, ic.uid, NULL, &err);
+		else if (m->by_contact && ic.sequence > m->sequence)
+			r = meeting_reschedule(s->st, s->cfg, m->id, ic.start,
+			    ic.end > ic.start ? ic.end : ic.start +
+			    s->cfg->meeting.duration, NULL, &err);
+	} else if (strcmp(ic.method, "CANCEL") == 0 && m != NULL && m->by_contact)
+		r = meeting_cancel(s->st, s->cfg, m->id, "cancelled by the contact",
+		    &err);
+	else
+		log_info("calendar %s from %s not for a meeting of ours; ignored",
+		    ic.method, sender);
+	if (r < 0)
+		log_warnx("calendar from %s: %s", sender, err ? err : strerror(-r));
+	free(err);
+	meeting_free(m);
+	ical_in_done(&ic);
+	return r;
+}
+
+/* True when calendar i repeats an earlier one of the same message (mail
+ * clients send it inline and as invite.ics): act on it once. */
+static bool
+calendar_seen_before(const struct inmsg *m, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < i; k++)
+		if (m->cals[k].len == m->cals[i].len &&
+		    memcmp(m->cals[k].data, m->cals[i].data, m->cals[i].len) == 0)
+			return true;
+	return false;
+}
+
+/* What the inbox row records about one message. */
+struct reaction {
+	int64_t contact_id;
+	const char *cls, *intent;
+	char *snippet;
+};
+
+/* Classifies and reacts; runs inside the transaction that records it. */
+static int
+react(struct sched *s, const struct inmsg *m, struct reaction *out)
+{
+	struct classify_ctx ctx = { 0 };
+	struct classification cl = { 0 };
+	struct contact *c = NULL;
+	struct offered_slot *slots = NULL;
+	time_t *starts = NULL;
+	size_t n = 0, i;
+	int64_t id;
+	int r = 0;
+
+	if (!str_empty(m->from_addr) &&
+	    strcasecmp(m->from_addr, s->cfg->identity.email) == 0)
+		return 0;               /* our own mail (copies, notices) */
+	id = match_contact(s, m);
+	if (id != 0 && store_contact_get(s->st, id, &c) == 0) {
+		store_slots_get(s->st, c->id, &starts, &n);
+		slots = xcalloc(n ? n : 1, sizeof(*slots));
+		for (i = 0; i < n; i++) {
+			slots[i].n = (int)i + 1;
+			slots[i].start = starts[i];
+		}
+	}
+	ctx.slots = slots;
+	ctx.n_slots = n;
+	ctx.contact_tz = contact_zone(s->cfg, c);
+	ctx.now = iv_now();
+	ctx.own_addr = s->cfg->identity.email;
+	ctx.contact_addr = c ? c->email : NULL;
+	if ((r = classify_message(m, &ctx, &cl)) < 0)
+		goto out;
+	out->cls = msg_class_name(cl.cls);
+	out->intent = cl.cls == MSG_HUMAN ? reply_intent_name(cl.intent) : "";
+	if (cl.cls == MSG_BOUNCE && c == NULL &&
+	    (id = match_bounce(s, m, &cl)) != 0)
+		store_contact_get(s->st, id, &c);
+	if (c == NULL) {
+		log_debug("message from %s matches no contact; ignored",
+		    m->from_addr ? m->from_addr : "(unknown)");
+		goto out;
+	}
+	out->contact_id = c->id;
+	out->snippet = snippet_of(cl.new_text ? cl.new_text : m->text);
+	store_event_add(s->st, c->id, "received", out->snippet);
+	log_info("%s from %s%s%s%s%s", out->cls, c->email,
+	    out->intent[0] ? ": " : "", out->intent, cl.reason ? " - " : "",
+	    cl.reason ? cl.reason : "");
+	switch (cl.cls) {
+	case MSG_HUMAN:
+		r = react_human(s, c, &cl, out->snippet);
+		break;
+	case MSG_AUTOREPLY:
+		r = react_autoreply(s, c, &cl);
+		break;
+	case MSG_BOUNCE:
+		r = react_bounce(s, c, &cl);
+		break;
+	case MSG_CALENDAR:
+		for (i = 0; i < m->n_cals && r >= 0; i++)
+			if (!calendar_seen_before(m, i))
+				r = react_calendar_one(s, c, &m->cals[i], m->from_addr);
+		break;
+	}
+out:
+	classification_done(&cl);
+	contact_free(c);
+	free(slots);
+	free(starts);
+	return r;
+}
+
+/* ---- the inbox ----------------------------------------------------------- */
+
+/* Records a UID as done (with its inbound row when there is one). */
+static int
+advance(struct sched *s, uint32_t uidvalidity, uint32_t uid)
+{
+	const char *box = s->cfg->imap.inbox;
+
+	if (store_quarantine_clear(s->st, box, uidvalidity, uid) < 0)
+		return -EIO;
+	return store_mailbox_set(s->st, box, uidvalidity, uid);
+}
+
+/* Parses in a child; three failures quarantine the message. Returns 0
+ * with *ret, or -EBADMSG when it is to be skipped. */
+static int
+parse_guarded(struct sched *s, uint32_t uidvalidity, uint32_t uid,
+    const char *raw, size_t len, struct inmsg **ret)
+{
+	const char *box = s->cfg->imap.inbox;
+	int attempts = 0;
+
+	store_quarantine_attempts(s->st, box, uidvalidity, uid, &attempts);
+	while (attempts < PARSE_ATTEMPTS) {
+		char *err = NULL;
+		int r;
+
+		/* Counted before trying, so even our own death counts. */
+		IN_TX(s->st, store_quarantine_bump(s->st, box, uidvalidity, uid,
+		    "parsing"));
+		attempts++;
+		if ((r = mime_parse_isolated(raw, len, ret, &err)) == 0)
+			return 0;
+		log_warnx("message UID %u: cannot parse (%s), attempt %d of %d",
+		    uid, err ? err : strerror(-r), attempts, PARSE_ATTEMPTS);
+		IN_TX(s->st, store_quarantine_bump(s->st, box, uidvalidity, uid,
+		    err ? err : strerror(-r)));
+		free(err);
+	}
+	log_error("message UID %u quarantined after %d failed attempts; left "
+	    "in the mailbox untouched", uid, PARSE_ATTEMPTS);
+	return -EBADMSG;
+}
+
+/* "<noid.HASH.LEN@infoviewd>" from the message bytes (FNV-1a 64). */
+static char *
+content_key(const char *raw, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)raw[i];
+		h *= 0x100000001b3ULL;
+	}
+	return xasprintf("<noid.%016llx.%zu@infoviewd>", (unsigned long long)h,
+	    len);
+}
+
+/* Fetches, parses and reacts to one new message. <0 only when the
+ * connection failed (the UID is tried again later). */
+static int
+process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
+{
+	struct inbound_new in = { 0 };
+	struct reaction re = { 0 };
+	struct inmsg *m = NULL;
+	char *raw = NULL, *err = NULL;
+	size_t len = 0;
+	int attempts = 0, r;
+
+	store_quarantine_attempts(s->st, s->cfg->imap.inbox, uidvalidity, uid,
+	    &attempts);
+	if (attempts >= PARSE_ATTEMPTS) {
+		IN_TX(s->st, advance(s, uidvalidity, uid));
+		return 0;
+	}
+	r = imap_fetch(s->imap, uid, MIME_MAX_MESSAGE, &raw, &len, &err);
+	if (r == -EFBIG) {
+		log_warnx("message UID %u is larger than %u bytes; skipped", uid,
+		    MIME_MAX_MESSAGE);
+		IN_TX(s->st, advance(s, uidvalidity, uid));
+		goto out;
+	}
+	if (r < 0) {
+		sched_imap_lost(s, "FETCH", err);
+		goto out;
+	}
+	if (parse_guarded(s, uidvalidity, uid, raw, len, &m) < 0) {
+		IN_TX(s->st, store_mailbox_set(s->st, s->cfg->imap.inbox,
+		    uidvalidity, uid));
+		goto out;
+	}
+	if (str_empty(m->message_id)) {
+		/* No Message-ID: a key from the bytes, so a re-read after a
+		 * UIDVALIDITY change still recognises the message. */
+		free(m->message_id);
+		m->message_id = content_key(raw, len);
+	}
+	if (store_inbound_known(s->st, m->message_id) == 1) {
+		log_debug("message UID %u already seen (%s)", uid, m->message_id);
+		IN_TX(s->st, advance(s, uidvalidity, uid));
+		goto out;
+	}
+	if (store_begin(s->st) < 0) {
+		sched_tx_failed = true;
+		r = -EBUSY;
+		goto out;
+	}
+	if ((r = react(s, m, &re)) < 0)
+		log_warnx("message UID %u from %s: reaction failed (%s); recorded "
+		    "without it", uid, m->from_addr ? m->from_addr : "?",
+		    strerror(-r));
+	in.contact_id = re.contact_id;
+	in.mailbox = s->cfg->imap.inbox;
+	in.uidvalidity = uidvalidity;
+	in.uid = uid;
+	in.message_id = m->message_id;
+	in.from_addr = m->from_addr;
+	in.subject = m->subject;
+	in.at = m->date ? m->date : iv_now();
+	in.cls = re.cls;
+	in.intent = re.intent;
+	in.snippet = re.snippet;
+	if (r < 0) {
+		/* Keep what the reaction did out, but never lose the message. */
+		store_rollback(s->st);
+		if (store_begin(s->st) < 0) {
+			r = -EBUSY;
+			goto out;
+		}
+	}
+	if ((r = store_inbound_add(s->st, &in)) < 0 ||
+	    (r = advance(s, uidvalidity, uid)) < 0) {
+		store_rollback(s->st);
+		log_warnx("message UID %u: cannot record it: %s", uid,
+		    store_errmsg(s->st));
+		goto out;
+	}
+	if ((r = store_commit(s->st)) < 0) {
+		store_rollback(s->st);
+		sched_tx_failed = true;       /* never advance past an unrecorded one */
+		log_error("%s: cannot record message UID %u: %s",
+		    store_path(s->st), uid, store_errmsg(s->st));
+	}
+out:
+	free(re.snippet);
+	inmsg_free(m);
+	free(raw);
+	free(err);
+	return r == -EBUSY || s->imap == NULL ? -EIO : 0;
+}
+
+/* Catches up on everything since the last UID seen. */
+void
+sched_sync_inbox(struct sched *s, volatile int *stop)
+{
+	const char *box = s->cfg->imap.inbox;
+	uint32_t uidvalidity, uidnext, known_validity, last_uid;
+	uint32_t *uids = NULL;
+	size_t n = 0, i;
+	char *err = NULL, stamp[32];
+
+	if (sched_imap_ready(s) < 0)
+		return;
+	if (imap_examine(s->imap, box, &uidvalidity, &uidnext, &err) < 0) {
+		sched_imap_lost(s, "EXAMINE", err);
+		goto out;
+	}
+	if (store_mailbox_get(s->st, box, &known_validity, &last_uid) < 0) {
+		/* First start: the mailbox's history is not ours to read. */
+		log_info("watching %s from UID %u on (earlier mail left alone)",
+		    box, uidnext);
+		IN_TX(s->st, store_mailbox_set(s->st, box, uidvalidity,
+		    uidnext > 0 ? uidnext - 1 : 0));
+		last_uid = uidnext > 0 ? uidnext - 1 : 0;
+		known_validity = uidvalidity;
+	}
+	if (known_validity != uidvalidity) {
+		log_warnx("%s UIDVALIDITY changed (%u -> %u); re-reading it, "
+		    "skipping messages already seen by Message-ID", box,
+		    known_validity, uidvalidity);
+		last_uid = 0;
+	}
+	if (imap_uids_after(s->imap, last_uid, &uids, &n, &err) < 0) {
+		sched_imap_lost(s, "SEARCH", err);
+		goto out;
+	}
+	sched_tx_failed = false;
+	for (i = 0; i < n && !*stop && !sched_tx_failed; i++) {
+		if (uids[i] <= last_uid)
+			continue;
+		if (process_uid(s, uidvalidity, uids[i]) < 0)
+			goto out;
+		notify_watchdog();
+	}
+	s->last_sync = iv_now();
+	s->inbox_dirty = false;
+	store_kv_set(s->st, "imap.last_sync",
+	    format_rfc3339(s->last_sync, stamp, sizeof(stamp)));
+out:
+	free(uids);
+	free(err);
+}
+

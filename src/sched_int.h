@@ -1,0 +1,77 @@
+/*
+ * sched_int.h - what the coordinator's files share (sched.c, sched_queue.c,
+ * sched_send.c, sched_inbox.c): the handle, the limits, and the helpers
+ * each of them uses. Nothing outside sched*.c includes this.
+ */
+#ifndef IV_SCHED_INT_H
+#define IV_SCHED_INT_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "sched.h"
+#include "smtp.h"
+#include "imap.h"
+
+#define IDLE_REFRESH            (25 * 60)   /* re-IDLE before 29 minutes */
+#define BACKOFF_MIN             30
+#define BACKOFF_MAX             (60 * 60)
+#define LIMIT_RECHECK           (10 * 60)
+#define PARSE_ATTEMPTS          3
+#define SLOT_LEAD_TIME          (36 * 3600) /* offered times start this late */
+#define SLOT_HORIZON_DAYS       21
+#define SNIPPET_MAX             400
+
+struct sched {
+	struct config *cfg;
+	struct tmplset *ts;
+	struct store *st;
+	struct smtp_conn *smtp;
+	struct imap_conn *imap;
+	bool imap_idling;
+	bool inbox_settled;
+	bool inbox_dirty;               /* new mail signalled: sync now */
+	time_t imap_retry_at;
+	long imap_backoff;
+	time_t last_sync;
+	char status[256];
+};
+
+/* sched.c: small helpers */
+bool kind_is(const char *kind, const char *what);
+bool contact_closed(const struct contact *c);
+bool state_in(const char *state, const char *const *set);
+/* One paragraph of text, bounded (caller frees). */
+char *snippet_of(const char *text);
+/* Seconds to wait before retry number `attempts`. */
+long backoff_after(int attempts);
+void set_health(struct sched *s, const char *what, const char *health,
+    const char *err);
+
+/* sched.c: connections. 0 when connected (or connectable). */
+int sched_smtp_ready(struct sched *s, char **ret_err);
+int sched_imap_ready(struct sched *s);
+/* After a failed IMAP command: drop the connection, retry soon. */
+void sched_imap_lost(struct sched *s, const char *what, const char *err);
+
+/* sched.c: transactions. IN_TX(st, expr) runs expr inside one IMMEDIATE
+ * transaction and evaluates to 0 (committed) or a negative errno (rolled
+ * back); a failure to record sets sched_tx_failed, which stops the pass. */
+extern bool sched_tx_failed;
+int tx_end(struct store *st, int r);
+#define IN_TX(st, expr) \
+	tx_end((st), store_begin(st) < 0 ? -EBUSY : (expr))
+
+/* sched_queue.c */
+int queue_row(struct store *st, const struct config *cfg, const char *kind,
+    const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
+    const char *param);
+int queue_meeting_followups(struct store *st, const struct config *cfg,
+    const struct contact *c, const struct meeting *m);
+
+/* sched_send.c: sends everything due now; stops early when asked. */
+void sched_send_due(struct sched *s, volatile int *stop);
+/* sched_inbox.c: catches up on everything since the last UID seen. */
+void sched_sync_inbox(struct sched *s, volatile int *stop);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * sched_queue.c - what gets queued, and when: the first outreach, offered
+ * times, meetings (create, reschedule, cancel) and everything that hangs
+ * off a meeting's time (prep brief, thank-you draft, reminders). These
+ * work on the store and config alone, so infoviewctl calls them too.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mime.h"
+#include "sched_int.h"
+#include "util.h"
+
+/* ---- queueing (shared with infoviewctl) ---------------------------------- */
+
+/* Queues a message row of kind for contact c (or the user) due at `due`. */
+int
+queue_row(struct store *st, const struct config *cfg, const char *kind,
+    const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
+    const char *param)
+{
+	struct outbox_new n = { 0 };
+	char *msgid = mime_new_message_id(cfg->identity.email);
+	char *domain = c != NULL ? email_domain(c->email) : NULL;
+	int r;
+
+	n.kind = kind;
+	n.contact_id = c != NULL ? c->id : 0;
+	n.meeting_id = meeting_id;
+	n.to_user = to_user;
+	n.due = due;
+	n.message_id = msgid;
+	n.domain = to_user ? "" : domain;
+	n.param = param;
+	r = store_outbox_add(st, &n, NULL);
+	free(msgid);
+	free(domain);
+	return r;
+}
+
+int
+queue_outreach(struct store *st, const struct config *cfg,
+    const struct contact *c, char **ret_err)
+{
+	struct outbox_row **rows = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if (contact_closed(c)) {
+		*ret_err = xasprintf("contact %s is %s; not contacting them",
+		    c->email, c->state);
+		return -EPERM;
+	}
+	if ((r = store_outbox_list(st, NULL, c->id, &rows, &n)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (kind_is(rows[i]->kind, OK_OUTREACH) &&
+		    !kind_is(rows[i]->state, OB_CANCELLED) &&
+		    !kind_is(rows[i]->state, OB_FAILED)) {
+			*ret_err = xasprintf("contact %s: outreach already %s "
+			    "(queue id %lld)", c->email, rows[i]->state,
+			    (long long)rows[i]->id);
+			outbox_rows_free(rows, n);
+			return -EALREADY;
+		}
+	}
+	outbox_rows_free(rows, n);
+	if ((r = queue_row(st, cfg, OK_OUTREACH, c, 0, false, iv_now(), NULL)) < 0)
+		return r;
+	if (strcmp(c->state, CS_NEW) == 0 || strcmp(c->state, CS_NO_RESPONSE) == 0)
+		r = store_contact_set_state(st, c->id, CS_QUEUED, "outreach queued");
+	return r;
+}
+
+int
+slots_compute(struct store *st, const struct config *cfg, time_t now,
+    time_t **ret, size_t *ret_n)
+{
+	const char *zone = cfg->identity.timezone;
+	long len = cfg->meeting.duration;
+	time_t *v = NULL;
+	size_t n = 0, want = (size_t)cfg->meeting.offer_slots, w;
+	int day;
+
+	for (day = 0; day < SLOT_HORIZON_DAYS && n < want; day++) {
+		struct tm tm;
+
+		tz_utc_to_local(zone, now + (time_t)day * 86400, &tm);
+		for (w = 0; w < cfg->meeting.n_availability && n < want; w++) {
+			const struct avail_window *a = &cfg->meeting.availability[w];
+			time_t start;
+
+			if (a->wday != tm.tm_wday)
+				continue;
+			if (tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
+			    tm.tm_mday, a->start_min / 60, a->start_min % 60,
+			    &start) < 0)
+				continue;
+			/* Leave the contact time to answer; skip booked times. */
+			for (; start + len <= start - (a->start_min * 60L) +
+			    a->end_min * 60L; start += len) {
+				if (start < now + SLOT_LEAD_TIME)
+					continue;
+				if (store_meeting_overlaps(st, start, start + len) != 0)
+					continue;
+				v = xreallocarray(v, n + 1, sizeof(*v));
+				v[n++] = start;
+				break;          /* one offer per window */
+			}
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Queues everything that hangs off a meeting's time: brief, draft,
+ * reminders. Called on create and reschedule. */
+int
+queue_meeting_followups(struct store *st, const struct config *cfg,
+    const struct contact *c, const struct meeting *m)
+{
+	time_t now = iv_now(), prep = m->start - cfg->meeting.prep_before;
+	int r;
+
+	if ((r = queue_row(st, cfg, OK_PREP, c, m->id, true,
+	    prep > now ? prep : now, NULL)) < 0)
+		return r;
+	if (cfg->thankyou.draft &&
+	    (r = queue_row(st, cfg, OK_DRAFT, c, m->id, false, m->end, NULL)) < 0)
+		return r;
+	if ((r = queue_row(st, cfg, OK_REMINDER, c, m->id, true,
+	    m->end + cfg->thankyou.remind_after, NULL)) < 0)
+		return r;
+	if (!str_empty(c->referred_by) &&
+	    (r = queue_row(st, cfg, OK_REFERRER, c, m->id, true, m->end, NULL)) < 0)
+		return r;
+	return 0;
+}
+
+int
+meeting_create(struct store *st, const struct config *cfg,
+    const struct contact *c, time_t start, time_t end, const char *tz,
+    const char *location, bool by_contact, const char *uid, int64_t *ret_id,
+    char **ret_err)
+{
+	struct meeting m = { 0 };
+	char *made = NULL;
+	unsigned char rnd[12];
+	int r;
+	size_t i;
+
+	if (end <= start) {
+		*ret_err = xasprintf("meeting end is not after its start");
+		return -EINVAL;
+	}
+	if (uid == NULL) {
+		char hex[sizeof(rnd) * 2 + 1];
+		char *domain = email_domain(cfg->identity.email);
+
+		random_bytes(rnd, sizeof(rnd));
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(hex + i * 2, 3, "%02x", rnd[i]);
+		made = xasprintf("%s.%lld@%s", hex, (long long)iv_now(),
+		    domain ? domain : "localhost");
+		free(domain);
+		uid = made;
+	}
+	m.contact_id = c->id;
+	m.uid = (char *)uid;
+	m.start = start;
+	m.end = end;
+	m.tz = (char *)(tz ? tz : contact_zone(cfg, c));
+	m.location = (char *)(location ? location : cfg->meeting.location);
+	m.by_contact = by_contact;
+	if ((r = store_meeting_add(st, &m, &m.id)) < 0) {
+		*ret_err = xasprintf("cannot record the meeting: %s",
+		    store_errmsg(st));
+		goto out;
+	}
+	if (!by_contact &&
+	    (r = queue_row(st, cfg, OK_INVITE, c, m.id, false, iv_now(), NULL)) < 0)
+		goto out;
+	if ((r = queue_meeting_followups(st, cfg, c, &m)) < 0)
+		goto out;
+	store_outbox_cancel_kind(st, c->id, OK_FOLLOWUP, "meeting scheduled");
+	store_inbox_resolve_contact(st, c->id);
+	if ((r = store_contact_set_state(st, c->id, CS_SCHEDULED,
+	    "meeting scheduled")) < 0)
+		goto out;
+	{
+		char when[64];
+
+		tz_format(m.tz, start, "%Y-%m-%d %H:%M %Z", when, sizeof(when));
+		store_event_add(st, c->id, "meeting", when);
+	}
+	if (ret_id)
+		*ret_id = m.id;
+out:
+	free(made);
+	return r;
+}
+
+/* Loads a meeting and its contact; error text names the meeting. */
+static int
+meeting_load(struct store *st, int64_t id, struct meeting **ret_m,
+    struct contact **ret_c, char **ret_err)
+{
+	int r;
+
+	if ((r = store_meeting_get(st, id, ret_m)) < 0) {
+		*ret_err = xasprintf("no meeting %lld", (long long)id);
+		return r;
+	}
+	if ((r = store_contact_get(st, (*ret_m)->contact_id, ret_c)) < 0) {
+		*ret_err = xasprintf("meeting %lld has no contact", (long long)id);
+		meeting_free(*ret_m);
+		return r;
+	}
+	return 0;
+}
+
+int
+meeting_reschedule(struct store *st, const struct config *cfg,
+    int64_t meeting_id, time_t start, time_t end, const char *tz,
+    char **ret_err)
+{
+	struct meeting *m = NULL;
+	struct contact *c = NULL;
+	int r;
+
+	if ((r = meeting_load(st, meeting_id, &m, &c, ret_err)) < 0)
+		return r;
+	if (strcmp(m->state, MS_CANCELLED) == 0) {
+		*ret_err = xasprintf("meeting %lld is cancelled", (long long)meeting_id);
+		r = -EINVAL;
+		goto out;
+	}
+	if ((r = store_meeting_set_time(st, m->id, start, end,
+	    tz ? tz : m->tz, NULL, m->sequence + 1)) < 0)
+		goto out;
+	/* Whatever hung off the old time moves with it. */
+	store_outbox_cancel_meeting(st, m->id, NULL, "meeting rescheduled");
+	m->start = start;
+	m->end = end;
+	if (!m->by_contact &&
+	    (r = queue_row(st, cfg, OK_RESCHEDULE, c, m->id, false, iv_now(),
+	    NULL)) < 0)
+		goto out;
+	if ((r = queue_meeting_followups(st, cfg, c, m)) < 0)
+		goto out;
+	if (strcmp(c->state, CS_SCHEDULED) != 0)
+		store_contact_set_state(st, c->id, CS_SCHEDULED, "meeting rescheduled");
+	{
+		char when[64];
+
+		tz_format(tz ? tz : m->tz, start, "%Y-%m-%d %H:%M %Z", when,
+		    sizeof(when));
+		store_event_add(st, c->id, "meeting", when);
+	}
+out:
+	meeting_free(m);
+	contact_free(c);
+	return r;
+}
+
+int
+meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
+    const char *reason, char **ret_err)
+{
+	struct meeting *m = NULL;
+	struct contact *c = NULL;
+	int r;
+
+	if ((r = meeting_load(st, meeting_id, &m, &c, ret_err)) < 0)
+		return r;
+	if (strcmp(m->state, MS_CANCELLED) == 0) {
+		*ret_err = xasprintf("meeting %lld is already cancelled",
+		    (long long)meeting_id);
+		r = -EALREADY;
+		goto out;
+	}
+	if ((r = store_meeting_set_state(st, m->id, MS_CANCELLED,
+	    m->sequence + 1)) < 0)
+		goto out;
+	store_outbox_cancel_meeting(st, m->id, NULL, "meeting cancelled");
+	if (!m->by_contact &&
+	    (r = queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
+	    reason)) < 0)
+		goto out;
+	if (strcmp(c->state, CS_SCHEDULED) == 0)
+		store_contact_set_state(st, c->id, CS_REPLIED, "meeting cancelled");
+	store_event_add(st, c->id, "meeting", reason ? reason : "cancelled");
+out:
+	meeting_free(m);
+	contact_free(c);
+	return r;
+}
+

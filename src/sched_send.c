@@ -1,0 +1,738 @@
+/*
+ * sched_send.c - the outbox journal: rendering a queued row once, the
+ * sending rules of SPEC section 6 (window in the contact's zone, daily and
+ * per-domain limits, gap with jitter), "sending" committed before the SMTP
+ * transaction and the outcome after it, drafts APPENDed to Drafts, copies
+ * to Sent, and the thank-you check in the Sent folder.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compose.h"
+#include "invite.h"
+#include "mime.h"
+#include "notify.h"
+#include "sched_int.h"
+#include "util.h"
+
+/* ---- rendering ----------------------------------------------------------- */
+
+static const char *
+template_of(const char *kind)
+{
+	static const struct { const char *kind, *file; } map[] = {
+		{ OK_OUTREACH, "outreach.txt" }, { OK_FOLLOWUP, "followup.txt" },
+		{ OK_INVITE, "invite.txt" }, { OK_RESCHEDULE, "reschedule.txt" },
+		{ OK_CANCEL, "cancel.txt" }, { OK_PREP, "prep.txt" },
+		{ OK_DRAFT, "thankyou.txt" }, { OK_REMINDER, "reminder.txt" },
+		{ OK_REFERRER, "reminder.txt" }, { OK_NOTICE, "notice.txt" },
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(map); i++)
+		if (strcmp(map[i].kind, kind) == 0)
+			return map[i].file;
+	return NULL;
+}
+
+/* Everything a row needs besides the template: loaded, then freed. */
+struct render_ctx {
+	struct contact *contact;
+	struct contact *referrer;
+	struct meeting *meeting;
+	struct offered_slot *slots;
+	size_t n_slots;
+	time_t *slot_starts;            /* outreach: to store with the row */
+	char *root, *subject, *last, *refs;
+	char *ics;
+	struct kvpair extra[4];
+	size_t n_extra;
+	struct inbox_item *item;
+	char *thread;
+};
+
+static void
+render_ctx_done(struct render_ctx *x)
+{
+	size_t i;
+
+	contact_free(x->contact);
+	contact_free(x->referrer);
+	meeting_free(x->meeting);
+	free(x->slots);
+	free(x->slot_starts);
+	free(x->root);
+	free(x->subject);
+	free(x->last);
+	free(x->refs);
+	free(x->ics);
+	for (i = 0; i < x->n_extra; i++)
+		free(x->extra[i].value);
+	if (x->item != NULL)
+		inbox_items_free(x->item, 1);
+	free(x->thread);
+}
+
+static void
+render_extra(struct render_ctx *x, const char *key, char *value)
+{
+	if (x->n_extra >= nitems(x->extra)) {
+		free(value);
+		return;
+	}
+	x->extra[x->n_extra].key = (char *)key;
+	x->extra[x->n_extra++].value = value;
+}
+
+/* Builds the iMIP calendar for invite/reschedule/cancel rows. */
+static int
+render_ics(struct sched *s, struct render_ctx *x, const char *method,
+    char **ret_err)
+{
+	const struct config *cfg = s->cfg;
+	struct invite_event ev = { 0 };
+	char *summary, *description;
+	int r;
+
+	summary = xasprintf("Informational interview: %s / %s",
+	    cfg->identity.name, str_empty(x->contact->name) ?
+	    x->contact->email : x->contact->name);
+	description = xasprintf("A %ld-minute informational interview. "
+	    "%s would like to learn about your work%s%s.",
+	    (x->meeting->end - x->meeting->start) / 60, cfg->identity.name,
+	    str_empty(x->contact->company) ? "" : " at ",
+	    str_empty(x->contact->company) ? "" : x->contact->company);
+	ev.uid = x->meeting->uid;
+	ev.sequence = x->meeting->sequence;
+	ev.dtstamp = iv_now();
+	ev.start = x->meeting->start;
+	ev.end = x->meeting->end;
+	ev.summary = summary;
+	ev.location = x->meeting->location;
+	ev.description = description;
+	ev.organizer_name = cfg->identity.name;
+	ev.organizer_email = cfg->identity.email;
+	ev.attendee_name = x->contact->name;
+	ev.attendee_email = x->contact->email;
+	ev.alarm_minutes = strcmp(method, "CANCEL") == 0 ? 0 : 15;
+	r = invite_build(method, &ev, &x->ics, ret_err);
+	free(summary);
+	free(description);
+	return r;
+}
+
+/* Loads what the row refers to. */
+static int
+render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
+    char **ret_err)
+{
+	size_t i;
+	int r;
+
+	if (row->contact_id != 0 &&
+	    (r = store_contact_get(s->st, row->contact_id, &x->contact)) < 0) {
+		*ret_err = xasprintf("queue %lld: its contact is gone",
+		    (long long)row->id);
+		return r;
+	}
+	if (x->contact != NULL && x->contact->referrer_id != 0)
+		store_contact_get(s->st, x->contact->referrer_id, &x->referrer);
+	if (row->meeting_id != 0 &&
+	    (r = store_meeting_get(s->st, row->meeting_id, &x->meeting)) < 0) {
+		*ret_err = xasprintf("queue %lld: its meeting is gone",
+		    (long long)row->id);
+		return r;
+	}
+	if (x->contact != NULL && !row->to_user &&
+	    store_outbox_thread(s->st, x->contact->id, &x->root, &x->subject,
+	    &x->last) == 0) {
+		char *reply = NULL;
+
+		x->refs = strcmp(x->root, x->last) == 0 ? xstrdup(x->root) :
+		    xasprintf("%s %s", x->root, x->last);
+		/* Answer their newest reply, keeping the whole chain. */
+		if (store_inbound_last_reply(s->st, x->contact->id, &reply) == 0) {
+			char *refs = xasprintf("%s %s", x->refs, reply);
+
+			free(x->refs);
+			x->refs = refs;
+			free(x->last);
+			x->last = reply;
+		}
+	}
+	if (kind_is(row->kind, OK_OUTREACH)) {
+		if ((r = slots_compute(s->st, s->cfg, iv_now(), &x->slot_starts,
+		    &x->n_slots)) < 0)
+			return r;
+	} else if (x->contact != NULL) {
+		store_slots_get(s->st, x->contact->id, &x->slot_starts, &x->n_slots);
+	}
+	x->slots = xcalloc(x->n_slots ? x->n_slots : 1, sizeof(*x->slots));
+	for (i = 0; i < x->n_slots; i++) {
+		x->slots[i].n = (int)i + 1;
+		x->slots[i].start = x->slot_starts[i];
+	}
+	if (kind_is(row->kind, OK_NOTICE) && !str_empty(row->param) &&
+	    store_inbox_get(s->st, strtoll(row->param, NULL, 10), &x->item) == 0) {
+		render_extra(x, "reason", xstrdup(x->item->reason));
+		render_extra(x, "snippet", xstrdup(x->item->snippet));
+	}
+	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
+	    store_inbound_thread(s->st, x->contact->id, 5, &x->thread) == 0)
+		render_extra(x, "thread", xstrdup(x->thread));
+	if (kind_is(row->kind, OK_REFERRER) && x->contact != NULL) {
+		render_extra(x, "tell_referrer", xstrdup("yes"));
+		render_extra(x, "reason", xasprintf("Tell %s how your conversation "
+		    "with %s went: they made the introduction.",
+		    x->referrer ? x->referrer->name : x->contact->referred_by,
+		    str_empty(x->contact->name) ? x->contact->email :
+		    x->contact->name));
+	} else if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
+		render_extra(x, "reason", xasprintf("Send your thank-you note to "
+		    "%s: a draft is in your %s folder.",
+		    str_empty(x->contact->name) ? x->contact->email :
+		    x->contact->name, s->cfg->imap.drafts));
+	if (kind_is(row->kind, OK_CANCEL) && !str_empty(row->param))
+		render_extra(x, "reason", xstrdup(row->param));
+	if (x->meeting != NULL && (kind_is(row->kind, OK_INVITE) ||
+	    kind_is(row->kind, OK_RESCHEDULE)))
+		return render_ics(s, x, "REQUEST", ret_err);
+	if (x->meeting != NULL && kind_is(row->kind, OK_CANCEL))
+		return render_ics(s, x, "CANCEL", ret_err);
+	return 0;
+}
+
+/* Renders a queued row into its final bytes. -ENODATA: hold it. */
+static int
+render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
+    struct composed *out, char **ret_err)
+{
+	struct compose_req req = { 0 };
+	bool threaded;
+	int r;
+
+	if ((req.template = template_of(row->kind)) == NULL) {
+		*ret_err = xasprintf("queue %lld: unknown kind '%s'",
+		    (long long)row->id, row->kind);
+		return -EINVAL;
+	}
+	if ((r = render_load(s, row, x, ret_err)) < 0)
+		return r;
+	threaded = !row->to_user && !kind_is(row->kind, OK_OUTREACH) &&
+	    x->root != NULL;
+	req.contact = x->contact;
+	req.referrer_email = x->referrer ? x->referrer->email :
+	    x->contact != NULL && email_valid(x->contact->referred_by) ?
+	    x->contact->referred_by : NULL;
+	req.referrer_name = x->referrer ? x->referrer->name :
+	    x->contact ? x->contact->referred_by : NULL;
+	req.to_user = row->to_user;
+	req.message_id = row->message_id;
+	req.in_reply_to = threaded ? x->last : NULL;
+	req.references = threaded ? x->refs : NULL;
+	req.thread_subject = threaded && (kind_is(row->kind, OK_FOLLOWUP) ||
+	    kind_is(row->kind, OK_DRAFT)) ? x->subject : NULL;
+	req.date = iv_now();
+	if (x->meeting != NULL) {
+		req.meeting_start = x->meeting->start;
+		req.meeting_end = x->meeting->end;
+		req.meeting_location = x->meeting->location;
+	}
+	req.slots = x->slots;
+	req.n_slots = x->n_slots;
+	req.slot_length = s->cfg->meeting.duration;
+	req.extra = x->extra;
+	req.n_extra = x->n_extra;
+	req.ics = x->ics;
+	req.ics_method = x->ics == NULL ? NULL :
+	    kind_is(row->kind, OK_CANCEL) ? "CANCEL" : "REQUEST";
+	return compose_build(s->cfg, s->ts, &req, out, ret_err);
+}
+
+/* Envelope recipients, space-separated: To, Cc, and the user for invites
+ * when copy_to_self is on (same bytes, so the same UID lands in their
+ * calendar). */
+static char *
+envelope_of(struct sched *s, const struct outbox_row *row,
+    const struct composed *c)
+{
+	struct buf b;
+	char *cc = xstrdup(c->cc ? c->cc : ""), *tok, *save = NULL;
+
+	buf_init(&b);
+	buf_addstr(&b, c->to_addr);
+	for (tok = strtok_r(cc, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+		buf_printf(&b, " %s", tok);
+	free(cc);
+	if (s->cfg->meeting.copy_to_self && !row->to_user &&
+	    (kind_is(row->kind, OK_INVITE) || kind_is(row->kind, OK_RESCHEDULE) ||
+	    kind_is(row->kind, OK_CANCEL)))
+		buf_printf(&b, " %s", s->cfg->identity.email);
+	return buf_steal(&b);
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+/* When the send window next opens in zone (now if open). */
+static time_t
+window_next_open(const struct config *cfg, const char *zone, time_t now)
+{
+	int d;
+
+	for (d = 0; d < 8; d++) {
+		struct tm tm;
+		time_t open, close;
+
+		tz_utc_to_local(zone, now + (time_t)d * 86400, &tm);
+		if (!(cfg->outreach.send_days_mask & (1u << tm.tm_wday)))
+			continue;
+		if (tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, cfg->outreach.window_start_min / 60,
+		    cfg->outreach.window_start_min % 60, &open) < 0 ||
+		    tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, cfg->outreach.window_end_min / 60,
+		    cfg->outreach.window_end_min % 60, &close) < 0)
+			continue;
+		if (now < close)
+			return open > now ? open : now;
+	}
+	return now + 86400;
+}
+
+/* 0 when the row may go now, else the earliest time it may (SPEC 6:
+ * window and days in the contact's zone, daily_limit, per_domain_daily
+ * for first contacts, min_gap with jitter). Mail to the user and drafts
+ * are never held. A limit of 0 means no limit. */
+static time_t
+gate(struct sched *s, const struct outbox_row *row, const struct contact *c,
+    time_t now)
+{
+	const struct config *cfg = s->cfg;
+	time_t t;
+	int64_t n;
+	char *v = NULL;
+
+	if (row->to_user || kind_is(row->kind, OK_DRAFT))
+		return 0;
+	if ((t = window_next_open(cfg, contact_zone(cfg, c), now)) > now)
+		return t;
+	if (cfg->outreach.daily_limit > 0 &&
+	    store_outbox_count_since(s->st, now - 86400, NULL, NULL, &n) == 0 &&
+	    n >= cfg->outreach.daily_limit)
+		return now + LIMIT_RECHECK;
+	if (cfg->outreach.per_domain_daily > 0 &&
+	    kind_is(row->kind, OK_OUTREACH) &&
+	    store_outbox_count_since(s->st, now - 86400, row->domain,
+	    OK_OUTREACH, &n) == 0 && n >= cfg->outreach.per_domain_daily)
+		return now + LIMIT_RECHECK;
+	if (store_kv_get(s->st, "smtp.next_after", &v) == 0) {
+		t = (time_t)strtoll(v, NULL, 10);
+		free(v);
+		if (t > now)
+			return t;
+	}
+	return 0;
+}
+
+/* Records the earliest time the next contact message may go. */
+static void
+gap_after_send(struct sched *s, time_t now)
+{
+	long gap = s->cfg->outreach.min_gap;
+	char v[32];
+
+	if (gap <= 0)
+		return;
+	gap += (long)random_uniform((uint32_t)(gap / 2 + 1));
+	snprintf(v, sizeof(v), "%lld", (long long)(now + gap));
+	store_kv_set(s->st, "smtp.next_after", v);
+}
+
+/* How many follow-ups were sent to a contact. */
+static int64_t
+count_contact_followups(struct sched *s, int64_t contact_id)
+{
+	struct outbox_row **rows;
+	size_t n, i;
+	int64_t count = 0;
+
+	if (store_outbox_list(s->st, OB_SENT, contact_id, &rows, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (kind_is(rows[i]->kind, OK_FOLLOWUP))
+			count++;
+	outbox_rows_free(rows, n);
+	return count;
+}
+
+/* What a sent row changes (inside the caller's transaction). */
+static int
+after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
+    time_t now)
+{
+	const struct config *cfg = s->cfg;
+	char *detail;
+	int r = 0;
+
+	if (c == NULL)
+		return 0;
+	detail = xasprintf("%s%s %s \"%s\"", row->kind,
+	    kind_is(row->kind, OK_DRAFT) ? " draft saved" : " sent",
+	    row->message_id, row->subject);
+	store_event_add(s->st, c->id, "sent", detail);
+	free(detail);
+	if (kind_is(row->kind, OK_OUTREACH)) {
+		if (state_in(c->state, (const char *const[]){ CS_NEW, CS_QUEUED,
+		    CS_NO_RESPONSE, NULL }))
+			r = store_contact_set_state(s->st, c->id, CS_CONTACTED,
+			    "outreach sent");
+		if (r == 0 && cfg->outreach.max_followups > 0)
+			r = queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
+			    now + cfg->outreach.followup_after >
+			    c->followup_not_before ? now +
+			    cfg->outreach.followup_after : c->followup_not_before,
+			    NULL);
+	} else if (kind_is(row->kind, OK_FOLLOWUP)) {
+		if (state_in(c->state, (const char *const[]){ CS_CONTACTED,
+		    CS_QUEUED, NULL }))
+			r = store_contact_set_state(s->st, c->id, CS_FOLLOWED_UP,
+			    "follow-up sent");
+		if (r == 0 && count_contact_followups(s, c->id) <
+		    cfg->outreach.max_followups)
+			r = queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
+			    now + cfg->outreach.followup_after, NULL);
+	}
+	return r;
+}
+
+/* Holds a row whose rendering left a required value empty, and tells the
+ * user (inbox) which contact and variables. */
+static int
+hold_row(struct sched *s, const struct outbox_row *row, const char *err)
+{
+	int r;
+
+	if ((r = store_outbox_mark_held(s->st, row->id, err)) < 0)
+		return r;
+	if (row->contact_id != 0)
+		store_event_add(s->st, row->contact_id, "held", err);
+	return store_inbox_add(s->st, row->contact_id, "held", err, "", NULL);
+}
+
+/* Stores the rendered bytes (and, for an outreach, the offered times). */
+static int
+record_rendered(struct sched *s, const struct outbox_row *row,
+    const struct render_ctx *x, const struct composed *out, const char *rcpt)
+{
+	int r;
+
+	if ((r = store_outbox_set_rendered(s->st, row->id, out->raw, out->len,
+	    rcpt, out->subject)) < 0)
+		return r;
+	if (kind_is(row->kind, OK_OUTREACH) && x->contact != NULL)
+		r = store_slots_set(s->st, x->contact->id, x->slot_starts,
+		    x->n_slots, s->cfg->meeting.duration);
+	return r;
+}
+
+/* Renders and stores the bytes of a queued row (once: retries reuse them).
+ * Returns 0, or <0 when the row was held, failed or must wait. */
+static int
+prepare_row(struct sched *s, struct outbox_row *row)
+{
+	struct render_ctx x = { 0 };
+	struct composed out = { 0 };
+	char *err = NULL, *rcpt = NULL;
+	int r;
+
+	r = render_row(s, row, &x, &out, &err);
+	if (r == -ENODATA) {
+		log_warnx("queue %lld (%s) held: %s", (long long)row->id,
+		    row->kind, err);
+		IN_TX(s->st, hold_row(s, row, err));
+		goto out;
+	}
+	if (r < 0) {
+		log_warnx("queue %lld (%s) failed: %s", (long long)row->id,
+		    row->kind, err ? err : strerror(-r));
+		IN_TX(s->st, store_outbox_mark_failed(s->st, row->id,
+		    err ? err : strerror(-r)));
+		goto out;
+	}
+	rcpt = envelope_of(s, row, &out);
+	if ((r = IN_TX(s->st, record_rendered(s, row, &x, &out, rcpt))) < 0)
+		goto out;
+	free(row->raw);
+	row->raw = out.raw;
+	row->raw_len = out.len;
+	out.raw = NULL;
+	free(row->rcpt);
+	row->rcpt = rcpt;
+	rcpt = NULL;
+	free(row->subject);
+	row->subject = xstrdup(out.subject);
+out:
+	free(err);
+	free(rcpt);
+	composed_done(&out);
+	render_ctx_done(&x);
+	return r;
+}
+
+/* Splits the stored envelope into an argv-like array (in place). */
+static size_t
+split_rcpts(char *rcpt, const char **v, size_t max)
+{
+	char *tok, *save = NULL;
+	size_t n = 0;
+
+	for (tok = strtok_r(rcpt, " ", &save); tok && n < max;
+	    tok = strtok_r(NULL, " ", &save))
+		v[n++] = tok;
+	return n;
+}
+
+/* Delivers the bytes: SMTP, or APPEND to Drafts for thank-you drafts. */
+static int
+deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
+{
+	const char *rcpts[8];
+	char *envelope;
+	size_t n;
+	int r;
+
+	if (kind_is(row->kind, OK_DRAFT)) {
+		if ((r = sched_imap_ready(s)) < 0) {
+			*ret_err = xstrdup("IMAP server unavailable");
+			return -EAGAIN;
+		}
+		if ((r = imap_append(s->imap, s->cfg->imap.drafts, "\\Draft",
+		    row->raw, row->raw_len, ret_err)) < 0) {
+			sched_imap_lost(s, "APPEND", *ret_err);
+			return -EAGAIN;
+		}
+		return 0;
+	}
+	if ((r = sched_smtp_ready(s, ret_err)) < 0)
+		return r;
+	envelope = xstrdup(row->rcpt);
+	n = split_rcpts(envelope, rcpts, nitems(rcpts));
+	r = smtp_send(s->smtp, s->cfg->identity.email, rcpts, n, row->raw,
+	    row->raw_len, ret_err);
+	free(envelope);
+	return r;
+}
+
+/* Keeps a copy of a sent contact message in the Sent folder. */
+static void
+save_sent_copy(struct sched *s, const struct outbox_row *row)
+{
+	char *err = NULL;
+
+	if (!s->cfg->imap.save_sent || row->to_user ||
+	    kind_is(row->kind, OK_DRAFT) || sched_imap_ready(s) < 0)
+		return;
+	if (imap_append(s->imap, s->cfg->imap.sent, "\\Seen", row->raw,
+	    row->raw_len, &err) < 0) {
+		log_warnx("could not save a copy of queue %lld in %s: %s",
+		    (long long)row->id, s->cfg->imap.sent, err ? err : "error");
+		sched_imap_lost(s, "APPEND", err);
+	}
+	free(err);
+}
+
+/* Commits the outcome of one delivery attempt. */
+static void
+finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
+    const char *err)
+{
+	time_t now = iv_now();
+	const char *why = err ? err : strerror(-r);
+
+	if (r == 0) {
+		IN_TX(s->st, store_outbox_mark_sent(s->st, row->id, now) < 0 ? -1 :
+		    after_sent(s, row, c, now));
+		if (!row->to_user && !kind_is(row->kind, OK_DRAFT))
+			gap_after_send(s, now);
+		set_health(s, "smtp", "ok", NULL);
+		log_info("sent queue %lld (%s) to %s", (long long)row->id,
+		    row->kind, row->rcpt);
+		save_sent_copy(s, row);
+		return;
+	}
+	if (r == -EPERM || r == -EINVAL) {
+		log_warnx("queue %lld (%s) to %s failed permanently: %s",
+		    (long long)row->id, row->kind, row->rcpt, why);
+		IN_TX(s->st, store_outbox_mark_failed(s->st, row->id, why) < 0 ? -1 :
+		    store_inbox_add(s->st, row->contact_id, "failed", why, "", NULL));
+		if (row->contact_id != 0)
+			store_event_add(s->st, row->contact_id, "failed", why);
+		return;
+	}
+	/* Transient: 4xx, timeouts, connection loss, TLS trouble. */
+	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
+	    (long long)row->id, row->kind, row->rcpt, why, row->attempts + 1,
+	    format_duration(backoff_after(row->attempts + 1)));
+	IN_TX(s->st, store_outbox_mark_retry(s->st, row->id,
+	    now + backoff_after(row->attempts + 1), why));
+	set_health(s, kind_is(row->kind, OK_DRAFT) ? "imap" : "smtp", "error", why);
+	if (s->smtp != NULL)
+		smtp_disconnect(s->smtp);
+}
+
+/* True when addr is one of the addresses in header value list
+ * (case-insensitive, whole addresses only: "ali@x" is not "li@x"). */
+static bool
+header_has_address(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+	const char *p = list;
+
+	while (p != NULL && (p = strcasestr(p, addr)) != NULL) {
+		char before = p == list ? ' ' : p[-1], after = p[n];
+
+		if (strchr(" \t<,:;\"", before) != NULL &&
+		    strchr(" \t>,;\"", after) != NULL)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+#define SENT_CHECK_MAX 20       /* newest candidates looked at */
+
+/* Checks the Sent folder for mail from the user to the contact after t
+ * (a thank-you already written). 1 yes, 0 no, <0 cannot tell. */
+static int
+user_wrote_since(struct sched *s, const struct contact *c, time_t t)
+{
+	uint32_t *uids = NULL, uidvalidity, uidnext;
+	size_t n = 0, looked = 0;
+	char *err = NULL, *raw = NULL, *perr = NULL;
+	size_t len;
+	int found = 0, r;
+
+	if (sched_imap_ready(s) < 0)
+		return -EAGAIN;
+	if ((r = imap_examine(s->imap, s->cfg->imap.sent, &uidvalidity, &uidnext,
+	    &err)) < 0 ||
+	    (r = imap_search_header(s->imap, "To", c->email, &uids, &n, &err)) < 0)
+		goto out;
+	/* Newest first; the search matches substrings, so check each. */
+	while (n > 0 && !found && looked++ < SENT_CHECK_MAX) {
+		struct inmsg *m = NULL;
+		const char *to, *cc;
+
+		n--;
+		if ((r = imap_fetch(s->imap, uids[n], 1024 * 1024, &raw, &len,
+		    &err)) < 0)
+			break;
+		if (mime_parse_isolated(raw, len, &m, &perr) == 0 && m->date > t) {
+			to = inmsg_header(m, "To");
+			cc = inmsg_header(m, "Cc");
+			found = header_has_address(to, c->email) ||
+			    header_has_address(cc, c->email);
+		}
+		inmsg_free(m);
+		freep(&raw);
+		freep(&perr);
+	}
+out:
+	if (r < 0 && r != -EFBIG) {
+		sched_imap_lost(s, "Sent folder check", err);
+		found = r;
+	}
+	s->inbox_dirty = true;          /* re-EXAMINE the inbox next */
+	free(uids);
+	free(err);
+	return found;
+}
+
+/* A reminder to send the thank-you is pointless when one was written. */
+static bool
+reminder_unneeded(struct sched *s, const struct outbox_row *row,
+    struct contact *c)
+{
+	struct meeting *m = NULL;
+	int wrote;
+	bool unneeded = false;
+
+	if (!kind_is(row->kind, OK_REMINDER) || c == NULL ||
+	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
+		return false;
+	if ((wrote = user_wrote_since(s, c, m->end)) > 0) {
+		unneeded = true;
+		log_info("thank-you to %s found in %s; no reminder needed",
+		    c->email, s->cfg->imap.sent);
+		IN_TX(s->st, store_outbox_cancel(s->st, row->id,
+		    "thank-you already sent") < 0 ? -1 :
+		    state_in(c->state, (const char *const[]){ CS_INTERVIEWED,
+		    CS_SCHEDULED, NULL }) ? store_contact_set_state(s->st, c->id,
+		    CS_THANKED, "thank-you seen in the Sent folder") : 0);
+	}
+	meeting_free(m);
+	return unneeded;
+}
+
+/* One due row: gate, render once, journal, deliver, journal. */
+static void
+process_row(struct sched *s, struct outbox_row *row)
+{
+	struct contact *c = NULL;
+	time_t now = iv_now(), until;
+	char *err = NULL;
+	int r;
+
+	if (row->contact_id != 0 &&
+	    store_contact_get(s->st, row->contact_id, &c) < 0) {
+		IN_TX(s->st, store_outbox_cancel(s->st, row->id, "contact gone"));
+		return;
+	}
+	if (c != NULL && !row->to_user && contact_closed(c) &&
+	    !kind_is(row->kind, OK_CANCEL)) {
+		IN_TX(s->st, store_outbox_cancel(s->st, row->id, c->state));
+		goto out;
+	}
+	if ((until = gate(s, row, c, now)) > 0) {
+		IN_TX(s->st, store_outbox_defer(s->st, row->id, until));
+		goto out;
+	}
+	if (reminder_unneeded(s, row, c))
+		goto out;
+	if (row->raw == NULL && prepare_row(s, row) < 0)
+		goto out;
+	/* The journal first: nothing goes out that is not recorded. */
+	if (IN_TX(s->st, store_outbox_mark_sending(s->st, row->id)) < 0)
+		goto out;
+	r = deliver_row(s, row, &err);
+	finish_row(s, row, c, r, err);
+out:
+	free(err);
+	contact_free(c);
+}
+
+/* Sends everything due now; stops early when asked. */
+void
+sched_send_due(struct sched *s, volatile int *stop)
+{
+	struct outbox_row **rows;
+	size_t n, i;
+	int rounds;
+
+	sched_tx_failed = false;
+	for (rounds = 0; rounds < 10000 && !*stop && !sched_tx_failed; rounds++) {
+		if (store_outbox_due(s->st, iv_now(), 16, &rows, &n) < 0 || n == 0)
+			return;
+		for (i = 0; i < n && !*stop && !sched_tx_failed; i++) {
+			process_row(s, rows[i]);
+			notify_watchdog();      /* a long batch is progress */
+		}
+		outbox_rows_free(rows, n);
+	}
+}
+
