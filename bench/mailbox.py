@@ -212,8 +212,10 @@ def main():
              peer_name="imaplib LOGIN+EXAMINE",
              spread="min %.3f max %.3f n %d" % (S1["min"], S1["max"], S1["n"]),
              note=note)
+    # The goal is 5 s for 10,000; a smaller run (--quick) is held to the
+    # same rate.
     b.record("3 mailbox", "catch-up of %d new messages" % N_NEW, S2["median"], "s",
-             goal="<= 5", peer=P2["median"],
+             goal="<= %g" % (5.0 * N_NEW / 10000), peer=P2["median"],
              peer_name="imaplib UID FETCH BODY.PEEK[HEADER]",
              spread="min %.3f max %.3f n %d" % (S2["min"], S2["max"], S2["n"]),
              note="%.0f msg/s; READY at %.2fs; daemon CPU %.2fs + children %.2fs" % (
