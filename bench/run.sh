@@ -14,7 +14,7 @@ names=""
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,7p' "$0"; exit 0 ;;
 	cli|send|reply|mailbox|idle) names="$names $a" ;;
 	*) echo "run.sh: unknown argument $a" >&2; exit 2 ;;
 	esac
