@@ -266,7 +266,6 @@ run(const char *path, bool once)
 	struct sched *s = NULL;
 	char *err = NULL;
 	int control_fd = -1, rc = 0;
-	bool ready = false;
 	uint64_t wd_usec = notify_watchdog_usec();
 	time_t next;
 
@@ -279,7 +278,7 @@ run(const char *path, bool once)
 		goto out;
 	}
 	setup_signals();
-	s = sched_new(cfg, ts, st);
+	s = sched_new(cfg, ts, st, once);
 	if (sched_recover(s) < 0) {
 		log_error("%s: cannot recover the outbox: %s",
 		    cfg->storage.database, store_errmsg(st));
@@ -296,11 +295,8 @@ run(const char *path, bool once)
 		next = sched_pass(s, &stop_requested);
 		if (once)
 			break;
-		if (!ready && sched_inbox_settled(s)) {
-			notify_ready(sched_status_line(s));
-			ready = true;
-		} else
-			notify_status(sched_status_line(s));
+		/* READY=1 went out when the inbox connection settled. */
+		notify_status(sched_status_line(s));
 		if (stop_requested)
 			break;
 		wait_for_work(s, control_fd, next, wd_usec);

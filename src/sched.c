@@ -126,10 +126,11 @@ set_health(struct sched *s, const char *what, const char *health,
 /* ---- connections --------------------------------------------------------- */
 
 struct sched *
-sched_new(struct config *cfg, struct tmplset *ts, struct store *st)
+sched_new(struct config *cfg, struct tmplset *ts, struct store *st, bool once)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 
+	s->once = once;
 	s->cfg = cfg;
 	s->ts = ts;
 	s->st = st;
@@ -184,6 +185,18 @@ bool
 sched_inbox_settled(struct sched *s)
 {
 	return s->inbox_settled;
+}
+
+/* The first inbox connection succeeded or failed clearly: the daemon is
+ * ready (systemd), before any catch-up on mail that arrived meanwhile. */
+static void
+settle(struct sched *s, const char *status)
+{
+	if (s->inbox_settled)
+		return;
+	s->inbox_settled = true;
+	if (!s->once)
+		notify_ready(status);
 }
 
 /* Opens the SMTP handle (connections are made and reused by smtp.c). */
@@ -245,20 +258,20 @@ sched_imap_ready(struct sched *s)
 	if (r < 0)
 		goto fail;
 	s->imap_backoff = 0;
-	s->inbox_settled = true;
 	set_health(s, "imap", "ok", NULL);
 	log_info("connected to IMAP server %s:%d", o.host, o.port);
+	settle(s, "watching the inbox");
 	return 0;
 fail:
 	s->imap_backoff = s->imap_backoff ? s->imap_backoff * 2 : 5;
 	if (s->imap_backoff > BACKOFF_MAX / 4)
 		s->imap_backoff = BACKOFF_MAX / 4;
 	s->imap_retry_at = now + s->imap_backoff;
-	s->inbox_settled = true;
 	log_warnx("IMAP %s:%d: %s (retrying in %s)", s->cfg->imap.host,
 	    s->cfg->imap.port, err ? err : strerror(-r),
 	    format_duration(s->imap_backoff));
 	set_health(s, "imap", "error", err ? err : strerror(-r));
+	settle(s, "inbox unreachable; retrying");
 	free(err);
 	return r;
 }

@@ -22,7 +22,7 @@ struct sched;
 
 /* cfg, ts and st stay owned by the caller (sched_reload swaps cfg/ts). */
 struct sched *sched_new(struct config *cfg, struct tmplset *ts,
-    struct store *st);
+    struct store *st, bool once);
 void sched_free(struct sched *s);
 /* Takes effect for the next message; old ones are the caller's to free. */
 void sched_reload(struct sched *s, struct config *cfg, struct tmplset *ts);
@@ -44,8 +44,8 @@ bool sched_idle_end(struct sched *s);
 /* True when the server's news already sits in our buffer (poll would not
  * see it): do not wait. */
 bool sched_idle_pending(struct sched *s);
-/* True once the first inbox connection succeeded or failed clearly
- * (readiness for systemd). */
+/* True once the first inbox connection succeeded or failed clearly; at
+ * that moment READY=1 goes to systemd (unless --once). */
 bool sched_inbox_settled(struct sched *s);
 /* One-line status for STATUS= (static buffer). */
 const char *sched_status_line(struct sched *s);

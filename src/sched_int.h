@@ -30,6 +30,7 @@ struct sched {
 	struct imap_conn *imap;
 	bool imap_idling;
 	bool inbox_settled;
+	bool once;                      /* --once: no systemd notifications */
 	bool inbox_dirty;               /* new mail signalled: sync now */
 	time_t imap_retry_at;
 	long imap_backoff;
