@@ -123,13 +123,55 @@ static const char *const migrations[] = {
 sqlite3_stmt *
 store_prepare(struct store *s, const char *sql)
 {
+	struct store_cached *free_slot = NULL;
 	sqlite3_stmt *st = NULL;
+	size_t i;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		struct store_cached *e = &s->cache[i];
+
+		if (e->sql == sql && !e->in_use) {
+			e->in_use = true;
+			return e->st;
+		}
+		if (e->sql == NULL && free_slot == NULL)
+			free_slot = e;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, free_slot ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
 		log_debug("store: prepare: %s", sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
 		return NULL;
 	}
+	/* Cache it unless the same SQL is already cached and busy (a nested
+	 * use): that one-off copy is finalized on release. */
+	for (i = 0; i < STORE_STMT_CACHE && free_slot != NULL; i++)
+		if (s->cache[i].sql == sql)
+			free_slot = NULL;
+	if (free_slot != NULL) {
+		free_slot->sql = sql;
+		free_slot->st = st;
+		free_slot->in_use = true;
+	}
 	return st;
+}
+
+void
+store_release(struct store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->cache[i].in_use = false;
+			return;
+		}
+	}
+	store_release(s, st);
 }
 
 int
@@ -168,7 +210,7 @@ store_exec_stmt(struct store *s, sqlite3_stmt *st)
 	if (st == NULL)
 		return -EIO;
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		log_debug("store: %s", sqlite3_errmsg(s->db));
 		return store_errno(rc);
@@ -200,7 +242,7 @@ store_collect(struct store *s, sqlite3_stmt *st, void *(*read)(sqlite3_stmt *),
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = read(st);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		log_debug("store: %s", sqlite3_errmsg(s->db));
 		for (i = 0; i < n; i++)
@@ -276,7 +318,7 @@ store_schema_version(struct store *s)
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return v;
 }
 
@@ -354,8 +396,12 @@ fail:
 void
 store_close(struct store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < STORE_STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close_v2(s->db);
 	free(s);
 }
@@ -408,6 +454,6 @@ store_kv_get(struct store *s, const char *key, char **ret)
 		r = 0;
 	} else if (rc != SQLITE_DONE)
 		r = store_errno(rc);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }

@@ -169,7 +169,7 @@ contact_load_vars(struct store *s, struct contact *c)
 		c->vars[c->n_vars].value = store_col_str(st, 1);
 		c->n_vars++;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
@@ -185,11 +185,11 @@ contact_fetch(struct store *s, sqlite3_stmt *st, struct contact **ret)
 		return -EIO;
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		store_release(s, st);
 		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
 	}
 	c = contact_from_row(st);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if ((r = contact_load_vars(s, c)) < 0) {
 		contact_free(c);
 		return r;
@@ -272,7 +272,7 @@ store_contact_list(struct store *s, const char *state, const char *field,
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = contact_from_row(st);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		r = store_errno(rc);
 		goto fail;
@@ -304,9 +304,10 @@ store_event_add(struct store *s, int64_t contact_id, const char *kind,
 	return store_exec_stmt(s, st);
 }
 
-/* Steps a SELECT of (id, contact_id, at, kind, detail); finalizes st. */
+/* Steps a SELECT of (id, contact_id, at, kind, detail); releases st. */
 static int
-event_collect(sqlite3_stmt *st, struct event **ret, size_t *ret_n)
+event_collect(struct store *s, sqlite3_stmt *st, struct event **ret,
+    size_t *ret_n)
 {
 	struct event *v = NULL;
 	size_t n = 0;
@@ -321,7 +322,7 @@ event_collect(sqlite3_stmt *st, struct event **ret, size_t *ret_n)
 		v[n].detail = store_col_str(st, 4);
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		events_free(v, n);
 		return store_errno(rc);
@@ -342,7 +343,7 @@ store_event_list(struct store *s, int64_t contact_id, struct event **ret,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
-	return event_collect(st, ret, ret_n);
+	return event_collect(s, st, ret, ret_n);
 }
 
 int
@@ -356,7 +357,7 @@ store_event_list_kind(struct store *s, const char *kind, struct event **ret,
 	if (st == NULL)
 		return -EIO;
 	store_bind_str(st, 1, kind);
-	return event_collect(st, ret, ret_n);
+	return event_collect(s, st, ret, ret_n);
 }
 
 /* The id of the contact that referred_by names: its email
@@ -378,7 +379,7 @@ referrer_lookup(struct store *s, const char *referred_by, int64_t self)
 	sqlite3_bind_int64(st, 2, self);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return id;
 }
 
@@ -530,7 +531,7 @@ contact_set_vars(struct store *s, int64_t id, const struct contact *old,
 			buf_addstr(changed, kv->key);
 		}
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -679,7 +680,7 @@ store_contact_state_counts(struct store *s, char ***ret_states,
 		counts[n] = sqlite3_column_int64(st, 1);
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		for (i = 0; i < n; i++)
 			free(states[i]);
@@ -708,7 +709,7 @@ store_var_keys(struct store *s, char ***ret, size_t *ret_n)
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = store_col_str(st, 0);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		for (i = 0; i < n; i++)
 			free(v[i]);

@@ -42,7 +42,7 @@ store_mailbox_get(struct store *s, const char *mailbox,
 		*ret_uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
 		*ret_last_uid = (uint32_t)sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -76,7 +76,7 @@ store_inbound_known(struct store *s, const char *message_id)
 		return -EIO;
 	store_bind_str(st, 1, message_id);
 	r = step_one(s, st);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
 }
 
@@ -118,7 +118,7 @@ store_inbound_last_reply(struct store *s, int64_t contact_id, char **ret)
 	sqlite3_bind_int64(st, 1, contact_id);
 	if ((r = step_one(s, st)) == 0)
 		*ret = store_col_str(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -146,7 +146,7 @@ store_inbound_thread(struct store *s, int64_t contact_id, size_t max,
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		buf_done(&b);
 		return store_errno(rc);
@@ -176,7 +176,7 @@ store_quarantine_attempts(struct store *s, const char *mailbox,
 		*ret = 0;
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -280,7 +280,7 @@ store_inbox_list(struct store *s, bool include_resolved, struct inbox_item **ret
 		v[n].created = (time_t)sqlite3_column_int64(st, 7);
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		inbox_items_free(v, n);
 		return store_errno(rc);
@@ -333,7 +333,7 @@ store_referral_add(struct store *s, int64_t from_contact_id, const char *email,
 	store_bind_str(st, 2, email ? email : "");
 	store_bind_str(st, 3, name ? name : "");
 	r = step_one(s, st);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (r == 0)
 		return 0;
 	if (r != -ENOENT)
@@ -405,7 +405,7 @@ store_referral_list(struct store *s, struct referral_row **ret, size_t *ret_n)
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		referral_read(st, &v[n++]);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		referral_rows_free(v, n);
 		return store_errno(rc);
@@ -426,7 +426,7 @@ store_referral_get(struct store *s, int64_t id, struct referral_row *ret)
 	sqlite3_bind_int64(st, 1, id);
 	if ((r = step_one(s, st)) == 0)
 		referral_read(st, ret);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 

@@ -6,19 +6,33 @@
 #define IV_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "store.h"
+
+/* Prepared statements kept for reuse, keyed by their SQL text's address
+ * (every statement is a string literal of the store files). */
+#define STORE_STMT_CACHE 96
+
+struct store_cached {
+	const char *sql;
+	sqlite3_stmt *st;
+	bool in_use;
+};
 
 struct store {
 	sqlite3 *db;
 	char path[1024];
 	char errbuf[512];
+	struct store_cached cache[STORE_STMT_CACHE];
 };
 
-/* Prepares sql (cached by SQLite's own statement cache is not available,
- * so statements are prepared per call; they are cheap). Returns NULL and
- * logs at debug on error. */
+/* A prepared statement for sql (a string literal): reused from the cache
+ * when one is free, else prepared. Give it back with store_release, never
+ * sqlite3_finalize. Returns NULL and logs at debug on error. */
 sqlite3_stmt *store_prepare(struct store *s, const char *sql);
+/* Resets a statement back into the cache (or finalizes an uncached one). */
+void store_release(struct store *s, sqlite3_stmt *st);
 /* Maps an SQLite result code to a negative errno. */
 int store_errno(int rc);
 /* Runs a prepared statement that returns no rows, finalizes it. */

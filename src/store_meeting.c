@@ -274,7 +274,7 @@ store_meeting_overlaps(struct store *s, time_t start, time_t end)
 	sqlite3_bind_int64(st, 1, start);
 	sqlite3_bind_int64(st, 2, end);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
@@ -325,7 +325,7 @@ store_slots_get(struct store *s, int64_t contact_id, time_t **ret_starts,
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = (time_t)sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return store_errno(rc);
@@ -351,7 +351,7 @@ store_slots_taken(struct store *s, time_t start, time_t end,
 	sqlite3_bind_int64(st, 2, end);
 	sqlite3_bind_int64(st, 3, except_contact);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);

@@ -208,7 +208,7 @@ store_outbox_next_due(struct store *s, time_t *ret)
 		*ret = (time_t)sqlite3_column_int64(st, 0);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -438,7 +438,7 @@ store_outbox_count_since(struct store *s, time_t since, const char *domain,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
@@ -455,7 +455,7 @@ store_outbox_last_sent(struct store *s, time_t *ret)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = (time_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
@@ -479,7 +479,7 @@ store_outbox_contact_by_msgid(struct store *s, const char *msgid,
 		r = 0;
 	} else if (rc != SQLITE_DONE)
 		r = store_errno(rc);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -505,7 +505,7 @@ store_outbox_thread(struct store *s, int64_t contact_id, char **ret_root_msgid,
 		free(last);
 		last = store_col_str(st, 0);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE || root == NULL) {
 		free(root);
 		free(subject);
@@ -536,7 +536,7 @@ store_outbox_state_counts(struct store *s, char ***ret_states,
 		states[n] = store_col_str(st, 0);
 		counts[n++] = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	*ret_states = states;
 	*ret_counts = counts;
 	*ret_n = n;
@@ -565,7 +565,7 @@ store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return store_errno(rc);
