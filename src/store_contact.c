@@ -173,6 +173,40 @@ contact_load_vars(struct store *s, struct contact *c)
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
+/* Loads the custom variables of many contacts (v ordered by id) with one
+ * query instead of one per contact. Returns 0 or -errno. */
+static int
+contacts_load_vars(struct store *s, struct contact **v, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((st = store_prepare(s, "SELECT contact_id, key, value FROM "
+	    "contact_vars ORDER BY contact_id, key")) == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct contact *c;
+
+		while (i < n && v[i]->id < id)
+			i++;
+		if (i == n)
+			break;
+		if (v[i]->id != id)
+			continue;       /* a contact the filter left out */
+		c = v[i];
+		c->vars = xreallocarray(c->vars, c->n_vars + 1, sizeof(*c->vars));
+		c->vars[c->n_vars].key = store_col_str(st, 1);
+		c->vars[c->n_vars].value = store_col_str(st, 2);
+		c->n_vars++;
+	}
+	store_release(s, st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
 /* Runs a prepared single-contact SELECT; returns 0 with *ret, -ENOENT or
  * another negative errno. Finalizes st. */
 static int
@@ -261,7 +295,7 @@ store_contact_list(struct store *s, const char *state, const char *field,
 	    "WHERE (?1 IS NULL OR c.state = ?1) "
 	    "AND (?2 IS NULL OR c.field = ?2 COLLATE NOCASE) ORDER BY c.id");
 	struct contact **v = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int rc, r = 0;
 
 	if (st == NULL)
@@ -277,9 +311,8 @@ store_contact_list(struct store *s, const char *state, const char *field,
 		r = store_errno(rc);
 		goto fail;
 	}
-	for (i = 0; i < n; i++)
-		if ((r = contact_load_vars(s, v[i])) < 0)
-			goto fail;
+	if ((r = contacts_load_vars(s, v, n)) < 0)
+		goto fail;
 	*ret = v;
 	*ret_n = n;
 	return 0;
