@@ -134,24 +134,32 @@ utf8_seq_len(const unsigned char *s)
 void
 json_write_string(FILE *out, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s = (const unsigned char *)str, *run = s;
 	size_t n;
 
 	fputc('"', out);
+	/* Plain bytes accumulate in a run written at once; only what needs
+	 * escaping is written on its own. */
 	while (*s != '\0') {
+		if (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\') {
+			s++;
+			continue;
+		}
+		if (*s >= 0x80 && (n = utf8_seq_len(s)) > 0) {
+			s += n;
+			continue;
+		}
+		fwrite(run, 1, (size_t)(s - run), out);
 		if (*s == '"' || *s == '\\') {
 			fputc('\\', out);
-			fputc(*s++, out);
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(out, "\\u%04x", *s++);
-		} else if ((n = utf8_seq_len(s)) == 0) {
+			fputc(*s, out);
+		} else if (*s < 0x20 || *s == 0x7f)
+			fprintf(out, "\\u%04x", *s);
+		else
 			fputs("\\ufffd", out);
-			s++;
-		} else {
-			fwrite(s, 1, n, out);
-			s += n;
-		}
+		run = ++s;
 	}
+	fwrite(run, 1, (size_t)(s - run), out);
 	fputc('"', out);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "json.h"
 #include "util.h"
 
 static void
@@ -99,6 +100,32 @@ test_first_name(void **state)
 	free(f);
 }
 
+static void
+test_json(void **state)
+{
+	struct json j;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	json_init(&j, f);
+	json_begin_object(&j);
+	json_kstr(&j, "plain", "Zo\xc3\xab");
+	json_kstr(&j, "escaped", "q\"b\\c\x01\x7f");
+	json_kstr(&j, "broken", "ok\xff end");
+	json_kint(&j, "n", -42);
+	json_ktime(&j, "at", 1795296000);
+	json_ktime(&j, "never", 0);
+	json_end_object(&j);
+	json_finish(&j);
+	fclose(f);
+	assert_string_equal(out, "{\"plain\":\"Zo\xc3\xab\",\"escaped\":"
+	    "\"q\\\"b\\\\c\\u0001\\u007f\",\"broken\":\"ok\\ufffd end\","
+	    "\"n\":-42,\"at\":\"2026-11-21T21:20:00Z\",\"never\":null}\n");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -108,6 +135,7 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_first_name),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
