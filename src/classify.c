@@ -2283,6 +2283,8 @@ classify_message(const struct inmsg *m, const struct classify_ctx *ctx,
 		return 0;
 	}
 	ret->cls = MSG_HUMAN;
+	if (ctx->class_only)
+		return 0;
 	ret->new_text = classify_strip_quotes(m->text);
 	find_referrals(ret->new_text, m, ctx, ret);
 	read_intent(ret->new_text, ctx, ret);

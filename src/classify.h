@@ -6,6 +6,7 @@
 #ifndef IV_CLASSIFY_H
 #define IV_CLASSIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -45,6 +46,8 @@ struct classify_ctx {
 	time_t now;             /* "next Tuesday" is relative to this */
 	const char *own_addr;   /* the user's address (not a referral) */
 	const char *contact_addr;
+	bool class_only;        /* stop after the class (mail from strangers:
+	                           only a bounce of ours matters) */
 };
 
 struct classification {

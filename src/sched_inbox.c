@@ -377,6 +377,7 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	ctx.now = iv_now();
 	ctx.own_addr = s->cfg->identity.email;
 	ctx.contact_addr = c ? c->email : NULL;
+	ctx.class_only = c == NULL;     /* a stranger: only a bounce matters */
 	if ((r = classify_message(m, &ctx, &cl)) < 0)
 		goto out;
 	out->cls = msg_class_name(cl.cls);
