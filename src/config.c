@@ -1137,6 +1137,56 @@ check_together(struct load *l)
 }
 
 /* Reads the file through libconfig; returns false after reporting why not. */
+#define INCLUDE_DEPTH_MAX 8
+
+/* libconfig 1.5 calls exit() when an @include names something its scanner
+ * cannot read (a directory, ""): every @include, in file and in what it
+ * includes, must name a regular file before libconfig sees any of it.
+ * Returns false after reporting the first bad one. */
+static bool
+check_includes(struct load *l, const char *file, int depth)
+{
+	char *text = NULL, *line, *save = NULL;
+	unsigned lineno = 0;
+	bool ok = true;
+
+	if (depth > INCLUDE_DEPTH_MAX) {
+		problem_at(l, file, 0, "@include nested more than %d deep",
+		    INCLUDE_DEPTH_MAX);
+		return false;
+	}
+	if (read_file(file, 4u << 20, &text, NULL) < 0)
+		return true;            /* config_read reports what it cannot read */
+	for (line = strtok_r(text, "\n", &save); line != NULL && ok;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *p = line, *q, *name, *full;
+		struct stat st;
+
+		lineno++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@include", 8) != 0)
+			continue;
+		if ((p = strchr(p + 8, '"')) == NULL ||
+		    (q = strchr(p + 1, '"')) == NULL)
+			continue;       /* libconfig reports the syntax */
+		name = xstrndup(p + 1, (size_t)(q - p - 1));
+		full = name[0] == '/' || l->incdir == NULL ? xstrdup(name) :
+		    xasprintf("%s/%s", l->incdir, name);
+		if (stat(full, &st) == -1 || !S_ISREG(st.st_mode)) {
+			problem_at(l, file, lineno, "@include \"%s\": %s", name,
+			    stat(full, &st) == -1 ? strerror(errno) :
+			    "not a regular file");
+			ok = false;
+		} else
+			ok = check_includes(l, full, depth + 1);
+		free(name);
+		free(full);
+	}
+	free(text);
+	return ok;
+}
+
 static bool
 read_config(struct load *l, config_t *lc)
 {
@@ -1160,6 +1210,10 @@ read_config(struct load *l, config_t *lc)
 		return false;
 	}
 	l->mode = st.st_mode;
+	if (!check_includes(l, l->path, 0)) {
+		close(fd);
+		return false;
+	}
 	if ((fp = fdopen(fd, "r")) == NULL)
 		fatal("fdopen");
 	if (config_read(lc, fp) != CONFIG_TRUE) {

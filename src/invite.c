@@ -1048,8 +1048,9 @@ read_calendar(icalcomponent *cal, const char *sender, struct ical_in *c,
 		return r;
 	if ((p = icalcomponent_get_first_property(ev, ICAL_ORGANIZER_PROPERTY)) != NULL)
 		c->organizer = mailto_addr(icalproperty_get_organizer(p));
-	if ((att = pick_attendee(ev, sender)) != NULL) {
-		c->attendee = attendee_addr(att);
+	/* A PARTSTAT only counts with the address it belongs to. */
+	if ((att = pick_attendee(ev, sender)) != NULL &&
+	    (c->attendee = attendee_addr(att)) != NULL) {
 		if ((c->partstat = param_upper(att, "PARTSTAT")) == NULL)
 			c->partstat = xstrdup("NEEDS-ACTION");  /* RFC 5545 default */
 	}

@@ -38,7 +38,7 @@ log_get_verbose(void)
 }
 
 /* Writes one line at syslog priority pri; errnum > 0 appends its text. */
-static void
+static void IV_PRINTF(3, 0)
 log_vline(int pri, int errnum, const char *fmt, va_list ap)
 {
 	char msg[2048];

@@ -1097,10 +1097,13 @@ parse_date(const char *v)
 	tm.tm_hour = dt->dt_hour;
 	tm.tm_min = dt->dt_min;
 	tm.tm_sec = dt->dt_sec;
-	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
-	off = (zone / 100) * 3600 + (zone % 100) * 60;
-	if (zone / 100 > 23 || zone % 100 > 59)
+	/* Range first: a stranger's zone may be any int. */
+	if (dt->dt_zone < -2359 || dt->dt_zone > 2359)
 		goto out;
+	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
+	if (zone % 100 > 59)
+		goto out;
+	off = (zone / 100) * 3600 + (zone % 100) * 60;
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		t = 0;

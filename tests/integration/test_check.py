@@ -81,6 +81,16 @@ os.unlink(os.path.join(tdir, "cancel.txt"))
 r = t.infoviewd("-t", config=good)
 t.is_(r.rc, 0, "the shipped template is used again once the override is gone")
 
+# An @include of something that is not a file is an error at its line,
+# never the end of the process (libconfig would exit on it).
+inc = os.path.join(d, "inc.conf")
+with open(inc, "w") as f:
+    f.write(text + '\n@include "."\n')
+r = t.infoviewd("-t", config=inc)
+t.is_(r.rc, 78, '@include "." is a configuration error')
+t.like(r.out + r.err, re.escape(inc) + r":\d+: @include \"\.\": not a regular file",
+       "reported with its file and line")
+
 r = t.infoviewd("--bogus")
 t.is_(r.rc, 2, "an unknown option exits 2")
 r = t.infoviewd("--version")
