@@ -32,6 +32,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,19 @@ sched_status_line(struct sched *s)
 	return s->status;
 }
 
+/* Nothing to send for a while: close the SMTP connection (the server
+ * would drop it anyway) and give its TLS state, which holds a parsed copy
+ * of the system trust store, back to the system. */
+static void
+smtp_rest(struct sched *s)
+{
+	if (s->smtp == NULL)
+		return;
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	malloc_trim(0);
+}
+
 time_t
 sched_pass(struct sched *s, volatile int *stop)
 {
@@ -395,6 +409,8 @@ sched_pass(struct sched *s, volatile int *stop)
 		    now + 1);
 	else if (!idle)
 		next = earliest(next, s->last_sync + poll);
+	if (next - now >= SMTP_IDLE_CLOSE)
+		smtp_rest(s);
 	snprintf(s->status, sizeof(s->status), "%s; next action in %s",
 	    s->imap != NULL ? "watching the inbox" : "inbox unreachable",
 	    format_duration(next - now));

@@ -21,6 +21,7 @@
 #define SLOT_LEAD_TIME          (36 * 3600) /* offered times start this late */
 #define SLOT_HORIZON_DAYS       21
 #define SNIPPET_MAX             400
+#define SMTP_IDLE_CLOSE         120         /* close SMTP when idle longer */
 
 struct sched {
 	struct config *cfg;
