@@ -1148,6 +1148,7 @@ check_includes(struct load *l, const char *file, int depth)
 {
 	char *text = NULL, *line, *save = NULL;
 	unsigned lineno = 0;
+	size_t len = 0;
 	bool ok = true;
 
 	if (depth > INCLUDE_DEPTH_MAX) {
@@ -1155,8 +1156,14 @@ check_includes(struct load *l, const char *file, int depth)
 		    INCLUDE_DEPTH_MAX);
 		return false;
 	}
-	if (read_file(file, 4u << 20, &text, NULL) < 0)
+	if (read_file(file, 4u << 20, &text, &len) < 0)
 		return true;            /* config_read reports what it cannot read */
+	if (memchr(text, '\0', len) != NULL) {
+		/* Text never holds one; libconfig would read a name cut there. */
+		problem_at(l, file, 0, "contains a NUL byte; not a text file");
+		free(text);
+		return false;
+	}
 	for (line = strtok_r(text, "\n", &save); line != NULL && ok;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *p = line, *q, *name, *full;
