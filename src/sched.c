@@ -139,14 +139,19 @@ sched_new(struct config *cfg, struct tmplset *ts, struct store *st, bool once)
 	return s;
 }
 
+/* Drops the IMAP connection (LOGOUT when it is still there). */
+static void
+imap_drop(struct sched *s)
+{
+	imap_free(s->imap);
+	s->imap = NULL;
+	s->imap_idling = false;
+}
+
 void
 sched_disconnect(struct sched *s)
 {
-	if (s->imap != NULL) {
-		imap_free(s->imap);
-		s->imap = NULL;
-	}
-	s->imap_idling = false;
+	imap_drop(s);
 	smtp_free(s->smtp);
 	s->smtp = NULL;
 }
@@ -283,10 +288,7 @@ sched_imap_lost(struct sched *s, const char *what, const char *err)
 {
 	log_warnx("IMAP %s failed: %s; reconnecting", what, err ? err : "error");
 	set_health(s, "imap", "error", err);
-	if (s->imap != NULL)
-		imap_free(s->imap);
-	s->imap = NULL;
-	s->imap_idling = false;
+	imap_drop(s);
 	s->imap_retry_at = iv_now() + 2;
 	s->inbox_dirty = true;
 }

@@ -252,15 +252,18 @@ inbox_items_free(struct inbox_item *v, size_t n)
 	free(v);
 }
 
-int
-store_inbox_list(struct store *s, bool include_resolved, struct inbox_item **ret,
-    size_t *ret_n)
+/* Inbox items, unresolved ones only unless include_resolved; only item
+ * `id` when id != 0. */
+static int
+inbox_query(struct store *s, bool include_resolved, int64_t id,
+    struct inbox_item **ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "SELECT i.id, IFNULL(i.contact_id, 0), i.kind, i.reason, i.snippet, "
 	    "IFNULL(c.email, ''), IFNULL(c.name, ''), i.created FROM inbox_items i "
 	    "LEFT JOIN contacts c ON c.id = i.contact_id "
-	    "WHERE ?1 OR i.resolved = 0 ORDER BY i.created, i.id");
+	    "WHERE (?1 OR i.resolved = 0) AND (?2 = 0 OR i.id = ?2) "
+	    "ORDER BY i.created, i.id");
 	struct inbox_item *v = NULL;
 	size_t n = 0;
 	int rc;
@@ -268,6 +271,7 @@ store_inbox_list(struct store *s, bool include_resolved, struct inbox_item **ret
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int(st, 1, include_resolved);
+	sqlite3_bind_int64(st, 2, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n].id = sqlite3_column_int64(st, 0);
@@ -288,6 +292,13 @@ store_inbox_list(struct store *s, bool include_resolved, struct inbox_item **ret
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+int
+store_inbox_list(struct store *s, bool include_resolved, struct inbox_item **ret,
+    size_t *ret_n)
+{
+	return inbox_query(s, include_resolved, 0, ret, ret_n);
 }
 
 int
@@ -453,23 +464,17 @@ int
 store_inbox_get(struct store *s, int64_t id, struct inbox_item **ret)
 {
 	struct inbox_item *v;
-	size_t n, i;
+	size_t n;
 	int r;
 
-	/* The inbox is small (items needing a decision); reuse the list. */
-	if ((r = store_inbox_list(s, true, &v, &n)) < 0)
+	if (id <= 0)
+		return -ENOENT;
+	if ((r = inbox_query(s, true, id, &v, &n)) < 0)
 		return r;
-	for (i = 0; i < n; i++) {
-		if (v[i].id == id) {
-			struct inbox_item *one = xmalloc(sizeof(*one));
-
-			*one = v[i];
-			memset(&v[i], 0, sizeof(v[i]));
-			inbox_items_free(v, n);
-			*ret = one;
-			return 0;
-		}
+	if (n == 0) {
+		free(v);
+		return -ENOENT;
 	}
-	inbox_items_free(v, n);
-	return -ENOENT;
+	*ret = v;               /* one element: inbox_items_free(v, 1) */
+	return 0;
 }
