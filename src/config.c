@@ -36,10 +36,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "secret.h"
 #include "util.h"
 
-#define SECRET_MAX      4096    /* bytes of a secret we accept */
-#define COMMAND_TIMEOUT 60      /* seconds a password_command may take */
 #define DURATION_HINT   "(use e.g. \"90s\", \"30m\", \"24h\", \"5d\")"
 
 enum ktype { T_STRING, T_INT, T_BOOL, T_DURATION, T_LIST };
@@ -104,9 +103,9 @@ static const struct key keys[] = {
 	SPEC("smtp", "url", smtp.url, F_REQUIRED, parse_smtp_url),
 	SPEC("smtp", "tls", smtp.tls, 0, parse_smtp_tls),
 	STR("smtp", "user", smtp.user, F_NONEMPTY),
-	STR("smtp", "password_command", smtp.password_command, 0),
-	SPEC("smtp", "password_file", smtp.password_file, 0, parse_secret_file),
-	STR("smtp", "password", smtp.password, 0),
+	STR("smtp", "password_command", smtp.cred.command, 0),
+	SPEC("smtp", "password_file", smtp.cred.file, 0, parse_secret_file),
+	STR("smtp", "password", smtp.cred.password, 0),
 	SPEC("smtp", "ca_file", smtp.ca_file, 0, parse_file),
 	DUR("smtp", "timeout", smtp.timeout, 1),
 
@@ -114,9 +113,9 @@ static const struct key keys[] = {
 	INT("imap", "port", imap.port, 1, 65535),
 	SPEC("imap", "tls", imap.tls, 0, parse_imap_tls),
 	STR("imap", "user", imap.user, F_NONEMPTY),
-	STR("imap", "password_command", imap.password_command, 0),
-	SPEC("imap", "password_file", imap.password_file, 0, parse_secret_file),
-	STR("imap", "password", imap.password, 0),
+	STR("imap", "password_command", imap.cred.command, 0),
+	SPEC("imap", "password_file", imap.cred.file, 0, parse_secret_file),
+	STR("imap", "password", imap.cred.password, 0),
 	SPEC("imap", "ca_file", imap.ca_file, 0, parse_file),
 	STR("imap", "inbox", imap.inbox, F_NONEMPTY),
 	STR("imap", "sent", imap.sent, F_NONEMPTY),
@@ -599,31 +598,6 @@ parse_file(struct load *l, const struct key *k, config_setting_t *s,
 	set_str(l, k, *v ? v : NULL);
 }
 
-/* Checks that a secret file exists, is a file and is private to its owner.
- * Returns 0, or -errno / -EPERM with *why (allocated). */
-static int
-secret_file_check(const char *key, const char *path, char **why)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1) {
-		*why = xasprintf("%s \"%s\": cannot read: %s", key, shown(path),
-		    strerror(errno));
-		return -errno;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = xasprintf("%s \"%s\" is not a file", key, shown(path));
-		return -EINVAL;
-	}
-	if (st.st_mode & 077) {
-		*why = xasprintf("%s \"%s\" is %s by others (mode %04o); "
-		    "chmod 600 it", key, shown(path), exposure(st.st_mode),
-		    (unsigned)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-}
-
 static void
 parse_secret_file(struct load *l, const struct key *k, config_setting_t *s,
     const char *v)
@@ -955,6 +929,8 @@ set_defaults(struct config *c)
 	c->identity.timezone = xstrdup(tz_system());
 	c->identity.signature = xstrdup("");
 	c->identity.resume_url = xstrdup("");
+	c->smtp.cred.service = "smtp";
+	c->imap.cred.service = "imap";
 	c->smtp.tls = SMTP_TLS_REQUIRED;
 	c->smtp.timeout = 60;
 	c->imap.tls = IMAP_TLS_IMPLICIT;
@@ -1287,16 +1263,6 @@ out:
 	return r;
 }
 
-/* free() that first wipes a secret. */
-static void
-free_secret(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void
 config_free(struct config *c)
 {
@@ -1310,15 +1276,15 @@ config_free(struct config *c)
 	free(c->identity.resume_url);
 	free(c->smtp.url);
 	free(c->smtp.user);
-	free(c->smtp.password_command);
-	free(c->smtp.password_file);
-	free_secret(c->smtp.password);
+	free(c->smtp.cred.command);
+	free(c->smtp.cred.file);
+	secret_free(c->smtp.cred.password);
 	free(c->smtp.ca_file);
 	free(c->imap.host);
 	free(c->imap.user);
-	free(c->imap.password_command);
-	free(c->imap.password_file);
-	free_secret(c->imap.password);
+	free(c->imap.cred.command);
+	free(c->imap.cred.file);
+	secret_free(c->imap.cred.password);
 	free(c->imap.ca_file);
 	free(c->imap.inbox);
 	free(c->imap.sent);
@@ -1329,258 +1295,4 @@ config_free(struct config *c)
 	free(c->templates.dir);
 	free(c->templates.shipped_dir);
 	free(c);
-}
-
-/* --- secrets ------------------------------------------------------------- */
-
-/*
- * Turns len bytes in buf into the secret: one trailing newline (LF or
- * CRLF) dropped; a secret that is empty or holds NUL, CR or LF is refused
- * because it would break the SMTP and IMAP command lines.
- * Returns 0 and *ret (allocated), or -EINVAL with *ret_err naming source.
- */
-static int
-secret_finish(const char *source, char *buf, size_t len, char **ret,
-    char **ret_err)
-{
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	if (len == 0) {
-		*ret_err = xasprintf("%s gave an empty password", source);
-		return -EINVAL;
-	}
-	if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL ||
-	    memchr(buf, '\r', len) != NULL) {
-		*ret_err = xasprintf("%s gave a password with a line break or "
-		    "NUL byte in it", source);
-		return -EINVAL;
-	}
-	*ret = xstrndup(buf, len);
-	return 0;
-}
-
-/*
- * Reads a secret file of at most SECRET_MAX bytes. With private set, the
- * file must have no group or other permission bits. Returns 0 and *ret,
- * -ENOENT quietly (*ret_err set anyway), or a negative errno and *ret_err.
- */
-static int
-secret_read_file(const char *source, const char *path, bool private,
-    char **ret, char **ret_err)
-{
-	char buf[SECRET_MAX + 1];
-	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		r = -errno;
-		*ret_err = xasprintf("%s \"%s\": cannot read: %s", source,
-		    shown(path), strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		*ret_err = xasprintf("%s \"%s\" is not a file", source, shown(path));
-		r = -EINVAL;
-		goto out;
-	}
-	if (private && (st.st_mode & 077)) {
-		*ret_err = xasprintf("%s \"%s\" is %s by others (mode %04o); "
-		    "chmod 600 it", source, shown(path), exposure(st.st_mode),
-		    (unsigned)(st.st_mode & 07777));
-		r = -EPERM;
-		goto out;
-	}
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r = -errno;
-			*ret_err = xasprintf("%s \"%s\": cannot read: %s", source,
-			    shown(path), strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > SECRET_MAX) {
-		*ret_err = xasprintf("%s \"%s\" is longer than %d bytes", source,
-		    shown(path), SECRET_MAX);
-		r = -EFBIG;
-		goto out;
-	}
-	r = secret_finish(source, buf, len, ret, ret_err);
-out:
-	explicit_bzero(buf, sizeof(buf));
-	close(fd);
-	return r;
-}
-
-/* Milliseconds left until deadline (a CLOCK_MONOTONIC second), >= 0. */
-static int
-ms_left(time_t deadline)
-{
-	struct timespec ts;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ms = (long)(deadline - ts.tv_sec) * 1000 - ts.tv_nsec / 1000000;
-	return ms > 0 ? (int)ms : 0;
-}
-
-/*
- * Runs cmd with /bin/sh -c, stdin from /dev/null, stderr inherited, and
- * takes its stdout as the secret. Returns 0 and *ret, or a negative errno
- * with *ret_err naming the key and the exit status, never the output.
- */
-static int
-secret_run(const char *key, const char *cmd, char **ret, char **ret_err)
-{
-	char buf[SECRET_MAX + 1];
-	struct timespec ts;
-	struct pollfd pfd;
-	sigset_t mask;
-	size_t len = 0;
-	ssize_t n;
-	int pipefd[2], status, devnull, r = 0;
-	bool too_long = false, timed_out = false;
-	time_t deadline;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC) == -1) {
-		r = -errno;
-		*ret_err = xasprintf("%s: pipe: %s", key, strerror(errno));
-		return r;
-	}
-	if ((pid = fork()) == -1) {
-		r = -errno;
-		*ret_err = xasprintf("%s: fork: %s", key, strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return r;
-	}
-	if (pid == 0) {
-		/* The daemon blocks and ignores signals for its event loop;
-		 * the command gets the ordinary defaults back. */
-		sigemptyset(&mask);
-		sigprocmask(SIG_SETMASK, &mask, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if ((devnull = open("/dev/null", O_RDONLY)) != -1)
-			dup2(devnull, STDIN_FILENO);
-		dup2(pipefd[1], STDOUT_FILENO);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = ts.tv_sec + COMMAND_TIMEOUT;
-	pfd.fd = pipefd[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		int pr = poll(&pfd, 1, ms_left(deadline));
-
-		if (pr == -1 && errno == EINTR)
-			continue;
-		if (pr == 0) {
-			timed_out = true;
-			break;
-		}
-		n = read(pipefd[0], buf + len, sizeof(buf) - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof(buf)) {
-			too_long = true;
-			break;
-		}
-	}
-	close(pipefd[0]);
-	if (too_long || timed_out)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR) {
-			r = -errno;
-			*ret_err = xasprintf("%s: wait: %s", key, strerror(errno));
-			goto out;
-		}
-	}
-	if (timed_out) {
-		*ret_err = xasprintf("%s did not finish within %d seconds", key,
-		    COMMAND_TIMEOUT);
-		r = -ETIMEDOUT;
-	} else if (too_long) {
-		*ret_err = xasprintf("%s printed more than %d bytes", key,
-		    SECRET_MAX);
-		r = -EFBIG;
-	} else if (WIFSIGNALED(status)) {
-		*ret_err = xasprintf("%s was killed by signal %d", key,
-		    WTERMSIG(status));
-		r = -EIO;
-	} else if (WEXITSTATUS(status) != 0) {
-		*ret_err = xasprintf("%s exited with status %d", key,
-		    WEXITSTATUS(status));
-		r = -EIO;
-	} else
-		r = secret_finish(key, buf, len, ret, ret_err);
-out:
-	explicit_bzero(buf, sizeof(buf));
-	return r;
-}
-
-int
-config_secret(const struct config *c, const char *service, char **ret_secret,
-    char **ret_err)
-{
-	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	const char *command, *file, *password;
-	char key[64], *path, *err = NULL, *secret = NULL;
-	int r;
-
-	if (strcmp(service, "smtp") == 0) {
-		command = c->smtp.password_command;
-		file = c->smtp.password_file;
-		password = c->smtp.password;
-	} else if (strcmp(service, "imap") == 0) {
-		command = c->imap.password_command;
-		file = c->imap.password_file;
-		password = c->imap.password;
-	} else {
-		*ret_err = xasprintf("no secret for unknown service \"%s\"",
-		    shown(service));
-		return -EINVAL;
-	}
-	if (!str_empty(creds)) {
-		path = xasprintf("%s/%s-password", creds, service);
-		snprintf(key, sizeof(key), "credential %s-password", service);
-		r = secret_read_file(key, path, false, &secret, &err);
-		free(path);
-		if (r == 0)
-			goto done;
-		if (r != -ENOENT)
-			goto fail;
-		freep(&err);
-	}
-	if (!str_empty(command)) {
-		snprintf(key, sizeof(key), "%s.password_command", service);
-		if ((r = secret_run(key, command, &secret, &err)) < 0)
-			goto fail;
-	} else if (!str_empty(file)) {
-		snprintf(key, sizeof(key), "%s.password_file", service);
-		if ((r = secret_read_file(key, file, true, &secret, &err)) < 0)
-			goto fail;
-	} else if (!str_empty(password))
-		secret = xstrdup(password);
-done:
-	*ret_secret = secret;
-	return 0;
-fail:
-	*ret_err = err;
-	return r;
 }

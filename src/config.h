@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "secret.h"
+
 enum smtp_tls { SMTP_TLS_REQUIRED, SMTP_TLS_NONE };
 enum imap_tls { IMAP_TLS_IMPLICIT, IMAP_TLS_STARTTLS, IMAP_TLS_NONE };
 
@@ -29,7 +31,7 @@ struct config {
 		char *url;              /* smtp://host:587 or smtps://host:465 */
 		enum smtp_tls tls;
 		char *user;
-		char *password_command, *password_file, *password;
+		struct credentials cred;        /* password_command, ... */
 		char *ca_file;
 		long timeout;           /* seconds */
 	} smtp;
@@ -38,7 +40,7 @@ struct config {
 		int port;
 		enum imap_tls tls;
 		char *user;
-		char *password_command, *password_file, *password;
+		struct credentials cred;        /* password_command, ... */
 		char *ca_file;
 		char *inbox, *sent, *drafts;
 		bool save_sent, idle;
@@ -89,16 +91,5 @@ const char *config_default_path(void);
  */
 int config_load(const char *path, struct config **ret, char **ret_errors);
 void config_free(struct config *c);
-
-/*
- * The secret for service "smtp" or "imap": $CREDENTIALS_DIRECTORY/
- * <service>-password, else password_command's stdout (trailing newline
- * removed), else password_file (refused unless 0600 or stricter), else
- * password. Returns 0 and *ret_secret (caller frees, may be NULL when no
- * secret is configured), or a negative errno and *ret_err naming the
- * source — never the secret itself.
- */
-int config_secret(const struct config *c, const char *service,
-    char **ret_secret, char **ret_err);
 
 #endif

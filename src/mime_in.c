@@ -39,6 +39,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "child.h"
 #include "mime.h"
 #include "util.h"
 
@@ -1496,116 +1497,47 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* The child: limits, parse, result down the pipe, _exit. Never returns. */
-static void IV_NORETURN
-parse_child(int fd, const char *raw, size_t len)
+struct parse_job {
+	const char *raw;
+	size_t len;
+};
+
+/* The parse child: stdio and the result pipe only, parse, result down
+ * the pipe. Its exit status is what child_run reports. */
+static int
+parse_child(int fd, void *arg)
 {
-	struct rlimit cpu = { 5, 6 };
+	const struct parse_job *job = arg;
 	struct inmsg *m = NULL;
 	char *err = NULL;
-	static const int deflt[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
-	    SIGXCPU, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	sigset_t none;
 	struct buf b;
-	size_t i;
 	int r;
 
-	/* the daemon's handlers and blocked signals are not the child's, nor
-	 * its sockets and database: keep stdio and the result pipe only */
-	for (i = 0; i < nitems(deflt); i++)
-		signal(deflt[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the daemon's sockets and database are not the child's */
 	if (fd != 3) {
 		if (dup2(fd, 3) < 0)
-			_exit(1);
+			return 1;
 		fd = 3;
 	}
 	close_range(4, ~0u, 0);
-	/* Never parse a stranger's mail without the limits: no result (the
-	 * parent counts it as a failed attempt) rather than an unbounded run. */
-	if (setrlimit(RLIMIT_CPU, &cpu) < 0)
-		_exit(1);
-#if !defined(IV_SANITIZED)
-	{
-		struct rlimit as = { 512ul << 20, 512ul << 20 };
-
-		if (setrlimit(RLIMIT_AS, &as) < 0)
-			_exit(1);
-	}
-#endif
 	if (mime_isolated_child_hook != NULL)
 		mime_isolated_child_hook();
-	r = mime_parse(raw, len, &m, &err);
+	r = mime_parse(job->raw, job->len, &m, &err);
 	buf_init(&b);
 	ser_result(&b, r, err, m);
-	r = write_all(fd, b.data, b.len);
-	_exit(r == 0 ? 0 : 1);
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Reads the child's output until EOF or the deadline; 0, -ETIMEDOUT,
- * -EFBIG or -errno. */
-static int
-read_child(int fd, struct buf *b)
-{
-	int64_t deadline = now_ms() + mime_isolated_timeout_ms;
-	char chunk[65536];
-
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int64_t left = deadline - now_ms();
-		ssize_t n;
-		int pr;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		pr = poll(&pfd, 1, (int)(left > INT32_MAX ? INT32_MAX : left));
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr < 0)
-			return -errno;
-		if (pr == 0)
-			return -ETIMEDOUT;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		if (b->len + (size_t)n > SER_MAX)
-			return -EFBIG;
-		buf_add(b, chunk, (size_t)n);
-	}
+	return write_all(fd, b.data, b.len) == 0 ? 0 : 1;
 }
 
 /*
- * Waits for pid; 0 on a clean exit (or when the status is lost because
- * SIGCHLD is ignored: the result's own framing then tells a complete
- * answer from a crash), else -ECHILD/-ETIMEDOUT with text.
+ * A clean exit is 0 (also when the status is lost because SIGCHLD is
+ * ignored: the result's own framing then tells a complete answer from a
+ * crash), else -ECHILD/-ETIMEDOUT with text.
  */
 static int
-reap_child(pid_t pid, char **ret_err)
+child_verdict(int status, char **ret_err)
 {
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno == ECHILD)
-			return 0;
-		if (errno != EINTR)
-			return fail(-ECHILD, ret_err, "MIME parser child: %s",
-			    strerror(errno));
-	}
+	if (status == -1)
+		return 0;
 	if (WIFSIGNALED(status)) {
 		if (WTERMSIG(status) == SIGXCPU)
 			return fail(-ETIMEDOUT, ret_err,
@@ -1652,42 +1584,29 @@ int
 mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
     char **ret_err)
 {
+	/* Never parse a stranger's mail without the limits: 5 s of CPU and
+	 * (outside sanitizer builds, which reserve huge shadow maps) 512 MB. */
+	struct child_opts o = { .timeout_ms = mime_isolated_timeout_ms,
+	    .out_max = SER_MAX, .cpu_seconds = 5 };
+	struct parse_job job = { raw, len };
 	struct buf b;
-	int fds[2], r, rr;
-	pid_t pid;
+	int r, status = -1;
 
+#if !defined(IV_SANITIZED)
+	o.mem_bytes = 512ul << 20;
+#endif
 	if (len > MIME_MAX_MESSAGE)
 		return fail(-E2BIG, ret_err,
 		    "message of %zu octets is over the %u limit", len,
 		    MIME_MAX_MESSAGE);
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return fail(-errno, ret_err, "pipe: %s", strerror(errno));
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		r = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return fail(r, ret_err, "fork: %s", strerror(-r));
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		parse_child(fds[1], raw, len);
-	}
-	close(fds[1]);
 	buf_init(&b);
-	r = read_child(fds[0], &b);
-	close(fds[0]);
-	if (r < 0)
-		kill(pid, SIGKILL);
-	rr = reap_child(pid, r < 0 ? NULL : ret_err);
+	r = child_run(&o, parse_child, &job, &b, &status);
 	if (r == -ETIMEDOUT)
 		r = fail(-ETIMEDOUT, ret_err, "MIME parser stalled for over %d ms",
 		    mime_isolated_timeout_ms);
 	else if (r < 0)
 		r = fail(-ECHILD, ret_err, "MIME parser child: %s", strerror(-r));
-	else if (rr < 0)
-		r = rr;
-	else
+	else if ((r = child_verdict(status, ret_err)) == 0)
 		r = decode_result(&b, ret, ret_err);
 	buf_done(&b);
 	return r;

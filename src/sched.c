@@ -215,7 +215,7 @@ sched_smtp_ready(struct sched *s, char **ret_err)
 
 	if (s->smtp != NULL)
 		return 0;
-	if ((r = config_secret(s->cfg, "smtp", &secret, ret_err)) < 0)
+	if ((r = secret_get(&s->cfg->smtp.cred, &secret, ret_err)) < 0)
 		return r;
 	o.url = s->cfg->smtp.url;
 	o.tls_required = s->cfg->smtp.tls == SMTP_TLS_REQUIRED;
@@ -224,10 +224,7 @@ sched_smtp_ready(struct sched *s, char **ret_err)
 	o.ca_file = str_empty(s->cfg->smtp.ca_file) ? NULL : s->cfg->smtp.ca_file;
 	o.timeout = s->cfg->smtp.timeout;
 	s->smtp = smtp_new(&o);
-	if (secret != NULL) {
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
-	}
+	secret_free(secret);
 	return 0;
 }
 
@@ -245,7 +242,7 @@ sched_imap_ready(struct sched *s)
 		return 0;
 	if (now < s->imap_retry_at)
 		return -EAGAIN;
-	if ((r = config_secret(s->cfg, "imap", &secret, &err)) < 0)
+	if ((r = secret_get(&s->cfg->imap.cred, &secret, &err)) < 0)
 		goto fail;
 	o.host = s->cfg->imap.host;
 	o.port = s->cfg->imap.port;
@@ -257,10 +254,7 @@ sched_imap_ready(struct sched *s)
 	o.ca_file = str_empty(s->cfg->imap.ca_file) ? NULL : s->cfg->imap.ca_file;
 	o.timeout = 60;
 	r = imap_connect(&o, &s->imap, &err);
-	if (secret != NULL) {
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
-	}
+	secret_free(secret);
 	if (r < 0)
 		goto fail;
 	s->imap_backoff = 0;

@@ -184,7 +184,7 @@ test_example_loads(void **state)
 	assert_string_equal(c->storage.database, db);
 	assert_string_equal(c->templates.dir, tdir);
 	assert_string_equal(c->templates.shipped_dir, "/src/templates");
-	assert_int_equal(config_secret(c, "smtp", &secret, &err), 0);
+	assert_int_equal(secret_get(&c->smtp.cred, &secret, &err), 0);
 	assert_string_equal(secret, "x");
 	free(secret);
 	config_free(c);
@@ -311,9 +311,9 @@ test_defaults(void **state)
 	assert_string_equal(c->identity.resume_url, "");
 	assert_int_equal(c->smtp.tls, SMTP_TLS_REQUIRED);
 	assert_string_equal(c->smtp.user, "ana@example.org");
-	assert_null(c->smtp.password_command);
-	assert_null(c->smtp.password_file);
-	assert_null(c->smtp.password);
+	assert_null(c->smtp.cred.command);
+	assert_null(c->smtp.cred.file);
+	assert_null(c->smtp.cred.password);
 	assert_int_equal(c->smtp.timeout, 60);
 	assert_int_equal(c->imap.port, 993);
 	assert_int_equal(c->imap.tls, IMAP_TLS_IMPLICIT);
@@ -540,15 +540,13 @@ test_plain_password(void **state)
 	errs = NULL;
 	if (config_load(path, &c, &errs) != 0)
 		fail_msg("%s", errs);
-	assert_int_equal(config_secret(c, "imap", &secret, &err), 0);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "hunter2");
 	free(secret);
 	/* No secret for smtp: success with NULL. */
 	secret = (char *)"untouched";
-	assert_int_equal(config_secret(c, "smtp", &secret, &err), 0);
+	assert_int_equal(secret_get(&c->smtp.cred, &secret, &err), 0);
 	assert_null(secret);
-	assert_int_equal(config_secret(c, "pop3", &secret, &err), -EINVAL);
-	free(err);
 	config_free(c);
 	free(text);
 }
@@ -571,12 +569,12 @@ test_secret_order(void **state)
 	if (config_load(path, &c, &errs) != 0)
 		fail_msg("%s", errs);
 	/* Both a command and a file cannot be loaded; set the file by hand. */
-	c->imap.password_file = xstrdup(pwfile);
-	c->imap.password = xstrdup("from-key");
+	c->imap.cred.file = xstrdup(pwfile);
+	c->imap.cred.password = xstrdup("from-key");
 
 	/* A credentials directory without our file falls through. */
 	setenv("CREDENTIALS_DIRECTORY", creds, 1);
-	assert_int_equal(config_secret(c, "imap", &secret, &err), 0);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-command");
 	freep(&secret);
 
@@ -589,32 +587,32 @@ test_secret_order(void **state)
 		fclose(fp);
 	}
 	free(text);
-	assert_int_equal(config_secret(c, "imap", &secret, &err), 0);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-credential");
 	freep(&secret);
 	unsetenv("CREDENTIALS_DIRECTORY");
 
-	assert_int_equal(config_secret(c, "imap", &secret, &err), 0);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-command");
 	freep(&secret);
 
-	freep(&c->imap.password_command);
-	assert_int_equal(config_secret(c, "imap", &secret, &err), 0);
+	freep(&c->imap.cred.command);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-file");
 	freep(&secret);
 
 	/* The file's mode is checked again when it is read. */
 	assert_int_equal(chmod(pwfile, 0644), 0);
 	secret = NULL;
-	assert_int_equal(config_secret(c, "imap", &secret, &err), -EPERM);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), -EPERM);
 	assert_null(secret);
 	assert_non_null(strstr(err, "imap.password_file"));
 	assert_non_null(strstr(err, "is readable by others (mode 0644); chmod 600 it"));
 	assert_null(strstr(err, "from-file"));
 	freep(&err);
 
-	freep(&c->imap.password_file);
-	assert_int_equal(config_secret(c, "imap", &secret, &err), 0);
+	freep(&c->imap.cred.file);
+	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-key");
 	freep(&secret);
 	config_free(c);
@@ -661,7 +659,7 @@ test_command_failures(void **state)
 			fail_msg("%s", errs);
 		secret = NULL;
 		err = NULL;
-		assert_int_equal(config_secret(c, "imap", &secret, &err), cases[i].r);
+		assert_int_equal(secret_get(&c->imap.cred, &secret, &err), cases[i].r);
 		assert_null(secret);
 		if (err == NULL || strstr(err, cases[i].want) == NULL)
 			fail_msg("want \"%s\", got \"%s\"", cases[i].want, err);
