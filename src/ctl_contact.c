@@ -19,7 +19,7 @@
 #include "ctl.h"
 #include "json.h"
 #include "mime.h"
-#include "sched.h"
+#include "plan.h"
 #include "store.h"
 #include "util.h"
 

@@ -12,7 +12,7 @@
 
 #include "ctl.h"
 #include "json.h"
-#include "sched.h"
+#include "plan.h"
 #include "util.h"
 
 struct meeting_opts {

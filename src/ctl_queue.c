@@ -13,7 +13,7 @@
 
 #include "ctl.h"
 #include "json.h"
-#include "sched.h"
+#include "plan.h"
 #include "util.h"
 
 /* Parses a positive numeric id; -1 when it is not one. */

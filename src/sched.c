@@ -44,37 +44,6 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-const char *
-contact_zone(const struct config *cfg, const struct contact *c)
-{
-	if (c != NULL && !str_empty(c->tz) && tz_valid(c->tz))
-		return c->tz;
-	return cfg->identity.timezone;
-}
-
-bool
-kind_is(const char *kind, const char *what)
-{
-	return strcmp(kind, what) == 0;
-}
-
-bool
-contact_closed(const struct contact *c)
-{
-	return strcmp(c->state, CS_STOPPED) == 0 ||
-	    strcmp(c->state, CS_BOUNCED) == 0 ||
-	    strcmp(c->state, CS_DECLINED) == 0;
-}
-
-bool
-state_in(const char *state, const char *const *set)
-{
-	for (; *set != NULL; set++)
-		if (strcmp(state, *set) == 0)
-			return true;
-	return false;
-}
-
 /* A snippet of text for notices and the timeline: one paragraph, bounded. */
 char *
 snippet_of(const char *text)

@@ -4,9 +4,9 @@
  * at the top of sched.c. Everything it decides is written to the store
  * first, so a restart at any instant resumes exactly.
  *
- * The "queue_*" and "meeting_*" functions work on the store and config
- * alone, so infoviewctl uses them too (and the daemon acts on the rows
- * they write when woken).
+ * What gets queued (outreach, meetings) is plan.h: it works on the store
+ * and config alone, so infoviewctl uses it too (and the daemon acts on the
+ * rows it writes when woken).
  */
 #ifndef IV_SCHED_H
 #define IV_SCHED_H
@@ -16,6 +16,7 @@
 
 #include "compose.h"
 #include "config.h"
+#include "plan.h"
 #include "store.h"
 
 struct sched;
@@ -51,37 +52,5 @@ bool sched_inbox_settled(struct sched *s);
 const char *sched_status_line(struct sched *s);
 /* Drops the IMAP connection so the next pass reconnects (SIGHUP). */
 void sched_disconnect(struct sched *s);
-
-/* ---- used by infoviewctl as well ---------------------------------------- */
-
-/* Queues the first outreach to a contact in state new (or no_response /
- * replied on request). -EALREADY when something is already queued or
- * sent; -EPERM for stopped/bounced/declined contacts. */
-int queue_outreach(struct store *st, const struct config *cfg,
-    const struct contact *c, char **ret_err);
-
-/* Records an agreed time and queues the invitation (unless by_contact:
- * they invited us), the prep brief, the thank-you draft and the
- * reminders. uid NULL = make one. Returns the meeting id. Runs inside the
- * caller's transaction. */
-int meeting_create(struct store *st, const struct config *cfg,
-    const struct contact *c, time_t start, time_t end, const char *tz,
-    const char *location, bool by_contact, const char *uid,
-    int64_t *ret_id, char **ret_err);
-/* Same UID, SEQUENCE+1, METHOD:REQUEST; moves the brief and reminders. */
-int meeting_reschedule(struct store *st, const struct config *cfg,
-    int64_t meeting_id, time_t start, time_t end, const char *tz,
-    char **ret_err);
-/* Same UID, SEQUENCE+1, METHOD:CANCEL; cancels brief and reminders. */
-int meeting_cancel(struct store *st, const struct config *cfg,
-    int64_t meeting_id, const char *reason, char **ret_err);
-
-/* The concrete times to offer a contact now (SPEC: from availability,
- * future, not overlapping meetings). *ret allocated. */
-int slots_compute(struct store *st, const struct config *cfg, time_t now,
-    time_t **ret, size_t *ret_n);
-
-/* The zone to read and show a contact's times in. */
-const char *contact_zone(const struct config *cfg, const struct contact *c);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sched_int.h - what the coordinator's files share (sched.c, sched_queue.c,
+ * sched_int.h - what the daemon's coordinator files share (sched.c,
  * sched_send.c, sched_inbox.c): the handle, the limits, and the helpers
  * each of them uses. Nothing outside sched*.c includes this.
  */
@@ -18,8 +18,6 @@
 #define BACKOFF_MAX             (60 * 60)
 #define LIMIT_RECHECK           (10 * 60)
 #define PARSE_ATTEMPTS          3
-#define SLOT_LEAD_TIME          (36 * 3600) /* offered times start this late */
-#define SLOT_HORIZON_DAYS       21
 #define SNIPPET_MAX             400
 #define SMTP_IDLE_CLOSE         120         /* close SMTP when idle longer */
 
@@ -40,9 +38,6 @@ struct sched {
 };
 
 /* sched.c: small helpers */
-bool kind_is(const char *kind, const char *what);
-bool contact_closed(const struct contact *c);
-bool state_in(const char *state, const char *const *set);
 /* One paragraph of text, bounded (caller frees). */
 char *snippet_of(const char *text);
 /* Seconds to wait before retry number `attempts`. */
@@ -63,13 +58,6 @@ extern bool sched_tx_failed;
 int tx_end(struct store *st, int r);
 #define IN_TX(st, expr) \
 	tx_end((st), store_begin(st) < 0 ? -EBUSY : (expr))
-
-/* sched_queue.c */
-int queue_row(struct store *st, const struct config *cfg, const char *kind,
-    const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
-    const char *param);
-int queue_meeting_followups(struct store *st, const struct config *cfg,
-    const struct contact *c, const struct meeting *m);
 
 /* sched_send.c: sends everything due now; stops early when asked. */
 void sched_send_due(struct sched *s, volatile int *stop);

@@ -1,5 +1,5 @@
 /*
- * sched_queue.c - what gets queued, and when: the first outreach, offered
+ * plan.c - what gets queued, and when: the first outreach, offered
  * times, meetings (create, reschedule, cancel) and everything that hangs
  * off a meeting's time (prep brief, thank-you draft, reminders). These
  * work on the store and config alone, so infoviewctl calls them too.
@@ -13,12 +13,44 @@
 #include <strings.h>
 
 #include "mime.h"
-#include "sched_int.h"
+#include "plan.h"
 #include "util.h"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+const char *
+contact_zone(const struct config *cfg, const struct contact *c)
+{
+	if (c != NULL && !str_empty(c->tz) && tz_valid(c->tz))
+		return c->tz;
+	return cfg->identity.timezone;
+}
+
+bool
+kind_is(const char *kind, const char *what)
+{
+	return strcmp(kind, what) == 0;
+}
+
+bool
+contact_closed(const struct contact *c)
+{
+	return strcmp(c->state, CS_STOPPED) == 0 ||
+	    strcmp(c->state, CS_BOUNCED) == 0 ||
+	    strcmp(c->state, CS_DECLINED) == 0;
+}
+
+bool
+state_in(const char *state, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(state, *set) == 0)
+			return true;
+	return false;
+}
 
 /* ---- queueing (shared with infoviewctl) ---------------------------------- */
 
-/* Queues a message row of kind for contact c (or the user) due at `due`. */
 int
 queue_row(struct store *st, const struct config *cfg, const char *kind,
     const struct contact *c, int64_t meeting_id, bool to_user, time_t due,

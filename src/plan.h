@@ -1,0 +1,67 @@
+/*
+ * plan.h - what gets queued, and when: the first outreach, offered times,
+ * meetings (create, reschedule, cancel) and everything that hangs off a
+ * meeting's time. Domain layer: works on the store and config alone, so
+ * both infoviewd and infoviewctl use it; it never talks to a server.
+ */
+#ifndef IV_PLAN_H
+#define IV_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "store.h"
+
+#define SLOT_LEAD_TIME          (36 * 3600) /* offered times start this late */
+#define SLOT_HORIZON_DAYS       21
+
+/* Queues the first outreach to a contact in state new (or no_response /
+ * replied on request). -EALREADY when something is already queued or
+ * sent; -EPERM for stopped/bounced/declined contacts. */
+int queue_outreach(struct store *st, const struct config *cfg,
+    const struct contact *c, char **ret_err);
+
+/* Records an agreed time and queues the invitation (unless by_contact:
+ * they invited us), the prep brief, the thank-you draft and the
+ * reminders. uid NULL = make one. Returns the meeting id. Runs inside the
+ * caller's transaction. */
+int meeting_create(struct store *st, const struct config *cfg,
+    const struct contact *c, time_t start, time_t end, const char *tz,
+    const char *location, bool by_contact, const char *uid,
+    int64_t *ret_id, char **ret_err);
+/* Same UID, SEQUENCE+1, METHOD:REQUEST; moves the brief and reminders. */
+int meeting_reschedule(struct store *st, const struct config *cfg,
+    int64_t meeting_id, time_t start, time_t end, const char *tz,
+    char **ret_err);
+/* Same UID, SEQUENCE+1, METHOD:CANCEL; cancels brief and reminders. */
+int meeting_cancel(struct store *st, const struct config *cfg,
+    int64_t meeting_id, const char *reason, char **ret_err);
+
+/* The concrete times to offer a contact now (SPEC: from availability,
+ * future, not overlapping meetings). *ret allocated. */
+int slots_compute(struct store *st, const struct config *cfg, time_t now,
+    time_t **ret, size_t *ret_n);
+
+/* The zone to read and show a contact's times in. */
+const char *contact_zone(const struct config *cfg, const struct contact *c);
+
+
+/* Queues a message row of kind for contact c (or the user) due at `due`. */
+int queue_row(struct store *st, const struct config *cfg, const char *kind,
+    const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
+    const char *param);
+/* Queues everything that hangs off a meeting's time: brief, draft,
+ * reminders. Called on create and reschedule. */
+int queue_meeting_followups(struct store *st, const struct config *cfg,
+    const struct contact *c, const struct meeting *m);
+
+/* Small predicates over the store's state strings. */
+bool kind_is(const char *kind, const char *what);
+/* A contact that must not be written to: stopped, bounced or declined. */
+bool contact_closed(const struct contact *c);
+/* state is one of the NULL-terminated set. */
+bool state_in(const char *state, const char *const *set);
+
+#endif

@@ -1,0 +1,120 @@
+#!/bin/sh
+# structure.sh - checks the layering described in README "Layout" (TAP):
+#   1. infoviewctl defines no symbol of the daemon's modules (nm);
+#   2. infoviewctl links neither libcurl nor libical (ldd);
+#   3. no file in src/ includes a header of a layer above its own, and the
+#      daemon and the CLI do not include each other's headers.
+# Run from `make check` (top_srcdir / top_builddir set) or by hand:
+#   top_srcdir=. top_builddir=build sh tests/structure.sh
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir/build}
+src=$top_srcdir/src
+ctl=$top_builddir/infoviewctl
+n=0
+fails=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n - $1"
+}
+
+# The layer of a module (a file's name without directory and extension).
+# 0 pure, 1 adapters, 2 domain, 3 daemon, 4 CLI. Names not listed are
+# placed by their prefix; an unknown name is reported and treated as pure
+# (so it may include only pure headers).
+layer() {
+	case $1 in
+	autoconf) echo 0 ;;
+	util | utf8 | log | template | json | classify | classify_*) echo 0 ;;
+	config | secret | child | store | store_* | mime | mime_* | smtp | imap | \
+	    invite | csvimport | control | notify | sdnotify) echo 1 ;;
+	lifecycle | plan | render | compose) echo 2 ;;
+	sched | sched_* | connections | send | inbox | react | infoviewd) echo 3 ;;
+	ctl | ctl_* | infoviewctl) echo 4 ;;
+	*) echo "# unknown module '$1': add it to tests/structure.sh" >&2
+	   echo 0 ;;
+	esac
+}
+
+# Includes that go up a layer on purpose, with the reason:
+#   classify.h -> mime.h: classify reads the parsed message (struct
+#   mime_msg) that the MIME adapter produces; the types could move to a
+#   pure header of their own.
+allowed() {
+	case "$1:$2" in
+	classify:mime) return 0 ;;
+	esac
+	return 1
+}
+
+# ---- 1, 2: the CLI links no daemon code -----------------------------------
+if [ ! -x "$ctl" ]; then
+	not_ok "infoviewctl built at $ctl"
+	not_ok "infoviewctl links neither libcurl nor libical"
+else
+	lib=$top_builddir/libinfoview.a
+	# Symbols defined by the daemon's modules and the adapters only the
+	# daemon uses (SMTP, IMAP, reply parsing, systemd notification).
+	daemon_syms=$(nm -g --defined-only "$lib" 2>/dev/null | awk '
+	    /^$/ { next }
+	    /:$/ { obj = $0; next }
+	    obj ~ /-(sched|sched_[a-z_]*|connections|send|inbox|react|smtp|imap|notify|sdnotify|mime_in|classify|classify_[a-z_]*)\.o:$/ &&
+	        $2 ~ /^[TDBR]$/ { print $3 }' | sort -u)
+	ctl_syms=$(nm -g --defined-only "$ctl" | awk '{ print $3 }' | sort -u)
+	if [ -z "$daemon_syms" ]; then
+		not_ok "daemon symbols found in $lib"
+	else
+		bad=$(printf '%s\n' "$ctl_syms" | comm -12 - \
+		    "$(printf '%s\n' "$daemon_syms" > "${TMPDIR:-/tmp}/ivstruct.$$" &&
+		    echo "${TMPDIR:-/tmp}/ivstruct.$$")")
+		rm -f "${TMPDIR:-/tmp}/ivstruct.$$"
+		if [ -z "$bad" ]; then
+			ok "infoviewctl contains no daemon symbol ($(printf '%s\n' "$daemon_syms" | wc -l) checked)"
+		else
+			not_ok "infoviewctl contains daemon symbols:"
+			printf '%s\n' "$bad" | sed 's/^/#   /'
+		fi
+	fi
+	libs=$(ldd "$ctl" | grep -E 'libcurl|libical')
+	if [ -z "$libs" ]; then
+		ok "infoviewctl links neither libcurl nor libical"
+	else
+		not_ok "infoviewctl links neither libcurl nor libical"
+		printf '%s\n' "$libs" | sed 's/^/#   /'
+	fi
+fi
+
+# ---- 3: no include goes up a layer ----------------------------------------
+bad=""
+for f in "$src"/*.c "$src"/*.h; do
+	[ -e "$f" ] || continue
+	m=$(basename "$f"); m=${m%.*}
+	case $m in *_int) m=${m%_int} ;; esac
+	lf=$(layer "$m")
+	for h in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)\.h".*/\1/p' "$f"); do
+		hm=${h##*/}
+		case $hm in *_int) hm=${hm%_int} ;; esac
+		lh=$(layer "$hm")
+		allowed "$m" "$hm" && continue
+		# The daemon (3) and the CLI (4) are both on top: neither
+		# includes the other's headers.
+		if [ "$lh" -gt "$lf" ] || { [ "$lf" = 4 ] && [ "$lh" = 3 ]; }; then
+			bad="$bad
+$(basename "$f") (layer $lf) includes $h.h (layer $lh)"
+		fi
+	done
+done
+if [ -z "$bad" ]; then
+	ok "no include goes up a layer (pure < adapters < domain < daemon, CLI)"
+else
+	not_ok "includes that go up a layer:"
+	printf '%s\n' "$bad" | sed '/^$/d; s/^/#   /'
+fi
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
