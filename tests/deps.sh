@@ -5,4 +5,5 @@ echo build-essential autoconf automake libtool pkg-config \
 	libconfig-dev libcsv-dev libsystemd-dev libgnutls28-dev libcmocka-dev \
 	postfix dovecot-imapd dovecot-lmtpd python3 python3-icalendar \
 	openssl sqlite3 faketime systemd man-db groff-base ca-certificates \
-	procps psmisc iproute2
+	procps psmisc iproute2 \
+	dpkg-dev debhelper dh-autoreconf lintian file
