@@ -36,12 +36,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "provider.h"
 #include "secret.h"
 #include "util.h"
 
 #define DURATION_HINT   "(use e.g. \"90s\", \"30m\", \"24h\", \"5d\")"
 
-enum ktype { T_STRING, T_INT, T_BOOL, T_DURATION, T_LIST };
+enum ktype { T_STRING, T_INT, T_BOOL, T_DURATION, T_LIST, T_ANY };
 
 #define F_REQUIRED      0x01    /* no default: must be set */
 #define F_NONEMPTY      0x02    /* "" is an error */
@@ -73,6 +74,10 @@ static void parse_smtp_tls(struct load *, const struct key *,
     config_setting_t *, const char *);
 static void parse_imap_tls(struct load *, const struct key *,
     config_setting_t *, const char *);
+static void parse_auth(struct load *, const struct key *, config_setting_t *,
+    const char *);
+static void parse_save_sent(struct load *, const struct key *,
+    config_setting_t *, const char *);
 static void parse_host(struct load *, const struct key *, config_setting_t *,
     const char *);
 static void parse_file(struct load *, const struct key *, config_setting_t *,
@@ -102,6 +107,7 @@ static const struct key keys[] = {
 
 	SPEC("smtp", "url", smtp.url, F_REQUIRED, parse_smtp_url),
 	SPEC("smtp", "tls", smtp.tls, 0, parse_smtp_tls),
+	SPEC("smtp", "auth", smtp.auth, 0, parse_auth),
 	STR("smtp", "user", smtp.user, F_NONEMPTY),
 	STR("smtp", "password_command", smtp.cred.command, 0),
 	SPEC("smtp", "password_file", smtp.cred.file, 0, parse_secret_file),
@@ -112,6 +118,7 @@ static const struct key keys[] = {
 	SPEC("imap", "host", imap.host, F_REQUIRED, parse_host),
 	INT("imap", "port", imap.port, 1, 65535),
 	SPEC("imap", "tls", imap.tls, 0, parse_imap_tls),
+	SPEC("imap", "auth", imap.auth, 0, parse_auth),
 	STR("imap", "user", imap.user, F_NONEMPTY),
 	STR("imap", "password_command", imap.cred.command, 0),
 	SPEC("imap", "password_file", imap.cred.file, 0, parse_secret_file),
@@ -120,7 +127,8 @@ static const struct key keys[] = {
 	STR("imap", "inbox", imap.inbox, F_NONEMPTY),
 	STR("imap", "sent", imap.sent, F_NONEMPTY),
 	STR("imap", "drafts", imap.drafts, F_NONEMPTY),
-	BOOL("imap", "save_sent", imap.save_sent),
+	{ "imap", "save_sent", T_ANY, OFF(imap.save_sent), 0, 0, 0,
+	    parse_save_sent },
 	BOOL("imap", "idle", imap.idle),
 	DUR("imap", "poll_interval", imap.poll_interval, 1),
 
@@ -151,6 +159,9 @@ static const struct key keys[] = {
 	STR("storage", "database", storage.database, F_NONEMPTY),
 
 	STR("templates", "dir", templates.dir, F_NONEMPTY),
+
+	/* top level: group "" */
+	SPEC("", "provider", provider, 0, NULL),
 };
 #define NKEYS nitems(keys)
 
@@ -173,6 +184,7 @@ struct load {
 	const char *incdir;             /* where @include looks, or NULL */
 	char filebuf[PATH_MAX];
 	config_setting_t *set[NKEYS];   /* where each key was set, or NULL */
+	bool preset[NKEYS];             /* filled in by the provider preset */
 };
 
 const char *
@@ -556,6 +568,74 @@ parse_imap_tls(struct load *l, const struct key *k, config_setting_t *s,
 		    "implicit, starttls, none", k->group, k->name, shown(v));
 }
 
+const char *
+config_auth_name(enum auth_mech a)
+{
+	switch (a) {
+	case AUTH_XOAUTH2:
+		return "xoauth2";
+	case AUTH_OAUTHBEARER:
+		return "oauthbearer";
+	case AUTH_PASSWORD:
+		break;
+	}
+	return "password";
+}
+
+/* "password" | "xoauth2" | "oauthbearer" -> *ret. Returns 0 or -EINVAL. */
+static int
+auth_of(const char *v, enum auth_mech *ret)
+{
+	if (strcmp(v, "password") == 0)
+		*ret = AUTH_PASSWORD;
+	else if (strcmp(v, "xoauth2") == 0)
+		*ret = AUTH_XOAUTH2;
+	else if (strcmp(v, "oauthbearer") == 0)
+		*ret = AUTH_OAUTHBEARER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void
+parse_auth(struct load *l, const struct key *k, config_setting_t *s,
+    const char *v)
+{
+	if (auth_of(v, (enum auth_mech *)slot(l, k)) < 0)
+		problem(l, s, "%s.%s: \"%s\" is not one of password, xoauth2, "
+		    "oauthbearer", k->group, k->name, shown(v));
+}
+
+/* "auto" | "true" | "false" (or yes/no) -> *ret. 0 or -EINVAL. */
+static int
+save_sent_of(const char *v, enum save_sent *ret)
+{
+	if (strcmp(v, "auto") == 0)
+		*ret = SAVE_SENT_AUTO;
+	else if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
+		*ret = SAVE_SENT_TRUE;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
+		*ret = SAVE_SENT_FALSE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* save_sent: true, false, or the string "auto" (or "true"/"false"). */
+static void
+parse_save_sent(struct load *l, const struct key *k, config_setting_t *s,
+    const char *unused)
+{
+	(void)unused;
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL)
+		l->c->imap.save_sent = config_setting_get_bool(s) ?
+		    SAVE_SENT_TRUE : SAVE_SENT_FALSE;
+	else if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    save_sent_of(config_setting_get_string(s), &l->c->imap.save_sent) < 0)
+		problem(l, s, "%s.%s: expected \"auto\", true or false",
+		    k->group, k->name);
+}
+
 static void
 parse_host(struct load *l, const struct key *k, config_setting_t *s,
     const char *v)
@@ -816,6 +896,8 @@ type_wanted(enum ktype t)
 		return "expected a duration string such as \"30m\"";
 	case T_LIST:
 		return "expected a list of strings, e.g. ( \"a\", \"b\" )";
+	case T_ANY:
+		break;
 	}
 	return "wrong type";
 }
@@ -833,6 +915,8 @@ type_matches(enum ktype t, int have)
 		return have == CONFIG_TYPE_BOOL;
 	case T_LIST:
 		return have == CONFIG_TYPE_LIST || have == CONFIG_TYPE_ARRAY;
+	case T_ANY:
+		return true;
 	}
 	return false;
 }
@@ -915,6 +999,7 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 		*(long *)slot(l, k) = secs;
 		break;
 	case T_LIST:
+	case T_ANY:
 		k->parse(l, k, s, NULL);
 		break;
 	}
@@ -926,6 +1011,7 @@ set_defaults(struct config *c)
 	const char *shipped = getenv("INFOVIEWD_TEMPLATES_SHIPPED");
 	size_t i;
 
+	c->provider = xstrdup("");
 	c->identity.timezone = xstrdup(tz_system());
 	c->identity.signature = xstrdup("");
 	c->identity.resume_url = xstrdup("");
@@ -937,7 +1023,7 @@ set_defaults(struct config *c)
 	c->imap.inbox = xstrdup("INBOX");
 	c->imap.sent = xstrdup("Sent");
 	c->imap.drafts = xstrdup("Drafts");
-	c->imap.save_sent = true;
+	c->imap.save_sent = SAVE_SENT_AUTO;
 	c->imap.idle = true;
 	c->imap.poll_interval = 5 * 60;
 	c->outreach.window_start_min = 9 * 60;
@@ -970,6 +1056,72 @@ set_defaults(struct config *c)
 	    PKGDATADIR "/templates");
 }
 
+/* A top-level key (group ""): only `provider` so far. */
+static void
+load_top(struct load *l, const struct key *k, config_setting_t *s)
+{
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		problem(l, s, "%s: expected a string", k->name);
+		return;
+	}
+	v = config_setting_get_string(s);
+	if (*v != '\0' && provider_find(v) == NULL) {
+		problem(l, s, "provider: unknown provider \"%s\" (known: %s; or "
+		    "leave it out and set the servers)", shown(v),
+		    provider_names());
+		return;
+	}
+	set_str(l, k, v);
+}
+
+/* Sets group.name from a preset unless the file set it. */
+static void
+preset_key(struct load *l, const char *group, const char *name,
+    const char *v)
+{
+	const struct key *k = find_key(group, name);
+	size_t ki = (size_t)(k - keys);
+
+	if (l->set[ki] != NULL)
+		return;
+	l->preset[ki] = true;
+	if (k->parse != NULL)
+		k->parse(l, k, l->set[find_key("", "provider") - keys], v);
+	else
+		set_str(l, k, v);
+}
+
+/* Fills in what the chosen provider preset says, where the file is
+ * silent: explicit keys always win. */
+static void
+apply_preset(struct load *l)
+{
+	const struct provider_preset *p = provider_find(l->c->provider);
+	const struct key *k;
+
+	if (p == NULL)
+		return;
+	preset_key(l, "smtp", "url", p->smtp_url);
+	preset_key(l, "smtp", "tls", p->smtp_tls);
+	preset_key(l, "smtp", "auth", p->auth);
+	preset_key(l, "imap", "host", p->imap_host);
+	preset_key(l, "imap", "tls", p->imap_tls);
+	preset_key(l, "imap", "auth", p->auth);
+	k = find_key("imap", "port");
+	if (l->set[k - keys] == NULL) {
+		l->preset[k - keys] = true;
+		l->c->imap.port = p->imap_port;
+	}
+	k = find_key("imap", "save_sent");
+	if (l->set[k - keys] == NULL) {
+		l->preset[k - keys] = true;
+		if (save_sent_of(p->save_sent, &l->c->imap.save_sent) < 0)
+			fatalx("bad save_sent in provider preset %s", p->name);
+	}
+}
+
 /* Walks the file: unknown groups and keys, types, each key's own checks. */
 static void
 walk(struct load *l, config_setting_t *root)
@@ -984,6 +1136,12 @@ walk(struct load *l, config_setting_t *root)
 		gname = config_setting_name(g);
 		if (gname == NULL)
 			continue;
+		if (!config_setting_is_group(g) &&
+		    (k = find_key("", gname)) != NULL) {
+			l->set[k - keys] = g;
+			load_top(l, k, g);
+			continue;
+		}
 		if (!known_group(gname)) {
 			hint = suggest(NULL, gname);
 			problem(l, g, "unknown %s \"%s\"%s%s%s",
@@ -1012,7 +1170,10 @@ walk(struct load *l, config_setting_t *root)
 				load_key(l, k, m);
 		}
 	}
+	apply_preset(l);
 	for (ki = 0; ki < NKEYS; ki++) {
+		if (l->preset[ki])
+			continue;
 		if (l->set[ki] != NULL && (keys[ki].flags & F_DEFER))
 			load_key(l, &keys[ki], l->set[ki]);
 		if (l->set[ki] == NULL && (keys[ki].flags & F_REQUIRED))
@@ -1068,6 +1229,24 @@ check_secrets(struct load *l, const char *group)
 	free(file);
 }
 
+/* OAuth2 needs a token: some source must be configured (or a systemd
+ * credential may bring it at run time). */
+static void
+check_token_source(struct load *l, const char *group, enum auth_mech auth,
+    const struct credentials *cr)
+{
+	config_setting_t *s = setting_of(l, group, "auth");
+
+	if (auth == AUTH_PASSWORD || secret_configured(cr) ||
+	    !str_empty(getenv("CREDENTIALS_DIRECTORY")))
+		return;
+	if (s == NULL)
+		s = setting_of(l, "", "provider");
+	problem(l, s, "%s.auth: \"%s\" needs an access token: set "
+	    "%s.password_command (a command that prints a fresh token) or "
+	    "%s.password_file", group, config_auth_name(auth), group, group);
+}
+
 /* Checks that need several keys, and defaults that follow other keys. */
 static void
 check_together(struct load *l)
@@ -1096,7 +1275,8 @@ check_together(struct load *l)
 		problem(l, setting_of(l, "imap", "tls"), "imap.tls: "
 		    "\"none\" is allowed only for a loopback host (localhost, "
 		    "127.0.0.1, ::1), not \"%s\"", shown(c->imap.host));
-	if (setting_of(l, "imap", "port") == NULL)
+	if (setting_of(l, "imap", "port") == NULL &&
+	    !l->preset[find_key("imap", "port") - keys])
 		c->imap.port = c->imap.tls == IMAP_TLS_IMPLICIT ? 993 : 143;
 	if (c->smtp.user == NULL)
 		c->smtp.user = xstrdup(c->identity.email);
@@ -1104,6 +1284,10 @@ check_together(struct load *l)
 		c->imap.user = xstrdup(c->identity.email);
 	check_secrets(l, "smtp");
 	check_secrets(l, "imap");
+	c->smtp.cred.token = c->smtp.auth != AUTH_PASSWORD;
+	c->imap.cred.token = c->imap.auth != AUTH_PASSWORD;
+	check_token_source(l, "smtp", c->smtp.auth, &c->smtp.cred);
+	check_token_source(l, "imap", c->imap.auth, &c->imap.cred);
 	if (c->meeting.offer_slots > 0 && c->meeting.n_availability == 0 &&
 	    (s = setting_of(l, "meeting", "availability")) != NULL &&
 	    config_setting_length(s) == 0)
@@ -1289,6 +1473,7 @@ config_free(struct config *c)
 	free(c->imap.inbox);
 	free(c->imap.sent);
 	free(c->imap.drafts);
+	free(c->provider);
 	free(c->meeting.location);
 	free(c->meeting.availability);
 	free(c->storage.database);

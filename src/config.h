@@ -14,6 +14,15 @@
 
 enum smtp_tls { SMTP_TLS_REQUIRED, SMTP_TLS_NONE };
 enum imap_tls { IMAP_TLS_IMPLICIT, IMAP_TLS_STARTTLS, IMAP_TLS_NONE };
+/* How infoviewd signs in: LOGIN / AUTH with a password, or SASL XOAUTH2 /
+ * OAUTHBEARER with an access token from the same secret sources. */
+enum auth_mech { AUTH_PASSWORD, AUTH_XOAUTH2, AUTH_OAUTHBEARER };
+/* imap.save_sent: auto APPENDs a copy only where the provider does not
+ * file submitted mail into Sent itself. */
+enum save_sent { SAVE_SENT_FALSE, SAVE_SENT_TRUE, SAVE_SENT_AUTO };
+
+/* imap.sent / imap.drafts with this value are found by special-use. */
+#define CONFIG_FOLDER_AUTO "auto"
 
 /* One "Tue 10:00-12:00" availability entry. */
 struct avail_window {
@@ -24,12 +33,14 @@ struct avail_window {
 
 struct config {
 	char *path;             /* the file it came from */
+	char *provider;         /* a provider preset's name, or "" */
 	struct {
 		char *name, *email, *timezone, *signature, *resume_url;
 	} identity;
 	struct {
 		char *url;              /* smtp://host:587 or smtps://host:465 */
 		enum smtp_tls tls;
+		enum auth_mech auth;
 		char *user;
 		struct credentials cred;        /* password_command, ... */
 		char *ca_file;
@@ -39,11 +50,13 @@ struct config {
 		char *host;
 		int port;
 		enum imap_tls tls;
+		enum auth_mech auth;
 		char *user;
 		struct credentials cred;        /* password_command, ... */
 		char *ca_file;
-		char *inbox, *sent, *drafts;
-		bool save_sent, idle;
+		char *inbox, *sent, *drafts;   /* sent, drafts may be "auto" */
+		enum save_sent save_sent;
+		bool idle;
 		long poll_interval;     /* seconds */
 	} imap;
 	struct {
@@ -91,5 +104,8 @@ const char *config_default_path(void);
  */
 int config_load(const char *path, struct config **ret, char **ret_errors);
 void config_free(struct config *c);
+
+/* "password", "xoauth2", "oauthbearer". */
+const char *config_auth_name(enum auth_mech a);
 
 #endif

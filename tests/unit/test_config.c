@@ -17,6 +17,7 @@
 
 #include "unit.h"
 #include "config.h"
+#include "provider.h"
 #include "util.h"
 
 static char tmpdir[] = "/tmp/test_config.XXXXXX";
@@ -321,7 +322,10 @@ test_defaults(void **state)
 	assert_string_equal(c->imap.inbox, "INBOX");
 	assert_string_equal(c->imap.sent, "Sent");
 	assert_string_equal(c->imap.drafts, "Drafts");
-	assert_true(c->imap.save_sent);
+	assert_int_equal(c->imap.save_sent, SAVE_SENT_AUTO);
+	assert_int_equal(c->smtp.auth, AUTH_PASSWORD);
+	assert_int_equal(c->imap.auth, AUTH_PASSWORD);
+	assert_string_equal(c->provider, "");
 	assert_true(c->imap.idle);
 	assert_int_equal(c->imap.poll_interval, 300);
 	assert_int_equal(c->outreach.window_start_min, 540);
@@ -380,6 +384,53 @@ test_defaults(void **state)
 	setenv("INFOVIEWD_TEMPLATES_SHIPPED", "/src/templates", 1);
 }
 
+/* provider = "...": fills the servers and sign-in; explicit keys win. */
+static void
+test_provider_preset(void **state)
+{
+	char *text, *errs = NULL;
+	struct config *c = NULL;
+	const char *path;
+
+	(void)state;
+	text = xasprintf("identity = { name = \"Ana\"; email = \"ana@x.org\"; };\n"
+	    "provider = \"office365\";\n"
+	    "smtp = { password_command = \"echo t\"; };\n"
+	    "imap = { password_command = \"echo t\"; port = 1993; "
+	    "save_sent = true; };\n");
+	path = fixture("preset.conf", 0600, text);
+	if (config_load(path, &c, &errs) != 0)
+		fail_msg("%s", errs);
+	assert_string_equal(c->smtp.url, "smtp://smtp.office365.com:587");
+	assert_string_equal(c->imap.host, "outlook.office365.com");
+	assert_int_equal(c->imap.port, 1993);             /* explicit wins */
+	assert_int_equal(c->imap.tls, IMAP_TLS_IMPLICIT);
+	assert_int_equal(c->smtp.auth, AUTH_XOAUTH2);
+	assert_int_equal(c->imap.auth, AUTH_XOAUTH2);
+	assert_true(c->imap.cred.token);
+	assert_int_equal(c->imap.save_sent, SAVE_SENT_TRUE);
+	config_free(c);
+	free(text);
+
+	/* Proton Bridge: loopback STARTTLS ports; auth given explicitly. */
+	text = xasprintf("identity = { name = \"Ana\"; email = \"ana@x.org\"; };\n"
+	    "provider = \"proton-bridge\";\n"
+	    "smtp = { auth = \"password\"; };\n");
+	path = fixture("preset.conf", 0600, text);
+	c = NULL;
+	if (config_load(path, &c, &errs) != 0)
+		fail_msg("%s", errs);
+	assert_string_equal(c->smtp.url, "smtp://127.0.0.1:1025");
+	assert_int_equal(c->imap.port, 1143);
+	assert_int_equal(c->imap.tls, IMAP_TLS_STARTTLS);
+	assert_int_equal(c->imap.save_sent, SAVE_SENT_FALSE);
+	assert_int_equal(c->smtp.auth, AUTH_PASSWORD);
+	config_free(c);
+	free(text);
+	assert_null(provider_find("nope"));
+	assert_non_null(provider_find("Gmail"));
+}
+
 /* Each case: one bad value on line `line` of a BASE config, one error. */
 static void
 test_bad_values(void **state)
@@ -415,6 +466,17 @@ test_bad_values(void **state)
 		  "smtp.password: set only one of" },
 		{ NULL, NULL, "tls = \"none\";", NULL, 3,
 		  "imap.tls: \"none\" is allowed only for a loopback host" },
+		{ NULL, "auth = \"oauth\";", NULL, NULL, 2,
+		  "smtp.auth: \"oauth\" is not one of password, xoauth2, "
+		  "oauthbearer" },
+		{ NULL, NULL, "auth = \"xoauth2\";", NULL, 3,
+		  "imap.auth: \"xoauth2\" needs an access token" },
+		{ NULL, NULL, "save_sent = \"maybe\";", NULL, 3,
+		  "imap.save_sent: expected \"auto\", true or false" },
+		{ NULL, NULL, NULL, "provider = \"gmial\";", 4,
+		  "provider: unknown provider \"gmial\" (known: gmail, outlook" },
+		{ NULL, NULL, NULL, "provider = 1;", 4,
+		  "provider: expected a string" },
 		{ NULL, NULL, "port = 0;", NULL, 3,
 		  "imap.port: 0 is out of range (1..65535)" },
 		{ NULL, NULL, "idle = \"yes\";", NULL, 3,
@@ -682,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_syntax_and_missing),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_provider_preset),
 		cmocka_unit_test(test_loopback_plaintext),
 		cmocka_unit_test(test_plain_password),
 		cmocka_unit_test(test_secret_order),
