@@ -411,6 +411,33 @@ set_meeting_vars(struct tvars *v, const struct config *cfg,
 	    req->meeting_location : cfg->meeting.location);
 }
 
+#define TOPICS_MAX 5
+
+/* {{topics}}: the non-empty lines of the notes, list markers ("-", "*",
+ * "1.") taken off, at most TOPICS_MAX. */
+static void
+set_topics(struct tvars *v, const char *notes)
+{
+	char *copy = xstrdup(notes ? notes : ""), *p = copy, *line;
+	size_t n = 0;
+
+	tvars_list_declare(v, "topics");
+	while ((line = strsep(&p, "\n")) != NULL && n < TOPICS_MAX) {
+		str_trim(line);
+		if (*line == '-' || *line == '*')
+			line++;
+		else if (line[0] >= '0' && line[0] <= '9' &&
+		    (line[1] == '.' || line[1] == ')'))
+			line += 2;
+		str_trim(line);
+		if (*line == '\0')
+			continue;
+		tvars_list_add_str(v, "topics", line);
+		n++;
+	}
+	free(copy);
+}
+
 /* The whole rendering context of req. Caller frees. */
 static struct tvars *
 build_vars(const struct config *cfg, const struct tmplset *ts,
@@ -457,6 +484,8 @@ build_vars(const struct config *cfg, const struct tmplset *ts,
 		set_owned(v, "slot_count", xasprintf("%zu", req->n_slots));
 	if (req->meeting_start != 0)
 		set_meeting_vars(v, cfg, req, reader, other, label);
+	tvars_set(v, "notes", req->notes);
+	set_topics(v, req->notes);
 
 	tvars_list_declare(v, "questions");
 	for (i = 0; i < ts->n_cats; i++) {

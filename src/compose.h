@@ -49,6 +49,8 @@ struct compose_req {
 	/* meeting_* variables, when start != 0 */
 	time_t meeting_start, meeting_end;
 	const char *meeting_location;
+	/* {{notes}} and the {{topics}} list: the meeting's notes, or NULL */
+	const char *notes;
 	/* {{slots}} */
 	const struct offered_slot *slots;
 	size_t n_slots;

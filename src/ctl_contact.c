@@ -355,10 +355,17 @@ state_known(const char *s)
 	return false;
 }
 
-/* One contact as a JSON object; with its timeline when ev != NULL. */
+/* Notes from the meetings with a contact, for `contact show`. */
+struct show_notes {
+	struct meeting **m;             /* only those with notes */
+	size_t n;
+};
+
+/* One contact as a JSON object; with its timeline when ev != NULL and the
+ * notes from its meetings when notes != NULL. */
 static void
 contact_json(struct json *j, const struct contact *ct, const struct event *ev,
-    size_t n_ev)
+    size_t n_ev, const struct show_notes *notes)
 {
 	size_t i;
 
@@ -394,6 +401,19 @@ contact_json(struct json *j, const struct contact *ct, const struct event *ev,
 			json_ktime(j, "at", ev[i].at);
 			json_kstr(j, "kind", ev[i].kind);
 			json_kstr(j, "detail", ev[i].detail);
+			json_end_object(j);
+		}
+		json_end_array(j);
+	}
+	if (notes != NULL) {
+		json_key(j, "notes");
+		json_begin_array(j);
+		for (i = 0; i < notes->n; i++) {
+			json_begin_object(j);
+			json_kint(j, "meeting_id", notes->m[i]->id);
+			json_ktime(j, "start", notes->m[i]->start);
+			json_ktime(j, "at", notes->m[i]->notes_at);
+			json_kstr(j, "text", notes->m[i]->notes);
 			json_end_object(j);
 		}
 		json_end_array(j);
@@ -479,7 +499,7 @@ contact_list(struct ctl *c, int argc, char **argv)
 		json_init(&j, stdout);
 		json_begin_array(&j);
 		for (i = 0; i < n; i++)
-			contact_json(&j, v[i], NULL, 0);
+			contact_json(&j, v[i], NULL, 0, NULL);
 		json_end_array(&j);
 		json_finish(&j);
 	} else
@@ -510,7 +530,7 @@ show_line(const char *label, const char *value)
 
 static void
 show_text(struct ctl *c, const struct contact *ct, const struct event *ev,
-    size_t n_ev)
+    size_t n_ev, const struct show_notes *notes)
 {
 	const char *zone = user_zone(c);
 	char when[64], id[32], *ref = NULL;
@@ -544,6 +564,15 @@ show_text(struct ctl *c, const struct contact *ct, const struct event *ev,
 			put_text(ct->vars[i].value);
 			fputc('\n', stdout);
 		}
+	}
+	for (i = 0; i < notes->n; i++) {
+		char *label;
+
+		tz_format(zone, notes->m[i]->start, "%Y-%m-%d", when,
+		    sizeof(when));
+		label = xasprintf("notes %s:", when);
+		show_line(label, notes->m[i]->notes);
+		free(label);
 	}
 	puts("timeline:");
 	for (i = 0; i < n_ev; i++) {
@@ -582,16 +611,24 @@ contact_show(struct ctl *c, int argc, char **argv)
 {
 	struct contact *ct = NULL;
 	struct event *ev = NULL;
-	size_t n_ev = 0;
+	struct show_notes notes = { 0 };
+	struct meeting **mv = NULL;
+	size_t n_ev = 0, n_m = 0, i;
 	int rc, r;
 
 	if ((rc = one_contact_arg(c, "contact show", argc, argv, &ct)) != EXIT_OK)
 		return rc;
-	if ((r = store_event_list(c->st, ct->id, &ev, &n_ev)) < 0) {
+	if ((r = store_meeting_list(c->st, ct->id, &mv, &n_m)) < 0 ||
+	    (r = store_event_list(c->st, ct->id, &ev, &n_ev)) < 0) {
+		meetings_free(mv, n_m);
 		ctl_errf("contact show: %s: %s", store_errmsg(c->st), strerror(-r));
 		contact_free(ct);
 		return EXIT_FAILED;
 	}
+	notes.m = xcalloc(n_m ? n_m : 1, sizeof(*notes.m));
+	for (i = 0; i < n_m; i++)
+		if (!str_empty(mv[i]->notes))
+			notes.m[notes.n++] = mv[i];
 	if (c->json) {
 		struct json j;
 
@@ -599,10 +636,12 @@ contact_show(struct ctl *c, int argc, char **argv)
 		/* An empty timeline is still an array. */
 		if (n_ev == 0 && ev == NULL)
 			ev = xcalloc(1, sizeof(*ev));
-		contact_json(&j, ct, ev, n_ev);
+		contact_json(&j, ct, ev, n_ev, &notes);
 		json_finish(&j);
 	} else
-		show_text(c, ct, ev, n_ev);
+		show_text(c, ct, ev, n_ev, &notes);
+	free(notes.m);
+	meetings_free(mv, n_m);
 	events_free(ev, n_ev);
 	contact_free(ct);
 	return EXIT_OK;

@@ -1,6 +1,7 @@
 /*
- * ctl_meeting.c - `meeting schedule|reschedule|cancel|list`: the user's
- * decisions about meeting times. The daemon sends what these queue.
+ * ctl_meeting.c - `meeting schedule|reschedule|cancel|list|note`: the
+ * user's decisions about meeting times, and notes from the conversation.
+ * The daemon sends what these queue.
  */
 #include "autoconf.h"
 
@@ -9,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "json.h"
@@ -246,6 +250,7 @@ meeting_list(struct ctl *c)
 			json_kstr(&j, "comment", m->rsvp_comment);
 			json_kstr(&j, "uid", m->uid);
 			json_kint(&j, "sequence", m->sequence);
+			json_kstr(&j, "notes", m->notes);
 			json_kbool(&j, "past", m->end <= iv_now());
 			json_end_object(&j);
 		} else
@@ -264,9 +269,141 @@ meeting_list(struct ctl *c)
 	return EXIT_OK;
 }
 
+/* Runs the user's editor ($VISUAL, else $EDITOR, else vi) on path, the
+ * way git does: through the shell, so EDITOR may carry arguments.
+ * Returns EXIT_OK or EXIT_FAILED (message printed). */
+static int
+run_editor(const char *path)
+{
+	const char *editor = getenv("VISUAL");
+	char *cmd;
+	pid_t pid;
+	int status;
+
+	if (str_empty(editor))
+		editor = getenv("EDITOR");
+	if (str_empty(editor))
+		editor = "vi";
+	cmd = xasprintf("%s \"$1\"", editor);
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "infoviewctl: cannot start the editor: %s\n",
+		    strerror(errno));
+		free(cmd);
+		return EXIT_FAILED;
+	}
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *)NULL);
+		_exit(127);
+	}
+	free(cmd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			fprintf(stderr, "infoviewctl: waiting for the editor: %s\n",
+			    strerror(errno));
+			return EXIT_FAILED;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "infoviewctl: the editor (%s) failed; notes "
+		    "unchanged\n", editor);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/* The notes as edited in the user's editor, starting from `current`.
+ * Returns EXIT_OK and *ret, or EXIT_FAILED (message printed). */
+static int
+edit_notes(const char *current, char **ret)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path, *text = NULL;
+	size_t len;
+	FILE *f;
+	int fd, rc = EXIT_FAILED, r;
+
+	path = xasprintf("%s/infoviewctl-notes.XXXXXX", str_empty(tmp) ? "/tmp" :
+	    tmp);
+	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "infoviewctl: cannot make a file to edit: %s\n",
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	fputs(current, f);
+	if (!str_empty(current) && current[strlen(current) - 1] != '\n')
+		fputc('\n', f);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "infoviewctl: %s: %s\n", path, strerror(errno));
+		goto out_unlink;
+	}
+	if ((rc = run_editor(path)) != EXIT_OK)
+		goto out_unlink;
+	if ((r = read_file(path, NOTES_MAX + 1, &text, &len)) < 0) {
+		fprintf(stderr, "infoviewctl: %s: %s\n", path, r == -EFBIG ?
+		    "notes are too long" : strerror(-r));
+		rc = EXIT_FAILED;
+		goto out_unlink;
+	}
+	if (strlen(text) != len) {
+		fprintf(stderr, "infoviewctl: the notes contain a NUL byte\n");
+		free(text);
+		rc = EXIT_FAILED;
+		goto out_unlink;
+	}
+	*ret = text;
+out_unlink:
+	unlink(path);
+out:
+	free(path);
+	return rc;
+}
+
+/* `meeting note MEETING [TEXT]`: TEXT is added to the notes; without it
+ * the notes open in the user's editor and the saved text replaces them. */
+static int
+meeting_note_cmd(struct ctl *c, int argc, char **argv)
+{
+	struct meeting *m = NULL;
+	char *err = NULL, *edited = NULL;
+	bool redraft = false;
+	int rc;
+
+	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: infoviewctl meeting note MEETING [TEXT]\n");
+		return EXIT_USAGE;
+	}
+	if (meeting_arg(c, argv[1], &m) != EXIT_OK)
+		return EXIT_FAILED;
+	if (argc == 2 && (rc = edit_notes(m->notes, &edited)) != EXIT_OK)
+		goto out;
+	if (argc == 2 && strcmp(str_trim(edited), m->notes) == 0) {
+		printf("meeting %lld: notes unchanged\n", (long long)m->id);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (store_begin(c->st) < 0) {
+		rc = meeting_commit(c, -EBUSY, NULL);
+		goto out;
+	}
+	rc = meeting_commit(c, meeting_note(c->st, c->cfg, m->id,
+	    argc == 3 ? argv[2] : edited, argc == 3, &redraft, &err), err);
+	if (rc == EXIT_OK)
+		printf("meeting %lld: notes saved%s\n", (long long)m->id,
+		    redraft ? "; a new thank-you draft with them goes to "
+		    "your Drafts folder" : "");
+out:
+	free(edited);
+	meeting_free(m);
+	return rc;
+}
+
 int
 ctl_meeting(struct ctl *c, int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "note") == 0)
+		return meeting_note_cmd(c, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "schedule") == 0)
 		return meeting_schedule(c, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "reschedule") == 0)
@@ -276,6 +413,6 @@ ctl_meeting(struct ctl *c, int argc, char **argv)
 	if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
 		return meeting_list(c);
 	fprintf(stderr, "usage: infoviewctl meeting schedule|reschedule|cancel|"
-	    "list ...\n");
+	    "list|note ...\n");
 	return EXIT_USAGE;
 }

@@ -52,6 +52,7 @@ usage(FILE *f)
 	    "  meeting reschedule MEETING --at ... [--tz ZONE]\n"
 	    "  meeting cancel MEETING [--reason TEXT]\n"
 	    "  meeting list\n"
+	    "  meeting note MEETING [TEXT]   (no TEXT: $EDITOR)\n"
 	    "  inbox\n"
 	    "  referral list | referral accept N | referral dismiss N\n"
 	    "  queue | queue retry ID | queue cancel ID\n"

@@ -334,3 +334,111 @@ out:
 	return r;
 }
 
+
+/* 0 when notes are text a message may carry, else -EINVAL and why. */
+static int
+notes_check(const char *notes, char **ret_err)
+{
+	const char *p;
+
+	if (strlen(notes) > NOTES_MAX) {
+		*ret_err = xasprintf("notes are longer than %d bytes", NOTES_MAX);
+		return -EINVAL;
+	}
+	if (!str_utf8_valid(notes)) {
+		*ret_err = xstrdup("notes are not valid UTF-8");
+		return -EINVAL;
+	}
+	for (p = notes; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			*ret_err = xstrdup("notes may not hold control "
+			    "characters (other than tab and newline)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* 1 when the meeting's thank-you draft was saved to Drafts already. */
+static int
+draft_saved(struct store *st, const struct meeting *m)
+{
+	struct outbox_row **rows = NULL;
+	size_t n = 0, i;
+	int saved = 0, r;
+
+	if ((r = store_outbox_list(st, NULL, m->contact_id, &rows, &n)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (rows[i]->meeting_id != m->id || !kind_is(rows[i]->kind, OK_DRAFT))
+			continue;
+		if (kind_is(rows[i]->state, OB_SENT) ||
+		    kind_is(rows[i]->state, OB_SENDING))
+			saved = 1;
+		else if (kind_is(rows[i]->state, OB_QUEUED)) {
+			saved = 0;      /* a draft still to come uses the notes */
+			break;
+		}
+	}
+	outbox_rows_free(rows, n);
+	return saved;
+}
+
+int
+meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
+    const char *notes, bool append, bool *ret_redraft, char **ret_err)
+{
+	struct meeting *m = NULL;
+	struct contact *c = NULL;
+	char *text = NULL, *snip;
+	int r;
+
+	*ret_redraft = false;
+	if ((r = meeting_load(st, meeting_id, &m, &c, ret_err)) < 0)
+		return r;
+	text = xstrdup(notes);
+	str_trim(text);
+	if (append && !str_empty(m->notes) && *text != '\0') {
+		char *both = xasprintf("%s\n%s", m->notes, text);
+
+		free(text);
+		text = both;
+	}
+	if ((r = notes_check(text, ret_err)) < 0)
+		goto out;
+	if ((r = store_meeting_set_notes(st, m->id, text)) < 0) {
+		*ret_err = xasprintf("cannot record the notes: %s",
+		    store_errmsg(st));
+		goto out;
+	}
+	snip = xasprintf("meeting %lld: %s", (long long)m->id,
+	    *text ? text : "(notes removed)");
+	if (strlen(snip) > 400) {
+		size_t cut = 396;
+
+		while (cut > 0 && ((unsigned char)snip[cut] & 0xc0) == 0x80)
+			cut--;          /* not inside a UTF-8 sequence */
+		strcpy(snip + cut, "...");
+	}
+	store_event_add(st, c->id, "note", snip);
+	free(snip);
+	/* The draft went out before the notes were written: save another. */
+	if (*text != '\0' && cfg->thankyou.draft && m->end <= iv_now() &&
+	    strcmp(m->state, MS_SCHEDULED) == 0 &&
+	    state_in(c->state, (const char *const[]){ CS_INTERVIEWED,
+	    CS_SCHEDULED, NULL }) && !contact_closed(c) &&
+	    (r = draft_saved(st, m)) > 0) {
+		if ((r = queue_row(st, cfg, OK_DRAFT, c, m->id, false, iv_now(),
+		    NULL)) < 0)
+			goto out;
+		*ret_redraft = true;
+	}
+	r = r < 0 ? r : 0;
+out:
+	free(text);
+	meeting_free(m);
+	contact_free(c);
+	return r;
+}

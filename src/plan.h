@@ -39,6 +39,18 @@ int meeting_reschedule(struct store *st, const struct config *cfg,
 int meeting_cancel(struct store *st, const struct config *cfg,
     int64_t meeting_id, const char *reason, char **ret_err);
 
+/* Notes from the conversation (infoviewctl(1) "meeting note"): replaces
+ * the meeting's notes with `notes` (append: adds them as a new line)
+ * and records a "note" event. When the meeting is over, its thank-you
+ * draft already saved and the contact not yet thanked, a fresh draft
+ * with the notes is queued (*ret_redraft true). Bounded to NOTES_MAX
+ * bytes of UTF-8 text (tabs and newlines allowed). Runs inside the
+ * caller's transaction. */
+#define NOTES_MAX       (16 * 1024)
+int meeting_note(struct store *st, const struct config *cfg,
+    int64_t meeting_id, const char *notes, bool append, bool *ret_redraft,
+    char **ret_err);
+
 /* The concrete times to offer a contact now (SPEC: from availability,
  * future, not overlapping meetings). *ret allocated. */
 int slots_compute(struct store *st, const struct config *cfg, time_t now,

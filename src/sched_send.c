@@ -50,7 +50,7 @@ struct render_ctx {
 	time_t *slot_starts;            /* outreach: to store with the row */
 	char *root, *subject, *last, *refs;
 	char *ics;
-	struct kvpair extra[4];
+	struct kvpair extra[8];
 	size_t n_extra;
 	struct inbox_item *item;
 	char *thread;
@@ -126,6 +126,52 @@ render_ics(struct sched *s, struct render_ctx *x, const char *method,
 	return r;
 }
 
+#define EARLIER_NOTES_MAX 5      /* meetings quoted in a prep brief */
+
+/* Notes from earlier meetings with the contact or with people of the
+ * same company or field, newest first, for the prep brief ("" if none). */
+static char *
+earlier_notes(struct sched *s, const struct contact *c,
+    const struct meeting *m)
+{
+	struct meeting **v = NULL;
+	struct buf b;
+	size_t n = 0, i;
+
+	buf_init(&b);
+	if (store_meeting_notes_related(s->st, c, m->id, m->start,
+	    EARLIER_NOTES_MAX, &v, &n) < 0)
+		return buf_steal(&b);
+	for (i = 0; i < n; i++) {
+		struct contact *o = NULL;
+		char day[32];
+		const char *p;
+
+		if (store_contact_get(s->st, v[i]->contact_id, &o) < 0)
+			continue;
+		tz_format(s->cfg->identity.timezone, v[i]->start, "%Y-%m-%d",
+		    day, sizeof(day));
+		buf_printf(&b, "%s%s, %s%s%s%s%s%s:\n", i ? "\n" : "", day,
+		    str_empty(o->name) ? o->email : o->name,
+		    str_empty(o->company) && str_empty(o->field) ? "" : " (",
+		    o->company, !str_empty(o->company) && !str_empty(o->field) ?
+		    ", " : "", o->field,
+		    str_empty(o->company) && str_empty(o->field) ? "" : ")");
+		/* Indented, so it reads as a quote under its heading. */
+		buf_addstr(&b, "  ");
+		for (p = v[i]->notes; *p != '\0'; p++) {
+			buf_addch(&b, *p);
+			if (*p == '\n' && p[1] != '\0')
+				buf_addstr(&b, "  ");
+		}
+		if (b.len > 0 && b.data[b.len - 1] != '\n')
+			buf_addch(&b, '\n');
+		contact_free(o);
+	}
+	meetings_free(v, n);
+	return buf_steal(&b);
+}
+
 /* Loads what the row refers to. */
 static int
 render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
@@ -185,6 +231,10 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
 	    store_inbound_thread(s->st, x->contact->id, 5, &x->thread) == 0)
 		render_extra(x, "thread", xstrdup(x->thread));
+	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
+	    x->meeting != NULL)
+		render_extra(x, "earlier_notes", earlier_notes(s, x->contact,
+		    x->meeting));
 	if (kind_is(row->kind, OK_REFERRER) && x->contact != NULL) {
 		render_extra(x, "tell_referrer", xstrdup("yes"));
 		render_extra(x, "reason", xasprintf("Tell %s how your conversation "
@@ -242,6 +292,7 @@ render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 		req.meeting_start = x->meeting->start;
 		req.meeting_end = x->meeting->end;
 		req.meeting_location = x->meeting->location;
+		req.notes = x->meeting->notes;
 	}
 	req.slots = x->slots;
 	req.n_slots = x->n_slots;

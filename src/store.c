@@ -118,6 +118,9 @@ static const char *const migrations[] = {
 	"  contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,"
 	"  created INTEGER NOT NULL);"
 	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+	/* 2: notes from the conversation, per meeting */
+	"ALTER TABLE meetings ADD COLUMN notes TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE meetings ADD COLUMN notes_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 sqlite3_stmt *

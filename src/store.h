@@ -340,6 +340,8 @@ struct meeting {
 	bool by_contact;
 	bool ended_handled;
 	time_t created, updated;
+	char *notes;                    /* from the conversation ("" if none) */
+	time_t notes_at;                /* when they were last written */
 };
 void meeting_free(struct meeting *m);
 void meetings_free(struct meeting **v, size_t n);
@@ -363,6 +365,14 @@ int store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp,
 int store_meeting_ended(struct store *s, time_t now, struct meeting ***ret,
     size_t *ret_n);
 int store_meeting_mark_ended(struct store *s, int64_t id);
+/* Replaces a meeting's notes (and records when). */
+int store_meeting_set_notes(struct store *s, int64_t id, const char *notes);
+/* Meetings other than `except` that have notes, started before `before`,
+ * with the contact itself or anyone of the same company or field
+ * (case-insensitive; empty never matches), newest first, at most max. */
+int store_meeting_notes_related(struct store *s, const struct contact *c,
+    int64_t except, time_t before, size_t max, struct meeting ***ret,
+    size_t *ret_n);
 /* 1 when [start, end) overlaps a scheduled meeting, else 0. */
 int store_meeting_overlaps(struct store *s, time_t start, time_t end);
 

@@ -14,7 +14,7 @@
 #define MEETING_COLUMNS \
 	"id, contact_id, uid, sequence, start, end, tz, location, state, rsvp, " \
 	"rsvp_seq, rsvp_dtstamp, rsvp_comment, by_contact, ended_handled, " \
-	"created, updated"
+	"created, updated, notes, notes_at"
 
 void
 meeting_free(struct meeting *m)
@@ -27,6 +27,7 @@ meeting_free(struct meeting *m)
 	free(m->state);
 	free(m->rsvp);
 	free(m->rsvp_comment);
+	free(m->notes);
 	free(m);
 }
 
@@ -62,6 +63,8 @@ meeting_read(sqlite3_stmt *st)
 	m->ended_handled = sqlite3_column_int(st, 14) != 0;
 	m->created = (time_t)sqlite3_column_int64(st, 15);
 	m->updated = (time_t)sqlite3_column_int64(st, 16);
+	m->notes = store_col_str(st, 17);
+	m->notes_at = (time_t)sqlite3_column_int64(st, 18);
 	return m;
 }
 
@@ -259,6 +262,51 @@ store_meeting_mark_ended(struct store *s, int64_t id)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	return meeting_update(s, st);
+}
+
+int
+store_meeting_set_notes(struct store *s, int64_t id, const char *notes)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE meetings SET notes = ?2, notes_at = ?3, updated = ?3 "
+	    "WHERE id = ?1");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, notes ? notes : "");
+	sqlite3_bind_int64(st, 3, iv_now());
+	if ((r = store_exec_changes(s, st)) < 0)
+		return r;
+	return r == 0 ? -ENOENT : 0;
+}
+
+int
+store_meeting_notes_related(struct store *s, const struct contact *c,
+    int64_t except, time_t before, size_t max, struct meeting ***ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT m.id, m.contact_id, m.uid, m.sequence, m.start, m.end, m.tz, "
+	    "m.location, m.state, m.rsvp, m.rsvp_seq, m.rsvp_dtstamp, "
+	    "m.rsvp_comment, m.by_contact, m.ended_handled, m.created, "
+	    "m.updated, m.notes, m.notes_at FROM meetings m "
+	    "JOIN contacts k ON k.id = m.contact_id "
+	    "WHERE m.notes != '' AND m.id != ?2 AND m.start < ?3 AND "
+	    "(k.id = ?1 OR (?4 != '' AND k.company = ?4 COLLATE NOCASE) OR "
+	    "(?5 != '' AND k.field = ?5 COLLATE NOCASE)) "
+	    "ORDER BY m.start DESC, m.id DESC LIMIT ?6");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_int64(st, 2, except);
+	sqlite3_bind_int64(st, 3, before);
+	store_bind_str(st, 4, c->company ? c->company : "");
+	store_bind_str(st, 5, c->field ? c->field : "");
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)max);
+	return meeting_collect(s, st, ret, ret_n);
 }
 
 int

@@ -50,6 +50,7 @@ const char *const template_builtin_vars[] = {
 	"questions", "questions.category", "questions.items",
 	"referrer_email", "contact_state", "reason", "snippet", "thread",
 	"referrals", "tell_referrer", "slot_count",
+	"notes", "topics", "earlier_notes",
 	NULL
 };
 

@@ -116,6 +116,12 @@ int template_render(const struct template *t, const struct tvars *v,
  *   referrals       people suggested in a reply, one per line (notice)
  *   tell_referrer   non-empty when a reminder is about telling the
  *                   referrer what came of the introduction (reminder)
+ *   notes           the notes from the conversation (infoviewctl meeting
+ *                   note), for messages about a meeting
+ *   topics          the notes' lines as a list of strings ({{.}}), at
+ *                   most five, list markers removed
+ *   earlier_notes   notes from earlier meetings with this contact or
+ *                   people of the same company or field (prep)
  */
 extern const char *const template_builtin_vars[];
 
