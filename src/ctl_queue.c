@@ -146,10 +146,26 @@ row_recipient(struct ctl *c, const struct outbox_row *r, char **owned)
 	return "-";
 }
 
+/* Sending paused for the account: one line above the table. */
+static void
+pause_print(struct ctl *c, const struct outbox_pause *p)
+{
+	char when[64];
+
+	printf("sending paused since %s: %s\n", local_time(c, p->since, when,
+	    sizeof(when)), p->cause);
+	printf("  server said: %s\n", p->error);
+	printf("  next try %s; `infoviewctl queue retry` tries at once\n\n",
+	    p->until > iv_now() ? local_time(c, p->until, when, sizeof(when)) :
+	    "now");
+}
+
 static void
 queue_print(struct ctl *c, struct outbox_row **v, size_t n)
 {
 	struct json j;
+	struct outbox_pause pause = { 0 };
+	bool paused = store_outbox_pause_get(c->st, &pause) == 0;
 	char when[64], *owned;
 	size_t i;
 
@@ -172,15 +188,22 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n)
 			json_kstr(&j, "error", v[i]->last_error);
 			json_kstr(&j, "message_id", v[i]->message_id);
 			json_kstr(&j, "subject", v[i]->subject);
+			if (paused && strcmp(v[i]->state, OB_QUEUED) == 0) {
+				json_kstr(&j, "paused", pause.cause);
+				json_kstr(&j, "paused_error", pause.error);
+				json_ktime(&j, "paused_until", pause.until);
+			}
 			json_end_object(&j);
 		}
 		json_end_array(&j);
 		json_finish(&j);
-		return;
+		goto out;
 	}
+	if (paused)
+		pause_print(c, &pause);
 	if (n == 0) {
 		printf("the outbox is empty\n");
-		return;
+		goto out;
 	}
 	printf("%-5s %-10s %-9s %-21s %-28s %s\n", "ID", "KIND", "STATE",
 	    "WHEN", "TO", "NOTE");
@@ -193,6 +216,28 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n)
 		    row_recipient(c, r, &owned), r->last_error);
 		free(owned);
 	}
+out:
+	outbox_pause_done(&pause);
+}
+
+/* `queue retry` without an id: sending paused for the account tries again
+ * now. */
+static int
+queue_resume(struct ctl *c)
+{
+	int r = store_outbox_pause_retry(c->st);
+
+	if (r == -ENOENT) {
+		printf("sending is not paused\n");
+		return EXIT_OK;
+	}
+	if (r < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
+	printf("sending resumes now\n");
+	ctl_wake(c);
+	return EXIT_OK;
 }
 
 int
@@ -206,6 +251,7 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 	const char *state = NULL;
 	size_t n;
 	int64_t id;
+	bool resumed = false;
 	int ch, r;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -222,10 +268,20 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 		outbox_rows_free(v, n);
 		return EXIT_OK;
 	}
+	if (optind + 1 == argc && strcmp(argv[optind], "retry") == 0)
+		return queue_resume(c);
 	if (optind + 2 != argc || (id = parse_id(argv[optind + 1])) < 0)
 		goto usage;
-	if (strcmp(argv[optind], "retry") == 0)
+	if (strcmp(argv[optind], "retry") == 0) {
+		/* a paused account is retried as well (its rows are queued) */
+		resumed = store_outbox_pause_retry(c->st) == 0;
 		r = store_outbox_retry(c->st, id, iv_now());
+		if (r == -EINVAL && resumed) {
+			printf("sending resumes now\n");
+			ctl_wake(c);
+			return EXIT_OK;
+		}
+	}
 	else if (strcmp(argv[optind], "cancel") == 0)
 		r = store_outbox_cancel(c->st, id, "cancelled with infoviewctl");
 	else
@@ -249,7 +305,7 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 	ctl_wake(c);
 	return EXIT_OK;
 usage:
-	fprintf(stderr, "usage: infoviewctl queue [--state S] | queue retry ID | "
+	fprintf(stderr, "usage: infoviewctl queue [--state S] | queue retry [ID] | "
 	    "queue cancel ID\n");
 	return EXIT_USAGE;
 }

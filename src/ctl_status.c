@@ -134,6 +134,7 @@ struct daemon_info {
 	bool alive;
 	long pid;
 	char *started, *last_sync, *smtp, *smtp_err, *imap, *imap_err;
+	struct outbox_pause pause;      /* cause NULL: sending not paused */
 };
 
 static char *
@@ -158,6 +159,8 @@ daemon_info(struct ctl *c, struct daemon_info *d)
 	d->smtp_err = kv(c, "smtp.last_error");
 	d->imap = kv(c, "imap.health");
 	d->imap_err = kv(c, "imap.last_error");
+	if (store_outbox_pause_get(c->st, &d->pause) < 0)
+		memset(&d->pause, 0, sizeof(d->pause));
 	free(pid);
 	free(state);
 }
@@ -171,6 +174,7 @@ daemon_info_done(struct daemon_info *d)
 	free(d->smtp_err);
 	free(d->imap);
 	free(d->imap_err);
+	outbox_pause_done(&d->pause);
 }
 
 static int
@@ -213,6 +217,12 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_begin_object(&j);
 	json_kstr(&j, "health", d->smtp[0] ? d->smtp : "unknown");
 	json_kstr(&j, "last_error", d->smtp_err[0] ? d->smtp_err : NULL);
+	if (d->pause.cause != NULL) {
+		json_kstr(&j, "paused", d->pause.cause);
+		json_kstr(&j, "paused_error", d->pause.error);
+		json_ktime(&j, "paused_since", d->pause.since);
+		json_ktime(&j, "paused_until", d->pause.until);
+	}
 	json_end_object(&j);
 	json_key(&j, "imap");
 	json_begin_object(&j);
@@ -329,7 +339,17 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	printf("\ninbox      last sync %s\n", d->last_sync[0] ? d->last_sync :
 	    "never");
 	print_health("imap", d->imap, d->imap_err);
-	print_health("smtp", d->smtp, d->smtp_err);
+	if (d->pause.cause != NULL) {
+		printf("smtp       %ssending paused%s: %s\n", bad, off,
+		    d->pause.cause);
+		fputs("           server said: ", stdout);
+		print_clipped(d->pause.error, 80 - 24);
+		printf("\n           next try %s; `infoviewctl queue retry` "
+		    "tries at once\n", d->pause.until > iv_now() ?
+		    tz_format(c->cfg->identity.timezone, d->pause.until,
+		    "%Y-%m-%d %H:%M %Z", when, sizeof(when)) : "now");
+	} else
+		print_health("smtp", d->smtp, d->smtp_err);
 	printf("\ncontacts   %zu\nfunnel     ", n);
 	col = 11;
 	for (i = 0; i < nitems(funnel); i++) {

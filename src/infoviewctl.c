@@ -55,7 +55,7 @@ usage(FILE *f)
 	    "  meeting note MEETING [TEXT]   (no TEXT: $EDITOR)\n"
 	    "  inbox\n"
 	    "  referral list | referral accept N | referral dismiss N\n"
-	    "  queue | queue retry ID | queue cancel ID\n"
+	    "  queue | queue retry [ID] | queue cancel ID\n"
 	    "  status\n"
 	    "\n"
 	    "  -c, --config FILE  configuration (default %s)\n"

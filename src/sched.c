@@ -142,6 +142,10 @@ sched_reload(struct sched *s, struct config *cfg, struct tmplset *ts)
 	sched_disconnect(s);
 	s->imap_retry_at = 0;
 	s->inbox_dirty = true;
+	/* A new password may be in place: sending paused for the account
+	 * tries again at once (infoviewd(8), "Account refusals"). */
+	if (store_outbox_pause_retry(s->st) == 0)
+		log_info("trying to send again after the reload");
 }
 
 int
@@ -355,7 +359,7 @@ smtp_rest(struct sched *s)
 time_t
 sched_pass(struct sched *s, volatile int *stop)
 {
-	time_t now = iv_now(), next, due;
+	time_t now = iv_now(), next, due, paused;
 	bool idle = s->cfg->imap.idle && s->imap != NULL && imap_has_idle(s->imap);
 	long poll = idle ? IDLE_REFRESH : s->cfg->imap.poll_interval;
 
@@ -367,7 +371,9 @@ sched_pass(struct sched *s, volatile int *stop)
 		sched_send_due(s, stop);
 	now = iv_now();
 	next = now + (idle ? IDLE_REFRESH : poll);
-	if (store_outbox_next_due(s->st, &due) == 0)
+	if ((paused = sched_send_paused_until(s)) > now)
+		next = earliest(next, paused);  /* nothing goes out before */
+	else if (store_outbox_next_due(s->st, &due) == 0)
 		next = earliest(next, due > now ? due : now + 1);
 	if (s->imap == NULL)
 		next = earliest(next, s->imap_retry_at > now ? s->imap_retry_at :

@@ -20,6 +20,8 @@
 #define PARSE_ATTEMPTS          3
 #define SNIPPET_MAX             400
 #define SMTP_IDLE_CLOSE         120         /* close SMTP when idle longer */
+#define PAUSE_AUTH_RETRY        (60 * 60)   /* sign-in refused: try hourly */
+#define PAUSE_QUOTA_WINDOW      (24 * 3600) /* quota: the providers' day */
 
 struct sched {
 	struct config *cfg;
@@ -31,6 +33,7 @@ struct sched {
 	bool inbox_settled;
 	bool once;                      /* --once: no systemd notifications */
 	bool inbox_dirty;               /* new mail signalled: sync now */
+	bool send_paused;               /* the account was refused this pass */
 	time_t imap_retry_at;
 	long imap_backoff;
 	time_t last_sync;
@@ -61,6 +64,8 @@ int tx_end(struct store *st, int r);
 
 /* sched_send.c: sends everything due now; stops early when asked. */
 void sched_send_due(struct sched *s, volatile int *stop);
+/* When sending paused for the account may try again (0: not paused). */
+time_t sched_send_paused_until(struct sched *s);
 /* sched_inbox.c: catches up on everything since the last UID seen. */
 void sched_sync_inbox(struct sched *s, volatile int *stop);
 

@@ -597,6 +597,71 @@ save_sent_copy(struct sched *s, const struct outbox_row *row)
 	free(err);
 }
 
+/* ---- account refusals (infoviewd(8), "Account refusals") ----------------- */
+
+time_t
+sched_send_paused_until(struct sched *s)
+{
+	struct outbox_pause p = { 0 };
+	time_t until;
+
+	if (store_outbox_pause_get(s->st, &p) < 0)
+		return 0;
+	until = p.until;
+	outbox_pause_done(&p);
+	return until;
+}
+
+/* The server refused the account, not the message: this row goes back to
+ * the queue with its attempt not counted, and all sending pauses until a
+ * try that fits the cause (sign-in or blocked: hourly; quota: the
+ * provider's day) or until the user asks (SIGHUP, `queue retry`). Told
+ * once: one log line per try, health and the server's words for status
+ * and queue, and an inbox item when the pause begins. */
+static void
+pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
+    time_t now)
+{
+	struct outbox_pause old = { 0 };
+	const char *cause = r == -EACCES ? "authentication refused" :
+	    r == -EDQUOT ? "sending quota reached" : "account blocked";
+	long wait = r == -EDQUOT ? PAUSE_QUOTA_WINDOW : PAUSE_AUTH_RETRY;
+	bool again = store_outbox_pause_get(s->st, &old) == 0;
+	char *reason = xasprintf("Sending is paused: the mail server refused "
+	    "the account (%s). Every message stays queued; it tries again in "
+	    "%s, or at once after SIGHUP or `infoviewctl queue retry`.",
+	    cause, format_duration(wait));
+
+	IN_TX(s->st, store_outbox_mark_paused(s->st, row->id, why) < 0 ? -1 :
+	    store_outbox_pause_set(s->st, cause, why, again ? old.since : now,
+	    now + wait) < 0 ? -1 : again ? 0 :
+	    store_inbox_add(s->st, 0, "account", reason, why, NULL));
+	set_health(s, "smtp", "paused", why);
+	log_warnx("sending paused, %s by %s: %s; every message stays queued, "
+	    "next try in %s (SIGHUP or `infoviewctl queue retry`: at once)",
+	    cause, s->cfg->smtp.url, why, format_duration(wait));
+	s->send_paused = true;
+	if (s->smtp != NULL)
+		smtp_disconnect(s->smtp);
+	outbox_pause_done(&old);
+	free(reason);
+}
+
+/* A message went out: a pause, if there was one, is over. */
+static void
+resume_sending(struct sched *s)
+{
+	struct outbox_pause p = { 0 };
+	char since[32];
+
+	if (store_outbox_pause_get(s->st, &p) < 0)
+		return;
+	log_info("sending resumed (paused since %s: %s)",
+	    format_rfc3339(p.since, since, sizeof(since)), p.cause);
+	store_outbox_pause_clear(s->st);
+	outbox_pause_done(&p);
+}
+
 /* Commits the outcome of one delivery attempt. */
 static void
 finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
@@ -610,10 +675,17 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		    after_sent(s, row, c, now));
 		if (!row->to_user && !kind_is(row->kind, OK_DRAFT))
 			gap_after_send(s, now);
-		set_health(s, "smtp", "ok", NULL);
+		if (!kind_is(row->kind, OK_DRAFT)) {
+			resume_sending(s);
+			set_health(s, "smtp", "ok", NULL);
+		}
 		log_info("sent queue %lld (%s) to %s", (long long)row->id,
 		    row->kind, row->rcpt);
 		save_sent_copy(s, row);
+		return;
+	}
+	if (r == -EACCES || r == -EDQUOT || r == -EKEYREVOKED) {
+		pause_sending(s, row, r, why, now);
 		return;
 	}
 	if (r == -EPERM || r == -EINVAL) {
@@ -776,10 +848,13 @@ sched_send_due(struct sched *s, volatile int *stop)
 	int rounds;
 
 	sched_tx_failed = false;
-	for (rounds = 0; rounds < 10000 && !*stop && !sched_tx_failed; rounds++) {
+	s->send_paused = sched_send_paused_until(s) > iv_now();
+	for (rounds = 0; rounds < 10000 && !*stop && !sched_tx_failed &&
+	    !s->send_paused; rounds++) {
 		if (store_outbox_due(s->st, iv_now(), 16, &rows, &n) < 0 || n == 0)
 			return;
-		for (i = 0; i < n && !*stop && !sched_tx_failed; i++) {
+		for (i = 0; i < n && !*stop && !sched_tx_failed &&
+		    !s->send_paused; i++) {
 			process_row(s, rows[i]);
 			notify_watchdog();      /* a long batch is progress */
 		}

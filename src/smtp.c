@@ -311,8 +311,157 @@ smtp_setopts(struct smtp_conn *c, const char *from, struct curl_slist *rcpts)
 	return rc;
 }
 
-/* Maps a failed transfer to -EPROTO (TLS), -EPERM (5xx), -EAGAIN (4xx or
- * the network) or -EINVAL, and says why in *ret_err. */
+/*
+ * What a refusal concerns. The enhanced status code (RFC 3463) decides
+ * first, the reply code second, and a provider's words last, only where a
+ * provider is known to use a generic code for an account-wide limit. An
+ * account refusal pauses all sending (see infoviewd(8), "Account
+ * refusals"); a message refusal fails that one message; everything 4xx is
+ * tried again later.
+ *
+ *   enhanced code   meaning                                     concerns
+ *   X.7.8           authentication credentials invalid          sign-in
+ *   X.7.9           authentication mechanism too weak           sign-in
+ *   X.7.11, X.7.12  encryption / a password change needed       sign-in
+ *   5.7.3           Microsoft: authentication unsuccessful      sign-in
+ *   5.7.139         Microsoft: authentication unsuccessful      sign-in
+ *                   (account locked, SMTP AUTH disabled)
+ *   5.7.30          Microsoft: basic authentication not         sign-in
+ *                   supported for client submission
+ *   5.7.57          Microsoft: client not authenticated         sign-in
+ *   X.4.5           Gmail: daily user sending limit exceeded    quota
+ *   X.7.13          user account disabled                       blocked
+ *   X.1.7, X.1.8    the sender's address refused (Microsoft     blocked
+ *                   5.1.8: "bad outbound sender", an account
+ *                   blocked for spam)
+ *   5.7.501-503     Microsoft: spam abuse detected              blocked
+ *   5.7.511         Microsoft: banned sender                    blocked
+ *   5.7.705, .708,  Microsoft: tenant or traffic blocked        blocked
+ *   5.7.750
+ *   other X.1.x     the recipient (user unknown, bad domain)    message
+ *   other 5.x.x     this message                                message
+ *   4.x.x           a temporary condition                       retry
+ *
+ *   reply code (no enhanced code, or one not above)
+ *   530             authentication required                     sign-in
+ *   534             authentication mechanism too weak           sign-in
+ *   535             authentication credentials invalid          sign-in
+ *   538             encryption required for the mechanism       sign-in
+ *   other 5xx                                                   message
+ *   4xx                                                         retry
+ *
+ *   words, for a 5xx otherwise "message"
+ *   "SubmissionQuotaExceeded"  Microsoft 365's 5.2.0             quota
+ *   "sending limit", "sending quota"                            quota
+ *
+ * A 4xx is never taken for an account refusal, whatever its code: the
+ * server says it may pass later, and the message's own backoff handles it.
+ */
+static const struct {
+	const char *code;       /* "5.7.8", or a class prefix "5.1." */
+	enum smtp_refusal what;
+} enhanced_table[] = {
+	{ "5.7.8", SMTP_REFUSAL_AUTH }, { "5.7.9", SMTP_REFUSAL_AUTH },
+	{ "5.7.11", SMTP_REFUSAL_AUTH }, { "5.7.12", SMTP_REFUSAL_AUTH },
+	{ "5.7.3", SMTP_REFUSAL_AUTH }, { "5.7.139", SMTP_REFUSAL_AUTH },
+	{ "5.7.30", SMTP_REFUSAL_AUTH }, { "5.7.57", SMTP_REFUSAL_AUTH },
+	{ "5.4.5", SMTP_REFUSAL_QUOTA },
+	{ "5.7.13", SMTP_REFUSAL_BLOCKED },
+	{ "5.1.7", SMTP_REFUSAL_BLOCKED }, { "5.1.8", SMTP_REFUSAL_BLOCKED },
+	{ "5.7.501", SMTP_REFUSAL_BLOCKED }, { "5.7.502", SMTP_REFUSAL_BLOCKED },
+	{ "5.7.503", SMTP_REFUSAL_BLOCKED }, { "5.7.511", SMTP_REFUSAL_BLOCKED },
+	{ "5.7.705", SMTP_REFUSAL_BLOCKED }, { "5.7.708", SMTP_REFUSAL_BLOCKED },
+	{ "5.7.750", SMTP_REFUSAL_BLOCKED },
+	{ "5.1.", SMTP_REFUSAL_MESSAGE },
+};
+
+static const struct {
+	int code;
+	enum smtp_refusal what;
+} reply_table[] = {
+	{ 530, SMTP_REFUSAL_AUTH }, { 534, SMTP_REFUSAL_AUTH },
+	{ 535, SMTP_REFUSAL_AUTH }, { 538, SMTP_REFUSAL_AUTH },
+};
+
+static const char *const quota_words[] = {
+	"SubmissionQuotaExceeded", "sending limit", "sending quota",
+};
+
+/* Copies the enhanced status code after the reply code ("550 5.1.1 ..."
+ * gives "5.1.1") into out; false when there is none. */
+static bool
+enhanced_code(const char *reply, char *out, size_t len)
+{
+	const char *p = reply + 3, *q;
+	int dots = 0;
+
+	while (*p == ' ' || *p == '-')
+		p++;
+	if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+		return false;
+	for (q = p + 1; *q == '.' || (*q >= '0' && *q <= '9'); q++)
+		dots += *q == '.';
+	if (dots != 2 || q[-1] == '.' || (*q != '\0' && *q != ' ') ||
+	    (size_t)(q - p) >= len)
+		return false;
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
+	return true;
+}
+
+enum smtp_refusal
+smtp_refusal_of(const char *reply)
+{
+	char code[32];
+	size_t i, n;
+	int rc;
+
+	if (reply == NULL || reply[0] < '0' || reply[0] > '9' ||
+	    reply[1] < '0' || reply[1] > '9' || reply[2] < '0' || reply[2] > '9')
+		return SMTP_REFUSAL_TRANSIENT;
+	rc = (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
+	if (rc < 500 || rc > 599)
+		return SMTP_REFUSAL_TRANSIENT;
+	if (enhanced_code(reply, code, sizeof(code))) {
+		code[0] = '5';  /* a 5xx with a 4.x.x code is still final */
+		for (i = 0; i < nitems(enhanced_table); i++) {
+			n = strlen(enhanced_table[i].code);
+			if (enhanced_table[i].code[n - 1] == '.' ?
+			    strncmp(code, enhanced_table[i].code, n) == 0 :
+			    strcmp(code, enhanced_table[i].code) == 0)
+				return enhanced_table[i].what;
+		}
+	}
+	for (i = 0; i < nitems(reply_table); i++)
+		if (reply_table[i].code == rc)
+			return reply_table[i].what;
+	for (i = 0; i < nitems(quota_words); i++)
+		if (strcasestr(reply, quota_words[i]) != NULL)
+			return SMTP_REFUSAL_QUOTA;
+	return SMTP_REFUSAL_MESSAGE;
+}
+
+/* The errno smtp_send returns for a refusal (see smtp.h). */
+static int
+refusal_errno(enum smtp_refusal what)
+{
+	switch (what) {
+	case SMTP_REFUSAL_MESSAGE:
+		return -EPERM;
+	case SMTP_REFUSAL_AUTH:
+		return -EACCES;
+	case SMTP_REFUSAL_QUOTA:
+		return -EDQUOT;
+	case SMTP_REFUSAL_BLOCKED:
+		return -EKEYREVOKED;
+	case SMTP_REFUSAL_TRANSIENT:
+	default:
+		return -EAGAIN;
+	}
+}
+
+/* Maps a failed transfer to -EPROTO (TLS), a refusal's errno (the table
+ * above), -EAGAIN (the network) or -EINVAL, and says why in *ret_err. */
 static int
 smtp_classify(struct smtp_conn *c, CURLcode rc, char **ret_err)
 {
@@ -336,12 +485,12 @@ smtp_classify(struct smtp_conn *c, CURLcode rc, char **ret_err)
 	}
 	if (code >= 400 && code < 600 && c->failure != NULL) {
 		*ret_err = xstrdup(c->failure);
-		return c->failure[0] == '5' ? -EPERM : -EAGAIN;
+		return refusal_errno(smtp_refusal_of(c->failure));
 	}
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
 		*ret_err = xasprintf("authentication refused: %s", why);
-		return -EPERM;
+		return -EACCES;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		*ret_err = xasprintf("%s: %s", c->url, why);

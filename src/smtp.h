@@ -33,8 +33,14 @@ void smtp_free(struct smtp_conn *c);
  * Sends raw (CRLF, as built by mime_build) from `from` to rcpts.
  * Returns 0;
  *   -EAGAIN  transient: 4xx, timeout, connection lost, server unreachable;
- *   -EPERM   permanent: 5xx (recipient or sender refused, message refused,
- *            authentication refused);
+ *   -EPERM   permanent for this message: a 5xx that names the recipient
+ *            (5.1.x "user unknown") or refuses this message's content;
+ *   -EACCES  the account: authentication refused (535, 5.7.8, Microsoft's
+ *            5.7.139 and 5.7.30 ...): no message can go until it is fixed;
+ *   -EDQUOT  the account: its sending quota is used up (Gmail's 5.4.5
+ *            "Daily user sending limit exceeded");
+ *   -EKEYREVOKED the account: blocked from sending (disabled, spam or
+ *            policy: 5.7.13, Microsoft's 5.1.8 and 5.7.50x);
  *   -EPROTO  TLS could not be established as required: certificate not
  *            trusted, wrong host name, STARTTLS not offered. A
  *            configuration problem on one side: retry with a long backoff
@@ -49,6 +55,17 @@ void smtp_free(struct smtp_conn *c);
  */
 int smtp_send(struct smtp_conn *c, const char *from, const char *const *rcpts,
     size_t n_rcpts, const char *raw, size_t len, char **ret_err);
+
+/* What a 4xx/5xx reply concerns, by its enhanced status code first and
+ * its reply code second (the table is in smtp.c). */
+enum smtp_refusal {
+	SMTP_REFUSAL_TRANSIENT,         /* 4xx: this message, later */
+	SMTP_REFUSAL_MESSAGE,           /* 5xx: this message (or recipient) */
+	SMTP_REFUSAL_AUTH,              /* the account: sign-in refused */
+	SMTP_REFUSAL_QUOTA,             /* the account: sending quota used up */
+	SMTP_REFUSAL_BLOCKED,           /* the account: not allowed to send */
+};
+enum smtp_refusal smtp_refusal_of(const char *reply);
 
 /* Closes the connection (QUIT) but keeps the options. */
 void smtp_disconnect(struct smtp_conn *c);

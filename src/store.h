@@ -201,7 +201,31 @@ int store_outbox_mark_sent(struct store *s, int64_t id, time_t at);
 int store_outbox_mark_retry(struct store *s, int64_t id, time_t due,
     const char *err);
 int store_outbox_mark_failed(struct store *s, int64_t id, const char *err);
+/* sending -> queued, the attempt not counted: the account was refused,
+ * not this message (due unchanged). */
+int store_outbox_mark_paused(struct store *s, int64_t id, const char *err);
 int store_outbox_mark_held(struct store *s, int64_t id, const char *err);
+/*
+ * Sending paused for the whole account (an SMTP refusal of the sign-in,
+ * the quota or the account itself; see infoviewd(8)). Kept in kv so that
+ * infoviewctl shows it and `queue retry` ends it. cause is "authentication
+ * refused", "sending quota reached" or "account blocked"; error the
+ * server's words; until the next try.
+ */
+struct outbox_pause {
+	char *cause, *error;
+	time_t since, until;
+};
+/* 0 and *ret filled (caller frees with outbox_pause_done), or -ENOENT. */
+int store_outbox_pause_get(struct store *s, struct outbox_pause *ret);
+int store_outbox_pause_set(struct store *s, const char *cause,
+    const char *error, time_t since, time_t until);
+/* Ends the pause (a message went out). -ENOENT when not paused. */
+int store_outbox_pause_clear(struct store *s);
+/* The next try is now (SIGHUP, `queue retry`); the pause itself lasts
+ * until a message goes out. -ENOENT when not paused. */
+int store_outbox_pause_retry(struct store *s);
+void outbox_pause_done(struct outbox_pause *p);
 /* Moves a queued row to a later time (send window, limits). */
 int store_outbox_defer(struct store *s, int64_t id, time_t due);
 /* `queue retry`: failed/held/cancelled -> queued now; a held row is

@@ -9,6 +9,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +283,20 @@ int
 store_outbox_mark_retry(struct store *s, int64_t id, time_t due, const char *err)
 {
 	return outbox_move(s, id, OB_QUEUED, OB_SENDING, OB_QUEUED, NULL, due, err);
+}
+
+int
+store_outbox_mark_paused(struct store *s, int64_t id, const char *err)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET state = 'queued', last_error = ?2, "
+	    "attempts = MAX(attempts - 1, 0) WHERE id = ?1 AND state = 'sending'");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, err ? err : "");
+	return outbox_update(s, st);
 }
 
 int
@@ -573,4 +588,90 @@ store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+/* ---- the account's pause (kv: smtp.pause, smtp.pause_error,
+ * smtp.paused_since, smtp.paused_until) ---------------------------------- */
+
+void
+outbox_pause_done(struct outbox_pause *p)
+{
+	free(p->cause);
+	free(p->error);
+	p->cause = p->error = NULL;
+}
+
+/* A kv number, 0 when absent. */
+static time_t
+kv_time(struct store *s, const char *key)
+{
+	char *v = NULL;
+	time_t t = 0;
+
+	if (store_kv_get(s, key, &v) == 0)
+		t = (time_t)strtoll(v, NULL, 10);
+	free(v);
+	return t;
+}
+
+int
+store_outbox_pause_get(struct store *s, struct outbox_pause *ret)
+{
+	char *cause = NULL, *error = NULL;
+	int r;
+
+	if ((r = store_kv_get(s, "smtp.pause", &cause)) < 0)
+		return r;
+	if (cause[0] == '\0') {
+		free(cause);
+		return -ENOENT;
+	}
+	if (store_kv_get(s, "smtp.pause_error", &error) < 0)
+		error = xstrdup("");
+	ret->cause = cause;
+	ret->error = error;
+	ret->since = kv_time(s, "smtp.paused_since");
+	ret->until = kv_time(s, "smtp.paused_until");
+	return 0;
+}
+
+int
+store_outbox_pause_set(struct store *s, const char *cause, const char *error,
+    time_t since, time_t until)
+{
+	char v[32];
+	int r;
+
+	if ((r = store_kv_set(s, "smtp.pause", cause)) < 0 ||
+	    (r = store_kv_set(s, "smtp.pause_error", error ? error : "")) < 0)
+		return r;
+	snprintf(v, sizeof(v), "%lld", (long long)since);
+	if ((r = store_kv_set(s, "smtp.paused_since", v)) < 0)
+		return r;
+	snprintf(v, sizeof(v), "%lld", (long long)until);
+	return store_kv_set(s, "smtp.paused_until", v);
+}
+
+int
+store_outbox_pause_clear(struct store *s)
+{
+	struct outbox_pause p = { 0 };
+	int r;
+
+	if ((r = store_outbox_pause_get(s, &p)) < 0)
+		return r;
+	outbox_pause_done(&p);
+	return store_kv_set(s, "smtp.pause", "");
+}
+
+int
+store_outbox_pause_retry(struct store *s)
+{
+	struct outbox_pause p = { 0 };
+	int r;
+
+	if ((r = store_outbox_pause_get(s, &p)) < 0)
+		return r;
+	outbox_pause_done(&p);
+	return store_kv_set(s, "smtp.paused_until", "0");
 }

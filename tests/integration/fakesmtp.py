@@ -13,6 +13,9 @@ command, to answer something else, to answer late, or to hang up:
     srv.script(eod="554 5.7.1 Message rejected as spam")       # after "."
     srv.script(delay={"greeting": 5})  # seconds before that reply
     srv.script(drop_in_data=4096)      # hang up after 4096 bytes of message
+    srv.script(refuse_after=(3, "550 5.4.5 Daily user sending limit exceeded."))
+                                       # accept 3 messages, then refuse each
+                                       # one after "." (a quota, as Gmail)
     srv.script()                       # back to accepting everything
     srv.stop()
 
@@ -123,11 +126,14 @@ class FakeSMTP:
 
     # --- the script ----------------------------------------------------------
 
-    def script(self, delay=None, drop_in_data=None, drop_after=None, **replies):
+    def script(self, delay=None, drop_in_data=None, drop_after=None,
+               refuse_after=None, **replies):
         """Sets how the next commands are answered (everything not named
         gets the default). delay: {command: seconds}. drop_in_data: hang up
         after that many bytes of message data (no reply). drop_after: a
-        command after which the server hangs up without replying."""
+        command after which the server hangs up without replying.
+        refuse_after: (n, reply): the end of data of every message after
+        the first n accepted from now on is answered with reply."""
         for k in replies:
             if k not in DEFAULT_REPLIES:
                 raise ValueError("unknown reply %r" % k)
@@ -137,6 +143,8 @@ class FakeSMTP:
             self._delay = dict(delay or {})
             self._drop_in_data = drop_in_data
             self._drop_after = drop_after
+            self._refuse_after = refuse_after
+            self._accepted_since_script = 0
 
     def reset(self):
         """Forgets what was received (the script stays)."""
@@ -163,6 +171,10 @@ class FakeSMTP:
             if isinstance(v, list):
                 v = v.pop(0) if v else None
             delay = self._delay.get(what, 0)
+        if v is None and what == "eod" and self._refuse_after:
+            with self.lock:
+                if self._accepted_since_script >= self._refuse_after[0]:
+                    v = self._refuse_after[1]
         if v is None:
             v = DEFAULT_REPLIES[what]
             if what == "eod":
@@ -274,6 +286,8 @@ class FakeSMTP:
                         return
                     r = self._send(sock, "eod")
                     with self.lock:
+                        if r.startswith("2"):
+                            self._accepted_since_script += 1
                         self.messages.append(Message(conn, mail_from, rcpts,
                                                      data, r.startswith("2"),
                                                      r))

@@ -289,8 +289,9 @@ def test_smtp_failures(e):
     bad = write(e, "bad-password", b"not the password\n")
     os.chmod(bad, 0o600)
     rc, out, err = send(e, f, pwfile=bad)
-    ok(rc == 1 and first_line(out).startswith("error EPERM: 535"),
-       "SMTP: a refused login is permanent with the server's words", out)
+    ok(rc == 1 and first_line(out).startswith("error EACCES: 535"),
+       "SMTP: a refused login is an account refusal (EACCES, not a "
+       "message's permanent failure) with the server's words", out)
 
     e.stack.stop_smtp()
     try:

@@ -47,6 +47,8 @@ errname(int e)
 		{ ECONNRESET, "ECONNRESET" }, { EBADMSG, "EBADMSG" },
 		{ ENOENT, "ENOENT" }, { EIO, "EIO" }, { EFBIG, "EFBIG" },
 		{ ENOTCONN, "ENOTCONN" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+		{ EACCES, "EACCES" }, { EDQUOT, "EDQUOT" },
+		{ EKEYREVOKED, "EKEYREVOKED" },
 	};
 	size_t i;
 
