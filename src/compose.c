@@ -562,7 +562,7 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 	struct rendered rd = { 0 };
 	struct outmsg m;
 	char *who = NULL, *err = NULL, *msg = NULL, *subject = NULL;
-	char *cc = NULL, *bad = NULL, *raw = NULL, *msgid = NULL;
+	char *cc = NULL, *bad = NULL, *raw = NULL, *msgid = NULL, *ics = NULL;
 	size_t len;
 	int r;
 
@@ -604,6 +604,12 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 		r = -EINVAL;
 		goto out;
 	}
+	if (req->ics_build != NULL &&
+	    (r = req->ics_build(req->ics_arg, rd.body, &ics, &err)) < 0) {
+		msg = xasprintf("%s: %s", who, err ? err : strerror(-r));
+		r = -EINVAL;
+		goto out;
+	}
 	subject = !str_empty(req->thread_subject) ?
 	    reply_subject(req->thread_subject) : xstrdup(rd.subject);
 	if (req->message_id == NULL)
@@ -628,7 +634,7 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 	m.references = req->references;
 	m.date = req->date ? req->date : iv_now();
 	m.text = rd.body;
-	m.ics = req->ics;
+	m.ics = ics != NULL ? ics : req->ics;
 	m.ics_method = req->ics_method;
 	free(err);
 	err = NULL;
@@ -657,6 +663,7 @@ out:
 	free(bad);
 	free(raw);
 	free(msgid);
+	free(ics);
 	rendered_done(&rd);
 	tvars_free(v);
 	return r;

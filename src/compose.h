@@ -59,8 +59,13 @@ struct compose_req {
 	 * ... see template_builtin_vars); set last, so they win */
 	const struct kvpair *extra;
 	size_t n_extra;
-	/* iMIP calendar part */
+	/* iMIP calendar part: ics as given, or (ics_build set) built from the
+	 * rendered text, so the calendar carries the message's own words
+	 * (clients such as Thunderbird show only the calendar) */
 	const char *ics, *ics_method;
+	int (*ics_build)(void *arg, const char *text, char **ret_ics,
+	    char **ret_err);
+	void *ics_arg;
 };
 
 struct composed {

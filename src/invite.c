@@ -36,7 +36,7 @@
 #include "util.h"
 
 #define PRODID  "-//infoviewd//infoviewd " PACKAGE_VERSION "//EN"
-#define TEXT_MAX 4096           /* bytes kept of a received text value */
+#define TEXT_MAX INVITE_TEXT_MAX /* bytes kept of a received text value */
 
 static void set_err(char **ret_err, const char *fmt, ...) IV_PRINTF(2, 3);
 
@@ -184,7 +184,8 @@ check_event(const char *method, const struct invite_event *ev, char **ret_err)
 	}
 	if ((ev->summary && !utf8_valid(ev->summary)) ||
 	    (ev->location && !utf8_valid(ev->location)) ||
-	    (ev->description && !utf8_valid(ev->description))) {
+	    (ev->description && !utf8_valid(ev->description)) ||
+	    (ev->comment && !utf8_valid(ev->comment))) {
 		set_err(ret_err, "invite: text of %s is not valid UTF-8", ev->uid);
 		return -EINVAL;
 	}
@@ -230,16 +231,17 @@ person_prop(bool organizer, const char *name, const char *addr)
 	return p;
 }
 
-/* Adds a text property made by mk from s (controls removed) if non-empty. */
+/* Adds a text property made by mk from s (controls removed, at most max
+ * bytes; 0: no limit) if non-empty. */
 static void
 add_text(icalcomponent *c, icalproperty *(*mk)(const char *), const char *s,
-    bool keep_nl)
+    bool keep_nl, size_t max)
 {
 	char *t;
 
 	if (str_empty(s))
 		return;
-	t = text_clean(s, keep_nl, false, 0);
+	t = text_clean(s, keep_nl, false, max);
 	if (*t != '\0')
 		icalcomponent_add_property(c, mk(t));
 	free(t);
@@ -256,7 +258,7 @@ build_alarm(int minutes, const char *summary)
 	trig.duration = icaldurationtype_from_int(-60 * minutes);
 	icalcomponent_add_property(a, icalproperty_new_action(ICAL_ACTION_DISPLAY));
 	icalcomponent_add_property(a, icalproperty_new_trigger(trig));
-	add_text(a, icalproperty_new_description, summary, false);
+	add_text(a, icalproperty_new_description, summary, false, 0);
 	return a;
 }
 
@@ -272,9 +274,12 @@ build_vevent(bool cancel, const struct invite_event *ev)
 	icalcomponent_add_property(e, icalproperty_new_sequence(ev->sequence));
 	icalcomponent_add_property(e, icalproperty_new_dtstart(utc_time(ev->start)));
 	icalcomponent_add_property(e, icalproperty_new_dtend(utc_time(ev->end)));
-	add_text(e, icalproperty_new_summary, summary, false);
-	add_text(e, icalproperty_new_location, ev->location, false);
-	add_text(e, icalproperty_new_description, ev->description, true);
+	add_text(e, icalproperty_new_summary, summary, false, 0);
+	add_text(e, icalproperty_new_location, ev->location, false, 0);
+	add_text(e, icalproperty_new_description, ev->description, true,
+	    INVITE_TEXT_MAX);
+	add_text(e, icalproperty_new_comment, ev->comment, true,
+	    INVITE_TEXT_MAX);
 	icalcomponent_add_property(e, person_prop(true, ev->organizer_name,
 	    ev->organizer_email));
 	icalcomponent_add_property(e, person_prop(false, ev->attendee_name,

@@ -17,14 +17,23 @@ struct invite_event {
 	const char *uid;
 	int sequence;
 	time_t dtstamp, start, end;     /* UTC */
-	const char *summary, *location, *description;
+	const char *summary, *location;
+	const char *description;        /* the text of the message (the
+	                                   personal text of an invitation) */
+	const char *comment;            /* COMMENT: a cancellation's reason */
 	const char *organizer_name, *organizer_email;
 	const char *attendee_name, *attendee_email;
 	int alarm_minutes;              /* VALARM before start; 0 = none */
 };
 
+/* Bytes kept of DESCRIPTION and COMMENT: the same bound our reader puts
+ * on a received text value, so what we send reads back whole. */
+#define INVITE_TEXT_MAX       4096
+
 /* method "REQUEST" or "CANCEL" (STATUS:CANCELLED). CRLF, folded at 75
- * octets, checked with libical's restriction check. *ret allocated.
+ * octets, text escaped by libical (DESCRIPTION and COMMENT keep their
+ * line breaks, each cut to INVITE_TEXT_MAX bytes on a character
+ * boundary), checked with libical's restriction check. *ret allocated.
  * Times go out in UTC; dtstamp 0 means now. CR/LF or bad UTF-8 in the
  * uid, names or addresses is refused; DQUOTE and controls are dropped
  * from CN values (iCalendar cannot escape them). Returns 0 or -EINVAL. */

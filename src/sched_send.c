@@ -49,7 +49,6 @@ struct render_ctx {
 	size_t n_slots;
 	time_t *slot_starts;            /* outreach: to store with the row */
 	char *root, *subject, *last, *refs;
-	char *ics;
 	struct kvpair extra[8];
 	size_t n_extra;
 	struct inbox_item *item;
@@ -70,7 +69,6 @@ render_ctx_done(struct render_ctx *x)
 	free(x->subject);
 	free(x->last);
 	free(x->refs);
-	free(x->ics);
 	for (i = 0; i < x->n_extra; i++)
 		free(x->extra[i].value);
 	if (x->item != NULL)
@@ -89,24 +87,30 @@ render_extra(struct render_ctx *x, const char *key, char *value)
 	x->extra[x->n_extra++].value = value;
 }
 
-/* Builds the iMIP calendar for invite/reschedule/cancel rows. */
+/* What the calendar of an invite/reschedule/cancel row is built from. */
+struct ics_ctx {
+	struct sched *s;
+	struct render_ctx *x;
+	const char *method;             /* REQUEST or CANCEL */
+	const char *reason;             /* a cancellation's, or NULL */
+};
+
+/* Builds the iMIP calendar from the rendered text of the message: the
+ * personal text goes into DESCRIPTION, a cancellation's reason into
+ * COMMENT (compose_req.ics_build). */
 static int
-render_ics(struct sched *s, struct render_ctx *x, const char *method,
-    char **ret_err)
+render_ics(void *arg, const char *text, char **ret_ics, char **ret_err)
 {
-	const struct config *cfg = s->cfg;
+	const struct ics_ctx *k = arg;
+	const struct config *cfg = k->s->cfg;
+	const struct render_ctx *x = k->x;
 	struct invite_event ev = { 0 };
-	char *summary, *description;
+	char *summary;
 	int r;
 
 	summary = xasprintf("Informational interview: %s / %s",
 	    cfg->identity.name, str_empty(x->contact->name) ?
 	    x->contact->email : x->contact->name);
-	description = xasprintf("A %ld-minute informational interview. "
-	    "%s would like to learn about your work%s%s.",
-	    (x->meeting->end - x->meeting->start) / 60, cfg->identity.name,
-	    str_empty(x->contact->company) ? "" : " at ",
-	    str_empty(x->contact->company) ? "" : x->contact->company);
 	ev.uid = x->meeting->uid;
 	ev.sequence = x->meeting->sequence;
 	ev.dtstamp = iv_now();
@@ -114,15 +118,15 @@ render_ics(struct sched *s, struct render_ctx *x, const char *method,
 	ev.end = x->meeting->end;
 	ev.summary = summary;
 	ev.location = x->meeting->location;
-	ev.description = description;
+	ev.description = text;
+	ev.comment = k->reason;
 	ev.organizer_name = cfg->identity.name;
 	ev.organizer_email = cfg->identity.email;
 	ev.attendee_name = x->contact->name;
 	ev.attendee_email = x->contact->email;
-	ev.alarm_minutes = strcmp(method, "CANCEL") == 0 ? 0 : 15;
-	r = invite_build(method, &ev, &x->ics, ret_err);
+	ev.alarm_minutes = strcmp(k->method, "CANCEL") == 0 ? 0 : 15;
+	r = invite_build(k->method, &ev, ret_ics, ret_err);
 	free(summary);
-	free(description);
 	return r;
 }
 
@@ -249,11 +253,6 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 		    x->contact->name, s->cfg->imap.drafts));
 	if (kind_is(row->kind, OK_CANCEL) && !str_empty(row->param))
 		render_extra(x, "reason", xstrdup(row->param));
-	if (x->meeting != NULL && (kind_is(row->kind, OK_INVITE) ||
-	    kind_is(row->kind, OK_RESCHEDULE)))
-		return render_ics(s, x, "REQUEST", ret_err);
-	if (x->meeting != NULL && kind_is(row->kind, OK_CANCEL))
-		return render_ics(s, x, "CANCEL", ret_err);
 	return 0;
 }
 
@@ -263,6 +262,7 @@ render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
     struct composed *out, char **ret_err)
 {
 	struct compose_req req = { 0 };
+	struct ics_ctx ics = { 0 };
 	bool threaded;
 	int r;
 
@@ -299,9 +299,18 @@ render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 	req.slot_length = s->cfg->meeting.duration;
 	req.extra = x->extra;
 	req.n_extra = x->n_extra;
-	req.ics = x->ics;
-	req.ics_method = x->ics == NULL ? NULL :
-	    kind_is(row->kind, OK_CANCEL) ? "CANCEL" : "REQUEST";
+	if (x->meeting != NULL && x->contact != NULL &&
+	    (kind_is(row->kind, OK_INVITE) || kind_is(row->kind, OK_RESCHEDULE) ||
+	    kind_is(row->kind, OK_CANCEL))) {
+		ics.s = s;
+		ics.x = x;
+		ics.method = kind_is(row->kind, OK_CANCEL) ? "CANCEL" : "REQUEST";
+		ics.reason = kind_is(row->kind, OK_CANCEL) &&
+		    !str_empty(row->param) ? row->param : NULL;
+		req.ics_build = render_ics;
+		req.ics_arg = &ics;
+		req.ics_method = ics.method;
+	}
 	return compose_build(s->cfg, s->ts, &req, out, ret_err);
 }
 
