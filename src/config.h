@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "secret.h"
+#include "timewin.h"
 
 enum smtp_tls { SMTP_TLS_REQUIRED, SMTP_TLS_NONE };
 enum imap_tls { IMAP_TLS_IMPLICIT, IMAP_TLS_STARTTLS, IMAP_TLS_NONE };
@@ -24,12 +25,6 @@ enum save_sent { SAVE_SENT_FALSE, SAVE_SENT_TRUE, SAVE_SENT_AUTO };
 /* imap.sent / imap.drafts with this value are found by special-use. */
 #define CONFIG_FOLDER_AUTO "auto"
 
-/* One "Tue 10:00-12:00" availability entry. */
-struct avail_window {
-	int wday;               /* 0 = Sunday .. 6 = Saturday */
-	int start_min;          /* minutes after local midnight */
-	int end_min;
-};
 
 struct config {
 	char *path;             /* the file it came from */

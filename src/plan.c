@@ -109,42 +109,36 @@ queue_outreach(struct store *st, const struct config *cfg,
 	return r;
 }
 
+/* timewin's busy callback: a meeting already holds [start, end). */
+static bool
+slot_taken(void *arg, time_t start, time_t end)
+{
+	return store_meeting_overlaps(arg, start, end) != 0;
+}
+
 int
 slots_compute(struct store *st, const struct config *cfg, time_t now,
     time_t **ret, size_t *ret_n)
 {
-	const char *zone = cfg->identity.timezone;
-	long len = cfg->meeting.duration;
-	time_t *v = NULL;
-	size_t n = 0, want = (size_t)cfg->meeting.offer_slots, w;
-	int day;
+	struct slot_request req = { 0 };
+	time_t *v;
+	size_t n;
 
-	for (day = 0; day < SLOT_HORIZON_DAYS && n < want; day++) {
-		struct tm tm;
-
-		tz_utc_to_local(zone, now + (time_t)day * 86400, &tm);
-		for (w = 0; w < cfg->meeting.n_availability && n < want; w++) {
-			const struct avail_window *a = &cfg->meeting.availability[w];
-			time_t start;
-
-			if (a->wday != tm.tm_wday)
-				continue;
-			if (tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
-			    tm.tm_mday, a->start_min / 60, a->start_min % 60,
-			    &start) < 0)
-				continue;
-			/* Leave the contact time to answer; skip booked times. */
-			for (; start + len <= start - (a->start_min * 60L) +
-			    a->end_min * 60L; start += len) {
-				if (start < now + SLOT_LEAD_TIME)
-					continue;
-				if (store_meeting_overlaps(st, start, start + len) != 0)
-					continue;
-				v = xreallocarray(v, n + 1, sizeof(*v));
-				v[n++] = start;
-				break;          /* one offer per window */
-			}
-		}
+	req.zone = cfg->identity.timezone;
+	req.windows = cfg->meeting.availability;
+	req.n_windows = cfg->meeting.n_availability;
+	req.length = cfg->meeting.duration;
+	req.earliest = now + SLOT_LEAD_TIME;    /* time to answer */
+	req.horizon_days = SLOT_HORIZON_DAYS;
+	req.want = cfg->meeting.offer_slots > 0 ?
+	    (size_t)cfg->meeting.offer_slots : 0;
+	req.busy = slot_taken;
+	req.busy_arg = st;
+	v = xcalloc(req.want ? req.want : 1, sizeof(*v));
+	n = timewin_offer_slots(&req, v);
+	if (n == 0) {
+		free(v);
+		v = NULL;
 	}
 	*ret = v;
 	*ret_n = n;

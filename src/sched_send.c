@@ -342,26 +342,8 @@ envelope_of(struct sched *s, const struct outbox_row *row,
 static time_t
 window_next_open(const struct config *cfg, const char *zone, time_t now)
 {
-	int d;
-
-	for (d = 0; d < 8; d++) {
-		struct tm tm;
-		time_t open, close;
-
-		tz_utc_to_local(zone, now + (time_t)d * 86400, &tm);
-		if (!(cfg->outreach.send_days_mask & (1u << tm.tm_wday)))
-			continue;
-		if (tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
-		    tm.tm_mday, cfg->outreach.window_start_min / 60,
-		    cfg->outreach.window_start_min % 60, &open) < 0 ||
-		    tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
-		    tm.tm_mday, cfg->outreach.window_end_min / 60,
-		    cfg->outreach.window_end_min % 60, &close) < 0)
-			continue;
-		if (now < close)
-			return open > now ? open : now;
-	}
-	return now + 86400;
+	return timewin_next_open(zone, cfg->outreach.send_days_mask,
+	    cfg->outreach.window_start_min, cfg->outreach.window_end_min, now);
 }
 
 /* 0 when the row may go now, else the earliest time it may (SPEC 6:

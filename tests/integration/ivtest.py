@@ -616,6 +616,34 @@ def command(name):
     return [program(name)]
 
 
+# IVTEST_AT=2026-12-02T06:30:00Z runs a test with the product's clock at
+# that instant (INFOVIEWD_TIME_OFFSET for every infoviewd/infoviewctl run,
+# added to a test's own offset). Tests read the product's clock with now().
+def _base_offset():
+    at = os.environ.get("IVTEST_AT")
+    if not at:
+        return 0
+    import datetime
+    when = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return int(round(when.timestamp() - time.time()))
+
+
+BASE_OFFSET = _base_offset()
+
+
+def now():
+    """The product's clock (the real one unless IVTEST_AT is set)."""
+    return time.time() + BASE_OFFSET
+
+
+def now_dt():
+    """now() as an aware UTC datetime."""
+    import datetime
+    return datetime.datetime.fromtimestamp(now(), datetime.timezone.utc)
+
+
 def program_env(extra=None):
     env = dict(os.environ)
     env["INFOVIEWD_TEMPLATES_SHIPPED"] = os.path.join(TOP_SRCDIR, "templates")
@@ -623,8 +651,12 @@ def program_env(extra=None):
     env.pop("NOTIFY_SOCKET", None)
     env.pop("CREDENTIALS_DIRECTORY", None)
     env.setdefault("TZ", "UTC")
+    offset = 0
     if extra:
+        offset = int(extra.get("INFOVIEWD_TIME_OFFSET") or 0)
         env.update(extra)
+    if BASE_OFFSET or offset:
+        env["INFOVIEWD_TIME_OFFSET"] = str(BASE_OFFSET + offset)
     return env
 
 

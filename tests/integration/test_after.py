@@ -25,7 +25,7 @@ def ctl(cfg, *args, **kw):
 def at(when):
     """The INFOVIEWD_TIME_OFFSET that makes the product's clock read
     `when` (a UTC epoch) now."""
-    return int(when - time.time())
+    return int(when - t.now())
 
 
 def once_at(cfg, when):
@@ -173,7 +173,7 @@ if outreach[ANA] is not None:
 t.is_(state_of(cfg, ANA), "replied", "the contact who answered is replied")
 
 # --- the meetings: two days from now, 10:00, 14:00 and 16:00 UTC ------------
-day = time.gmtime(time.time() + 2 * DAY)
+day = time.gmtime(t.now() + 2 * DAY)
 ymd = "%04d-%02d-%02d" % (day.tm_year, day.tm_mon, day.tm_mday)
 
 

@@ -48,11 +48,11 @@ class Clock:
         self.offset = 0
 
     def now(self):
-        return time.time() + self.offset
+        return t.now() + self.offset
 
     def past(self, stamp, margin=2):
         """Moves the clock just past an RFC 3339 due time."""
-        need = epoch(stamp) + margin - time.time()
+        need = epoch(stamp) + margin - t.now()
         self.offset = max(self.offset, int(need) + 1)
 
     def env(self):

@@ -133,7 +133,7 @@ if refs:
 
 # --- an auto-reply with a return date postpones the follow-up ----------------
 bo = t.Account(stack, "bo@initech.test")
-ret = time.strftime("%B %d", time.gmtime(time.time() + 9 * DAY))
+ret = time.strftime("%B %d", time.gmtime(t.now() + 9 * DAY))
 bo.send("me@example.test", "Automatic reply: A few questions",
         "I am out of the office until %s with limited access to email.\n" % ret,
         headers={"Auto-Submitted": "auto-replied",
@@ -145,7 +145,7 @@ t.is_(contact(cfg, "bo@initech.test")["state"], "contacted",
 fu = [x for x in queue(cfg, "bo@initech.test") if x["kind"] == "followup"]
 t.ok(fu and fu[0]["state"] == "queued" and
      fu[0]["due"] > time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                  time.gmtime(time.time() + 8 * DAY)),
+                                  time.gmtime(t.now() + 8 * DAY)),
      "the follow-up moved past the return date", json.dumps(fu))
 
 # --- a bounce marks the contact bounced ------------------------------------

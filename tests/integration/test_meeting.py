@@ -241,7 +241,7 @@ def until_rsvp(cfg, uid, rsvp, tries=3):
 
 stack = t.start_stack()
 me = t.Account(stack, ME)
-now = datetime.datetime.now(UTC)
+now = t.now_dt()
 
 # =============================================================================
 # 1. The invitation

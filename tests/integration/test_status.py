@@ -28,7 +28,7 @@ def ctl(cfg, *args, **kw):
 
 
 def at(when):
-    return int(when - time.time())
+    return int(when - t.now())
 
 
 def once_at(cfg, when=None):
@@ -237,9 +237,9 @@ if msgs.get("finn@f1.test"):
     once_at(cfg)
 
 # Meetings: three two days from now, one a week away.
-day = time.gmtime(time.time() + 2 * DAY)
+day = time.gmtime(t.now() + 2 * DAY)
 ymd = "%04d-%02d-%02d" % (day.tm_year, day.tm_mon, day.tm_mday)
-later = time.gmtime(time.time() + 7 * DAY)
+later = time.gmtime(t.now() + 7 * DAY)
 ymd_later = "%04d-%02d-%02d" % (later.tm_year, later.tm_mon, later.tm_mday)
 for addr, when in [("mara@m1.test", ymd + " 10:00"),
                    ("milo@m2.test", ymd + " 11:00"),
