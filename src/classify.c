@@ -44,6 +44,10 @@ msg_class_name(enum msg_class c)
 		return "bounce";
 	case MSG_CALENDAR:
 		return "calendar";
+	case MSG_COMPLAINT:
+		return "complaint";
+	case MSG_REPORT:
+		return "report";
 	}
 	return "unknown";
 }
@@ -90,17 +94,8 @@ classify_message(const struct inmsg *m, const struct classify_ctx *ctx,
 				ret->reason[k] = ' ';
 		return 0;
 	}
-	if (creport_is_bounce(m)) {
-		if (creport_is_delay_only(m)) {
-			ret->cls = MSG_AUTOREPLY;
-			ret->reason = xstrdup("delivery delayed, the server "
-			    "is still trying");
-			return 0;
-		}
-		ret->cls = MSG_BOUNCE;
-		creport_read_bounce(m, ctx, ret);
+	if (creport_read(m, ctx, ret))
 		return 0;
-	}
 	if ((why = creport_autoreply_reason(m)) != NULL) {
 		ret->cls = MSG_AUTOREPLY;
 		ret->return_date = creport_return_date(m, ctx);
@@ -131,6 +126,8 @@ classification_done(struct classification *c)
 		return;
 	free(c->bounced_rcpt);
 	free(c->bounce_reason);
+	free(c->bounce_status);
+	free(c->returned_msgid);
 	free(c->new_text);
 	free(c->reason);
 	for (k = 0; k < c->n_referrals; k++) {

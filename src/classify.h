@@ -17,6 +17,9 @@ enum msg_class {
 	MSG_AUTOREPLY,          /* RFC 3834, X-Autoreply, vacation subjects */
 	MSG_BOUNCE,             /* RFC 3464 report or common bounce shapes */
 	MSG_CALENDAR,           /* a text/calendar or .ics anywhere */
+	MSG_COMPLAINT,          /* an ARF feedback report ("this is spam") */
+	MSG_REPORT,             /* a delivery report that changes nothing:
+	                           delayed, delivered, relayed, expanded */
 };
 
 enum reply_intent {
@@ -46,6 +49,9 @@ struct classify_ctx {
 	time_t now;             /* "next Tuesday" is relative to this */
 	const char *own_addr;   /* the user's address (not a referral) */
 	const char *contact_addr;
+	const char *const *known_rcpts; /* contacts we wrote to recently: a
+	                                   bounce naming one is theirs */
+	size_t n_known;
 	bool class_only;        /* stop after the class (mail from strangers:
 	                           only a bounce of ours matters) */
 };
@@ -56,8 +62,11 @@ struct classification {
 	int slot_n;             /* INTENT_ACCEPT_SLOT */
 	time_t proposed;        /* INTENT_PROPOSE_TIME */
 	time_t return_date;     /* auto-reply: stated return, 0 if none */
-	char *bounced_rcpt;     /* bounce: failed recipient or NULL */
+	char *bounced_rcpt;     /* bounce, complaint: the recipient or NULL */
+	char *bounce_status;    /* bounce: "5.1.1" or NULL */
 	char *bounce_reason;    /* bounce: diagnostic or NULL */
+	char *returned_msgid;   /* bounce, complaint: the Message-ID of the
+	                           returned message ("<...>") or NULL */
 	char *new_text;         /* human: text without quotes/signature */
 	char *reason;           /* one line on why (for the user) */
 	struct referral *referrals;

@@ -26,11 +26,9 @@ char *creport_autoreply_reason(const struct inmsg *m);
 /* The stated return day of a vacation notice as UTC midnight, or 0. */
 time_t creport_return_date(const struct inmsg *m,
     const struct classify_ctx *ctx);
-bool creport_is_bounce(const struct inmsg *m);
-/* True for a delivery-status report that only says "delayed". */
-bool creport_is_delay_only(const struct inmsg *m);
-/* Fills ret's bounced_rcpt, bounce_reason and reason. */
-void creport_read_bounce(const struct inmsg *m, const struct classify_ctx *ctx,
+/* For a delivery or feedback report: sets ret's class (bounce, complaint
+ * or report) and what it says, and returns true; false for other mail. */
+bool creport_read(const struct inmsg *m, const struct classify_ctx *ctx,
     struct classification *ret);
 
 #endif

@@ -132,7 +132,7 @@ creport_return_date(const struct inmsg *m, const struct classify_ctx *ctx)
 	return when;
 }
 
-/* ---- bounces ------------------------------------------------------------- */
+/* ---- delivery and feedback reports ------------------------------------- */
 
 static const char *const bounce_subjects[] = {
 	"undelivered mail returned to sender", "delivery status notification",
@@ -141,78 +141,178 @@ static const char *const bounce_subjects[] = {
 	"mail delivery failure", "undelivered mail", "delivery has failed",
 	"message not delivered", "could not deliver", "unzustellbar",
 	"non remis", "non distribuable", "no se puede entregar",
-	"notificación de estado de entrega", NULL,
+	"notificación de estado de entrega", "undeliverable message",
+	"delivery notification", "mail system error", "nondeliverable",
+	"non-delivery", "delivery problem", "returned to sender",
+	"mail could not be delivered", "message delivery has failed",
+	"rejected:", "delivery report", "mail failure", "warning: could not send",
+	NULL,
 };
 
-bool
-creport_is_bounce(const struct inmsg *m)
-{
-	char *low;
-	bool r = false;
+/* Text of a report that is only a warning: the server keeps trying. */
+static const char *const delay_phrases[] = {
+	"has not yet been delivered", "have not yet been delivered",
+	"not been delivered yet", "delivery has been delayed",
+	"delivery is delayed", "message delayed", "delivery delayed",
+	"will continue trying", "will retry", "will keep trying",
+	"still trying", "this is a warning message only",
+	"you do not need to resend your message", "no action is required",
+	"delivery attempts will continue", "warning: could not send message",
+	"temporarily deferred", NULL,
+};
 
-	if (m->content_type != NULL && strcasecmp(m->content_type,
-	    "multipart/report") == 0 && m->report_type != NULL &&
-	    strcasecmp(m->report_type, "delivery-status") == 0)
-		return true;
-	if (m->from_addr != NULL && (ctext_starts_ci(m->from_addr, "mailer-daemon@") ||
-	    ctext_starts_ci(m->from_addr, "postmaster@") ||
-	    strcasecmp(m->from_addr, "mailer-daemon") == 0))
-		return true;
-	if (m->from_name != NULL && (strcasestr(m->from_name,
-	    "mail delivery subsystem") != NULL || strcasestr(m->from_name,
-	    "mail delivery system") != NULL || strcasestr(m->from_name,
-	    "mailer-daemon") != NULL))
-		return true;
-	low = ctext_lower_dup(m->subject);
-	r = ctext_has_any(low, strlen(low), bounce_subjects);
-	free(low);
-	return r;
+/* Text that says delivery has failed for good. */
+static const char *const failed_phrases[] = {
+	"permanent", "gave up", "giving up", "could not be delivered",
+	"couldn't be delivered", "failed permanently", "was not delivered",
+	"wasn't delivered", "undeliverable", "delivery has failed",
+	"has been rejected", "not delivered", "deleted", "expired",
+	"too long", "unable to deliver", NULL,
+};
+
+/* One recipient's block of a delivery-status report. */
+struct dsn_rcpt {
+	char *orig, *final, *action, *status, *diag;
+};
+
+#define DSN_MAX_RCPTS   64
+
+struct dsn {
+	struct dsn_rcpt r[DSN_MAX_RCPTS];
+	size_t n;
+};
+
+static void
+dsn_done(struct dsn *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->r[i].orig);
+		free(d->r[i].final);
+		free(d->r[i].action);
+		free(d->r[i].status);
+		free(d->r[i].diag);
+	}
+	memset(d, 0, sizeof(*d));
 }
 
-/* True for a delivery-status report that only says "delayed". */
-bool
-creport_is_delay_only(const struct inmsg *m)
-{
-	char *low;
-	bool r;
-
-	if (m->delivery_status == NULL)
-		return false;
-	low = ctext_lower_dup(m->delivery_status);
-	r = strstr(low, "action: delayed") != NULL &&
-	    strstr(low, "action: failed") == NULL;
-	free(low);
-	return r;
-}
-
-/* The value of "Field:" in a delivery-status text (first one), unfolded. */
+/* The value of field (unfolded) at line *i, or NULL; moves *i past it. */
 static char *
-dsn_field(const char *ds, const char *field)
+field_value(const struct ctext_line *l, size_t n, size_t *i, const char *field)
 {
-	struct ctext_line *l = NULL;
+	size_t fl = strlen(field), k = *i;
+	const char *p;
 	struct buf b;
-	size_t n, i, fl = strlen(field);
-	char *r = NULL;
 
+	if (l[k].len <= fl || strncasecmp(l[k].p, field, fl) != 0)
+		return NULL;
+	p = l[k].p + fl;
+	while (p < l[k].p + l[k].len && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= l[k].p + l[k].len || *p != ':')
+		return NULL;
+	p++;
+	buf_init(&b);
+	buf_add(&b, p, l[k].len - (size_t)(p - l[k].p));
+	while (k + 1 < n && l[k + 1].len > 0 &&
+	    (l[k + 1].p[0] == ' ' || l[k + 1].p[0] == '\t')) {
+		k++;
+		buf_addch(&b, ' ');
+		buf_add(&b, ctext_skip_ws(l[k].p), l[k].len -
+		    (size_t)(ctext_skip_ws(l[k].p) - l[k].p));
+	}
+	*i = k;
+	return str_trim(buf_steal(&b));
+}
+
+/* Sets *slot to v unless it is set already (then frees v). */
+static void
+set_once(char **slot, char *v)
+{
+	if (*slot == NULL)
+		*slot = v;
+	else
+		free(v);
+}
+
+/*
+ * Reads the per-recipient blocks of a delivery-status text (RFC 3464):
+ * blocks are separated by empty lines, or start again at a second
+ * Final-Recipient when an MTA leaves the empty line out.
+ */
+static void
+dsn_parse(const char *ds, struct dsn *d)
+{
+	static const char *const names[] = { "Original-Recipient",
+	    "Final-Recipient", "Action", "Status", "Diagnostic-Code", NULL };
+	struct ctext_line *l = NULL;
+	struct dsn_rcpt *cur = NULL;
+	size_t n, i, k;
+	char *v;
+
+	memset(d, 0, sizeof(*d));
 	n = ctext_split_lines(ds, &l);
 	for (i = 0; i < n; i++) {
-		if (l[i].len <= fl || strncasecmp(l[i].p, field, fl) != 0 ||
-		    l[i].p[fl] != ':')
+		if (l[i].len == 0 || (l[i].len == 1 && l[i].p[0] == ' ')) {
+			cur = NULL;
 			continue;
-		buf_init(&b);
-		buf_add(&b, l[i].p + fl + 1, l[i].len - fl - 1);
-		while (i + 1 < n && l[i + 1].len > 0 &&
-		    (l[i + 1].p[0] == ' ' || l[i + 1].p[0] == '\t')) {
-			i++;
-			buf_addch(&b, ' ');
-			buf_add(&b, ctext_skip_ws(l[i].p), l[i].len -
-			    (size_t)(ctext_skip_ws(l[i].p) - l[i].p));
 		}
-		r = buf_steal(&b);
-		break;
+		for (k = 0; names[k] != NULL; k++)
+			if ((v = field_value(l, n, &i, names[k])) != NULL)
+				break;
+		if (names[k] == NULL)
+			continue;
+		if (cur != NULL && ((k == 1 && cur->final != NULL) ||
+		    (k == 0 && (cur->orig != NULL || cur->final != NULL))))
+			cur = NULL;
+		if (cur == NULL) {
+			if (k >= 2 || d->n >= DSN_MAX_RCPTS) {
+				free(v);        /* per-message fields, or too many */
+				continue;
+			}
+			cur = &d->r[d->n++];
+		}
+		switch (k) {
+		case 0: set_once(&cur->orig, v); break;
+		case 1: set_once(&cur->final, v); break;
+		case 2: set_once(&cur->action, str_lower(v)); break;
+		case 3: set_once(&cur->status, v); break;
+		default: set_once(&cur->diag, v); break;
+		}
 	}
 	free(l);
-	return r;
+}
+
+/* The action of a block as reported or implied by its status. */
+static const char *
+dsn_action(const struct dsn_rcpt *r)
+{
+	if (r->action != NULL) {
+		/* RFC 3464 words, and "deliverable"/"undeliverable" from
+		 * MTAs that answer a NOTIFY or an address check */
+		if (strncmp(r->action, "failed", 6) == 0 ||
+		    strncmp(r->action, "undeliverable", 13) == 0)
+			return "failed";
+		if (strncmp(r->action, "delayed", 7) == 0)
+			return "delayed";
+		if (strncmp(r->action, "delivered", 9) == 0 ||
+		    strncmp(r->action, "deliverable", 11) == 0 ||
+		    strncmp(r->action, "relayed", 7) == 0 ||
+		    strncmp(r->action, "expanded", 8) == 0)
+			return "delivered";
+	}
+	if (r->status != NULL) {
+		const char *s = ctext_skip_ws(r->status);
+
+		if (s[0] == '5')
+			return "failed";
+		if (s[0] == '4')
+			return "delayed";
+		if (s[0] == '2')
+			return "delivered";
+	}
+	return "";
 }
 
 /* An address from "rfc822; addr" style values or free text, or NULL. */
@@ -235,6 +335,84 @@ first_address(const char *s, size_t len, const struct inmsg *m,
 	return NULL;
 }
 
+static char *
+value_address(const char *v, const struct inmsg *m,
+    const struct classify_ctx *ctx)
+{
+	const char *s;
+
+	if (v == NULL)
+		return NULL;
+	s = strchr(v, ';');
+	s = s ? s + 1 : v;
+	return first_address(s, strlen(s), m, ctx);
+}
+
+static bool
+is_known(const struct classify_ctx *ctx, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; addr != NULL && i < ctx->n_known; i++)
+		if (ctext_addr_eq(ctx->known_rcpts[i], addr))
+			return true;
+	return false;
+}
+
+/* The first address of a contact we wrote to recently found in s, or NULL. */
+static char *
+known_in(const char *s, const struct classify_ctx *ctx)
+{
+	size_t a, b, from = 0, len;
+	char *addr;
+
+	if (s == NULL || ctx->n_known == 0)
+		return NULL;
+	len = strlen(s);
+	while (ctext_next_address(s, len, from, &a, &b)) {
+		from = b;
+		if ((addr = ctext_address_dup(s, a, b)) == NULL)
+			continue;
+		if (is_known(ctx, addr))
+			return addr;
+		free(addr);
+	}
+	return NULL;
+}
+
+/* A known recipient anywhere in the report: the machine part, the returned
+ * headers, the subject, the text. */
+static char *
+known_in_report(const struct inmsg *m, const struct classify_ctx *ctx)
+{
+	char *r;
+
+	if ((r = known_in(m->delivery_status, ctx)) == NULL &&
+	    (r = known_in(m->returned_headers, ctx)) == NULL &&
+	    (r = known_in(m->subject, ctx)) == NULL)
+		r = known_in(m->text, ctx);
+	return r;
+}
+
+/* The first "<id>" of the returned message's Message-ID, or NULL. */
+static char *
+returned_msgid(const struct inmsg *m)
+{
+	const char *h = m->returned_headers, *lt, *gt;
+
+	if (h == NULL)
+		return NULL;
+	while ((h = strcasestr(h, "message-id")) != NULL) {
+		if ((h == m->returned_headers || h[-1] == '\n') &&
+		    (lt = strchr(h, '<')) != NULL && (gt = strchr(lt, '>')) != NULL &&
+		    memchr(h, '\n', (size_t)(lt - h)) == NULL &&
+		    gt - lt < 998 && memchr(lt, '\n', (size_t)(gt - lt)) == NULL)
+			return xstrndup(lt, (size_t)(gt - lt + 1));
+		h += 10;
+	}
+	return NULL;
+}
+
 /* The failed recipient named in a bounce's text, or NULL. */
 static char *
 bounce_rcpt_from_text(const char *text, const struct inmsg *m,
@@ -252,7 +430,11 @@ bounce_rcpt_from_text(const char *text, const struct inmsg *m,
 		"could not deliver to", "unable to deliver to",
 		"the following recipient", "the following address",
 		"an error occurred while trying to deliver the mail to",
-		"konnte nicht zugestellt werden", NULL,
+		"konnte nicht zugestellt werden", "delivery to the following",
+		"recipient address:", "original recipient:", "recipient:",
+		"addressed to", "failed recipient", "invalid recipient",
+		"unknown user", "user unknown", "rcpt to:", "to:",
+		NULL,
 	};
 	struct ctext_line *l = NULL;
 	char *low, *r = NULL;
@@ -269,7 +451,8 @@ bounce_rcpt_from_text(const char *text, const struct inmsg *m,
 		if (p >= end || *p != '<')
 			continue;
 		gt = memchr(p, '>', (size_t)(end - p));
-		if (gt == NULL || gt + 1 >= end || gt[1] != ':')
+		if (gt == NULL || gt + 1 >= end || (gt[1] != ':' &&
+		    !(gt[1] == '.' && gt + 2 < end && gt[2] == '.')))
 			continue;
 		r = first_address(p + 1, (size_t)(gt - p - 1), m, ctx);
 	}
@@ -329,46 +512,268 @@ bounce_diag_from_text(const char *text)
 	return r;
 }
 
-void
-creport_read_bounce(const struct inmsg *m, const struct classify_ctx *ctx,
+/* An enhanced status code ("5.1.1") in s, or NULL. */
+static char *
+status_in(const char *s)
+{
+	size_t i, j;
+
+	for (i = 0; s != NULL && s[i] != '\0'; i++) {
+		if ((s[i] != '4' && s[i] != '5' && s[i] != '2') || s[i + 1] != '.' ||
+		    (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.')))
+			continue;
+		j = i + 2;
+		while (isdigit((unsigned char)s[j]) && j < i + 5)
+			j++;
+		if (j == i + 2 || s[j] != '.')
+			continue;
+		j++;
+		if (!isdigit((unsigned char)s[j]))
+			continue;
+		while (isdigit((unsigned char)s[j]) && j < i + 12)
+			j++;
+		if (isalnum((unsigned char)s[j]))
+			continue;
+		return xstrndup(s + i, j - i);
+	}
+	return NULL;
+}
+
+/* How a report reads: which kind, and for a DSN the block that decides. */
+enum report_kind {
+	REPORT_NONE,
+	REPORT_FAILED,
+	REPORT_DELAYED,
+	REPORT_DELIVERED,
+	REPORT_FEEDBACK,
+};
+
+static bool
+is_feedback(const struct inmsg *m)
+{
+	if (m->report_type != NULL &&
+	    strcasecmp(m->report_type, "feedback-report") == 0)
+		return true;
+	return m->delivery_status != NULL &&
+	    strcasestr(m->delivery_status, "feedback-type:") != NULL &&
+	    (m->report_type == NULL || m->report_type[0] == '\0');
+}
+
+/* True when m looks like a non-delivery notice by its sender or subject. */
+static bool
+looks_like_bounce(const struct inmsg *m)
+{
+	char *low;
+	bool r;
+
+	if (m->report_type != NULL &&
+	    (strcasecmp(m->report_type, "delivery-status") == 0 ||
+	    strcasecmp(m->report_type, "global-delivery-status") == 0))
+		return true;
+	if (m->from_addr != NULL && (ctext_starts_ci(m->from_addr,
+	    "mailer-daemon@") || ctext_starts_ci(m->from_addr, "postmaster@") ||
+	    ctext_starts_ci(m->from_addr, "mailer_daemon@") ||
+	    strcasecmp(m->from_addr, "mailer-daemon") == 0 ||
+	    strcasecmp(m->from_addr, "postmaster") == 0))
+		return true;
+	if (m->from_name != NULL && (strcasestr(m->from_name,
+	    "mail delivery subsystem") != NULL || strcasestr(m->from_name,
+	    "mail delivery system") != NULL || strcasestr(m->from_name,
+	    "mailer-daemon") != NULL || strcasestr(m->from_name,
+	    "mail administrator") != NULL || strcasestr(m->from_name,
+	    "postmaster") != NULL))
+		return true;
+	if (ctext_header(m, "X-Failed-Recipients") != NULL)
+		return true;
+	low = ctext_lower_dup(m->subject);
+	r = ctext_has_any(low, strlen(low), bounce_subjects);
+	free(low);
+	return r;
+}
+
+/* A report without a machine part: a warning when its words say the server
+ * keeps trying and none say it gave up. */
+static enum report_kind
+text_kind(const struct inmsg *m)
+{
+	struct ctext t;
+	char *subj = ctext_lower_dup(m->subject);
+	enum report_kind k = REPORT_FAILED;
+
+	ctext_init(&t, m->text ? m->text : "", 16384);
+	if ((ctext_has_any(t.low, t.len, delay_phrases) ||
+	    ctext_has_any(subj, strlen(subj), delay_phrases) ||
+	    strstr(subj, "delayed") != NULL || strstr(subj, "warning") != NULL) &&
+	    !ctext_has_any(t.low, t.len, failed_phrases))
+		k = REPORT_DELAYED;
+	ctext_done(&t);
+	free(subj);
+	return k;
+}
+
+/*
+ * Chooses the recipient of a report, in this order: the DSN's failed
+ * block (Original- before Final-Recipient), X-Failed-Recipients, the
+ * address of a contact we wrote to recently found anywhere in the report,
+ * then the MTA's words. A recipient from the first two that is not one
+ * of ours gives way to one of ours found elsewhere (a forwarded address
+ * bounces under its new name).
+ */
+static char *
+report_rcpt(const struct inmsg *m, const struct classify_ctx *ctx,
+    const struct dsn_rcpt *b)
+{
+	const char *v;
+	char *r = NULL, *k;
+
+	if (b != NULL && (r = value_address(b->orig, m, ctx)) == NULL)
+		r = value_address(b->final, m, ctx);
+	if (r == NULL && (v = ctext_header(m, "X-Failed-Recipients")) != NULL)
+		r = first_address(v, strlen(v), m, ctx);
+	if (r != NULL && (is_known(ctx, r) || ctx->n_known == 0))
+		return r;
+	if ((k = known_in_report(m, ctx)) != NULL) {
+		free(r);
+		return k;
+	}
+	if (r != NULL)
+		return r;
+	if ((r = bounce_rcpt_from_text(m->text ? m->text : "", m, ctx)) == NULL &&
+	    m->returned_headers != NULL && (v = strcasestr(m->returned_headers,
+	    "\nto:")) != NULL)
+		r = first_address(v + 4, strcspn(v + 4, "\n"), m, ctx);
+	return r;
+}
+
+/* Fills ret for an ARF feedback report: who complained about which message. */
+static void
+read_feedback(const struct inmsg *m, const struct classify_ctx *ctx,
     struct classification *ret)
 {
-	char *v = NULL, *s;
-	const char *text = m->text ? m->text : "";
+	static const char *const fields[] = { "Original-Rcpt-To",
+	    "Removal-Recipient", NULL };
+	struct ctext_line *l = NULL;
+	size_t n = 0, i, k;
+	char *v, *type = NULL, *addr = NULL;
 
-	if (m->delivery_status != NULL) {
-		if ((v = dsn_field(m->delivery_status, "Original-Recipient")) == NULL)
-			v = dsn_field(m->delivery_status, "Final-Recipient");
-		if (v != NULL) {
-			s = strchr(v, ';');
-			ret->bounced_rcpt = first_address(s ? s + 1 : v,
-			    strlen(s ? s + 1 : v), m, ctx);
-			freep(&v);
+	ret->cls = MSG_COMPLAINT;
+	ret->returned_msgid = returned_msgid(m);
+	if (m->delivery_status != NULL)
+		n = ctext_split_lines(m->delivery_status, &l);
+	for (i = 0; i < n; i++) {
+		if ((v = field_value(l, n, &i, "Feedback-Type")) != NULL) {
+			set_once(&type, v);
+			continue;
 		}
-		if ((v = dsn_field(m->delivery_status, "Diagnostic-Code")) != NULL) {
-			s = strchr(v, ';');
-			ret->bounce_reason = ctext_trim_dup(s ? s + 1 : v,
-			    strlen(s ? s + 1 : v));
-			freep(&v);
-		} else if ((v = dsn_field(m->delivery_status, "Status")) != NULL) {
-			ret->bounce_reason = xasprintf("status %s", str_trim(v));
-			freep(&v);
+		for (k = 0; fields[k] != NULL && addr == NULL; k++)
+			if ((v = field_value(l, n, &i, fields[k])) != NULL) {
+				addr = value_address(v, m, ctx);
+				free(v);
+			}
+	}
+	free(l);
+	if (addr != NULL && !is_known(ctx, addr) && ctx->n_known > 0) {
+		char *kn = known_in_report(m, ctx);
+
+		if (kn != NULL) {
+			free(addr);
+			addr = kn;
 		}
 	}
-	if (ret->bounced_rcpt == NULL)
-		ret->bounced_rcpt = bounce_rcpt_from_text(text, m, ctx);
-	if (ret->bounced_rcpt == NULL && m->returned_headers != NULL &&
-	    (v = dsn_field(m->returned_headers, "To")) != NULL) {
-		ret->bounced_rcpt = first_address(v, strlen(v), m, ctx);
-		freep(&v);
+	if (addr == NULL)
+		addr = known_in_report(m, ctx);
+	if (addr == NULL && m->returned_headers != NULL &&
+	    (v = strcasestr(m->returned_headers, "\nto:")) != NULL)
+		addr = first_address(v + 4, strcspn(v + 4, "\n"), m, ctx);
+	ret->bounced_rcpt = addr;
+	if (type != NULL && strlen(type) > 40)
+		type[40] = '\0';
+	ret->bounce_reason = type;
+	ret->reason = xasprintf("%s complained about our message (%s)",
+	    addr ? addr : "a recipient", type ? type : "feedback report");
+}
+
+bool
+creport_read(const struct inmsg *m, const struct classify_ctx *ctx,
+    struct classification *ret)
+{
+	struct dsn d = { 0 };
+	const struct dsn_rcpt *b = NULL;
+	enum report_kind kind = REPORT_NONE;
+	const char *text = m->text ? m->text : "";
+	char *s;
+	size_t i;
+	bool any = false;
+
+	if (is_feedback(m)) {
+		read_feedback(m, ctx, ret);
+		return true;
+	}
+	if (m->delivery_status != NULL) {
+		dsn_parse(m->delivery_status, &d);
+		/* failed beats delayed beats delivered */
+		for (i = 0; i < d.n; i++) {
+			const char *a = dsn_action(&d.r[i]);
+
+			any = any || a[0] != '\0';
+			if (strcmp(a, "failed") == 0 && kind != REPORT_FAILED) {
+				kind = REPORT_FAILED;
+				b = &d.r[i];
+			} else if (strcmp(a, "delayed") == 0 &&
+			    kind != REPORT_FAILED && kind != REPORT_DELAYED) {
+				kind = REPORT_DELAYED;
+				b = &d.r[i];
+			} else if (strcmp(a, "delivered") == 0 &&
+			    kind == REPORT_NONE) {
+				kind = REPORT_DELIVERED;
+				b = &d.r[i];
+			}
+		}
+	}
+	if (kind == REPORT_NONE) {
+		if (!looks_like_bounce(m)) {
+			dsn_done(&d);
+			return false;
+		}
+		kind = text_kind(m);
+		b = d.n > 0 ? &d.r[0] : NULL;
+	}
+	ret->returned_msgid = returned_msgid(m);
+	ret->bounced_rcpt = report_rcpt(m, ctx, b);
+	if (b != NULL && b->status != NULL)
+		ret->bounce_status = status_in(b->status);
+	if (b != NULL && b->diag != NULL) {
+		s = strchr(b->diag, ';');
+		ret->bounce_reason = ctext_trim_dup(s ? s + 1 : b->diag,
+		    strlen(s ? s + 1 : b->diag));
 	}
 	if (ret->bounce_reason == NULL)
 		ret->bounce_reason = bounce_diag_from_text(text);
+	if (ret->bounce_status == NULL)
+		ret->bounce_status = status_in(ret->bounce_reason);
 	if (ret->bounce_reason != NULL && strlen(ret->bounce_reason) > REASON_MAX)
 		ret->bounce_reason[REASON_MAX] = '\0';
-	ret->reason = xasprintf("delivery to %s failed%s%s",
-	    ret->bounced_rcpt ? ret->bounced_rcpt : "an unknown recipient",
-	    ret->bounce_reason ? ": " : "",
-	    ret->bounce_reason ? ret->bounce_reason : "");
+	switch (kind) {
+	case REPORT_DELAYED:
+		ret->cls = MSG_REPORT;
+		ret->reason = xasprintf("delivery to %s delayed, the server is "
+		    "still trying", ret->bounced_rcpt ? ret->bounced_rcpt :
+		    "a recipient");
+		break;
+	case REPORT_DELIVERED:
+		ret->cls = MSG_REPORT;
+		ret->reason = xasprintf("delivery report for %s: %s, nothing "
+		    "to do", ret->bounced_rcpt ? ret->bounced_rcpt : "a recipient",
+		    b && b->action ? b->action : "delivered");
+		break;
+	default:
+		ret->cls = MSG_BOUNCE;
+		ret->reason = xasprintf("delivery to %s failed%s%s",
+		    ret->bounced_rcpt ? ret->bounced_rcpt : "an unknown recipient",
+		    ret->bounce_reason ? ": " : "",
+		    ret->bounce_reason ? ret->bounce_reason : "");
+		break;
+	}
+	dsn_done(&d);
+	return true;
 }
-

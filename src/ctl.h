@@ -38,6 +38,8 @@ int ctl_inbox(struct ctl *c, int argc, char **argv);
 int ctl_referral(struct ctl *c, int argc, char **argv);
 /* ctl_meeting.c */
 int ctl_meeting(struct ctl *c, int argc, char **argv);
+/* ctl_classify.c */
+int ctl_classify(struct ctl *c, int argc, char **argv);
 /* ctl_status.c */
 int ctl_status(struct ctl *c, int argc, char **argv);
 

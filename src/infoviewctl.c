@@ -31,6 +31,7 @@ static const struct {
 	{ "referral", ctl_referral },
 	{ "meeting", ctl_meeting },
 	{ "status", ctl_status },
+	{ "classify", ctl_classify },
 };
 
 static void
@@ -57,6 +58,7 @@ usage(FILE *f)
 	    "  referral list | referral accept N | referral dismiss N\n"
 	    "  queue | queue retry [ID] | queue cancel ID\n"
 	    "  status\n"
+	    "  classify FILE.eml... [--contact ID|EMAIL]\n"
 	    "\n"
 	    "  -c, --config FILE  configuration (default %s)\n"
 	    "      --json         JSON on stdout for listings, show and status\n"

@@ -87,7 +87,9 @@ struct inmsg {
 	char *report_type;              /* multipart/report's report-type */
 	char *text;                     /* best text/plain (or text/html made
 	                                   plain), decoded to UTF-8 */
-	char *delivery_status;          /* message/delivery-status part text */
+	char *delivery_status;          /* the report's machine-readable part:
+	                                   message/delivery-status (or -global-)
+	                                   or message/feedback-report (ARF) */
 	char *returned_headers;         /* text/rfc822-headers or the headers of
 	                                   the returned message/rfc822 part */
 	struct incal *cals;

@@ -43,7 +43,9 @@
 #include "mime.h"
 #include "util.h"
 
-#define BOUNDARY_MAX    70      /* RFC 2046 5.1.1 */
+/* RFC 2046 5.1.1 allows 70; Exchange and others send longer ones, and
+ * libetpan has no fixed buffer for them. */
+#define BOUNDARY_MAX    200
 #define HEADER_TOTAL_MAX (4u * MIME_MAX_HEADER_BLOCK)
 #define CALS_TOTAL_MAX  (4u * MIME_MAX_TEXT)
 #define COPY_PAD        16      /* NULs after our copy of the message */
@@ -129,6 +131,19 @@ bnd_find(const struct scan *sc, const char *s, size_t len, bool *found)
 	return lo;
 }
 
+/* True when a known boundary starts s: a looser reader than ours could
+ * take such a line for a delimiter, so its header block is bounded too. */
+static bool
+bnd_prefix(const struct scan *sc, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n_bnd && sc->bnd_len[i] <= len; i++)
+		if (memcmp(sc->bnd[i], s, sc->bnd_len[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Records a copy of a boundary (freed with the scan). */
 static int
 bnd_add(struct scan *sc, const char *s, size_t len, char **ret_err)
@@ -153,7 +168,7 @@ bnd_add(struct scan *sc, const char *s, size_t len, char **ret_err)
 /*
  * Checks one boundary parameter value starting at v (just after "=" and
  * white space) and records it. Rejects what crashes or confuses libetpan:
- * empty, longer than 70, controls, non-ASCII, quotes or backslashes in the
+ * empty, longer than BOUNDARY_MAX, controls, non-ASCII, quotes or backslashes in the
  * value (a quoted value is unescaped first), an unterminated quote.
  */
 static int
@@ -193,33 +208,56 @@ check_boundary(struct scan *sc, const char *v, const char *end, char **ret_err)
 	return bnd_add(sc, start, n, ret_err);
 }
 
+/* Skips white space and (nested) comments; returns the new position. */
+static const char *
+skip_cfws(const char *p, const char *end)
+{
+	int depth = 0;
+
+	for (; p < end; p++) {
+		if (depth > 0 && *p == '\\' && p + 1 < end)
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && *p != ' ' && *p != '\t')
+			break;
+	}
+	return p;
+}
+
+/* Skips a quoted string starting at p ('"'); returns the position after
+ * it, or NULL when it is not terminated. */
+static const char *
+skip_quoted(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\' && p + 1 < end)
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static bool
+is_token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
 /*
- * Looks at one unfolded Content-Type value. Every "boundary =" in it is
- * checked, wherever it appears (a comment or a quoted name could hide one
- * from a stricter reading that libetpan might still accept); the price is
- * that a part named like "boundary=x.txt" is refused too. v is
- * NUL-terminated (NUL bytes were replaced before the scan).
+ * The old, blunt reading for a value we cannot walk as parameters: every
+ * "boundary =" in it is checked wherever it appears, so that nothing a
+ * looser parser might still take for a boundary goes unchecked.
  */
 static int
-check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
+check_every_boundary(struct scan *sc, const char *p, const char *end,
+    char **ret_err)
 {
-	const char *p = v, *end = v + len;
 	int r;
 
-	if (sc->in_hdr) {
-		sc->hdr_has_ct = true;
-		if (strcasestr(v, "message/") != NULL)
-			sc->hdr_is_msg = true;  /* its body is headers again */
-	}
-	if (strcasestr(v, "digest") != NULL)
-		sc->digest = true;
-	if (strcasestr(v, "multipart") != NULL ||
-	    strcasestr(v, "message/") != NULL) {
-		if (++sc->n_containers > MIME_MAX_PARTS)
-			return fail(-E2BIG, ret_err,
-			    "more than %d multipart or message parts",
-			    MIME_MAX_PARTS);
-	}
 	while (p < end) {
 		const char *hit = NULL, *q;
 
@@ -240,6 +278,68 @@ check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
 			p++;
 		if ((r = check_boundary(sc, p, end, ret_err)) < 0)
 			return r;
+	}
+	return 0;
+}
+
+/*
+ * Walks the parameters of a Content-Type value ("type/subtype; a=b;
+ * boundary="x"") as RFC 2045 has them - attribute, "=", a token or a
+ * quoted string, comments and white space between - and checks the one
+ * called boundary. Only that parameter counts, so a boundary that itself
+ * contains "boundary=" (Microsoft's "MCBoundary=...") or a file name
+ * like "boundary=x.txt" is read for what it is. Whatever does not walk
+ * cleanly is read the blunt way (check_every_boundary). v is
+ * NUL-terminated (NUL bytes were replaced before the scan).
+ */
+static int
+check_content_type(struct scan *sc, const char *v, size_t len, char **ret_err)
+{
+	const char *p = v, *end = v + len, *a, *q;
+	int r;
+
+	if (sc->in_hdr) {
+		sc->hdr_has_ct = true;
+		if (strcasestr(v, "message/") != NULL)
+			sc->hdr_is_msg = true;  /* its body is headers again */
+	}
+	if (strcasestr(v, "digest") != NULL)
+		sc->digest = true;
+	if (strcasestr(v, "multipart") != NULL ||
+	    strcasestr(v, "message/") != NULL) {
+		if (++sc->n_containers > MIME_MAX_PARTS)
+			return fail(-E2BIG, ret_err,
+			    "more than %d multipart or message parts",
+			    MIME_MAX_PARTS);
+	}
+	/* type/subtype */
+	while (p < end && *p != ';') {
+		if (*p == '"' || *p == '(')
+			return check_every_boundary(sc, v, end, ret_err);
+		p++;
+	}
+	while (p < end) {
+		p = skip_cfws(p + 1, end);              /* after ';' */
+		if (p >= end)
+			break;
+		for (a = p; p < end && is_token_char((unsigned char)*p); p++)
+			;
+		q = skip_cfws(p, end);
+		if (p == a || q >= end || *q != '=')
+			return check_every_boundary(sc, a, end, ret_err);
+		q = skip_cfws(q + 1, end);
+		if (p - a == 8 && strncasecmp(a, "boundary", 8) == 0 &&
+		    (r = check_boundary(sc, q, end, ret_err)) < 0)
+			return r;
+		if (q < end && *q == '"') {
+			if ((q = skip_quoted(q, end)) == NULL)
+				return check_every_boundary(sc, a, end, ret_err);
+		} else
+			while (q < end && is_token_char((unsigned char)*q))
+				q++;
+		p = skip_cfws(q, end);
+		if (p < end && *p != ';')
+			return check_every_boundary(sc, a, end, ret_err);
 	}
 	return 0;
 }
@@ -285,7 +385,7 @@ check_delimiter(struct scan *sc, const char *line, size_t len, char **ret_err)
 	while (len > 2 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	bnd_find(sc, line + 2, len - 2, &found);
-	if (!found)
+	if (!found && !bnd_prefix(sc, line + 2, len - 2))
 		return 0;
 	if (++sc->n_delims > MIME_MAX_PARTS)
 		return fail(-E2BIG, ret_err, "more than %d MIME parts",
@@ -356,7 +456,9 @@ scan_line(struct scan *sc, const char *line, size_t len, char **ret_err)
 		buf_add(&sc->ct, line, len);
 		return 0;
 	}
-	if ((v = content_type_value(line, len)) != NULL) {
+	/* Only a header field is a Content-Type: the same words in a body
+	 * (a report quoting the original headers as text) are text. */
+	if (sc->in_hdr && (v = content_type_value(line, len)) != NULL) {
 		sc->in_ct = true;
 		sc->ct.len = 0;
 		buf_add(&sc->ct, v, len - (size_t)(v - line));
@@ -835,12 +937,15 @@ walk_single(struct walk *w, struct mailmime *mime)
 		w->html = to_utf8(raw, len, sf.fld_content_charset, false,
 		    MIME_MAX_MESSAGE);
 		free(raw);
-	} else if (strcmp(ctype, "message/delivery-status") == 0 &&
+	} else if ((strcmp(ctype, "message/delivery-status") == 0 ||
+	    strcmp(ctype, "message/global-delivery-status") == 0 ||
+	    strcmp(ctype, "message/feedback-report") == 0) &&
 	    m->delivery_status == NULL) {
 		raw = part_bytes(mime->mm_data.mm_single, &len);
 		m->delivery_status = to_utf8(raw, len, NULL, false, MIME_MAX_TEXT);
 		free(raw);
-	} else if (strcmp(ctype, "text/rfc822-headers") == 0 &&
+	} else if ((strcmp(ctype, "text/rfc822-headers") == 0 ||
+	    strcmp(ctype, "message/global-headers") == 0) &&
 	    m->returned_headers == NULL) {
 		raw = part_bytes(mime->mm_data.mm_single, &len);
 		m->returned_headers = to_utf8(raw, len, NULL, false, MIME_MAX_TEXT);

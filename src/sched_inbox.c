@@ -55,14 +55,21 @@ match_contact(struct sched *s, const struct inmsg *m)
 	return id;
 }
 
-/* For a bounce: the Message-ID of ours in the returned headers, else the
- * failed recipient. */
+#define KNOWN_RCPTS_DAYS 30      /* a bounce comes within days */
+
+/* For a bounce or a complaint: the Message-ID of ours (or the one the
+ * provider gave it) in the returned headers, else the recipient. */
 static int64_t
 match_bounce(struct sched *s, const struct inmsg *m, const struct classification *cl)
 {
 	const char *h = m->returned_headers;
 	struct contact *c = NULL;
 	int64_t id = 0;
+
+	if (cl->returned_msgid != NULL &&
+	    store_outbox_contact_by_msgid(s->st, cl->returned_msgid, &id,
+	    NULL) == 0 && id != 0)
+		return id;
 
 	while (h != NULL && (h = strcasestr(h, "message-id:")) != NULL) {
 		const char *lt = strchr(h, '<'), *gt = lt ? strchr(lt, '>') : NULL;
@@ -207,6 +214,23 @@ react_autoreply(struct sched *s, struct contact *c,
 		    when[0] ? when : "return date");
 	}
 	return store_event_add(s->st, c->id, "auto-reply", "no return date");
+}
+
+/* A feedback report (the contact marked our mail as spam): never again,
+ * and the user is told. */
+static int
+react_complaint(struct sched *s, struct contact *c,
+    const struct classification *cl)
+{
+	char *reason = xasprintf("%s marked our mail as spam (%s)", c->email,
+	    cl->bounce_reason ? cl->bounce_reason : "feedback report");
+	int r;
+
+	store_outbox_cancel_contact(s->st, c->id, "complained");
+	if ((r = store_contact_set_state(s->st, c->id, CS_STOPPED, reason)) == 0)
+		r = need_user(s, c, "complaint", reason, "");
+	free(reason);
+	return r;
 }
 
 static int
@@ -355,7 +379,8 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	struct contact *c = NULL;
 	struct offered_slot *slots = NULL;
 	time_t *starts = NULL;
-	size_t n = 0, i;
+	char **known = NULL;
+	size_t n = 0, i, n_known = 0;
 	int64_t id;
 	int r = 0;
 
@@ -378,11 +403,17 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	ctx.own_addr = s->cfg->identity.email;
 	ctx.contact_addr = c ? c->email : NULL;
 	ctx.class_only = c == NULL;     /* a stranger: only a bounce matters */
+	/* a stranger's report names one of ours: those we wrote to lately */
+	if (c == NULL && store_outbox_rcpts_since(s->st, ctx.now -
+	    KNOWN_RCPTS_DAYS * 86400, &known, &n_known) == 0) {
+		ctx.known_rcpts = (const char *const *)known;
+		ctx.n_known = n_known;
+	}
 	if ((r = classify_message(m, &ctx, &cl)) < 0)
 		goto out;
 	out->cls = msg_class_name(cl.cls);
 	out->intent = cl.cls == MSG_HUMAN ? reply_intent_name(cl.intent) : "";
-	if (cl.cls == MSG_BOUNCE && c == NULL &&
+	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
 	    (id = match_bounce(s, m, &cl)) != 0)
 		store_contact_get(s->st, id, &c);
 	if (c == NULL) {
@@ -406,6 +437,13 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	case MSG_BOUNCE:
 		r = react_bounce(s, c, &cl);
 		break;
+	case MSG_COMPLAINT:
+		r = react_complaint(s, c, &cl);
+		break;
+	case MSG_REPORT:
+		r = store_event_add(s->st, c->id, "report", cl.reason ?
+		    cl.reason : "delivery report");
+		break;
 	case MSG_CALENDAR:
 		for (i = 0; i < m->n_cals && r >= 0; i++)
 			if (!calendar_seen_before(m, i))
@@ -417,6 +455,9 @@ out:
 	contact_free(c);
 	free(slots);
 	free(starts);
+	for (i = 0; i < n_known; i++)
+		free(known[i]);
+	free(known);
 	return r;
 }
 

@@ -248,6 +248,11 @@ int store_outbox_recover(struct store *s);
  * when non-NULL. */
 int store_outbox_count_since(struct store *s, time_t since,
     const char *domain, const char *kind, int64_t *ret);
+/* The distinct recipients of contact-facing messages sent since t (a
+ * bounce that names one of them is theirs): *ret (caller frees each and
+ * the array) and *ret_n. */
+int store_outbox_rcpts_since(struct store *s, time_t since, char ***ret,
+    size_t *ret_n);
 /* sent_at of the newest contact-facing sent message (0 when none). */
 int store_outbox_last_sent(struct store *s, time_t *ret);
 /* The contact a Message-ID of ours was sent to (-ENOENT). */

@@ -458,6 +458,36 @@ store_outbox_count_since(struct store *s, time_t since, const char *domain,
 }
 
 int
+store_outbox_rcpts_since(struct store *s, time_t since, char ***ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT DISTINCT lower(rcpt) FROM outbox WHERE to_user = 0 AND "
+	    "state = 'sent' AND sent_at > ?1 AND rcpt != '' LIMIT 100000");
+	char **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE) {
+		while (n > 0)
+			free(v[--n]);
+		free(v);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
 store_outbox_last_sent(struct store *s, time_t *ret)
 {
 	sqlite3_stmt *st = store_prepare(s,

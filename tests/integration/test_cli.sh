@@ -29,7 +29,7 @@ INFOVIEWD_TEMPLATES_SHIPPED=$top_srcdir/templates
 export INFOVIEWD_TEMPLATES_SHIPPED
 unset NO_COLOR
 
-echo "1..24"
+echo "1..28"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
@@ -126,3 +126,17 @@ printf 'identity = { name = "X"; email = "x@example.org"; };\nsmtp = { url = ;\n
 "$CTL" -c "$T/bad.conf" contact list >"$T/out" 2>"$T/err"; rc=$?
 check "a bad configuration is exit 78 naming file and line" \
     sh -c '[ "$0" = 78 ] && grep -q "bad.conf:[0-9]" "$1"' "$rc" "$T/err"
+
+# 25-28: classify reads a message without changing anything
+MAIL=$top_srcdir/tests/data/mail
+run --json classify "$MAIL/bounce_postfix.eml" "$MAIL/gmail_positive.eml"
+check "classify --json reads a bounce and a reply" json \
+    'j[0]["class"] == "bounce" and j[0]["recipient"] == "m.rossi@globex.test" and j[0]["status"] == "5.1.1" and j[1]["class"] == "human" and j[1]["intent"] == "positive" and j[1]["text"]'
+run classify "$MAIL/bounce_delay.eml"
+check "a delay notice is a report, not a bounce" \
+    sh -c '[ "$0" = 0 ] && head -1 "$1" | grep -q ": report$"' "$rc" "$T/out"
+printf 'From: x@example.com\r\nContent-Type: multipart/mixed; boundary="\\""\r\n\r\nx\r\n' > "$T/bad.eml"
+run classify "$T/bad.eml" "$MAIL/gmail_positive.eml"
+check "a refused message is exit 1, the others still read" \
+    sh -c '[ "$0" = 1 ] && grep -q "bad.eml: cannot parse" "$1" && grep -q "gmail_positive.eml: human" "$2"' "$rc" "$T/err" "$T/out"
+expect_rc "classify without a file is a usage error" 2 classify

@@ -346,7 +346,7 @@ test_bounce_shapes(void **state)
 	m.delivery_status = (char *)"Final-Recipient: rfc822; james.walker@acme.test\n"
 	    "Action: delayed\nStatus: 4.4.1\n";
 	classify_message(&m, &ctx, &c);
-	assert_int_equal(c.cls, MSG_AUTOREPLY);
+	assert_int_equal(c.cls, MSG_REPORT);
 	classification_done(&c);
 
 	memset(&m, 0, sizeof(m));
@@ -381,6 +381,7 @@ struct mail_case {
 #define A MSG_AUTOREPLY
 #define B MSG_BOUNCE
 #define C MSG_CALENDAR
+#define R MSG_REPORT
 #define U INTENT_UNCLEAR
 
 static const struct mail_case mail_cases[] = {
@@ -436,7 +437,7 @@ static const struct mail_case mail_cases[] = {
 	{ "vacation_x_autoreply.eml", A, U, 0, "2027-01-04 00:00", "", NULL },
 	{ "vacation_precedence_nodate.eml", A, U, 0, "", "", NULL },
 	{ "vacation_subject_only.eml", A, U, 0, "2026-12-02 00:00", "", NULL },
-	{ "bounce_delay.eml", A, U, 0, "", "", NULL },
+	{ "bounce_delay.eml", R, U, 0, "", "", "james.walker@acme.test" },
 	/* bounces */
 	{ "bounce_postfix.eml", B, U, 0, "", "", "m.rossi@globex.test" },
 	{ "bounce_gmail.eml", B, U, 0, "", "", "ana.silva@initech.test" },
@@ -452,6 +453,7 @@ static const struct mail_case mail_cases[] = {
 #undef A
 #undef B
 #undef C
+#undef R
 #undef U
 
 static void

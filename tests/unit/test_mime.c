@@ -554,7 +554,10 @@ test_hostile_boundaries(void **state)
 		"boundary=\"abc",
 		"boundary=\"a\\\\b\"",
 		("boundary=\"0123456789012345678901234567890123456789"
-		    "01234567890123456789012345678901\""),
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789x\""),
 		"boundary=ab\"c",
 		"BOUNDARY = \"\\\"\"",
 		"(comment) boundary=\"\\\"\"",
@@ -577,6 +580,64 @@ test_hostile_boundaries(void **state)
 	    "--ok\r\nContent-Type: multipart/alternative; boundary=\"\\\"\"\r\n"
 	    "\r\n--\"\r\n\r\nx\r\n--\"--\r\n--ok--\r\n", hdrs);
 	expect_refused(b.data, b.len, -EBADMSG);
+	buf_done(&b);
+}
+
+/* What real MTAs send must pass the guard: long boundaries, boundaries
+ * that contain "boundary=", a parameter value that looks like one, and
+ * header words quoted in a body. */
+static void
+test_real_boundaries(void **state)
+{
+	static const char *const good[] = {
+		/* 71 and 200 octets */
+		"boundary=\"012345678901234567890123456789012345678901234567890"
+		    "12345678901234567890\"",
+		"boundary=\"0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789\"",
+		"boundary=\"MCBoundary=_12011071513245560\"",
+		"name=\"boundary=x.txt\"; boundary=\"b1\"",
+		"boundary=\"b1\" (a comment; boundary=\"\\\"\")",
+	};
+	struct inmsg *m;
+	char *err = NULL, b1[256];
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(good); i++) {
+		const char *q = strchr(good[i], '"'), *e;
+
+		if (strncmp(good[i], "boundary=", 9) != 0)
+			q = strstr(good[i], "boundary=\"b1");
+		q = strchr(q, '"') + 1;
+		e = strchr(q, '"');
+		snprintf(b1, sizeof(b1), "%.*s", (int)(e - q), q);
+		buf_init(&b);
+		buf_printf(&b, "%sContent-Type: multipart/mixed;\r\n %s\r\n\r\n"
+		    "--%s\r\nContent-Type: text/plain\r\n\r\nhello\r\n--%s--\r\n",
+		    hdrs, good[i], b1, b1);
+		if (mime_parse(b.data, b.len, &m, &err) != 0)
+			fail_msg("%s: %s", good[i], err);
+		assert_non_null(m->text);
+		assert_non_null(strstr(m->text, "hello"));
+		inmsg_free(m);
+		buf_done(&b);
+	}
+	/* Office 365 quoting the original headers as quoted-printable text */
+	buf_init(&b);
+	buf_printf(&b, "%sContent-Type: multipart/report; report-type=delivery-status;"
+	    " boundary=\"r\"\r\n\r\n--r\r\nContent-Type: text/plain\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\nOriginal headers:\r\n"
+	    "Content-Type: multipart/alternative; boundary=3D\"_000_a=\r\n"
+	    "b_\"\r\n--r--\r\n", hdrs);
+	if (mime_parse(b.data, b.len, &m, &err) != 0)
+		fail_msg("quoted headers: %s", err);
+	assert_string_equal(m->report_type, "delivery-status");
+	inmsg_free(m);
 	buf_done(&b);
 }
 
@@ -903,6 +964,7 @@ main(void)
 		cmocka_unit_test(test_hostile_many_parts),
 		cmocka_unit_test(test_hostile_nesting),
 		cmocka_unit_test(test_hostile_boundaries),
+		cmocka_unit_test(test_real_boundaries),
 		cmocka_unit_test(test_hostile_size),
 		cmocka_unit_test(test_hostile_long_header),
 		cmocka_unit_test(test_hostile_content),
