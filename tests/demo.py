@@ -586,7 +586,7 @@ def meeting_end():
 
 def move_clock(to, why):
     """Restarts the daemon with its clock reading `to` (UTC epoch)."""
-    offset = int(math.ceil(to - time.time()))
+    offset = int(math.ceil(to - ivtest.now()))
     if offset < 0:
         fail("the clock only moves forward", "%s is in the past" %
              fmt_utc(to))
@@ -594,7 +594,7 @@ def move_clock(to, why):
     out(("  $ kill -TERM %d; INFOVIEWD_TIME_OFFSET=%d infoviewd -c infoviewd.conf &"
              % (daemon.pid, offset)))
     start_daemon(offset)
-    passed("infoviewd restarted, clock at %s" % fmt_utc(time.time() + offset))
+    passed("infoviewd restarted, clock at %s" % fmt_utc(ivtest.now() + offset))
 
 
 def step5():
@@ -630,9 +630,13 @@ def step6():
     show_message(me, "Drafts", draft, body_lines=10)
     check("\\Draft" in draft.flags, "the draft has the \\Draft flag",
           repr(draft.flags))
-    check(draft.in_reply_to == outreach_ana.message_id,
-          "it threads with the conversation (In-Reply-To the outreach)",
-          "In-Reply-To: %r" % draft.in_reply_to)
+    from_ana = [m.message_id for m in me.messages("INBOX") if ANA in m.from_]
+    check(draft.in_reply_to in from_ana and
+          outreach_ana.message_id in draft.references,
+          "it threads with the conversation (In-Reply-To Ana's newest "
+          "message, References the outreach)",
+          "In-Reply-To: %r\nReferences: %r\nAna's: %r" % (
+              draft.in_reply_to, draft.references, from_ana))
     ana = ivtest.Account(stack, ANA)
     check(not [m for m in ana.messages("INBOX") if "hank" in m.subject],
           "nothing was sent to Ana: the words stay the user's")
