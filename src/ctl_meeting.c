@@ -107,6 +107,33 @@ meeting_commit(struct ctl *c, int r, char *err)
 	return EXIT_OK;
 }
 
+/*
+ * A contact without a zone takes the --tz of the meeting agreed with them:
+ * the invitation then shows the time in their zone beside the user's, and
+ * later mail is timed for them. A zone set before is kept. 0 or -errno.
+ */
+static int
+contact_adopt_zone(struct ctl *c, struct contact *ct, const char *tz,
+    char **ret_err)
+{
+	struct contact_in in = { 0 };
+	int64_t id;
+	int r;
+
+	if (tz == NULL || !str_empty(ct->tz))
+		return 0;
+	in.email = ct->email;
+	in.tz = tz;
+	if ((r = store_contact_upsert(c->st, &in, &id, NULL)) < 0) {
+		*ret_err = xasprintf("contact %s: cannot record time zone %s: %s",
+		    ct->email, tz, store_errmsg(c->st));
+		return r;
+	}
+	free(ct->tz);
+	ct->tz = xstrdup(tz);
+	return 0;
+}
+
 static int
 meeting_schedule(struct ctl *c, int argc, char **argv)
 {
@@ -116,7 +143,7 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 	char *err = NULL, when[64];
 	int64_t id = 0;
 	time_t start;
-	int rc;
+	int rc, r;
 
 	o.duration = c->cfg->meeting.duration;
 	if ((rc = meeting_parse(argc, argv, &o)) != EXIT_OK || optind + 1 != argc)
@@ -132,8 +159,11 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 		rc = meeting_commit(c, -EBUSY, NULL);
 		goto out;
 	}
-	rc = meeting_commit(c, meeting_create(c->st, c->cfg, ct, start,
-	    start + o.duration, zone, o.location, false, NULL, &id, &err), err);
+	r = contact_adopt_zone(c, ct, o.tz, &err);
+	if (r == 0)
+		r = meeting_create(c->st, c->cfg, ct, start, start + o.duration,
+		    zone, o.location, false, NULL, &id, &err);
+	rc = meeting_commit(c, r, err);
 	if (rc == EXIT_OK)
 		printf("meeting %lld with %s on %s; invitation queued\n",
 		    (long long)id, ct->email, tz_format(zone, start,

@@ -354,6 +354,15 @@ if inv is not None:
          "no mail line over 998 octets")
     t.ok("Auto-Submitted" not in msg, "the invitation is personal mail")
     t.like(inv.text, r"Dear Ana", "the text part greets the contact")
+    # Ana had no zone: --tz America/New_York is hers now, and the text
+    # gives the time in her zone and in the user's (UTC).
+    t.like(inv.text, r"%s, %s %d, 2:00-2:30 PM E[SD]T \(\d{1,2}:00-\d{1,2}:30 "
+           r"[AP]M UTC" % (start.strftime("%A"), start.strftime("%B"),
+                           start.day),
+           "the invitation's text shows the time in --tz and the user's zone")
+    shown = jctl(cfg, "contact", "show", ana.address) or {}
+    t.is_(shown.get("tz"), "America/New_York",
+          "the contact keeps the meeting's --tz as their zone")
 
 # The user's own copy: same UID in their INBOX.
 mine = me.wait_for("INBOX", lambda m: any(
@@ -602,8 +611,9 @@ if UID:
     r = ctl(cfg, "inbox")
     t.like(r.out, re.escape(ana.address), "infoviewctl inbox (text) names the contact")
     cwhen = cstart.astimezone(UTC)
-    t.like(json.dumps(found), r"%s|%s" % (cwhen.strftime("%H:%M"),
-                                          cwhen.strftime("%-I:%M")),
+    t.like(json.dumps(found), r"%s|%s|%s|%s" % (
+        cwhen.strftime("%H:%M"), cwhen.strftime("%-I:%M"),
+        cstart.strftime("%H:%M"), cstart.strftime("%-I:%M")),
            "the inbox entry gives the proposed time")
     note = me.wait_for("INBOX", lambda x: x.header("Auto-Submitted") and
                        "proposes a new time" in (x.subject + x.text),
