@@ -56,7 +56,9 @@ struct imap_conn {
 	mailimap *imap;
 	struct imap_io *io;     /* owned by imap's stream once attached */
 	char *host;
+	char *mechs;            /* AUTH= offered before login */
 	bool has_idle;
+	bool has_special_use;
 	bool idling;
 	bool broken;            /* transport or parse failure: unusable */
 };
@@ -555,18 +557,161 @@ imap_starttls(struct imap_conn *c, const struct imap_opts *o, char **ret_err)
 	return 0;
 }
 
-/* LOGIN. Returns 0 or a negative errno (-EPERM: refused). */
+/* Remembers the AUTH= mechanisms of the current capability list. */
+static void
+imap_note_mechs(struct imap_conn *c)
+{
+	struct mailimap_capability_data *caps;
+	clistiter *it;
+	struct buf b;
+
+	buf_init(&b);
+	caps = c->imap->imap_connection_info ?
+	    c->imap->imap_connection_info->imap_capability : NULL;
+	for (it = caps ? clist_begin(caps->cap_list) : NULL; it != NULL;
+	    it = clist_next(it)) {
+		struct mailimap_capability *cap = clist_content(it);
+
+		if (cap->cap_type != MAILIMAP_CAPABILITY_AUTH_TYPE ||
+		    str_empty(cap->cap_data.cap_auth_type) ||
+		    str_has_ctl(cap->cap_data.cap_auth_type, false) ||
+		    b.len > 200)
+			continue;
+		buf_printf(&b, "%s%s", b.len ? " " : "",
+		    cap->cap_data.cap_auth_type);
+	}
+	free(c->mechs);
+	c->mechs = buf_steal(&b);
+}
+
+/* True when the server offered SASL mechanism mech. */
+static bool
+imap_offers(struct imap_conn *c, const char *mech)
+{
+	const char *p = c->mechs;
+	size_t n = strlen(mech);
+
+	while (p != NULL && *p != '\0') {
+		size_t w = strcspn(p, " ");
+
+		if (w == n && strncasecmp(p, mech, n) == 0)
+			return true;
+		p += w + (p[w] == ' ');
+	}
+	return false;
+}
+
+/* Base64 of s (RFC 4648, padded; caller frees). */
+static char *
+imap_b64(const char *s)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), i, o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = xmalloc((n + 2) / 3 * 4 + 1);
+
+	for (i = 0; i + 2 < n; i += 3) {
+		out[o++] = tab[p[i] >> 2];
+		out[o++] = tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		out[o++] = tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		out[o++] = tab[p[i + 2] & 63];
+	}
+	if (i < n) {
+		out[o++] = tab[p[i] >> 2];
+		if (i + 1 < n) {
+			out[o++] = tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			out[o++] = tab[(p[i + 1] & 15) << 2];
+		} else {
+			out[o++] = tab[(p[i] & 3) << 4];
+			out[o++] = '=';
+		}
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * AUTHENTICATE OAUTHBEARER with an initial response (RFC 7628); libetpan
+ * has XOAUTH2 only. The line is marked private, like LOGIN's, so a stream
+ * logger never sees the token. On an error challenge the client answers
+ * with the dummy response %x01 and the server ends with NO.
+ */
+static int
+imap_oauthbearer(struct imap_conn *c, const char *user, const char *token)
+{
+	struct mailimap_response *resp = NULL;
+	mailstream *st = c->imap->imap_stream;
+	char *ir, *b64 = NULL, *line;
+	int r, type;
+
+	if (c->imap->imap_state != MAILIMAP_STATE_NON_AUTHENTICATED)
+		return MAILIMAP_ERROR_BAD_STATE;
+	ir = xasprintf("n,a=%s,\001auth=Bearer %s\001\001", user, token);
+	b64 = imap_b64(ir);
+	explicit_bzero(ir, strlen(ir));
+	free(ir);
+	mailstream_set_privacy(st, 0);
+	r = mailimap_send_current_tag(c->imap);
+	if (r == MAILIMAP_NO_ERROR && (mailstream_write(st,
+	    "AUTHENTICATE OAUTHBEARER ", 25) < 0 ||
+	    mailstream_write(st, b64, strlen(b64)) < 0 ||
+	    mailstream_write(st, "\r\n", 2) < 0 || mailstream_flush(st) < 0))
+		r = MAILIMAP_ERROR_STREAM;
+	mailstream_set_privacy(st, 1);
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	if ((line = mailimap_read_line(c->imap)) == NULL)
+		return MAILIMAP_ERROR_STREAM;
+	if (line[0] == '+' && (mailstream_write(st, "AQ==\r\n", 6) < 0 ||
+	    mailstream_flush(st) < 0))
+		return MAILIMAP_ERROR_STREAM;
+	if ((r = mailimap_parse_response(c->imap, &resp)) != MAILIMAP_NO_ERROR)
+		return r;
+	type = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+	mailimap_response_free(resp);
+	if (type != MAILIMAP_RESP_COND_STATE_OK)
+		return MAILIMAP_ERROR_LOGIN;
+	c->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return MAILIMAP_NO_ERROR;
+}
+
+/* LOGIN, or AUTHENTICATE with a token. Returns 0 or a negative errno
+ * (-EPERM: refused, -EOPNOTSUPP: mechanism not offered). */
 static int
 imap_login(struct imap_conn *c, const struct imap_opts *o, char **ret_err)
 {
+	const char *mech = o->auth == IMAP_AUTH_XOAUTH2 ? "XOAUTH2" :
+	    o->auth == IMAP_AUTH_OAUTHBEARER ? "OAUTHBEARER" : NULL;
+	char what[64];
 	int r;
 
+	if ((r = imap_refresh_caps(c, ret_err)) < 0)
+		return r;
+	imap_note_mechs(c);
+	if (mech != NULL && !imap_offers(c, mech)) {
+		*ret_err = xasprintf("%s does not offer AUTH=%s (it offers: %s)",
+		    c->host, mech, c->mechs[0] ? c->mechs : "none");
+		return -EOPNOTSUPP;
+	}
 	if ((r = imap_begin(c, IMAP_BUDGET, ret_err)) < 0)
 		return r;
-	/* libetpan marks the LOGIN line private: it is never logged */
-	if ((r = mailimap_login(c->imap, o->user, o->password)) !=
-	    MAILIMAP_NO_ERROR)
-		return imap_error(c, r, "LOGIN", ret_err);
+	/* libetpan marks the LOGIN and AUTHENTICATE lines private: they are
+	 * never logged */
+	if (o->auth == IMAP_AUTH_XOAUTH2)
+		r = mailimap_oauth2_authenticate(c->imap, o->user, o->password);
+	else if (o->auth == IMAP_AUTH_OAUTHBEARER)
+		r = imap_oauthbearer(c, o->user, o->password);
+	else
+		r = mailimap_login(c->imap, o->user, o->password);
+	if (r != MAILIMAP_NO_ERROR) {
+		snprintf(what, sizeof(what), "%s%s", mech ? "AUTHENTICATE " :
+		    "LOGIN", mech ? mech : "");
+		return imap_error(c, r, what, ret_err);
+	}
 	return 0;
 }
 
@@ -631,6 +776,9 @@ imap_connect(const struct imap_opts *o, struct imap_conn **ret, char **ret_err)
 	if ((r = imap_refresh_caps(c, ret_err)) < 0)
 		goto out;
 	c->has_idle = mailimap_has_extension(c->imap, "IDLE") != 0;
+	c->has_special_use = mailimap_has_extension(c->imap, "SPECIAL-USE") != 0;
+	if (c->mechs == NULL)
+		c->mechs = xstrdup("");
 	*ret = c;
 	c = NULL;
 	r = 0;
@@ -666,6 +814,7 @@ imap_free(struct imap_conn *c)
 	}
 	mailimap_free(c->imap);
 	free(c->host);
+	free(c->mechs);
 	free(c);
 }
 
@@ -673,6 +822,91 @@ bool
 imap_has_idle(struct imap_conn *c)
 {
 	return c->has_idle;
+}
+
+bool
+imap_has_special_use(struct imap_conn *c)
+{
+	return c->has_special_use;
+}
+
+const char *
+imap_sasl_mechs(struct imap_conn *c)
+{
+	return c->mechs ? c->mechs : "";
+}
+
+/* The attributes of one LIST entry that matter to us. */
+static unsigned
+imap_mb_flags(const struct mailimap_mbx_list_flags *f)
+{
+	unsigned flags = 0;
+	clistiter *it;
+
+	if (f == NULL)
+		return 0;
+	if (f->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+	    f->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+		flags |= IMAP_MB_NOSELECT;
+	for (it = f->mbf_oflags ? clist_begin(f->mbf_oflags) : NULL; it != NULL;
+	    it = clist_next(it)) {
+		const struct mailimap_mbx_list_oflag *o = clist_content(it);
+		const char *n = o->of_flag_ext;
+
+		if (o->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT || n == NULL)
+			continue;
+		if (strcasecmp(n, "Sent") == 0)
+			flags |= IMAP_MB_SENT;
+		else if (strcasecmp(n, "Drafts") == 0)
+			flags |= IMAP_MB_DRAFTS;
+		else if (strcasecmp(n, "Noselect") == 0 ||
+		    strcasecmp(n, "NonExistent") == 0)
+			flags |= IMAP_MB_NOSELECT;
+	}
+	return flags;
+}
+
+#define IMAP_LIST_MAX 5000      /* mailboxes we look at */
+
+int
+imap_list(struct imap_conn *c, struct imap_mailbox **ret, size_t *ret_n,
+    char **ret_err)
+{
+	struct imap_mailbox *v;
+	clist *list = NULL;
+	clistiter *it;
+	size_t n = 0;
+	int r;
+
+	if ((r = imap_begin(c, IMAP_BUDGET, ret_err)) < 0)
+		return r;
+	if ((r = mailimap_list(c->imap, "", "*", &list)) != MAILIMAP_NO_ERROR)
+		return imap_error(c, r, "LIST", ret_err);
+	v = xcalloc((size_t)clist_count(list) + 1, sizeof(*v));
+	for (it = clist_begin(list); it != NULL && n < IMAP_LIST_MAX;
+	    it = clist_next(it)) {
+		const struct mailimap_mailbox_list *mb = clist_content(it);
+
+		if (mb->mb_name == NULL || str_has_ctl(mb->mb_name, false))
+			continue;
+		v[n].name = xstrdup(mb->mb_name);
+		v[n].flags = imap_mb_flags(mb->mb_flag);
+		n++;
+	}
+	mailimap_list_result_free(list);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void
+imap_mailboxes_free(struct imap_mailbox *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].name);
+	free(v);
 }
 
 /* ---- reading ------------------------------------------------------------- */

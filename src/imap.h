@@ -36,24 +36,48 @@
 #include <stdint.h>
 
 enum imap_tls_mode { IMAP_MODE_IMPLICIT, IMAP_MODE_STARTTLS, IMAP_MODE_PLAIN };
+/* LOGIN with a password, or SASL XOAUTH2 / OAUTHBEARER (RFC 7628) with an
+ * OAuth2 access token in `password`. */
+enum imap_auth { IMAP_AUTH_LOGIN, IMAP_AUTH_XOAUTH2, IMAP_AUTH_OAUTHBEARER };
 
 struct imap_opts {
 	const char *host;
 	int port;
 	enum imap_tls_mode tls;
 	const char *user;
-	const char *password;           /* used for LOGIN, not kept */
+	enum imap_auth auth;
+	const char *password;           /* password or token; not kept */
 	const char *ca_file;            /* extra trust anchor or NULL */
 	long timeout;                   /* seconds for each command */
 };
 
 struct imap_conn;
 
-/* Connects, verifies TLS, logs in. */
+/* Connects, verifies TLS, logs in. A mechanism the server does not
+ * offer is -EOPNOTSUPP (naming what it offers); a refused login -EPERM. */
 int imap_connect(const struct imap_opts *o, struct imap_conn **ret,
     char **ret_err);
 void imap_free(struct imap_conn *c);       /* LOGOUT when still connected */
 bool imap_has_idle(struct imap_conn *c);
+/* What the server offered: SPECIAL-USE (RFC 6154) once logged in, and the
+ * SASL mechanisms (AUTH=...) before, space-separated ("" when none). */
+bool imap_has_special_use(struct imap_conn *c);
+const char *imap_sasl_mechs(struct imap_conn *c);
+
+/* One mailbox from LIST: its name as on the wire (modified UTF-7) and
+ * the attributes that matter to us. */
+#define IMAP_MB_SENT     0x01   /* \Sent (RFC 6154) */
+#define IMAP_MB_DRAFTS   0x02   /* \Drafts */
+#define IMAP_MB_NOSELECT 0x04   /* \Noselect or \NonExistent */
+struct imap_mailbox {
+	char *name;
+	unsigned flags;
+};
+/* LIST "" "*": every mailbox with its special-use attributes (servers
+ * send them also when they do not advertise SPECIAL-USE). */
+int imap_list(struct imap_conn *c, struct imap_mailbox **ret, size_t *ret_n,
+    char **ret_err);
+void imap_mailboxes_free(struct imap_mailbox *v, size_t n);
 
 /* EXAMINEs mailbox (read-only). *ret_uidnext is 0 when the server did not
  * say. */

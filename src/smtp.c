@@ -32,7 +32,9 @@ struct smtp_conn {
 	char *url;
 	bool tls_required;
 	char *user;
-	char *password;
+	char *password;         /* or the access token */
+	bool oauth2;
+	bool auth_refused;      /* the last send failed on AUTH */
 	char *ca_file;
 	long timeout;
 
@@ -76,6 +78,7 @@ smtp_new(const struct smtp_opts *o)
 	c->tls_required = o->tls_required;
 	c->user = str_empty(o->user) ? NULL : xstrdup(o->user);
 	c->password = xstrdup(o->password ? o->password : "");
+	c->oauth2 = o->auth == SMTP_AUTH_OAUTH2;
 	c->ca_file = str_empty(o->ca_file) ? NULL : xstrdup(o->ca_file);
 	c->timeout = o->timeout > 0 ? o->timeout : 60;
 	buf_init(&c->reply);
@@ -299,7 +302,10 @@ smtp_setopts(struct smtp_conn *c, const char *from, struct curl_slist *rcpts)
 		SET(CURLOPT_CAINFO, c->ca_file);
 	if (c->user != NULL) {
 		SET(CURLOPT_USERNAME, c->user);
-		SET(CURLOPT_PASSWORD, c->password);
+		if (c->oauth2)
+			SET(CURLOPT_XOAUTH2_BEARER, c->password);
+		else
+			SET(CURLOPT_PASSWORD, c->password);
 	}
 	SET(CURLOPT_MAIL_FROM, from);
 	SET(CURLOPT_MAIL_RCPT, rcpts);
@@ -469,6 +475,7 @@ smtp_classify(struct smtp_conn *c, CURLcode rc, char **ret_err)
 	const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
 
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	c->auth_refused = rc == CURLE_LOGIN_DENIED;
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
@@ -501,6 +508,12 @@ smtp_classify(struct smtp_conn *c, CURLcode rc, char **ret_err)
 		*ret_err = xasprintf("%s: %s", c->url, why);
 		return -EAGAIN;
 	}
+}
+
+bool
+smtp_auth_refused(const struct smtp_conn *c)
+{
+	return c->auth_refused;
 }
 
 int
@@ -556,6 +569,7 @@ smtp_send(struct smtp_conn *c, const char *from, const char *const *rcpts,
 	c->errbuf[0] = '\0';
 	buf_done(&c->reply);
 	c->reply_complete = false;
+	c->auth_refused = false;
 	freep(&c->failure);
 
 	if ((rc = smtp_setopts(c, mailfrom, list)) != CURLE_OK) {

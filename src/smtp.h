@@ -14,11 +14,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* AUTH with a password, or with an OAuth2 access token: curl then uses
+ * OAUTHBEARER when the server offers it, else XOAUTH2. */
+enum smtp_auth { SMTP_AUTH_PASSWORD, SMTP_AUTH_OAUTH2 };
+
 struct smtp_opts {
 	const char *url;                /* smtp://host:port or smtps://host:port */
 	bool tls_required;              /* false only with tls = "none" */
 	const char *user;               /* NULL: no AUTH */
-	const char *password;
+	enum smtp_auth auth;
+	const char *password;           /* password or access token */
 	const char *ca_file;            /* extra trust anchor or NULL */
 	long timeout;                   /* seconds, for connect and each send */
 };
@@ -66,6 +71,10 @@ enum smtp_refusal {
 	SMTP_REFUSAL_BLOCKED,           /* the account: not allowed to send */
 };
 enum smtp_refusal smtp_refusal_of(const char *reply);
+
+/* True when the last smtp_send failed because the server refused the
+ * credentials (535 and the like): a fresh token may help. */
+bool smtp_auth_refused(const struct smtp_conn *c);
 
 /* Closes the connection (QUIT) but keeps the options. */
 void smtp_disconnect(struct smtp_conn *c);
