@@ -1021,8 +1021,8 @@ set_defaults(struct config *c)
 	c->smtp.timeout = 60;
 	c->imap.tls = IMAP_TLS_IMPLICIT;
 	c->imap.inbox = xstrdup("INBOX");
-	c->imap.sent = xstrdup("Sent");
-	c->imap.drafts = xstrdup("Drafts");
+	c->imap.sent = xstrdup(CONFIG_FOLDER_AUTO);
+	c->imap.drafts = xstrdup(CONFIG_FOLDER_AUTO);
 	c->imap.save_sent = SAVE_SENT_AUTO;
 	c->imap.idle = true;
 	c->imap.poll_interval = 5 * 60;
@@ -1109,6 +1109,8 @@ apply_preset(struct load *l)
 	preset_key(l, "imap", "host", p->imap_host);
 	preset_key(l, "imap", "tls", p->imap_tls);
 	preset_key(l, "imap", "auth", p->auth);
+	preset_key(l, "imap", "sent", p->sent);
+	preset_key(l, "imap", "drafts", p->drafts);
 	k = find_key("imap", "port");
 	if (l->set[k - keys] == NULL) {
 		l->preset[k - keys] = true;

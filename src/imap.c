@@ -825,6 +825,12 @@ imap_has_idle(struct imap_conn *c)
 }
 
 bool
+imap_usable(struct imap_conn *c)
+{
+	return !c->broken && c->imap->imap_stream != NULL;
+}
+
+bool
 imap_has_special_use(struct imap_conn *c)
 {
 	return c->has_special_use;

@@ -59,6 +59,9 @@ int imap_connect(const struct imap_opts *o, struct imap_conn **ret,
     char **ret_err);
 void imap_free(struct imap_conn *c);       /* LOGOUT when still connected */
 bool imap_has_idle(struct imap_conn *c);
+/* False once a transport or protocol failure made the connection
+ * unusable; a command the server refused (NO) leaves it usable. */
+bool imap_usable(struct imap_conn *c);
 /* What the server offered: SPECIAL-USE (RFC 6154) once logged in, and the
  * SASL mechanisms (AUTH=...) before, space-separated ("" when none). */
 bool imap_has_special_use(struct imap_conn *c);

@@ -18,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "compose.h"
 #include "config.h"
+#include "folders.h"
 #include "control.h"
 #include "notify.h"
 #include "sched.h"
@@ -65,10 +67,12 @@ setup_signals(void)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: infoviewd [-c FILE] [--once] [-t] [-v] [--version] "
-	    "[--help]\n"
+	fprintf(f, "usage: infoviewd [-c FILE] [--once] [-t [--online]] [-v] "
+	    "[--version] [--help]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -t, --test         check configuration, templates and database\n"
+	    "      --online       with -t: also sign in to both servers and "
+	    "report\n"
 	    "      --once         one pass: sync, process, send what is due; exit\n"
 	    "  -v, --verbose      debug logging\n", config_default_path());
 }
@@ -149,6 +153,155 @@ check_only(const char *path)
 	if (!ok)
 		return EXIT_CONFIG;
 	printf("configuration OK\n");
+	return 0;
+}
+
+/* "yes"/"no" in words for the online report. */
+static const char *
+yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/* A folder line of the online report. */
+static void
+print_folder(const char *what, const char *wire, const char *how)
+{
+	char *name;
+
+	if (wire == NULL) {
+		printf("  %s folder: not found\n", what);
+		return;
+	}
+	name = folders_mutf7_decode(wire);
+	printf("  %s folder: \"%s\" (%s)\n", what, name, how);
+	free(name);
+}
+
+/* Whether the provider files sent mail into Sent itself, as far as known. */
+static void
+print_sent_copies(const struct config *cfg, struct store *st)
+{
+	char *key = account_sent_copies_key(cfg), *known = NULL;
+
+	if (cfg->imap.save_sent != SAVE_SENT_AUTO)
+		printf("  provider files sent mail into Sent itself: not asked "
+		    "(imap.save_sent = %s: infoviewd %s)\n",
+		    cfg->imap.save_sent == SAVE_SENT_TRUE ? "true" : "false",
+		    cfg->imap.save_sent == SAVE_SENT_TRUE ? "keeps a copy" :
+		    "keeps no copy");
+	else if (st != NULL && store_kv_get(st, key, &known) == 0 &&
+	    !str_empty(known))
+		printf("  provider files sent mail into Sent itself: %s (learned "
+		    "from an earlier message)\n", known);
+	else
+		printf("  provider files sent mail into Sent itself: not known "
+		    "yet; learned after the first message (imap.save_sent = "
+		    "\"auto\")\n");
+	free(known);
+	free(key);
+}
+
+/* --online: IMAP sign-in, capabilities, folders. Returns true when OK. */
+static bool
+online_imap(const struct config *cfg, struct store *st)
+{
+	struct account_folders f;
+	struct imap_conn *c = NULL;
+	char *err = NULL;
+	bool ok = false;
+
+	printf("IMAP %s:%d (%s, auth %s, user %s)\n", cfg->imap.host,
+	    cfg->imap.port, cfg->imap.tls == IMAP_TLS_IMPLICIT ? "TLS" :
+	    cfg->imap.tls == IMAP_TLS_STARTTLS ? "STARTTLS" : "no TLS",
+	    config_auth_name(cfg->imap.auth), cfg->imap.user);
+	if (account_imap_connect(cfg, &c, &err) < 0) {
+		printf("  sign-in failed: %s\n", err ? err : "error");
+		fprintf(stderr, "infoviewd: IMAP %s:%d: %s\n", cfg->imap.host,
+		    cfg->imap.port, err ? err : "error");
+		free(err);
+		return false;
+	}
+	printf("  signed in\n");
+	printf("  SASL mechanisms: %s\n", imap_sasl_mechs(c)[0] ?
+	    imap_sasl_mechs(c) : "(none advertised)");
+	printf("  IDLE: %s\n", yes_no(imap_has_idle(c)));
+	printf("  SPECIAL-USE: %s\n", yes_no(imap_has_special_use(c)));
+	if (account_folders(cfg, c, &f, &err) < 0) {
+		printf("  LIST failed: %s\n", err ? err : "error");
+		fprintf(stderr, "infoviewd: IMAP %s: %s\n", cfg->imap.host,
+		    err ? err : "error");
+		goto out;
+	}
+	print_folder("Sent", f.sent, f.sent_how);
+	print_folder("Drafts", f.drafts, f.drafts_how);
+	print_sent_copies(cfg, st);
+	if (f.problem != NULL) {
+		printf("  problem: %s\n", f.problem);
+		fprintf(stderr, "infoviewd: %s\n", f.problem);
+	} else
+		ok = true;
+	account_folders_done(&f);
+out:
+	free(err);
+	imap_free(c);
+	return ok;
+}
+
+/* --online: SMTP connection and sign-in, nothing sent. */
+static bool
+online_smtp(const struct config *cfg)
+{
+	struct smtp_conn *c = NULL;
+	char *err = NULL;
+	bool ok;
+
+	printf("SMTP %s (auth %s, user %s)\n", cfg->smtp.url,
+	    config_auth_name(cfg->smtp.auth), cfg->smtp.user);
+	if (account_smtp_open(cfg, &c, &err) < 0 || smtp_check(c, &err) < 0) {
+		printf("  sign-in failed: %s\n", err ? err : "error");
+		fprintf(stderr, "infoviewd: SMTP %s: %s\n", cfg->smtp.url,
+		    err ? err : "error");
+		ok = false;
+	} else {
+		printf("  signed in\n");
+		ok = true;
+	}
+	if (c != NULL)
+		printf("  SASL mechanisms: %s\n", smtp_sasl_mechs(c)[0] ?
+		    smtp_sasl_mechs(c) : "(none advertised)");
+	smtp_free(c);
+	free(err);
+	return ok;
+}
+
+/* -t --online: after the offline checks, sign in to both servers and
+ * report; sends and changes nothing. Exit 0, or 1 with the server's
+ * words. */
+static int
+check_online(const char *path)
+{
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	char *err = NULL;
+	bool ok;
+
+	if (config_load(path, &cfg, &err) < 0) {
+		print_problems(err, true);
+		free(err);
+		return EXIT_CONFIG;
+	}
+	/* read-only: what an earlier run learned about Sent copies */
+	if (access(cfg->storage.database, R_OK) == 0 &&
+	    store_open(cfg->storage.database, &st, &err) < 0)
+		freep(&err);
+	ok = online_imap(cfg, st);
+	ok = online_smtp(cfg) && ok;
+	store_close(st);
+	config_free(cfg);
+	if (!ok)
+		return 1;
+	printf("online check OK\n");
 	return 0;
 }
 
@@ -327,13 +480,14 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "test", no_argument, NULL, 't' },
+		{ "online", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = config_default_path();
-	bool once = false, test = false;
+	bool once = false, test = false, online = false;
 	int ch, verbose = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:tvh", opts, NULL)) != -1) {
@@ -341,17 +495,23 @@ main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'o': once = true; break;
 		case 't': test = true; break;
+		case 'O': online = true; break;
 		case 'v': verbose = 1; break;
 		case 'V': printf("infoviewd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (online && !test)) {
 		usage(stderr);
 		return 2;
 	}
 	log_init("infoviewd", verbose);
+	if (test && online) {
+		int r = check_only(path);
+
+		return r != 0 ? r : check_online(path);
+	}
 	if (test)
 		return check_only(path);
 	return run(path, once);

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "account.h"
 #include "notify.h"
 #include "sched_int.h"
 #include "util.h"
@@ -115,6 +116,8 @@ imap_drop(struct sched *s)
 	imap_free(s->imap);
 	s->imap = NULL;
 	s->imap_idling = false;
+	freep(&s->box_sent);
+	freep(&s->box_drafts);
 }
 
 void
@@ -182,23 +185,9 @@ settle(struct sched *s, const char *status)
 int
 sched_smtp_ready(struct sched *s, char **ret_err)
 {
-	struct smtp_opts o = { 0 };
-	char *secret = NULL;
-	int r;
-
 	if (s->smtp != NULL)
 		return 0;
-	if ((r = secret_get(&s->cfg->smtp.cred, &secret, ret_err)) < 0)
-		return r;
-	o.url = s->cfg->smtp.url;
-	o.tls_required = s->cfg->smtp.tls == SMTP_TLS_REQUIRED;
-	o.user = secret ? s->cfg->smtp.user : NULL;
-	o.password = secret;
-	o.ca_file = str_empty(s->cfg->smtp.ca_file) ? NULL : s->cfg->smtp.ca_file;
-	o.timeout = s->cfg->smtp.timeout;
-	s->smtp = smtp_new(&o);
-	secret_free(secret);
-	return 0;
+	return account_smtp_open(s->cfg, &s->smtp, ret_err);
 }
 
 /* Connects to IMAP unless connected or backing off. Returns 0 when there
@@ -206,8 +195,7 @@ sched_smtp_ready(struct sched *s, char **ret_err)
 int
 sched_imap_ready(struct sched *s)
 {
-	struct imap_opts o = { 0 };
-	char *secret = NULL, *err = NULL;
+	char *err = NULL;
 	time_t now = iv_now();
 	int r;
 
@@ -215,24 +203,16 @@ sched_imap_ready(struct sched *s)
 		return 0;
 	if (now < s->imap_retry_at)
 		return -EAGAIN;
-	if ((r = secret_get(&s->cfg->imap.cred, &secret, &err)) < 0)
+	if ((r = account_imap_connect(s->cfg, &s->imap, &err)) < 0)
 		goto fail;
-	o.host = s->cfg->imap.host;
-	o.port = s->cfg->imap.port;
-	o.tls = s->cfg->imap.tls == IMAP_TLS_IMPLICIT ? IMAP_MODE_IMPLICIT :
-	    s->cfg->imap.tls == IMAP_TLS_STARTTLS ? IMAP_MODE_STARTTLS :
-	    IMAP_MODE_PLAIN;
-	o.user = s->cfg->imap.user;
-	o.password = secret;
-	o.ca_file = str_empty(s->cfg->imap.ca_file) ? NULL : s->cfg->imap.ca_file;
-	o.timeout = 60;
-	r = imap_connect(&o, &s->imap, &err);
-	secret_free(secret);
-	if (r < 0)
+	if ((r = sched_folders_find(s, &err)) < 0) {
+		imap_drop(s);
 		goto fail;
+	}
 	s->imap_backoff = 0;
 	set_health(s, "imap", "ok", NULL);
-	log_info("connected to IMAP server %s:%d", o.host, o.port);
+	log_info("connected to IMAP server %s:%d", s->cfg->imap.host,
+	    s->cfg->imap.port);
 	settle(s, "watching the inbox");
 	return 0;
 fail:

@@ -37,6 +37,8 @@ struct sched {
 	time_t imap_retry_at;
 	long imap_backoff;
 	time_t last_sync;
+	char *box_sent, *box_drafts;    /* this connection's Sent and Drafts
+	                                   (wire names), NULL: not found */
 	char status[256];
 };
 
@@ -61,6 +63,18 @@ extern bool sched_tx_failed;
 int tx_end(struct store *st, int r);
 #define IN_TX(st, expr) \
 	tx_end((st), store_begin(st) < 0 ? -EBUSY : (expr))
+
+/* sched_folders.c: finds Sent and Drafts on the new connection and says
+ * once when one is missing. Returns 0, or LIST's error (*ret_err). */
+int sched_folders_find(struct sched *s, char **ret_err);
+/* After an IMAP command on a folder failed: a lost connection is dropped
+ * (true), a refusal (no such folder) reported once and kept (false). */
+bool sched_imap_failed(struct sched *s, const char *what, int r,
+    const char *err);
+/* After a contact message went out: keeps a copy in Sent unless the
+ * provider files one itself (imap.save_sent). */
+void sched_save_sent(struct sched *s, const char *message_id,
+    const char *raw, size_t len);
 
 /* sched_send.c: sends everything due now; stops early when asked. */
 void sched_send_due(struct sched *s, volatile int *stop);

@@ -17,6 +17,8 @@
 #include "invite.h"
 #include "mime.h"
 #include "notify.h"
+#include "account.h"
+#include "folders.h"
 #include "sched_int.h"
 #include "util.h"
 
@@ -176,6 +178,44 @@ earlier_notes(struct sched *s, const struct contact *c,
 	return buf_steal(&b);
 }
 
+/* True when the thank-you draft for row's meeting was saved. */
+static bool
+draft_saved(struct sched *s, const struct outbox_row *row)
+{
+	struct outbox_row **v;
+	size_t n, i;
+	bool saved = false;
+
+	if (store_outbox_list(s->st, OB_SENT, row->contact_id, &v, &n) < 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (kind_is(v[i]->kind, OK_DRAFT) &&
+		    v[i]->meeting_id == row->meeting_id)
+			saved = true;
+	outbox_rows_free(v, n);
+	return saved;
+}
+
+/* What the thank-you reminder asks for; it names the Drafts folder only
+ * when the draft is really there. */
+static char *
+reminder_reason(struct sched *s, const struct outbox_row *row,
+    const struct contact *c)
+{
+	const char *who = str_empty(c->name) ? c->email : c->name;
+	char *folder;
+	char *text;
+
+	if (!draft_saved(s, row))
+		return xasprintf("Send your thank-you note to %s.", who);
+	folder = s->box_drafts ? folders_mutf7_decode(s->box_drafts) :
+	    xstrdup("Drafts");
+	text = xasprintf("Send your thank-you note to %s: a draft is in your "
+	    "%s folder.", who, folder);
+	free(folder);
+	return text;
+}
+
 /* Loads what the row refers to. */
 static int
 render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
@@ -247,10 +287,7 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 		    str_empty(x->contact->name) ? x->contact->email :
 		    x->contact->name));
 	} else if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
-		render_extra(x, "reason", xasprintf("Send your thank-you note to "
-		    "%s: a draft is in your %s folder.",
-		    str_empty(x->contact->name) ? x->contact->email :
-		    x->contact->name, s->cfg->imap.drafts));
+		render_extra(x, "reason", reminder_reason(s, row, x->contact));
 	if (kind_is(row->kind, OK_CANCEL) && !str_empty(row->param))
 		render_extra(x, "reason", xstrdup(row->param));
 	return 0;
@@ -539,6 +576,31 @@ split_rcpts(char *rcpt, const char **v, size_t max)
 	return n;
 }
 
+/* APPENDs a thank-you draft to Drafts. -ENOENT: there is no Drafts
+ * folder (said once elsewhere): not saved, not retried. */
+static int
+save_draft(struct sched *s, struct outbox_row *row, char **ret_err)
+{
+	int r;
+
+	if (sched_imap_ready(s) < 0) {
+		*ret_err = xstrdup("IMAP server unavailable");
+		return -EAGAIN;
+	}
+	if (s->box_drafts == NULL) {
+		*ret_err = xstrdup("not saved: no Drafts folder (see infoviewctl "
+		    "status)");
+		return -ENOENT;
+	}
+	if ((r = imap_append(s->imap, s->box_drafts, "\\Draft", row->raw,
+	    row->raw_len, ret_err)) < 0) {
+		if (sched_imap_failed(s, "APPEND to Drafts", r, *ret_err))
+			return -EAGAIN;
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* Delivers the bytes: SMTP, or APPEND to Drafts for thank-you drafts. */
 static int
 deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
@@ -548,24 +610,36 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
 	size_t n;
 	int r;
 
-	if (kind_is(row->kind, OK_DRAFT)) {
-		if ((r = sched_imap_ready(s)) < 0) {
-			*ret_err = xstrdup("IMAP server unavailable");
-			return -EAGAIN;
-		}
-		if ((r = imap_append(s->imap, s->cfg->imap.drafts, "\\Draft",
-		    row->raw, row->raw_len, ret_err)) < 0) {
-			sched_imap_lost(s, "APPEND", *ret_err);
-			return -EAGAIN;
-		}
-		return 0;
-	}
+	if (kind_is(row->kind, OK_DRAFT))
+		return save_draft(s, row, ret_err);
 	if ((r = sched_smtp_ready(s, ret_err)) < 0)
 		return r;
 	envelope = xstrdup(row->rcpt);
 	n = split_rcpts(envelope, rcpts, nitems(rcpts));
 	r = smtp_send(s->smtp, s->cfg->identity.email, rcpts, n, row->raw,
 	    row->raw_len, ret_err);
+	if ((r == -EACCES || (r < 0 && smtp_auth_refused(s->smtp))) &&
+	    account_smtp_oauth(s->cfg)) {
+		/* An OAuth2 token expires; the helper gives a fresh one. */
+		log_debug("smtp: %s; fetching the token again", *ret_err);
+		freep(ret_err);
+		smtp_free(s->smtp);
+		s->smtp = NULL;
+		if ((r = sched_smtp_ready(s, ret_err)) == 0)
+			r = smtp_send(s->smtp, s->cfg->identity.email, rcpts, n,
+			    row->raw, row->raw_len, ret_err);
+		if (r < 0 && s->smtp != NULL && (r == -EACCES ||
+		    smtp_auth_refused(s->smtp))) {
+			/* the account's sign-in, not this message: keep it */
+			char *why = xasprintf("SMTP sign-in to %s with an OAuth2 "
+			    "token (auth = \"%s\") refused: %s", s->cfg->smtp.url,
+			    config_auth_name(s->cfg->smtp.auth), *ret_err);
+
+			free(*ret_err);
+			*ret_err = why;
+			r = -EACCES;
+		}
+	}
 	free(envelope);
 	return r;
 }
@@ -574,18 +648,9 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
 static void
 save_sent_copy(struct sched *s, const struct outbox_row *row)
 {
-	char *err = NULL;
-
-	if (!s->cfg->imap.save_sent || row->to_user ||
-	    kind_is(row->kind, OK_DRAFT) || sched_imap_ready(s) < 0)
+	if (row->to_user || kind_is(row->kind, OK_DRAFT))
 		return;
-	if (imap_append(s->imap, s->cfg->imap.sent, "\\Seen", row->raw,
-	    row->raw_len, &err) < 0) {
-		log_warnx("could not save a copy of queue %lld in %s: %s",
-		    (long long)row->id, s->cfg->imap.sent, err ? err : "error");
-		sched_imap_lost(s, "APPEND", err);
-	}
-	free(err);
+	sched_save_sent(s, row->message_id, row->raw, row->raw_len);
 }
 
 /* ---- account refusals (infoviewd(8), "Account refusals") ----------------- */
@@ -675,6 +740,13 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		save_sent_copy(s, row);
 		return;
 	}
+	if (r == -ENOENT && kind_is(row->kind, OK_DRAFT)) {
+		/* no Drafts folder: told once already; not retried */
+		log_info("queue %lld (%s): %s", (long long)row->id, row->kind,
+		    why);
+		IN_TX(s->st, store_outbox_mark_failed(s->st, row->id, why));
+		return;
+	}
 	if (r == -EACCES || r == -EDQUOT || r == -EKEYREVOKED) {
 		pause_sending(s, row, r, why, now);
 		return;
@@ -695,7 +767,11 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	IN_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + backoff_after(row->attempts + 1), why));
 	set_health(s, kind_is(row->kind, OK_DRAFT) ? "imap" : "smtp", "error", why);
-	if (s->smtp != NULL)
+	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
+		/* a new connection gets a freshly fetched token */
+		smtp_free(s->smtp);
+		s->smtp = NULL;
+	} else if (s->smtp != NULL)
 		smtp_disconnect(s->smtp);
 }
 
@@ -733,7 +809,9 @@ user_wrote_since(struct sched *s, const struct contact *c, time_t t)
 
 	if (sched_imap_ready(s) < 0)
 		return -EAGAIN;
-	if ((r = imap_examine(s->imap, s->cfg->imap.sent, &uidvalidity, &uidnext,
+	if (s->box_sent == NULL)
+		return -ENOENT;         /* no Sent folder: said once already */
+	if ((r = imap_examine(s->imap, s->box_sent, &uidvalidity, &uidnext,
 	    &err)) < 0 ||
 	    (r = imap_search_header(s->imap, "To", c->email, &uids, &n, &err)) < 0)
 		goto out;
@@ -758,7 +836,7 @@ user_wrote_since(struct sched *s, const struct contact *c, time_t t)
 	}
 out:
 	if (r < 0 && r != -EFBIG) {
-		sched_imap_lost(s, "Sent folder check", err);
+		(void)sched_imap_failed(s, "Sent folder check", r, err);
 		found = r;
 	}
 	s->inbox_dirty = true;          /* re-EXAMINE the inbox next */
@@ -782,7 +860,7 @@ reminder_unneeded(struct sched *s, const struct outbox_row *row,
 	if ((wrote = user_wrote_since(s, c, m->end)) > 0) {
 		unneeded = true;
 		log_info("thank-you to %s found in %s; no reminder needed",
-		    c->email, s->cfg->imap.sent);
+		    c->email, "the Sent folder");
 		IN_TX(s->st, store_outbox_cancel(s->st, row->id,
 		    "thank-you already sent") < 0 ? -1 :
 		    state_in(c->state, (const char *const[]){ CS_INTERVIEWED,

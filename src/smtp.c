@@ -35,6 +35,7 @@ struct smtp_conn {
 	char *password;         /* or the access token */
 	bool oauth2;
 	bool auth_refused;      /* the last send failed on AUTH */
+	char *mechs;            /* AUTH mechanisms of the last EHLO */
 	char *ca_file;
 	long timeout;
 
@@ -103,6 +104,7 @@ smtp_free(struct smtp_conn *c)
 	smtp_disconnect(c);
 	free(c->url);
 	free(c->user);
+	free(c->mechs);
 	if (c->password != NULL) {
 		explicit_bzero(c->password, strlen(c->password));
 		free(c->password);
@@ -226,6 +228,23 @@ smtp_reply_line(struct smtp_conn *c, const char *line, size_t n)
 		c->failure = xstrdup(c->reply.data);
 }
 
+/* Keeps the mechanisms of an EHLO line "250-AUTH PLAIN XOAUTH2". */
+static void
+smtp_note_mechs(struct smtp_conn *c, const char *line, size_t n)
+{
+	size_t i;
+
+	if (n < 9 || strncmp(line, "250", 3) != 0 ||
+	    (line[3] != '-' && line[3] != ' ') ||
+	    strncasecmp(line + 4, "AUTH ", 5) != 0)
+		return;
+	free(c->mechs);
+	c->mechs = xstrndup(line + 9, n - 9 > 200 ? 200 : n - 9);
+	for (i = 0; c->mechs[i] != '\0'; i++)
+		if ((unsigned char)c->mechs[i] < 0x20 || c->mechs[i] == 0x7f)
+			c->mechs[i] = '?';
+}
+
 /* CURLOPT_DEBUGFUNCTION: keeps server replies; logs curl's own notes and
  * the server's lines at debug. What we send is never looked at. */
 static int
@@ -247,6 +266,7 @@ smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 			if (n > 0 && data[start + n - 1] == '\r')
 				n--;
 			smtp_reply_line(c, data + start, n);
+			smtp_note_mechs(c, data + start, n);
 			log_debug("smtp: < %.*s", (int)n, data + start);
 			start = i + 1;
 		}
@@ -514,6 +534,53 @@ bool
 smtp_auth_refused(const struct smtp_conn *c)
 {
 	return c->auth_refused;
+}
+
+const char *
+smtp_sasl_mechs(const struct smtp_conn *c)
+{
+	return c->mechs ? c->mechs : "";
+}
+
+int
+smtp_check(struct smtp_conn *c, char **ret_err)
+{
+	CURLcode rc;
+	CURL *h;
+	int r;
+
+	if ((r = smtp_check_url(c, ret_err)) < 0)
+		return r;
+	if ((h = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init");
+	c->errbuf[0] = '\0';
+	buf_done(&c->reply);
+	c->reply_complete = false;
+	c->auth_refused = false;
+	freep(&c->failure);
+	/* the options of a send, then stop once connected and signed in:
+	 * no MAIL FROM, nothing sent */
+	{
+		CURL *saved = c->curl;
+
+		c->curl = h;
+		rc = smtp_setopts(c, "<>", NULL);
+		c->curl = saved;
+	}
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		CURL *saved = c->curl;
+
+		c->curl = h;
+		r = smtp_classify(c, rc, ret_err);
+		c->curl = saved;
+	} else
+		r = 0;
+	curl_easy_cleanup(h);
+	return r;
 }
 
 int

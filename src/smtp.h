@@ -76,6 +76,12 @@ enum smtp_refusal smtp_refusal_of(const char *reply);
  * credentials (535 and the like): a fresh token may help. */
 bool smtp_auth_refused(const struct smtp_conn *c);
 
+/* Connects and signs in without sending anything (infoviewd -t
+ * --online); errors as smtp_send. */
+int smtp_check(struct smtp_conn *c, char **ret_err);
+/* The AUTH mechanisms the server offered in its last EHLO ("" none). */
+const char *smtp_sasl_mechs(const struct smtp_conn *c);
+
 /* Closes the connection (QUIT) but keeps the options. */
 void smtp_disconnect(struct smtp_conn *c);
 

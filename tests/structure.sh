@@ -30,11 +30,11 @@ not_ok() {
 layer() {
 	case $1 in
 	autoconf) echo 0 ;;
-	util | utf8 | log | template | json | classify | classify_*) echo 0 ;;
+	util | utf8 | log | template | json | provider | classify | classify_*) echo 0 ;;
 	config | secret | child | store | store_* | mime | mime_* | smtp | imap | \
-	    invite | csvimport | control | notify | sdnotify) echo 1 ;;
+	    invite | csvimport | control | notify | sdnotify | folders) echo 1 ;;
 	lifecycle | plan | render | compose) echo 2 ;;
-	sched | sched_* | connections | send | inbox | react | infoviewd) echo 3 ;;
+	sched | sched_* | connections | send | inbox | react | account | infoviewd) echo 3 ;;
 	ctl | ctl_* | infoviewctl) echo 4 ;;
 	*) echo "# unknown module '$1': add it to tests/structure.sh" >&2
 	   echo 0 ;;
@@ -65,7 +65,7 @@ else
 	daemon_syms=$(nm -g --defined-only "$lib" 2>/dev/null | awk '
 	    /^$/ { next }
 	    /:$/ { obj = $0; next }
-	    obj ~ /-(sched|sched_[a-z_]*|connections|send|inbox|react|smtp|imap|notify|sdnotify)\.o:$/ &&
+	    obj ~ /-(sched|sched_[a-z_]*|account|connections|send|inbox|react|smtp|imap|notify|sdnotify)\.o:$/ &&
 	        $2 ~ /^[TDBR]$/ { print $3 }' | sort -u)
 	ctl_syms=$(nm -g --defined-only "$ctl" | awk '{ print $3 }' | sort -u)
 	if [ -z "$daemon_syms" ]; then

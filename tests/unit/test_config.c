@@ -320,8 +320,8 @@ test_defaults(void **state)
 	assert_int_equal(c->imap.tls, IMAP_TLS_IMPLICIT);
 	assert_string_equal(c->imap.user, "ana@example.org");
 	assert_string_equal(c->imap.inbox, "INBOX");
-	assert_string_equal(c->imap.sent, "Sent");
-	assert_string_equal(c->imap.drafts, "Drafts");
+	assert_string_equal(c->imap.sent, "auto");
+	assert_string_equal(c->imap.drafts, "auto");
 	assert_int_equal(c->imap.save_sent, SAVE_SENT_AUTO);
 	assert_int_equal(c->smtp.auth, AUTH_PASSWORD);
 	assert_int_equal(c->imap.auth, AUTH_PASSWORD);
