@@ -146,7 +146,10 @@ static const char *const bounce_subjects[] = {
 	"non-delivery", "delivery problem", "returned to sender",
 	"mail could not be delivered", "message delivery has failed",
 	"rejected:", "delivery report", "mail failure", "warning: could not send",
-	NULL,
+	"error sending your mail", "there was an error sending",
+	"are not member", "not a member", "メールエラー", "配信エラー",
+	"配送エラー", "不達", "送信エラー", "mail delivery error",
+	"delivery status", "undeliverable", "message you sent", NULL,
 };
 
 /* Text of a report that is only a warning: the server keeps trying. */
@@ -239,7 +242,8 @@ set_once(char **slot, char *v)
 /*
  * Reads the per-recipient blocks of a delivery-status text (RFC 3464):
  * blocks are separated by empty lines, or start again at a second
- * Final-Recipient when an MTA leaves the empty line out.
+ * Final-Recipient when an MTA leaves the empty line out; fields may come
+ * in any order. The per-message block holds none of these fields.
  */
 static void
 dsn_parse(const char *ds, struct dsn *d)
@@ -254,7 +258,7 @@ dsn_parse(const char *ds, struct dsn *d)
 	memset(d, 0, sizeof(*d));
 	n = ctext_split_lines(ds, &l);
 	for (i = 0; i < n; i++) {
-		if (l[i].len == 0 || (l[i].len == 1 && l[i].p[0] == ' ')) {
+		if (ctext_skip_ws(l[i].p) >= l[i].p + l[i].len) {
 			cur = NULL;
 			continue;
 		}
@@ -264,11 +268,11 @@ dsn_parse(const char *ds, struct dsn *d)
 		if (names[k] == NULL)
 			continue;
 		if (cur != NULL && ((k == 1 && cur->final != NULL) ||
-		    (k == 0 && (cur->orig != NULL || cur->final != NULL))))
+		    (k == 0 && cur->orig != NULL)))
 			cur = NULL;
 		if (cur == NULL) {
-			if (k >= 2 || d->n >= DSN_MAX_RCPTS) {
-				free(v);        /* per-message fields, or too many */
+			if (d->n >= DSN_MAX_RCPTS) {
+				free(v);
 				continue;
 			}
 			cur = &d->r[d->n++];
@@ -315,6 +319,48 @@ dsn_action(const struct dsn_rcpt *r)
 	return "";
 }
 
+/* True when addr is in the value of the first field called name in the
+ * header block hdrs (a returned message's headers). */
+static bool
+in_header_of(const char *hdrs, const char *name, const char *addr)
+{
+	const char *p = hdrs;
+	size_t nl = strlen(name), len;
+
+	while (p != NULL && *p != '\0') {
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			len = strcspn(p, "\n");
+			while (p[len] == '\n' && (p[len + 1] == ' ' || p[len + 1] == '\t'))
+				len += 1 + strcspn(p + len + 1, "\n");
+			return strcasestr(p, addr) != NULL &&
+			    (size_t)(strcasestr(p, addr) - p) < len;
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return false;
+}
+
+/*
+ * Addresses that are ours, never the failed recipient: the user's, the
+ * reporting system's, whoever the report is addressed to (a report goes
+ * back to the sender) and the returned message's sender.
+ */
+static bool
+is_ours(const char *addr, const struct inmsg *m, const struct classify_ctx *ctx)
+{
+	const char *to = ctext_header(m, "To");
+
+	if (ctext_addr_eq(addr, ctx->own_addr) || ctext_addr_eq(addr, m->from_addr))
+		return true;
+	if (to != NULL && strcasestr(to, addr) != NULL &&
+	    !ctext_addr_eq(addr, ctx->contact_addr))
+		return true;
+	return m->returned_headers != NULL &&
+	    (in_header_of(m->returned_headers, "From", addr) ||
+	    in_header_of(m->returned_headers, "Return-Path", addr));
+}
+
 /* An address from "rfc822; addr" style values or free text, or NULL. */
 static char *
 first_address(const char *s, size_t len, const struct inmsg *m,
@@ -327,25 +373,34 @@ first_address(const char *s, size_t len, const struct inmsg *m,
 		from = b;
 		if ((addr = ctext_address_dup(s, a, b)) == NULL)
 			continue;
-		if (!ctext_is_robot_addr(addr) && !ctext_addr_eq(addr, ctx->own_addr) &&
-		    !ctext_addr_eq(addr, m->from_addr))
+		if (!ctext_is_robot_addr(addr) && !is_ours(addr, m, ctx))
 			return addr;
 		free(addr);
 	}
 	return NULL;
 }
 
+/* The address of a report field ("rfc822; addr"): the report says it, so
+ * only the user's own address is refused. */
 static char *
-value_address(const char *v, const struct inmsg *m,
-    const struct classify_ctx *ctx)
+value_address(const char *v, const struct classify_ctx *ctx)
 {
 	const char *s;
+	size_t a, b;
+	char *addr;
 
 	if (v == NULL)
 		return NULL;
 	s = strchr(v, ';');
 	s = s ? s + 1 : v;
-	return first_address(s, strlen(s), m, ctx);
+	if (!ctext_next_address(s, strlen(s), 0, &a, &b) ||
+	    (addr = ctext_address_dup(s, a, b)) == NULL)
+		return NULL;
+	if (ctext_addr_eq(addr, ctx->own_addr)) {
+		free(addr);
+		return NULL;
+	}
+	return addr;
 }
 
 static bool
@@ -359,9 +414,24 @@ is_known(const struct classify_ctx *ctx, const char *addr)
 	return false;
 }
 
+/* True when offset a of s is on a Message-ID, In-Reply-To or References
+ * line (an id that looks like an address). */
+static bool
+in_msgid_field(const char *s, size_t a)
+{
+	size_t l = a;
+
+	while (l > 0 && s[l - 1] != '\n')
+		l--;
+	return strncasecmp(s + l, "message-id", 10) == 0 ||
+	    strncasecmp(s + l, "in-reply-to", 11) == 0 ||
+	    strncasecmp(s + l, "references", 10) == 0 ||
+	    (s[l] == ' ' || s[l] == '\t');      /* a folded References */
+}
+
 /* The first address of a contact we wrote to recently found in s, or NULL. */
 static char *
-known_in(const char *s, const struct classify_ctx *ctx)
+known_in(const char *s, const struct inmsg *m, const struct classify_ctx *ctx)
 {
 	size_t a, b, from = 0, len;
 	char *addr;
@@ -371,9 +441,11 @@ known_in(const char *s, const struct classify_ctx *ctx)
 	len = strlen(s);
 	while (ctext_next_address(s, len, from, &a, &b)) {
 		from = b;
+		if (a > 0 && s[a - 1] == '<' && in_msgid_field(s, a))
+			continue;
 		if ((addr = ctext_address_dup(s, a, b)) == NULL)
 			continue;
-		if (is_known(ctx, addr))
+		if (is_known(ctx, addr) && !is_ours(addr, m, ctx))
 			return addr;
 		free(addr);
 	}
@@ -387,10 +459,10 @@ known_in_report(const struct inmsg *m, const struct classify_ctx *ctx)
 {
 	char *r;
 
-	if ((r = known_in(m->delivery_status, ctx)) == NULL &&
-	    (r = known_in(m->returned_headers, ctx)) == NULL &&
-	    (r = known_in(m->subject, ctx)) == NULL)
-		r = known_in(m->text, ctx);
+	if ((r = known_in(m->delivery_status, m, ctx)) == NULL &&
+	    (r = known_in(m->returned_headers, m, ctx)) == NULL &&
+	    (r = known_in(m->subject, m, ctx)) == NULL)
+		r = known_in(m->text, m, ctx);
 	return r;
 }
 
@@ -431,6 +503,7 @@ bounce_rcpt_from_text(const char *text, const struct inmsg *m,
 		"the following recipient", "the following address",
 		"an error occurred while trying to deliver the mail to",
 		"konnte nicht zugestellt werden", "delivery to the following",
+		"has not yet been delivered is:", "not yet been delivered to",
 		"recipient address:", "original recipient:", "recipient:",
 		"addressed to", "failed recipient", "invalid recipient",
 		"unknown user", "user unknown", "rcpt to:", "to:",
@@ -551,8 +624,22 @@ enum report_kind {
 static bool
 is_feedback(const struct inmsg *m)
 {
+	static const char *const subjects[] = { "complaint about message",
+	    "email feedback report", "spam complaint", "abuse report", NULL };
+	char *low;
+	bool r;
+
 	if (m->report_type != NULL &&
 	    strcasecmp(m->report_type, "feedback-report") == 0)
+		return true;
+	/* Amazon SES complaint notifications as JSON (SNS) */
+	if (m->text != NULL && strstr(m->text, "notificationType") != NULL &&
+	    strstr(m->text, "complainedRecipients") != NULL)
+		return true;
+	low = ctext_lower_dup(m->subject);
+	r = ctext_has_any(low, strlen(low), subjects);
+	free(low);
+	if (r)
 		return true;
 	return m->delivery_status != NULL &&
 	    strcasestr(m->delivery_status, "feedback-type:") != NULL &&
@@ -584,6 +671,19 @@ looks_like_bounce(const struct inmsg *m)
 	    "postmaster") != NULL))
 		return true;
 	if (ctext_header(m, "X-Failed-Recipients") != NULL)
+		return true;
+	if (m->from_addr != NULL && (ctext_starts_ci(m->from_addr,
+	    "post_master@") || ctext_starts_ci(m->from_addr, "mail-daemon@")))
+		return true;
+	/* Amazon SES bounce notifications as JSON (SNS) */
+	if (m->text != NULL && strstr(m->text, "notificationType") != NULL &&
+	    strstr(m->text, "bouncedRecipients") != NULL)
+		return true;
+	/* a robot's notice in words ("Could not be delivered to:") */
+	if (m->from_addr != NULL && ctext_is_robot_addr(m->from_addr) &&
+	    m->text != NULL && (strcasestr(m->text, "could not be delivered to") !=
+	    NULL || strcasestr(m->text, "undeliverable") != NULL ||
+	    strcasestr(m->text, "delivery has failed") != NULL))
 		return true;
 	low = ctext_lower_dup(m->subject);
 	r = ctext_has_any(low, strlen(low), bounce_subjects);
@@ -626,10 +726,10 @@ report_rcpt(const struct inmsg *m, const struct classify_ctx *ctx,
 	const char *v;
 	char *r = NULL, *k;
 
-	if (b != NULL && (r = value_address(b->orig, m, ctx)) == NULL)
-		r = value_address(b->final, m, ctx);
+	if (b != NULL && (r = value_address(b->orig, ctx)) == NULL)
+		r = value_address(b->final, ctx);
 	if (r == NULL && (v = ctext_header(m, "X-Failed-Recipients")) != NULL)
-		r = first_address(v, strlen(v), m, ctx);
+		r = value_address(v, ctx);
 	if (r != NULL && (is_known(ctx, r) || ctx->n_known == 0))
 		return r;
 	if ((k = known_in_report(m, ctx)) != NULL) {
@@ -667,7 +767,7 @@ read_feedback(const struct inmsg *m, const struct classify_ctx *ctx,
 		}
 		for (k = 0; fields[k] != NULL && addr == NULL; k++)
 			if ((v = field_value(l, n, &i, fields[k])) != NULL) {
-				addr = value_address(v, m, ctx);
+				addr = value_address(v, ctx);
 				free(v);
 			}
 	}
@@ -693,6 +793,23 @@ read_feedback(const struct inmsg *m, const struct classify_ctx *ctx,
 	    addr ? addr : "a recipient", type ? type : "feedback report");
 }
 
+/* The delivery-status fields of m: its message/delivery-status part, or
+ * the text when the MIME structure was lost (a boundary a parser could
+ * not read) and the fields came out as text. */
+static const char *
+dsn_text(const struct inmsg *m)
+{
+	const char *p;
+
+	if (m->delivery_status != NULL)
+		return m->delivery_status;
+	for (p = m->text; p != NULL && (p = strcasestr(p, "final-recipient:")) != NULL;
+	    p++)
+		if (p == m->text || p[-1] == '\n')
+			return m->text;
+	return NULL;
+}
+
 bool
 creport_read(const struct inmsg *m, const struct classify_ctx *ctx,
     struct classification *ret)
@@ -700,22 +817,20 @@ creport_read(const struct inmsg *m, const struct classify_ctx *ctx,
 	struct dsn d = { 0 };
 	const struct dsn_rcpt *b = NULL;
 	enum report_kind kind = REPORT_NONE;
-	const char *text = m->text ? m->text : "";
+	const char *text = m->text ? m->text : "", *ds;
 	char *s;
 	size_t i;
-	bool any = false;
 
 	if (is_feedback(m)) {
 		read_feedback(m, ctx, ret);
 		return true;
 	}
-	if (m->delivery_status != NULL) {
-		dsn_parse(m->delivery_status, &d);
+	if ((ds = dsn_text(m)) != NULL) {
+		dsn_parse(ds, &d);
 		/* failed beats delayed beats delivered */
 		for (i = 0; i < d.n; i++) {
 			const char *a = dsn_action(&d.r[i]);
 
-			any = any || a[0] != '\0';
 			if (strcmp(a, "failed") == 0 && kind != REPORT_FAILED) {
 				kind = REPORT_FAILED;
 				b = &d.r[i];

@@ -1359,6 +1359,16 @@ mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err)
 		return fail(-E2BIG, ret_err,
 		    "message of %zu octets is over the %u limit", len,
 		    MIME_MAX_MESSAGE);
+	/* An mbox "From " line before the headers (a message saved from a
+	 * mailbox file) is not a header field: skip it. */
+	if (len > 5 && memcmp(raw, "From ", 5) == 0) {
+		const char *nl = memchr(raw, '\n', len);
+
+		if (nl != NULL) {
+			len -= (size_t)(nl + 1 - raw);
+			raw = nl + 1;
+		}
+	}
 	/* A private copy: NUL bytes become spaces, and NUL padding follows,
 	 * because libetpan's decoders read past the length they are given
 	 * (quoted-printable looks two octets ahead of a final '='). */

@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 
@@ -365,6 +366,74 @@ test_bounce_shapes(void **state)
 	classification_done(&c);
 }
 
+/* A report is tied to a contact we wrote to: the DSN recipient when it is
+ * one of ours, else one of ours named anywhere in it; never the user, the
+ * report's addressee or the returned message's sender. */
+static void
+test_report_attribution(void **state)
+{
+	static const char *const known[] = { "lee.wong@hooli.test",
+	    "ana.silva@initech.test" };
+	struct classify_ctx kx = ctx;
+	struct classification c;
+	struct inmsg m;
+
+	(void)state;
+	kx.known_rcpts = known;
+	kx.n_known = nitems(known);
+	memset(&m, 0, sizeof(m));
+	m.subject = (char *)"Undelivered Mail Returned to Sender";
+	m.from_addr = (char *)"mailer-daemon@mx.hooli.test";
+	m.content_type = (char *)"multipart/report";
+	m.report_type = (char *)"delivery-status";
+	m.text = (char *)"<lee@wong.example> (expanded from <lee.wong@hooli.test>): "
+	    "user unknown\n";
+	/* forwarded: the DSN names only the new address */
+	m.delivery_status = (char *)"Reporting-MTA: dns; mx.hooli.test\n\n"
+	    "Final-Recipient: rfc822; lee@wong.example\nAction: failed\n"
+	    "Status: 5.1.1\n";
+	m.returned_headers = (char *)"From: Sophia Lopez <sophia@example.org>\n"
+	    "To: lee.wong@hooli.test\nMessage-ID: <outreach.9@example.org>\n";
+	classify_message(&m, &kx, &c);
+	assert_int_equal(c.cls, MSG_BOUNCE);
+	assert_string_equal(c.bounced_rcpt, "lee.wong@hooli.test");
+	assert_string_equal(c.bounce_status, "5.1.1");
+	assert_string_equal(c.returned_msgid, "<outreach.9@example.org>");
+	classification_done(&c);
+
+	/* Action before Final-Recipient, a temporary status that failed */
+	m.delivery_status = (char *)"Reporting-MTA: dns; mx.hooli.test\n\n"
+	    "Action: failed\nFinal-Recipient: rfc822; ana.silva@initech.test\n"
+	    "Status: 4.3.0\n";
+	classify_message(&m, &kx, &c);
+	assert_int_equal(c.cls, MSG_BOUNCE);
+	assert_string_equal(c.bounced_rcpt, "ana.silva@initech.test");
+	classification_done(&c);
+
+	/* one failed recipient among delivered ones is a bounce for it */
+	m.delivery_status = (char *)"Final-Recipient: rfc822; a@hooli.test\n"
+	    "Action: delivered\nStatus: 2.0.0\n\n"
+	    "Final-Recipient: rfc822; ana.silva@initech.test\nAction: failed\n"
+	    "Status: 5.2.2\n";
+	classify_message(&m, &kx, &c);
+	assert_int_equal(c.cls, MSG_BOUNCE);
+	assert_string_equal(c.bounced_rcpt, "ana.silva@initech.test");
+	classification_done(&c);
+
+	/* no DSN: the addressee and the sender of the returned mail are ours */
+	memset(&m, 0, sizeof(m));
+	m.subject = (char *)"failure notice";
+	m.from_addr = (char *)"mailer-daemon@mx.example.org";
+	m.headers = (struct inhdr[]){ { (char *)"To", (char *)"ana.silva@initech.test" } };
+	m.n_headers = 1;
+	m.text = (char *)"Sorry, we were unable to deliver your message.\n"
+	    "From: ana.silva@initech.test\nTo: lee.wong@hooli.test\n";
+	classify_message(&m, &kx, &c);
+	assert_int_equal(c.cls, MSG_BOUNCE);
+	assert_string_equal(c.bounced_rcpt, "lee.wong@hooli.test");
+	classification_done(&c);
+}
+
 /* ---- the .eml table ------------------------------------------------------ */
 
 struct mail_case {
@@ -382,6 +451,7 @@ struct mail_case {
 #define B MSG_BOUNCE
 #define C MSG_CALENDAR
 #define R MSG_REPORT
+#define K MSG_COMPLAINT
 #define U INTENT_UNCLEAR
 
 static const struct mail_case mail_cases[] = {
@@ -445,6 +515,12 @@ static const struct mail_case mail_cases[] = {
 	{ "bounce_qmail.eml", B, U, 0, "", "", "lee.wong@hooli.test" },
 	{ "bounce_exim.eml", B, U, 0, "", "", "t.brown@umbrella.test" },
 	{ "bounce_sendmail.eml", B, U, 0, "", "", "r.singh@initrode.test" },
+	/* reports: only Action: failed is a bounce */
+	{ "dsn_delivered.eml", R, U, 0, "", "", "james.walker@acme.test" },
+	{ "bounce_warning_text.eml", R, U, 0, "", "", "lee.wong@hooli.test" },
+	{ "bounce_office365_quoted.eml", B, U, 0, "", "", "kim.nguyen@contoso.test" },
+	{ "bounce_mbox_xfailed.eml", B, U, 0, "", "", "r.singh@initrode.test" },
+	{ "arf_complaint.eml", K, U, 0, "", "", "james.walker@acme.test" },
 	/* calendar answers */
 	{ "calendar_accept.eml", C, U, 0, "", "", NULL },
 };
@@ -454,6 +530,7 @@ static const struct mail_case mail_cases[] = {
 #undef B
 #undef C
 #undef R
+#undef K
 #undef U
 
 static void
@@ -502,6 +579,73 @@ test_mail_table(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/*
+ * The invariant that matters most: no invitation for a reply that did not
+ * accept exactly one offered slot. Every fixture (mail/ and mime/) is read
+ * with the three offered slots; an accept_slot must be the one its table
+ * row expects, and every mail/ fixture must have a row.
+ */
+static void
+test_every_fixture_accepts_only_what_it_says(void **state)
+{
+	/* "Gern! Donnerstag passt mir gut." - Thursday is offered time 3 */
+	static const struct mail_case mime_accepts[] = {
+		{ "base64_utf8.eml", MSG_HUMAN, INTENT_ACCEPT_SLOT, 3, "", "", NULL },
+	};
+	static const char *const dirs[] = { "mail", "mime" };
+	const struct mail_case *mc;
+	struct classification c;
+	struct dirent *de;
+	struct inmsg *m;
+	char *raw, *err = NULL, name[300];
+	size_t i, k, len, seen = 0, bad = 0;
+	DIR *d;
+
+	(void)state;
+	for (k = 0; k < nitems(dirs); k++) {
+		assert_non_null(d = opendir(unit_data_path(dirs[k])));
+		while ((de = readdir(d)) != NULL) {
+			len = strlen(de->d_name);
+			if (len < 5 || strcmp(de->d_name + len - 4, ".eml") != 0)
+				continue;
+			snprintf(name, sizeof(name), "%s/%s", dirs[k], de->d_name);
+			assert_int_equal(read_file(unit_data_path(name),
+			    MIME_MAX_MESSAGE, &raw, &len), 0);
+			mc = NULL;
+			for (i = 0; k == 0 && i < nitems(mail_cases); i++)
+				if (strcmp(mail_cases[i].file, de->d_name) == 0)
+					mc = &mail_cases[i];
+			for (i = 0; k == 1 && i < nitems(mime_accepts); i++)
+				if (strcmp(mime_accepts[i].file, de->d_name) == 0)
+					mc = &mime_accepts[i];
+			if (k == 0 && mc == NULL) {
+				print_error("%s: no row in mail_cases\n", name);
+				bad++;
+			}
+			if (mime_parse(raw, len, &m, &err) == 0) {
+				assert_int_equal(classify_message(m, &ctx, &c), 0);
+				if (c.intent == INTENT_ACCEPT_SLOT &&
+				    (c.cls != MSG_HUMAN || mc == NULL ||
+				    mc->intent != INTENT_ACCEPT_SLOT ||
+				    mc->slot != c.slot_n || c.slot_n < 1 ||
+				    c.slot_n > (int)nitems(slots))) {
+					print_error("%s: accepts slot %d (%s)\n",
+					    name, c.slot_n, c.reason);
+					bad++;
+				}
+				classification_done(&c);
+				inmsg_free(m);
+			} else
+				freep(&err);
+			free(raw);
+			seen++;
+		}
+		closedir(d);
+	}
+	assert_true(seen >= nitems(mail_cases));
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -512,7 +656,9 @@ main(void)
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_return_dates),
 		cmocka_unit_test(test_bounce_shapes),
+		cmocka_unit_test(test_report_attribution),
 		cmocka_unit_test(test_mail_table),
+		cmocka_unit_test(test_every_fixture_accepts_only_what_it_says),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
