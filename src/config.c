@@ -97,6 +97,7 @@ static void parse_availability(struct load *, const struct key *,
 #define INT(g, n, f, lo, hi)    { g, n, T_INT, OFF(f), lo, hi, 0, NULL }
 #define BOOL(g, n, f)           { g, n, T_BOOL, OFF(f), 0, 0, 0, NULL }
 #define DUR(g, n, f, lo)        { g, n, T_DURATION, OFF(f), lo, LONG_MAX, 0, NULL }
+#define DURMAX(g, n, f, lo, hi) { g, n, T_DURATION, OFF(f), lo, hi, 0, NULL }
 
 static const struct key keys[] = {
 	SPEC("identity", "name", identity.name, F_REQUIRED | F_NONEMPTY, NULL),
@@ -131,6 +132,8 @@ static const struct key keys[] = {
 	    parse_save_sent },
 	BOOL("imap", "idle", imap.idle),
 	DUR("imap", "poll_interval", imap.poll_interval, 1),
+	/* Microsoft stops pushing IDLE after about 10 minutes */
+	DURMAX("imap", "idle_refresh", imap.idle_refresh, 1, 10 * 60),
 
 	SPEC("outreach", "send_window", outreach.window_start_min, 0,
 	    parse_send_window),
@@ -996,6 +999,12 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 			    format_duration(k->min));
 			return;
 		}
+		if (secs > k->max) {
+			problem(l, s, "%s.%s: \"%s\" is too long "
+			    "(at most %s)", k->group, k->name, shown(v),
+			    format_duration(k->max));
+			return;
+		}
 		*(long *)slot(l, k) = secs;
 		break;
 	case T_LIST:
@@ -1026,6 +1035,7 @@ set_defaults(struct config *c)
 	c->imap.save_sent = SAVE_SENT_AUTO;
 	c->imap.idle = true;
 	c->imap.poll_interval = 5 * 60;
+	c->imap.idle_refresh = 9 * 60;
 	c->outreach.window_start_min = 9 * 60;
 	c->outreach.window_end_min = 17 * 60;
 	c->outreach.send_days_mask = 0x3e;     /* Mon..Fri */

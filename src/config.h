@@ -53,6 +53,7 @@ struct config {
 		enum save_sent save_sent;
 		bool idle;
 		long poll_interval;     /* seconds */
+		long idle_refresh;      /* seconds, at most 10 minutes */
 	} imap;
 	struct {
 		int window_start_min, window_end_min;   /* send_window */

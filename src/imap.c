@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -41,6 +43,9 @@
 #define IMAP_BUDGET	(32u * 1024 * 1024)	/* bytes one command may read */
 #define IMAP_SLACK	(64u * 1024)		/* fetch response around the body */
 #define IMAP_TEXT_MAX	512			/* server words we pass on */
+#define KEEPALIVE_IDLE	60	/* TCP keepalive: first probe after (s) */
+#define KEEPALIVE_INTVL	15	/* then every (s) */
+#define KEEPALIVE_CNT	4	/* unanswered probes before the kernel gives up */
 
 /* The transport under libetpan: a socket and, once started, TLS on it. */
 struct imap_io {
@@ -246,6 +251,23 @@ host_is_ip(const char *host)
 	    inet_pton(AF_INET6, host, a) == 1;
 }
 
+/* TCP keepalive, so that a peer that vanished (a NAT that forgot us, a
+ * laptop that slept) ends the connection even while IDLE sends nothing.
+ * Best effort: a system without these options still works. A server whose
+ * kernel answers but whose process does not is caught by the daemon's
+ * liveness check (infoviewd.conf(5), imap.idle_refresh). */
+static void
+imap_keepalive(int fd)
+{
+	int on = 1, idle = KEEPALIVE_IDLE, intvl = KEEPALIVE_INTVL,
+	    cnt = KEEPALIVE_CNT;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 /* Connects one address with a timeout. Returns the blocking socket or a
  * negative errno. */
 static int
@@ -298,6 +320,7 @@ imap_connect_addr(const struct addrinfo *ai, int timeout_ms)
 		r = -errno;
 		goto fail;
 	}
+	imap_keepalive(fd);
 	return fd;
 fail:
 	close(fd);
@@ -1327,6 +1350,21 @@ imap_idle_done(struct imap_conn *c, bool *ret_new_mail, char **ret_err)
 	*ret_new_mail = sel != NULL && (sel->sel_has_exists ||
 	    sel->sel_has_recent);
 	return 0;
+}
+
+long
+imap_set_timeout(struct imap_conn *c, long seconds)
+{
+	long old;
+
+	if (c == NULL || c->io == NULL)
+		return 0;
+	old = c->io->timeout_ms / 1000;
+	c->io->timeout_ms = (int)(seconds > 0 ? seconds * 1000 : 1000);
+	if (c->io->tls != NULL)
+		gnutls_record_set_timeout(c->io->tls,
+		    (unsigned)c->io->timeout_ms);
+	return old;
 }
 
 int

@@ -112,6 +112,9 @@ int imap_idle_start(struct imap_conn *c, char **ret_err);
 int imap_fd(struct imap_conn *c);
 bool imap_idle_ready(struct imap_conn *c);
 int imap_idle_done(struct imap_conn *c, bool *ret_new_mail, char **ret_err);
+/* Seconds each read may wait from now on (a short wait for a liveness
+ * check, then the usual one again). Returns the previous value. */
+long imap_set_timeout(struct imap_conn *c, long seconds);
 /* NOOP, for polling servers without IDLE and keep-alive. */
 int imap_noop(struct imap_conn *c, char **ret_err);
 

@@ -210,6 +210,7 @@ sched_imap_ready(struct sched *s)
 		goto fail;
 	}
 	s->imap_backoff = 0;
+	s->imap_heard = s->imap_connected_at = iv_now();
 	set_health(s, "imap", "ok", NULL);
 	log_info("connected to IMAP server %s:%d", s->cfg->imap.host,
 	    s->cfg->imap.port);
@@ -233,11 +234,57 @@ fail:
 void
 sched_imap_lost(struct sched *s, const char *what, const char *err)
 {
+	time_t now = iv_now();
+
 	log_warnx("IMAP %s failed: %s; reconnecting", what, err ? err : "error");
 	set_health(s, "imap", "error", err);
 	imap_drop(s);
-	s->imap_retry_at = iv_now() + 2;
+	/* A session that ran for a while (a BYE after hours, a silent
+	 * server) is replaced at once; one that fails right after connecting
+	 * waits a little, so a server that hangs up on us is not hammered. */
+	s->imap_retry_at = now - s->imap_connected_at >= RECONNECT_QUICK ? now :
+	    now + 2;
 	s->inbox_dirty = true;
+}
+
+/* How long the server may stay silent before it is asked whether it is
+ * still there, and how long it then has to answer (infoviewd.conf(5),
+ * imap.idle_refresh): together under the 2 minutes in which a connection
+ * that stopped answering is replaced. */
+static long
+liveness_quiet(const struct sched *s)
+{
+	return s->cfg->imap.idle_refresh < LIVENESS_QUIET ?
+	    s->cfg->imap.idle_refresh : LIVENESS_QUIET;
+}
+
+static long
+liveness_answer(const struct sched *s)
+{
+	return s->cfg->imap.idle_refresh < LIVENESS_ANSWER ?
+	    s->cfg->imap.idle_refresh : LIVENESS_ANSWER;
+}
+
+/* Not idling and nothing heard for a while: a NOOP that must be answered
+ * within liveness_answer, else the connection is replaced. */
+static void
+check_alive(struct sched *s)
+{
+	char *err = NULL;
+	long old;
+	int r;
+
+	if (s->imap == NULL || s->imap_idling ||
+	    iv_now() - s->imap_heard < liveness_quiet(s))
+		return;
+	old = imap_set_timeout(s->imap, liveness_answer(s));
+	r = imap_noop(s->imap, &err);
+	imap_set_timeout(s->imap, old);
+	if (r < 0)
+		sched_imap_lost(s, "NOOP", err);
+	else
+		s->imap_heard = iv_now();
+	free(err);
 }
 
 /* Set when a transaction could not be committed (disk full, locked):
@@ -341,16 +388,23 @@ sched_pass(struct sched *s, volatile int *stop)
 {
 	time_t now = iv_now(), next, due, paused;
 	bool idle = s->cfg->imap.idle && s->imap != NULL && imap_has_idle(s->imap);
-	long poll = idle ? IDLE_REFRESH : s->cfg->imap.poll_interval;
+	long poll = idle ? s->cfg->imap.idle_refresh : s->cfg->imap.poll_interval;
 
 	mark_ended(s, now);
 	mark_unanswered(s, now);
-	if (s->inbox_dirty || now >= s->last_sync + poll)
+	check_alive(s);
+	if (s->inbox_dirty || now >= s->last_sync + poll) {
 		sched_sync_inbox(s, stop);
+		if (s->imap != NULL)
+			s->imap_heard = iv_now();
+	}
 	if (!*stop)
 		sched_send_due(s, stop);
 	now = iv_now();
-	next = now + (idle ? IDLE_REFRESH : poll);
+	next = now + poll;
+	if (s->imap != NULL)            /* IDLE ends then: is it still there? */
+		next = earliest(next, s->imap_heard + liveness_quiet(s) > now ?
+		    s->imap_heard + liveness_quiet(s) : now + 1);
 	if ((paused = sched_send_paused_until(s)) > now)
 		next = earliest(next, paused);  /* nothing goes out before */
 	else if (store_outbox_next_due(s->st, &due) == 0)
@@ -382,6 +436,7 @@ sched_idle_begin(struct sched *s)
 		return -2;              /* lost: the caller retries soon */
 	}
 	s->imap_idling = true;
+	log_debug("IMAP IDLE started");
 	return imap_fd(s->imap);
 }
 
@@ -396,15 +451,22 @@ sched_idle_end(struct sched *s)
 {
 	char *err = NULL;
 	bool news = false;
+	long old;
+	int r;
 
 	if (!s->imap_idling || s->imap == NULL)
 		return false;
 	s->imap_idling = false;
-	if (imap_idle_done(s->imap, &news, &err) < 0) {
+	/* DONE is also the liveness check: it must be answered soon */
+	old = imap_set_timeout(s->imap, liveness_answer(s));
+	r = imap_idle_done(s->imap, &news, &err);
+	imap_set_timeout(s->imap, old);
+	if (r < 0) {
 		sched_imap_lost(s, "IDLE", err);
 		free(err);
 		return true;
 	}
+	s->imap_heard = iv_now();
 	if (news)
 		s->inbox_dirty = true;
 	return news;

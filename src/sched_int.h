@@ -13,7 +13,10 @@
 #include "smtp.h"
 #include "imap.h"
 
-#define IDLE_REFRESH            (25 * 60)   /* re-IDLE before 29 minutes */
+#define LIVENESS_QUIET          60          /* a silent server is asked */
+#define LIVENESS_ANSWER         30          /* and must answer within */
+#define RECONNECT_QUICK         30          /* a connection that lived this
+                                               long is replaced at once */
 #define BACKOFF_MIN             30
 #define BACKOFF_MAX             (60 * 60)
 #define LIMIT_RECHECK           (10 * 60)
@@ -35,6 +38,8 @@ struct sched {
 	bool inbox_dirty;               /* new mail signalled: sync now */
 	bool send_paused;               /* the account was refused this pass */
 	time_t imap_retry_at;
+	time_t imap_heard;              /* the server last answered */
+	time_t imap_connected_at;
 	long imap_backoff;
 	time_t last_sync;
 	char *box_sent, *box_drafts;    /* this connection's Sent and Drafts

@@ -313,6 +313,10 @@ smtp_setopts(struct smtp_conn *c, const char *from, struct curl_slist *rcpts)
 	SET(CURLOPT_DEBUGDATA, c);
 	SET(CURLOPT_CONNECTTIMEOUT, c->timeout);
 	SET(CURLOPT_TIMEOUT, c->timeout);
+	/* a connection kept between messages notices a vanished peer */
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_TCP_KEEPIDLE, 60L);
+	SET(CURLOPT_TCP_KEEPINTVL, 15L);
 	SET(CURLOPT_USE_SSL, c->tls_required ? (long)CURLUSESSL_ALL :
 	    (long)CURLUSESSL_NONE);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
