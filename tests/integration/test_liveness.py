@@ -134,7 +134,8 @@ before = connects(dmn)
 t0 = time.monotonic()
 if stopped:
     os.kill(stopped, signal.SIGSTOP)
-rep = t.Account(stack, A).reply(orig, "Happy to talk, Thursday works.\n")
+rep = t.Account(stack, A).reply(orig, "Thanks for writing. Let me look at "
+                                "my calendar and come back to you.\n")
 stack.flush_queue()
 ok = t.wait_until(lambda: connects(dmn) > before, timeout=130, interval=0.5)
 took = time.monotonic() - t0
