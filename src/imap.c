@@ -1202,6 +1202,144 @@ out:
 	return r;
 }
 
+/* The entry of uid in hs (sorted by uid), or NULL. */
+static struct imap_hdr *
+imap_hdr_slot(struct imap_hdr *hs, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (hs[mid].uid == uid)
+			return &hs[mid];
+		if (hs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Copies what one FETCH response says about a message into its slot. */
+static void
+imap_hdr_take(struct imap_hdr *hs, size_t n, struct mailimap_msg_att *att,
+    size_t max_each)
+{
+	struct mailimap_msg_att_body_section *sec = NULL;
+	struct imap_hdr *h;
+	clistiter *i;
+	uint32_t uid = 0, size = 0;
+	bool has_size = false;
+
+	for (i = clist_begin(att->att_list); i != NULL; i = clist_next(i)) {
+		struct mailimap_msg_att_item *item = clist_content(i);
+		struct mailimap_msg_att_static *st;
+
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC ||
+		    (st = item->att_data.att_static) == NULL)
+			continue;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			uid = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+			size = st->att_data.att_rfc822_size;
+			has_size = true;
+		} else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+			sec = st->att_data.att_body_section;
+	}
+	if ((h = imap_hdr_slot(hs, n, uid)) == NULL || h->found || !has_size ||
+	    sec == NULL)
+		return;         /* unsolicited, repeated or incomplete */
+	h->found = true;
+	h->size = size;
+	if (sec->sec_body_part == NULL || sec->sec_length > max_each)
+		return;         /* data NULL: the caller reads it whole */
+	h->data = xmalloc(sec->sec_length + 1);
+	memcpy(h->data, sec->sec_body_part, sec->sec_length);
+	h->data[sec->sec_length] = '\0';
+	h->len = sec->sec_length;
+}
+
+int
+imap_fetch_headers(struct imap_conn *c, const uint32_t *uids, size_t n,
+    const char *const *fields, size_t max_each, struct imap_hdr **ret,
+    char **ret_err)
+{
+	struct mailimap_fetch_type *ft = NULL;
+	struct mailimap_section *section;
+	struct mailimap_set *set = NULL;
+	struct imap_hdr *hs;
+	clist *names, *result = NULL;
+	clistiter *it;
+	size_t i, budget;
+	int r;
+
+	hs = xcalloc(n ? n : 1, sizeof(*hs));
+	for (i = 0; i < n; i++)
+		hs[i].uid = uids[i];
+	if (n == 0)
+		goto done;
+	if ((names = clist_new()) == NULL)
+		fatalx("clist_new");
+	for (i = 0; fields[i] != NULL; i++)
+		if (clist_append(names, xstrdup(fields[i])) < 0)
+			fatalx("clist_append");
+	/* the names are taken by the list, the list by the section, the
+	 * section by the attribute, the attribute by ft */
+	if ((section = mailimap_section_new_header_fields(
+	    mailimap_header_list_new(names))) == NULL ||
+	    (ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(section)) !=
+	    MAILIMAP_NO_ERROR)
+		fatalx("mailimap fetch type");
+	/* one range: UIDs between the first and the last that are not in
+	 * uids are gone (the caller asked for all UIDs after one) */
+	if ((set = mailimap_set_new_interval(uids[0], uids[n - 1])) == NULL)
+		fatalx("mailimap_set_new_interval");
+	budget = n * (max_each + 256) + IMAP_SLACK;
+	if (budget > IMAP_BUDGET)
+		budget = IMAP_BUDGET;
+	if ((r = imap_begin(c, budget, ret_err)) < 0)
+		goto out;
+	if ((r = mailimap_uid_fetch(c->imap, set, ft, &result)) !=
+	    MAILIMAP_NO_ERROR) {
+		r = imap_error(c, r, "UID FETCH", ret_err);
+		goto out;
+	}
+	for (it = clist_begin(result); it != NULL; it = clist_next(it))
+		imap_hdr_take(hs, n, clist_content(it), max_each);
+done:
+	*ret = hs;
+	hs = NULL;
+	r = 0;
+out:
+	imap_hdrs_free(hs, n);
+	if (result != NULL)
+		mailimap_fetch_list_free(result);
+	if (set != NULL)
+		mailimap_set_free(set);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	return r;
+}
+
+void
+imap_hdrs_free(struct imap_hdr *hs, size_t n)
+{
+	size_t i;
+
+	if (hs == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(hs[i].data);
+	free(hs);
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 /* One flag word ("\\Seen", "$Label") as a libetpan flag, or NULL when it

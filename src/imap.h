@@ -93,6 +93,23 @@ int imap_uids_after(struct imap_conn *c, uint32_t after, uint32_t **ret,
  * (nothing downloaded); -ENOENT when there is no such UID. */
 int imap_fetch(struct imap_conn *c, uint32_t uid, size_t max, char **ret,
     size_t *ret_len, char **ret_err);
+/* Header fields of many messages at once: one UID FETCH over the range
+ * uids[0]:uids[n-1] (ascending) of UID, RFC822.SIZE and
+ * BODY.PEEK[HEADER.FIELDS (fields)], fields NULL-terminated. *ret has one
+ * entry per UID, in the same order: found false when the server sent
+ * nothing for it (expunged), data NULL when its fields are over max_each
+ * bytes. Free with imap_hdrs_free(*ret, n). */
+struct imap_hdr {
+	uint32_t uid;
+	uint32_t size;                  /* RFC822.SIZE */
+	bool found;
+	char *data;                     /* the fields, NUL-terminated */
+	size_t len;
+};
+int imap_fetch_headers(struct imap_conn *c, const uint32_t *uids, size_t n,
+    const char *const *fields, size_t max_each, struct imap_hdr **ret,
+    char **ret_err);
+void imap_hdrs_free(struct imap_hdr *hs, size_t n);
 /* UIDs in the examined mailbox whose header `field` contains value
  * (UID SEARCH HEADER), for "did the user write to X" checks. */
 int imap_search_header(struct imap_conn *c, const char *field,

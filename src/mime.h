@@ -112,6 +112,18 @@ int mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err);
  * stall costs this message only (-ECHILD / -ETIMEDOUT). */
 int mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
     char **ret_err);
+/* Only the header block (up to the first empty line, or all of raw, at
+ * most MIME_MAX_HEADER_BLOCK octets), read as mime_parse reads a whole
+ * message's: headers, message_id, in_reply_to, references, subject,
+ * from_addr, from_name, date, content_type and, for a multipart/report,
+ * report_type; text is "", no calendars. */
+int mime_parse_headers(const char *raw, size_t len, struct inmsg **ret,
+    char **ret_err);
+/* mime_parse_headers for n header blocks in one isolated child: rets[i]
+ * is NULL for a block that could not be read. A negative errno (all
+ * rets NULL) when the child failed. */
+int mime_parse_headers_isolated(const char *const *raws, const size_t *lens,
+    size_t n, struct inmsg **rets, char **ret_err);
 void inmsg_free(struct inmsg *m);
 
 /* For tests only: called in the parse child before it parses (a test sets

@@ -1413,6 +1413,54 @@ out:
 	return r;
 }
 
+int
+mime_parse_headers(const char *raw, size_t len, struct inmsg **ret,
+    char **ret_err)
+{
+	struct mailmime_content *ct = NULL;
+	struct inmsg *m = NULL;
+	const char *v;
+	char *s;
+	size_t idx = 0, i;
+	int r;
+
+	if (len > MIME_MAX_HEADER_BLOCK)
+		return fail(-E2BIG, ret_err,
+		    "header block of %zu octets is over the %u limit", len,
+		    MIME_MAX_HEADER_BLOCK);
+	s = xmalloc(len + COPY_PAD);
+	for (i = 0; i < len; i++)
+		s[i] = raw[i] == '\0' ? ' ' : raw[i];
+	memset(s + len, 0, COPY_PAD);
+	if ((r = bounds_check(s, len, ret_err)) < 0)
+		goto out;
+	m = xcalloc(1, sizeof(*m));
+	fill_headers(m, s, len);
+	/* the top-level type as mime_parse reads it, and a report's type */
+	if ((v = inmsg_header(m, "Content-Type")) != NULL &&
+	    mailmime_content_parse(v, strlen(v), &idx, &ct) ==
+	    MAILIMF_NO_ERROR && ct != NULL) {
+		m->content_type = content_type_string(ct);
+		if (strcmp(m->content_type, "multipart/report") == 0) {
+			m->report_type = content_param(ct, "report-type");
+			if (m->report_type == NULL)
+				m->report_type = xstrdup("");
+			str_lower(m->report_type);
+		}
+	} else
+		m->content_type = xstrdup("text/plain");
+	m->text = xstrdup("");
+	*ret = m;
+	m = NULL;
+	r = 0;
+out:
+	if (ct != NULL)
+		mailmime_content_free(ct);
+	inmsg_free(m);
+	free(s);
+	return r;
+}
+
 /* ---- isolation: the parse in a child ------------------------------------------ */
 
 /*
@@ -1612,9 +1660,12 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* What a child parses: one whole message, or a batch of header blocks. */
 struct parse_job {
-	const char *raw;
-	size_t len;
+	const char *const *raws;
+	const size_t *lens;
+	size_t n;
+	bool headers;
 };
 
 /* The parse child: stdio and the result pipe only, parse, result down
@@ -1623,9 +1674,8 @@ static int
 parse_child(int fd, void *arg)
 {
 	const struct parse_job *job = arg;
-	struct inmsg *m = NULL;
-	char *err = NULL;
 	struct buf b;
+	size_t i;
 	int r;
 
 	/* the daemon's sockets and database are not the child's */
@@ -1637,9 +1687,17 @@ parse_child(int fd, void *arg)
 	close_range(4, ~0u, 0);
 	if (mime_isolated_child_hook != NULL)
 		mime_isolated_child_hook();
-	r = mime_parse(job->raw, job->len, &m, &err);
 	buf_init(&b);
-	ser_result(&b, r, err, m);
+	for (i = 0; i < job->n; i++) {
+		struct inmsg *m = NULL;
+		char *err = NULL;
+
+		r = job->headers ? mime_parse_headers(job->raws[i], job->lens[i],
+		    &m, &err) : mime_parse(job->raws[i], job->lens[i], &m, &err);
+		ser_result(&b, r, err, m);
+		inmsg_free(m);
+		free(err);
+	}
 	return write_all(fd, b.data, b.len) == 0 ? 0 : 1;
 }
 
@@ -1666,11 +1724,11 @@ child_verdict(int status, char **ret_err)
 	return 0;
 }
 
-/* Turns the child's bytes into the caller's result. */
+/* Turns the child's next result into the caller's. */
 static int
-decode_result(const struct buf *b, struct inmsg **ret, char **ret_err)
+decode_result(struct reader *rdp, struct inmsg **ret, char **ret_err)
 {
-	struct reader rd = { b->data, b->len, false };
+	struct reader rd = *rdp;
 	int64_t rc = de_i64(&rd);
 	char *err = de_str(&rd);
 	struct inmsg *m;
@@ -1680,6 +1738,7 @@ decode_result(const struct buf *b, struct inmsg **ret, char **ret_err)
 		return fail(-ECHILD, ret_err, "MIME parser child sent a bad result");
 	}
 	if (rc < 0) {
+		*rdp = rd;
 		if (ret_err != NULL)
 			*ret_err = err ? err : xstrdup("unparsable message");
 		else
@@ -1687,42 +1746,99 @@ decode_result(const struct buf *b, struct inmsg **ret, char **ret_err)
 		return (int)rc;
 	}
 	free(err);
-	if ((m = de_message(&rd)) == NULL || rd.left != 0) {
-		inmsg_free(m);
+	if ((m = de_message(&rd)) == NULL)
 		return fail(-ECHILD, ret_err, "MIME parser child sent a bad result");
-	}
+	*rdp = rd;
 	*ret = m;
 	return 0;
+}
+
+/* Runs job in a child with the limits; its output in *b. 0 or a negative
+ * errno with text. */
+static int
+run_isolated(struct parse_job *job, size_t out_max, struct buf *b,
+    char **ret_err)
+{
+	/* Never parse a stranger's mail without the limits: 5 s of CPU and
+	 * (outside sanitizer builds, which reserve huge shadow maps) 512 MB. */
+	struct child_opts o = { .timeout_ms = mime_isolated_timeout_ms,
+	    .out_max = out_max, .cpu_seconds = 5 };
+	int r, status = -1;
+
+#if !defined(IV_SANITIZED)
+	o.mem_bytes = 512ul << 20;
+#endif
+	r = child_run(&o, parse_child, job, b, &status);
+	if (r == -ETIMEDOUT)
+		return fail(-ETIMEDOUT, ret_err, "MIME parser stalled for over "
+		    "%d ms", mime_isolated_timeout_ms);
+	if (r < 0)
+		return fail(-ECHILD, ret_err, "MIME parser child: %s",
+		    strerror(-r));
+	return child_verdict(status, ret_err);
 }
 
 int
 mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
     char **ret_err)
 {
-	/* Never parse a stranger's mail without the limits: 5 s of CPU and
-	 * (outside sanitizer builds, which reserve huge shadow maps) 512 MB. */
-	struct child_opts o = { .timeout_ms = mime_isolated_timeout_ms,
-	    .out_max = SER_MAX, .cpu_seconds = 5 };
-	struct parse_job job = { raw, len };
+	struct parse_job job = { &raw, &len, 1, false };
 	struct buf b;
-	int r, status = -1;
+	int r;
 
-#if !defined(IV_SANITIZED)
-	o.mem_bytes = 512ul << 20;
-#endif
 	if (len > MIME_MAX_MESSAGE)
 		return fail(-E2BIG, ret_err,
 		    "message of %zu octets is over the %u limit", len,
 		    MIME_MAX_MESSAGE);
 	buf_init(&b);
-	r = child_run(&o, parse_child, &job, &b, &status);
-	if (r == -ETIMEDOUT)
-		r = fail(-ETIMEDOUT, ret_err, "MIME parser stalled for over %d ms",
-		    mime_isolated_timeout_ms);
-	else if (r < 0)
-		r = fail(-ECHILD, ret_err, "MIME parser child: %s", strerror(-r));
-	else if ((r = child_verdict(status, ret_err)) == 0)
-		r = decode_result(&b, ret, ret_err);
+	if ((r = run_isolated(&job, SER_MAX, &b, ret_err)) == 0) {
+		struct reader rd = { b.data, b.len, false };
+
+		r = decode_result(&rd, ret, ret_err);
+		if (r == 0 && rd.left != 0) {
+			inmsg_free(*ret);
+			*ret = NULL;
+			r = fail(-ECHILD, ret_err,
+			    "MIME parser child sent a bad result");
+		}
+	}
+	buf_done(&b);
+	return r;
+}
+
+int
+mime_parse_headers_isolated(const char *const *raws, const size_t *lens,
+    size_t n, struct inmsg **rets, char **ret_err)
+{
+	struct parse_job job = { raws, lens, n, true };
+	struct reader rd;
+	struct buf b;
+	size_t i, max = 65536;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		rets[i] = NULL;
+		if (lens[i] > MIME_MAX_HEADER_BLOCK)
+			return fail(-E2BIG, ret_err, "header block of %zu "
+			    "octets is over the %u limit", lens[i],
+			    MIME_MAX_HEADER_BLOCK);
+		max += lens[i] * 4 + 4096;     /* decoded: 3x for U+FFFD */
+	}
+	buf_init(&b);
+	if ((r = run_isolated(&job, max, &b, ret_err)) < 0)
+		goto out;
+	rd = (struct reader){ b.data, b.len, false };
+	for (i = 0; i < n; i++)
+		if (decode_result(&rd, &rets[i], NULL) == -ECHILD)
+			break;
+	if (i < n || rd.left != 0) {
+		for (i = 0; i < n; i++) {
+			inmsg_free(rets[i]);
+			rets[i] = NULL;
+		}
+		r = fail(-ECHILD, ret_err, "MIME parser child sent a bad result");
+	}
+out:
 	buf_done(&b);
 	return r;
 }

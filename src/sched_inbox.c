@@ -1,12 +1,17 @@
 /*
- * sched_inbox.c - the inbox: new UIDs in order, each fetched, parsed in a
- * child (three failures quarantine it), classified, matched to a contact
- * and reacted to in the transaction that records it and advances the
- * last UID seen. The reactions (human reply, auto-reply, bounce, iTIP) are
- * the replies part of SPEC section 6.
+ * sched_inbox.c - the inbox: new UIDs in order, in batches. The header
+ * fields of a batch come in one UID FETCH and are read in one parse child;
+ * a message that concerns us (from or in reply to a contact or one of our
+ * messages, a bounce or report, an automatic reply to the user, a
+ * calendar) is then fetched whole, parsed in a child (three failures
+ * quarantine it), classified, matched to a contact and reacted to in the
+ * transaction that records it and advances the last UID seen. The rest
+ * only advances the last UID seen. The reactions (human reply, auto-reply,
+ * bounce, iTIP) are the replies part of SPEC section 6.
  */
 #include "autoconf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -614,6 +619,219 @@ out:
 	return r == -EBUSY || s->imap == NULL ? -EIO : 0;
 }
 
+/* ---- what concerns us: the header filter --------------------------------- */
+
+#define HDR_BATCH       500             /* UIDs per header fetch */
+#define HDR_MAX         (16 * 1024)     /* larger header fields: read whole */
+
+/* Every field the decision below (and classify_message's bounce and
+ * automatic-reply tests) reads. */
+static const char *const filter_fields[] = {
+	"From", "Sender", "Reply-To", "To", "Cc", "Subject", "Message-ID",
+	"In-Reply-To", "References", "Content-Type", "Return-Path",
+	"Auto-Submitted", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
+	"Precedence", "X-Failed-Recipients", NULL,
+};
+
+/* True when a header value names a contact's address ("a@b", "N <a@b>",
+ * several of them). */
+static bool
+names_contact(struct sched *s, const char *v)
+{
+	const char *p = v;
+	bool found = false;
+
+	while (p != NULL && *p != '\0' && !found) {
+		size_t skip = strspn(p, "<>,;\" \t"), n;
+		const char *w = p + skip;
+		struct contact *c = NULL;
+		char *addr;
+
+		n = strcspn(w, "<>,;\" \t");
+		if (n == 0) {
+			p = *w ? w + 1 : NULL;
+			continue;
+		}
+		if (memchr(w, '@', n) != NULL && n < 320) {
+			addr = str_lower(xstrndup(w, n));
+			if (store_contact_find(s->st, addr, &c) == 0) {
+				found = true;
+				contact_free(c);
+			}
+			free(addr);
+		}
+		p = w + n;
+	}
+	return found;
+}
+
+/* True when an address of the user's is among the recipients. */
+static bool
+to_user(struct sched *s, const struct inmsg *h)
+{
+	const char *to = inmsg_header(h, "To"), *cc = inmsg_header(h, "Cc");
+	const char *own = s->cfg->identity.email;
+
+	return (to != NULL && strcasestr(to, own) != NULL) ||
+	    (cc != NULL && strcasestr(cc, own) != NULL);
+}
+
+/* An automatic reply by its headers (RFC 3834 and the common X- ones);
+ * Precedence alone (bulk, list) is what newsletters say. */
+static bool
+auto_reply(const struct inmsg *h, const struct classification *cl)
+{
+	const char *v = inmsg_header(h, "Auto-Submitted");
+
+	while (v != NULL && (*v == ' ' || *v == '\t'))
+		v++;
+	if (v != NULL && *v != '\0' && strncasecmp(v, "no", 2) == 0 &&
+	    !isalpha((unsigned char)v[2]))
+		v = NULL;
+	if ((v != NULL && *v != '\0') || inmsg_header(h, "X-Autoreply") ||
+	    inmsg_header(h, "X-Autorespond") || inmsg_header(h, "X-Autoresponder"))
+		return true;
+	return cl->cls == MSG_AUTOREPLY && inmsg_header(h, "Precedence") == NULL;
+}
+
+/*
+ * Whether a message, by its header fields only, may concern us: then it is
+ * read whole. It must say yes to everything react() acts on: mail matched
+ * to a contact by match_contact (the same fields, read the same way, the
+ * same lookups), and from strangers a bounce or a complaint. Those are
+ * known by their header fields (a multipart/report, a null Return-Path,
+ * X-Failed-Recipients, or what classify_message says of the fields alone:
+ * a mailer-daemon sender, a bounce subject). It also says yes to
+ * automatic replies to the user, calendars of anyone, and a contact as
+ * Sender or Reply-To. Passed over: a delivery report nested inside another
+ * container from a sender, subject and return path that look like none
+ * of these.
+ */
+static bool
+concerns(struct sched *s, const struct inmsg *h)
+{
+	struct classify_ctx ctx = { 0 };
+	struct classification cl = { 0 };
+	const char *own = s->cfg->identity.email, *v;
+	bool yes;
+
+	if (!str_empty(h->from_addr) && strcasecmp(h->from_addr, own) == 0)
+		return false;           /* react() leaves our own mail alone */
+	if (match_contact(s, h) != 0 ||
+	    names_contact(s, inmsg_header(h, "Sender")) ||
+	    names_contact(s, inmsg_header(h, "Reply-To")))
+		return true;
+	if (strcmp(h->content_type, "text/calendar") == 0 ||
+	    strcmp(h->content_type, "application/ics") == 0 ||
+	    strcmp(h->content_type, "multipart/report") == 0 ||
+	    inmsg_header(h, "X-Failed-Recipients") != NULL)
+		return true;
+	if ((v = inmsg_header(h, "Return-Path")) != NULL &&
+	    strcmp(v + strspn(v, " "), "<>") == 0)
+		return true;            /* the null sender of a notification */
+	ctx.now = iv_now();
+	ctx.own_addr = own;
+	ctx.contact_tz = contact_zone(s->cfg, NULL);
+	ctx.class_only = true;
+	if (classify_message(h, &ctx, &cl) < 0)
+		return true;
+	yes = cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT ||
+	    cl.cls == MSG_REPORT || (to_user(s, h) && auto_reply(h, &cl));
+	classification_done(&cl);
+	return yes;
+}
+
+/* Records UIDs up to uid as seen: nothing in them concerns us. */
+static int
+skip_upto(struct sched *s, uint32_t uidvalidity, uint32_t uid)
+{
+	return IN_TX(s->st, store_mailbox_set(s->st, s->cfg->imap.inbox,
+	    uidvalidity, uid)) < 0 ? -EIO : 0;
+}
+
+/* Decides for each of n UIDs whether to read it whole (true) from their
+ * header fields; when a header cannot be had or read, it is read whole. */
+static void
+decide(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
+    size_t n, bool *whole)
+{
+	struct inmsg **hm = xcalloc(n, sizeof(*hm));
+	const char **raws = xcalloc(n, sizeof(*raws));
+	size_t *lens = xcalloc(n, sizeof(*lens)), *idx = xcalloc(n, sizeof(*idx));
+	struct inmsg **got = xcalloc(n, sizeof(*got));
+	size_t i, nh = 0;
+	char *err = NULL;
+	bool tx;
+
+	for (i = 0; i < n; i++)
+		if (hs[i].found && hs[i].data != NULL) {
+			raws[nh] = hs[i].data;
+			lens[nh] = hs[i].len;
+			idx[nh++] = i;
+		}
+	if (nh > 0 && mime_parse_headers_isolated(raws, lens, nh, got, &err) < 0)
+		log_warnx("header fields of UIDs %u-%u unreadable (%s); reading "
+		    "those messages whole", uids[0], uids[n - 1],
+		    err ? err : "parse error");
+	for (i = 0; i < nh; i++)
+		hm[idx[i]] = got[i];
+	tx = store_begin(s->st) == 0;   /* one read lock for all lookups */
+	for (i = 0; i < n; i++)
+		whole[i] = hm[i] == NULL || concerns(s, hm[i]);
+	if (tx)
+		store_commit(s->st);
+	for (i = 0; i < n; i++)
+		inmsg_free(hm[i]);
+	free(hm);
+	free(raws);
+	free(lens);
+	free(idx);
+	free(got);
+	free(err);
+}
+
+/* One batch of new UIDs: header fields, the filter, then each message
+ * that concerns us in order, the runs between them recorded as seen.
+ * <0 when the connection failed or a record could not be written. */
+static int
+process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
+    size_t n, volatile int *stop)
+{
+	struct imap_hdr *hs = NULL;
+	bool *whole = NULL;
+	uint32_t skipped = 0;
+	size_t i, nwhole = 0;
+	char *err = NULL;
+	int r = 0;
+
+	if (imap_fetch_headers(s->imap, uids, n, filter_fields, HDR_MAX, &hs,
+	    &err) < 0) {
+		sched_imap_lost(s, "FETCH", err);
+		free(err);
+		return -EIO;
+	}
+	whole = xcalloc(n, sizeof(*whole));
+	decide(s, uids, hs, n, whole);
+	imap_hdrs_free(hs, n);
+	for (i = 0; i < n && !*stop && !sched_tx_failed && r == 0; i++) {
+		if (!whole[i]) {
+			skipped = uids[i];
+			continue;
+		}
+		nwhole++;
+		if (skipped != 0 && (r = skip_upto(s, uidvalidity, skipped)) < 0)
+			break;
+		skipped = 0;
+		r = process_uid(s, uidvalidity, uids[i]);
+	}
+	if (r == 0 && skipped != 0 && !sched_tx_failed)
+		r = skip_upto(s, uidvalidity, skipped);
+	log_debug("UIDs %u-%u: %zu of %zu read whole", uids[0], uids[n - 1],
+	    nwhole, n);
+	free(whole);
+	return r;
+}
+
 /* Catches up on everything since the last UID seen. */
 void
 sched_sync_inbox(struct sched *s, volatile int *stop)
@@ -650,11 +868,14 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 		goto out;
 	}
 	sched_tx_failed = false;
-	for (i = 0; i < n && !*stop && !sched_tx_failed; i++) {
-		if (uids[i] <= last_uid)
-			continue;
-		if (process_uid(s, uidvalidity, uids[i]) < 0)
+	for (i = 0; i < n && uids[i] <= last_uid; i++)
+		;
+	while (i < n && !*stop && !sched_tx_failed) {
+		size_t k = n - i < HDR_BATCH ? n - i : HDR_BATCH;
+
+		if (process_batch(s, uidvalidity, uids + i, k, stop) < 0)
 			goto out;
+		i += k;
 		notify_watchdog();
 	}
 	s->last_sync = iv_now();
