@@ -703,9 +703,11 @@ auto_reply(const struct inmsg *h, const struct classification *cl)
  * X-Failed-Recipients, or what classify_message says of the fields alone:
  * a mailer-daemon sender, a bounce subject). It also says yes to
  * automatic replies to the user, calendars of anyone, and a contact as
- * Sender or Reply-To. Passed over: a delivery report nested inside another
- * container from a sender, subject and return path that look like none
- * of these.
+ * Sender or Reply-To, and to notifications from Amazon SES/SNS (whose
+ * complaints are known by their JSON text). Passed over: a delivery
+ * report nested inside another container, or one whose only sign is a
+ * Final-Recipient line in its plain text, from a sender, subject and
+ * return path that look like none of these.
  */
 static bool
 concerns(struct sched *s, const struct inmsg *h)
@@ -726,6 +728,11 @@ concerns(struct sched *s, const struct inmsg *h)
 	    strcmp(h->content_type, "multipart/report") == 0 ||
 	    inmsg_header(h, "X-Failed-Recipients") != NULL)
 		return true;
+	if (!str_empty(h->from_addr) && ((v = strrchr(h->from_addr, '@')) !=
+	    NULL) && (strcmp(v, "@sns.amazonaws.com") == 0 ||
+	    strcmp(v, "@amazonses.com") == 0 ||
+	    (strlen(v) > 14 && strcmp(v + strlen(v) - 14, ".amazonses.com") == 0)))
+		return true;            /* SES notifications (JSON) */
 	if ((v = inmsg_header(h, "Return-Path")) != NULL &&
 	    strcmp(v + strspn(v, " "), "<>") == 0)
 		return true;            /* the null sender of a notification */
