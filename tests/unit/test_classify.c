@@ -114,6 +114,39 @@ test_strip_quotes(void **state)
 		{ "Tuesday works.\n\nThanks,\nalso, you should really talk to Maria Chen at Initech; she ran the analytics team for years and knows everybody in the field, she would be a great person to ask about the transition from consulting.\n",
 		  "Tuesday works.\n\nThanks,\nalso, you should really talk to Maria Chen at Initech; she ran the analytics team for years and knows everybody in the field, she would be a great person to ask about the transition from consulting.\n" },
 		{ "Best,\nJames\n", "Best,\nJames\n" },
+		/* answers below and between quoted lines stay */
+		{ "On Tue, Nov 24, 2026 at 9:12 AM Sophia Lopez <sophia@example.org> wrote:\n> Would Tuesday work?\n\nTuesday works for me.\n",
+		  "Tuesday works for me.\n" },
+		{ "Hi,\nOn Tue, Nov 24, 2026 at 9:12 AM Sophia Lopez <sophia@example.org> wrote:\n> Q1?\n\nA1.\n\n> Q2?\n\nA2.\n\n--\nJames\n",
+		  "Hi,\n\nA1.\n\nA2.\n" },
+		/* attributions over several lines and in other languages */
+		{ "Gladly.\n\nOn Tue, Nov 24, 2026 at 9:12 AM,\nSophia Lopez <sophia@example.org>\nwrote:\n\n> Hi\n",
+		  "Gladly.\n" },
+		{ "Sim.\n\nEm ter., 24 de nov. de 2026 às 09:12, Sophia Lopez <\nsophia@example.org> escreveu:\n\n> Olá\n", "Sim.\n" },
+		{ "Va bene.\n\nIl giorno mar 24 nov 2026 alle ore 09:12 Sophia Lopez <sophia@example.org> ha scritto:\n\n> Ciao\n", "Va bene.\n" },
+		{ "Prima.\n\nOp di 24 nov. 2026 om 09:12 schreef Sophia Lopez <sophia@example.org>:\n\n> Hoi\n", "Prima.\n" },
+		{ "Да.\n\n24.11.2026 09:12 пользователь Sophia Lopez <\nsophia@example.org> написал:\n\n> Привет\n", "Да.\n" },
+		{ "はい。\n\n2026年11月24日(火) 9:12 Sophia Lopez <sophia@example.org>:\n\n> こんにちは\n", "はい。\n" },
+		{ "好的。\n\n在 2026年11月24日 09:12，Sophia Lopez <sophia@example.org> 写道：\n> 你好\n", "好的。\n" },
+		/* Outlook header blocks in other languages, with no '>' */
+		{ "Claro.\n\nDe: Sophia Lopez <sophia@example.org>\nEnviado el: martes, 24 de noviembre de 2026 9:12\nPara: James\n", "Claro.\n" },
+		{ "Sim.\n\nDe: Sophia Lopez\nEnviada em: terça-feira, 24 de novembro de 2026 09:12\n", "Sim.\n" },
+		{ "Ok.\n\nVan: Sophia Lopez\nVerzonden: dinsdag 24 november 2026 09:12\n", "Ok.\n" },
+		{ "Ok.\n\nDa: Sophia Lopez\nInviato: martedì 24 novembre 2026 09:12\n", "Ok.\n" },
+		{ "Да.\n\nОт: Sophia Lopez\nОтправлено: 24 ноября 2026 г. 9:12\n", "Да.\n" },
+		{ "はい。\n\n差出人: Sophia Lopez\n送信日時: 2026年11月24日 9:12\n", "はい。\n" },
+		{ "好的。\n\n发件人: Sophia Lopez\n发送时间: 2026年11月24日 9:12\n", "好的。\n" },
+		{ "Yes.\n\n ------------------------------\n\n*From:* Sophia Lopez\n*Sent:* Tuesday\n", "Yes.\n" },
+		/* signatures: "-Name", a card, a name and a line; not a sentence */
+		{ "Tuesday works.\n\n-James\n", "Tuesday works.\n" },
+		{ "Tuesday works.\n\nJames Walker\nDirector of Analytics\n+1 (555) 010-0100\nwww.acme.test\n",
+		  "Tuesday works.\n" },
+		{ "Tuesday works.\n\nJames Walker\nvia mobile\n", "Tuesday works.\n" },
+		{ "Here is my answer.\n\nSent from my desk, is much easier than my phone.\n",
+		  "Here is my answer.\n\nSent from my desk, is much easier than my phone.\n" },
+		/* a person introduced at the end is not a signature */
+		{ "I am not the right person, but talk to:\n\nMaria Chen\nmaria.chen@initech.test\n",
+		  "I am not the right person, but talk to:\n\nMaria Chen\nmaria.chen@initech.test\n" },
 		{ "", "" },
 	};
 	size_t i;
