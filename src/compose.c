@@ -39,11 +39,12 @@
 #define QUESTIONS_MAX_CATS      32
 #define QUESTIONS_MAX_ITEMS     256
 
-#define N_TEMPLATES     9
+#define N_TEMPLATES     12
 
 const char *const compose_template_names[] = {
 	"outreach.txt", "followup.txt", "invite.txt", "reschedule.txt",
 	"cancel.txt", "prep.txt", "thankyou.txt", "reminder.txt", "notice.txt",
+	"keepintouch.txt", "update.txt", "digest.txt",
 	NULL
 };
 _Static_assert(nitems(compose_template_names) == N_TEMPLATES + 1,
@@ -494,6 +495,12 @@ build_vars(const struct config *cfg, const struct tmplset *ts,
 		tvars_list_declare(it, "items");
 		for (k = 0; k < ts->cats[i].n_items; k++)
 			tvars_list_add_str(it, "items", ts->cats[i].items[k]);
+	}
+	for (i = 0; i < req->n_lists; i++) {
+		tvars_list_declare(v, req->lists[i].name);
+		for (k = 0; k < req->lists[i].n; k++)
+			tvars_list_add_str(v, req->lists[i].name,
+			    req->lists[i].items[k]);
 	}
 	for (i = 0; i < req->n_extra; i++)
 		tvars_set(v, req->extra[i].key, req->extra[i].value);

@@ -33,6 +33,13 @@ int tmplset_load(const struct config *cfg, const char *const *extra_vars,
 void tmplset_free(struct tmplset *t);
 const struct template *tmplset_get(const struct tmplset *t, const char *name);
 
+/* A list of strings for a template ({{#name}}{{.}}{{/name}}). */
+struct compose_list {
+	const char *name;
+	char **items;
+	size_t n;
+};
+
 struct compose_req {
 	const char *template;           /* "outreach.txt", ... */
 	const struct contact *contact;  /* who it is about (may be NULL) */
@@ -59,6 +66,9 @@ struct compose_req {
 	 * ... see template_builtin_vars); set last, so they win */
 	const struct kvpair *extra;
 	size_t n_extra;
+	/* lists of strings for digests and keep-in-touch messages */
+	const struct compose_list *lists;
+	size_t n_lists;
 	/* iMIP calendar part: ics as given, or (ics_build set) built from the
 	 * rendered text, so the calendar carries the message's own words
 	 * (clients such as Thunderbird show only the calendar) */

@@ -90,6 +90,8 @@ static void parse_send_days(struct load *, const struct key *,
     config_setting_t *, const char *);
 static void parse_availability(struct load *, const struct key *,
     config_setting_t *, const char *);
+static void parse_digest(struct load *, const struct key *,
+    config_setting_t *, const char *);
 
 #define OFF(f)  offsetof(struct config, f)
 #define STR(g, n, f, fl)        { g, n, T_STRING, OFF(f), 0, 0, fl, NULL }
@@ -156,6 +158,7 @@ static const struct key keys[] = {
 
 	DUR("thankyou", "remind_after", thankyou.remind_after, 0),
 	BOOL("thankyou", "draft", thankyou.draft),
+	DUR("thankyou", "keep_in_touch", thankyou.keep_in_touch, 0),
 
 	INT("goal", "interviews_per_field", goal.interviews_per_field, 1, INT_MAX),
 
@@ -165,6 +168,7 @@ static const struct key keys[] = {
 
 	/* top level: group "" */
 	SPEC("", "provider", provider, 0, NULL),
+	SPEC("", "digest", digest.wday, 0, parse_digest),
 };
 #define NKEYS nitems(keys)
 
@@ -910,8 +914,10 @@ type_matches(enum ktype t, int have)
 {
 	switch (t) {
 	case T_STRING:
-	case T_DURATION:
 		return have == CONFIG_TYPE_STRING;
+	case T_DURATION:        /* a bare 0 where 0 means "off" */
+		return have == CONFIG_TYPE_STRING || have == CONFIG_TYPE_INT ||
+		    have == CONFIG_TYPE_INT64;
 	case T_INT:
 		return have == CONFIG_TYPE_INT || have == CONFIG_TYPE_INT64;
 	case T_BOOL:
@@ -987,6 +993,15 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 		*(bool *)slot(l, k) = config_setting_get_bool(s) != 0;
 		break;
 	case T_DURATION:
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			if (config_setting_get_int64(s) != 0 || k->min > 0) {
+				problem(l, s, "%s.%s: %s", k->group, k->name,
+				    type_wanted(k->type));
+				return;
+			}
+			*(long *)slot(l, k) = 0;
+			break;
+		}
 		v = config_setting_get_string(s);
 		if (parse_duration(v, &secs) < 0) {
 			problem(l, s, "%s.%s: bad duration \"%s\" "
@@ -1059,6 +1074,8 @@ set_defaults(struct config *c)
 	c->meeting.copy_to_self = true;
 	c->thankyou.remind_after = 24 * 3600;
 	c->thankyou.draft = true;
+	c->thankyou.keep_in_touch = 8 * 7 * 86400;
+	c->digest.wday = -1;
 	c->goal.interviews_per_field = 3;
 	c->storage.database = xstrdup(LOCALSTATEDIR "/lib/infoviewd/infoviewd.db");
 	c->templates.dir = xstrdup(SYSCONFDIR "/infoviewd/templates");
@@ -1066,7 +1083,31 @@ set_defaults(struct config *c)
 	    PKGDATADIR "/templates");
 }
 
-/* A top-level key (group ""): only `provider` so far. */
+/* `digest = "Mon 08:00"`: the weekly digest's day and time in the
+ * user's zone; "" turns it off. */
+static void
+parse_digest(struct load *l, const struct key *k, config_setting_t *s,
+    const char *v)
+{
+	const char *sp = strchr(v, ' ');
+	int wday = -1, min = -1;
+
+	(void)k;
+	if (*v == '\0') {
+		l->c->digest.wday = -1;
+		return;
+	}
+	if (sp == NULL || (wday = parse_wday(v, (size_t)(sp - v))) < 0 ||
+	    parse_hhmm(sp + 1, &min) < 0) {
+		problem(l, s, "digest: \"%s\" is not a day and a time (e.g. "
+		    "\"Mon 08:00\"; \"\" turns the digest off)", shown(v));
+		return;
+	}
+	l->c->digest.wday = wday;
+	l->c->digest.min = min;
+}
+
+/* A top-level key (group ""): `provider` and `digest`. */
 static void
 load_top(struct load *l, const struct key *k, config_setting_t *s)
 {
@@ -1077,6 +1118,14 @@ load_top(struct load *l, const struct key *k, config_setting_t *s)
 		return;
 	}
 	v = config_setting_get_string(s);
+	if (str_has_ctl(v, false)) {
+		problem(l, s, "%s: control characters are not allowed", k->name);
+		return;
+	}
+	if (k->parse != NULL) {
+		k->parse(l, k, s, v);
+		return;
+	}
 	if (*v != '\0' && provider_find(v) == NULL) {
 		problem(l, s, "provider: unknown provider \"%s\" (known: %s; or "
 		    "leave it out and set the servers)", shown(v),

@@ -75,7 +75,12 @@ struct config {
 	struct {
 		long remind_after;
 		bool draft;
+		long keep_in_touch;     /* seconds; 0 = off */
 	} thankyou;
+	struct {
+		int wday;               /* 0 = Sunday; -1 = no digest */
+		int min;                /* minutes after midnight, user's zone */
+	} digest;
 	struct {
 		int interviews_per_field;
 	} goal;

@@ -653,7 +653,7 @@ static int
 contact_stop(struct ctl *c, int argc, char **argv)
 {
 	struct contact *ct = NULL;
-	int rc, r, cancelled = 0;
+	int rc, r, cancelled = 0, keep = 0;
 
 	if ((rc = one_contact_arg(c, "contact stop", argc, argv, &ct)) != EXIT_OK)
 		return rc;
@@ -662,6 +662,8 @@ contact_stop(struct ctl *c, int argc, char **argv)
 	    "stopped with infoviewctl")) < 0 ||
 	    (cancelled = r = store_outbox_cancel_contact(c->st, ct->id,
 	    "contact stopped")) < 0 ||
+	    (keep = r = store_outbox_cancel_kind(c->st, ct->id, OK_KEEP,
+	    "contact stopped")) < 0 ||
 	    (r = store_commit(c->st)) < 0) {
 		store_rollback(c->st);
 		ctl_errf("contact stop %s: %s (%s)", ct->email, strerror(-r),
@@ -669,8 +671,9 @@ contact_stop(struct ctl *c, int argc, char **argv)
 		contact_free(ct);
 		return EXIT_FAILED;
 	}
-	printf("stopped contact %lld <%s>; %d queued message%s cancelled\n",
-	    (long long)ct->id, ct->email, cancelled, cancelled == 1 ? "" : "s");
+	printf("stopped contact %lld <%s>; %d queued message%s cancelled%s\n",
+	    (long long)ct->id, ct->email, cancelled, cancelled == 1 ? "" : "s",
+	    keep > 0 ? "; no more keep-in-touch reminders" : "");
 	contact_free(ct);
 	ctl_wake(c);
 	return EXIT_OK;

@@ -195,6 +195,27 @@ static const char *const all_states[] = {
 	CS_STOPPED,
 };
 
+#define KEEP_AHEAD (7 * 86400)     /* keep-in-touch shown this far ahead */
+
+/* The contact of id among v, or NULL. */
+static const struct contact *
+contact_in(struct contact **v, size_t n, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i]->id == id)
+			return v[i];
+	return NULL;
+}
+
+/* A queued keep-in-touch reminder due within KEEP_AHEAD (or overdue). */
+static bool
+keep_due(const struct outbox_row *q)
+{
+	return strcmp(q->kind, OK_KEEP) == 0 && q->due < iv_now() + KEEP_AHEAD;
+}
+
 static void
 status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
     const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
@@ -251,6 +272,22 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		json_kint(&j, "goal", c->cfg->goal.interviews_per_field);
 		json_kbool(&j, "reached",
 		    p[i].interviewed >= c->cfg->goal.interviews_per_field);
+		json_end_object(&j);
+	}
+	json_end_array(&j);
+	json_key(&j, "keep_in_touch");
+	json_begin_array(&j);
+	for (i = 0; i < nq; i++) {
+		const struct contact *k = contact_in(v, n, q[i]->contact_id);
+
+		if (!keep_due(q[i]) || k == NULL)
+			continue;
+		json_begin_object(&j);
+		json_kint(&j, "id", k->id);
+		json_kstr(&j, "email", k->email);
+		json_kstr(&j, "name", k->name);
+		json_ktime(&j, "due", q[i]->due);
+		json_kint(&j, "queue_id", q[i]->id);
 		json_end_object(&j);
 	}
 	json_end_array(&j);
@@ -384,6 +421,24 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	}
 	if (np == 0)
 		printf("  (no contacts yet)\n");
+	for (i = 0, col = 0; i < nq; i++) {
+		const struct contact *k = contact_in(v, n, q[i]->contact_id);
+
+		if (!keep_due(q[i]) || k == NULL)
+			continue;
+		if (col++ == 0)
+			printf("\nkeep in touch\n");
+		printf("  %-21s ", q[i]->due <= iv_now() ? "now" : tz_format(
+		    c->cfg->identity.timezone, q[i]->due, "%Y-%m-%d %H:%M %Z",
+		    when, sizeof(when)));
+		if (!str_empty(k->name)) {
+			put_padded(k->name, 0);
+			fputc(' ', stdout);
+		}
+		printf("<");
+		put_padded(k->email, 0);
+		printf(">\n");
+	}
 	printf("\nnext\n");
 	for (i = 0; i < nq && i < NEXT_ACTIONS; i++)
 		printf("  %-21s %-10s queue %lld\n", tz_format(

@@ -436,3 +436,127 @@ out:
 	contact_free(c);
 	return r;
 }
+
+/* ---- keeping in touch, the weekly digest --------------------------------- */
+
+time_t
+plan_thanked_at(struct store *st, const struct contact *c)
+{
+	struct event *ev = NULL;
+	size_t n = 0, i;
+	time_t at = c->updated;
+
+	if (store_event_list(st, c->id, &ev, &n) < 0)
+		return at;
+	for (i = 0; i < n; i++)
+		if (kind_is(ev[i].kind, "state") &&
+		    strstr(ev[i].detail, "-> " CS_THANKED) != NULL)
+			at = ev[i].at;
+	events_free(ev, n);
+	return at;
+}
+
+int
+plan_keep_in_touch(struct store *st, const struct config *cfg,
+    const struct contact *c)
+{
+	struct outbox_row **rows = NULL;
+	size_t n = 0, i;
+	time_t anchor;
+	bool pending = false;
+	int r;
+
+	if (cfg->thankyou.keep_in_touch <= 0) {
+		r = store_outbox_cancel_kind(st, c->id, OK_KEEP,
+		    "keep_in_touch is off");
+		return r < 0 ? r : 0;
+	}
+	if (strcmp(c->state, CS_THANKED) != 0)
+		return 0;
+	if ((r = store_outbox_list(st, NULL, c->id, &rows, &n)) < 0)
+		return r;
+	anchor = plan_thanked_at(st, c);
+	for (i = 0; i < n; i++) {
+		const struct outbox_row *o = rows[i];
+
+		if (!kind_is(o->kind, OK_KEEP))
+			continue;
+		if (kind_is(o->state, OB_QUEUED) || kind_is(o->state, OB_HELD) ||
+		    kind_is(o->state, OB_SENDING))
+			pending = true;
+		else if (kind_is(o->state, OB_SENT) && o->sent_at > anchor)
+			anchor = o->sent_at;
+		else if (kind_is(o->state, OB_CANCELLED) && o->due > anchor)
+			anchor = o->due;
+	}
+	outbox_rows_free(rows, n);
+	if (pending)
+		return 0;
+	if ((r = queue_row(st, cfg, OK_KEEP, c, 0, true,
+	    anchor + cfg->thankyou.keep_in_touch, NULL)) < 0)
+		return r;
+	return 1;
+}
+
+time_t
+plan_digest_next(const struct config *cfg, time_t after)
+{
+	const char *zone = cfg->identity.timezone;
+	int d;
+
+	if (cfg->digest.wday < 0)
+		return 0;
+	for (d = 0; d < 9; d++) {
+		struct tm tm;
+		time_t t;
+
+		tz_utc_to_local(zone, after + (time_t)d * 86400, &tm);
+		if (tm.tm_wday != cfg->digest.wday)
+			continue;
+		if (tz_local_to_utc(zone, tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, cfg->digest.min / 60, cfg->digest.min % 60,
+		    &t) < 0)
+			continue;
+		if (t > after)
+			return t;
+	}
+	return after + 7 * 86400;       /* cannot happen: a week has the day */
+}
+
+int
+plan_digest(struct store *st, const struct config *cfg, time_t now)
+{
+	struct outbox_row **rows = NULL;
+	size_t n = 0, i;
+	time_t last = 0, next;
+	int64_t queued = 0;
+	int r = 0;
+
+	if ((r = store_outbox_list(st, NULL, 0, &rows, &n)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (!kind_is(rows[i]->kind, OK_DIGEST))
+			continue;
+		if (kind_is(rows[i]->state, OB_SENT) && rows[i]->sent_at > last)
+			last = rows[i]->sent_at;
+		else if (kind_is(rows[i]->state, OB_QUEUED) && queued == 0)
+			queued = rows[i]->id;
+		else if (kind_is(rows[i]->state, OB_QUEUED))
+			store_outbox_cancel(st, rows[i]->id, "one digest at a time");
+	}
+	next = plan_digest_next(cfg, last > 0 ? last : now);
+	if (next == 0) {
+		if (queued != 0)
+			r = store_outbox_cancel(st, queued, "digest is off");
+	} else if (queued != 0) {
+		/* Kept while it is still a digest time (the setting may have
+		 * changed since it was queued). */
+		for (i = 0; i < n; i++)
+			if (rows[i]->id == queued &&
+			    plan_digest_next(cfg, rows[i]->due - 1) != rows[i]->due)
+				r = store_outbox_defer(st, queued, next);
+	} else
+		r = queue_row(st, cfg, OK_DIGEST, NULL, 0, true, next, NULL);
+	outbox_rows_free(rows, n);
+	return r < 0 ? r : 0;
+}

@@ -51,6 +51,26 @@ int meeting_note(struct store *st, const struct config *cfg,
     int64_t meeting_id, const char *notes, bool append, bool *ret_redraft,
     char **ret_err);
 
+/* Keeping in touch (infoviewd.conf(5) thankyou.keep_in_touch): for a
+ * thanked contact with no keep-in-touch reminder queued, queues the next
+ * one keep_in_touch after the later of the change to thanked and the
+ * last reminder (sent or cancelled). With keep_in_touch 0, cancels the
+ * queued ones. Runs inside the caller's transaction. Returns 1 queued,
+ * 0 nothing to do, or a negative errno. */
+int plan_keep_in_touch(struct store *st, const struct config *cfg,
+    const struct contact *c);
+/* When a contact was last thanked (the newest change to thanked; the
+ * contact's last update when the history has none). */
+time_t plan_thanked_at(struct store *st, const struct contact *c);
+
+/* The first digest time (infoviewd.conf(5) digest, in the user's zone)
+ * after `after`; 0 when the digest is off. */
+time_t plan_digest_next(const struct config *cfg, time_t after);
+/* Keeps one digest queued at the next digest time after the last one
+ * sent (or after now), or none when the digest is off. Runs inside the
+ * caller's transaction. */
+int plan_digest(struct store *st, const struct config *cfg, time_t now);
+
 /* The concrete times to offer a contact now (SPEC: from availability,
  * future, not overlapping meetings). *ret allocated. */
 int slots_compute(struct store *st, const struct config *cfg, time_t now,

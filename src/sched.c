@@ -145,6 +145,7 @@ sched_reload(struct sched *s, struct config *cfg, struct tmplset *ts)
 	sched_disconnect(s);
 	s->imap_retry_at = 0;
 	s->inbox_dirty = true;
+	s->last_plan = 0;               /* keep_in_touch or digest may differ */
 	/* A new password may be in place: sending paused for the account
 	 * tries again at once (infoviewd(8), "Account refusals"). */
 	if (store_outbox_pause_retry(s->st) == 0)
@@ -352,6 +353,29 @@ mark_unanswered(struct sched *s, time_t now)
 	free(ids);
 }
 
+#define PLAN_EVERY 60               /* seconds between two planning rounds */
+
+/* Thanked contacts get their next keep-in-touch reminder queued, and the
+ * weekly digest its next time (infoviewd.conf(5) thankyou.keep_in_touch,
+ * digest). At most once a minute: nothing here is due sooner. */
+static void
+plan_later(struct sched *s, time_t now)
+{
+	struct contact **v = NULL;
+	size_t n = 0, i;
+
+	if (s->last_plan != 0 && now >= s->last_plan &&
+	    now < s->last_plan + PLAN_EVERY)
+		return;
+	s->last_plan = now;
+	if (store_contact_list(s->st, CS_THANKED, NULL, &v, &n) == 0) {
+		for (i = 0; i < n && !sched_tx_failed; i++)
+			IN_TX(s->st, plan_keep_in_touch(s->st, s->cfg, v[i]));
+		contacts_free(v, n);
+	}
+	IN_TX(s->st, plan_digest(s->st, s->cfg, now));
+}
+
 /* ---- the pass ------------------------------------------------------------ */
 
 static time_t
@@ -393,6 +417,7 @@ sched_pass(struct sched *s, volatile int *stop)
 	mark_ended(s, now);
 	mark_unanswered(s, now);
 	check_alive(s);
+	plan_later(s, now);
 	if (s->inbox_dirty || now >= s->last_sync + poll) {
 		sched_sync_inbox(s, stop);
 		if (s->imap != NULL)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "compose.h"
 #include "sched.h"
 #include "smtp.h"
 #include "imap.h"
@@ -44,6 +45,7 @@ struct sched {
 	time_t last_sync;
 	char *box_sent, *box_drafts;    /* this connection's Sent and Drafts
 	                                   (wire names), NULL: not found */
+	time_t last_plan;               /* keep-in-touch and digest planned */
 	char status[256];
 };
 
@@ -83,6 +85,29 @@ void sched_save_sent(struct sched *s, const char *message_id,
 
 /* sched_send.c: sends everything due now; stops early when asked. */
 void sched_send_due(struct sched *s, volatile int *stop);
+/* sched_send.c: mail from the user to c after t in the Sent folder?
+ * 1 yes (*ret_when: its Date, when not NULL), 0 no, <0 cannot tell. */
+int user_wrote_since(struct sched *s, const struct contact *c, time_t t,
+    time_t *ret_when);
+
+/* sched_keep.c: keeping in touch and the weekly digest. */
+struct keep_vars {
+	struct compose_list lists[6];
+	size_t n_lists;
+	struct kvpair scalars[4];
+	size_t n_scalars;
+};
+void keep_vars_done(struct keep_vars *k);
+/* The variables of a keepintouch, update or digest row (nothing for other
+ * kinds). c may be NULL (digest). */
+void keep_vars_for(struct sched *s, const struct outbox_row *row,
+    const struct contact *c, struct keep_vars *k);
+/* A keep-in-touch reminder came due: true when it was handled here (the
+ * user wrote to the contact since - the clock starts again from that
+ * mail - or the contact is no longer thanked); false to send it, after
+ * queueing the drafted update for the Drafts folder. */
+bool keep_in_touch_due(struct sched *s, const struct outbox_row *row,
+    const struct contact *c);
 /* When sending paused for the account may try again (0: not paused). */
 time_t sched_send_paused_until(struct sched *s);
 /* sched_inbox.c: catches up on everything since the last UID seen. */

@@ -24,6 +24,13 @@
 
 /* ---- rendering ----------------------------------------------------------- */
 
+/* Drafts are APPENDed to the Drafts folder, never sent. */
+static bool
+is_draft(const char *kind)
+{
+	return kind_is(kind, OK_DRAFT) || kind_is(kind, OK_UPDATE);
+}
+
 static const char *
 template_of(const char *kind)
 {
@@ -33,6 +40,8 @@ template_of(const char *kind)
 		{ OK_CANCEL, "cancel.txt" }, { OK_PREP, "prep.txt" },
 		{ OK_DRAFT, "thankyou.txt" }, { OK_REMINDER, "reminder.txt" },
 		{ OK_REFERRER, "reminder.txt" }, { OK_NOTICE, "notice.txt" },
+		{ OK_KEEP, "keepintouch.txt" }, { OK_UPDATE, "update.txt" },
+		{ OK_DIGEST, "digest.txt" },
 	};
 	size_t i;
 
@@ -55,6 +64,7 @@ struct render_ctx {
 	size_t n_extra;
 	struct inbox_item *item;
 	char *thread;
+	struct keep_vars keep;          /* keepintouch, update, digest */
 };
 
 static void
@@ -76,6 +86,7 @@ render_ctx_done(struct render_ctx *x)
 	if (x->item != NULL)
 		inbox_items_free(x->item, 1);
 	free(x->thread);
+	keep_vars_done(&x->keep);
 }
 
 static void
@@ -216,6 +227,19 @@ reminder_reason(struct sched *s, const struct outbox_row *row,
 	return text;
 }
 
+/* What the keep-in-touch reminder asks for, naming the Drafts folder. */
+static char *
+keep_reason(struct sched *s, const struct contact *c)
+{
+	char *folder = s->box_drafts ? folders_mutf7_decode(s->box_drafts) :
+	    xstrdup("Drafts");
+	char *text = xasprintf("Keep in touch with %s: a drafted update is in "
+	    "your %s folder.", str_empty(c->name) ? c->email : c->name, folder);
+
+	free(folder);
+	return text;
+}
+
 /* Loads what the row refers to. */
 static int
 render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
@@ -288,6 +312,12 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 		    x->contact->name));
 	} else if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
 		render_extra(x, "reason", reminder_reason(s, row, x->contact));
+	keep_vars_for(s, row, x->contact, &x->keep);
+	for (i = 0; i < x->keep.n_scalars; i++)
+		render_extra(x, x->keep.scalars[i].key,
+		    xstrdup(x->keep.scalars[i].value));
+	if (kind_is(row->kind, OK_KEEP) && x->contact != NULL)
+		render_extra(x, "reason", keep_reason(s, x->contact));
 	if (kind_is(row->kind, OK_CANCEL) && !str_empty(row->param))
 		render_extra(x, "reason", xstrdup(row->param));
 	return 0;
@@ -336,6 +366,8 @@ render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 	req.slot_length = s->cfg->meeting.duration;
 	req.extra = x->extra;
 	req.n_extra = x->n_extra;
+	req.lists = x->keep.lists;
+	req.n_lists = x->keep.n_lists;
 	if (x->meeting != NULL && x->contact != NULL &&
 	    (kind_is(row->kind, OK_INVITE) || kind_is(row->kind, OK_RESCHEDULE) ||
 	    kind_is(row->kind, OK_CANCEL))) {
@@ -396,7 +428,7 @@ gate(struct sched *s, const struct outbox_row *row, const struct contact *c,
 	int64_t n;
 	char *v = NULL;
 
-	if (row->to_user || kind_is(row->kind, OK_DRAFT))
+	if (row->to_user || is_draft(row->kind))
 		return 0;
 	if ((t = window_next_open(cfg, contact_zone(cfg, c), now)) > now)
 		return t;
@@ -461,7 +493,7 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 	if (c == NULL)
 		return 0;
 	detail = xasprintf("%s%s %s \"%s\"", row->kind,
-	    kind_is(row->kind, OK_DRAFT) ? " draft saved" : " sent",
+	    is_draft(row->kind) ? " draft saved" : " sent",
 	    row->message_id, row->subject);
 	store_event_add(s->st, c->id, "sent", detail);
 	free(detail);
@@ -610,7 +642,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
 	size_t n;
 	int r;
 
-	if (kind_is(row->kind, OK_DRAFT))
+	if (is_draft(row->kind))
 		return save_draft(s, row, ret_err);
 	if ((r = sched_smtp_ready(s, ret_err)) < 0)
 		return r;
@@ -648,7 +680,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
 static void
 save_sent_copy(struct sched *s, const struct outbox_row *row)
 {
-	if (row->to_user || kind_is(row->kind, OK_DRAFT))
+	if (row->to_user || is_draft(row->kind))
 		return;
 	sched_save_sent(s, row->message_id, row->raw, row->raw_len);
 }
@@ -729,9 +761,9 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	if (r == 0) {
 		IN_TX(s->st, store_outbox_mark_sent(s->st, row->id, now) < 0 ? -1 :
 		    after_sent(s, row, c, now));
-		if (!row->to_user && !kind_is(row->kind, OK_DRAFT))
+		if (!row->to_user && !is_draft(row->kind))
 			gap_after_send(s, now);
-		if (!kind_is(row->kind, OK_DRAFT)) {
+		if (!is_draft(row->kind)) {
 			resume_sending(s);
 			set_health(s, "smtp", "ok", NULL);
 		}
@@ -740,7 +772,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		save_sent_copy(s, row);
 		return;
 	}
-	if (r == -ENOENT && kind_is(row->kind, OK_DRAFT)) {
+	if (r == -ENOENT && is_draft(row->kind)) {
 		/* no Drafts folder: told once already; not retried */
 		log_info("queue %lld (%s): %s", (long long)row->id, row->kind,
 		    why);
@@ -766,7 +798,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	    format_duration(backoff_after(row->attempts + 1)));
 	IN_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + backoff_after(row->attempts + 1), why));
-	set_health(s, kind_is(row->kind, OK_DRAFT) ? "imap" : "smtp", "error", why);
+	set_health(s, is_draft(row->kind) ? "imap" : "smtp", "error", why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
 		/* a new connection gets a freshly fetched token */
 		smtp_free(s->smtp);
@@ -797,9 +829,11 @@ header_has_address(const char *list, const char *addr)
 #define SENT_CHECK_MAX 20       /* newest candidates looked at */
 
 /* Checks the Sent folder for mail from the user to the contact after t
- * (a thank-you already written). 1 yes, 0 no, <0 cannot tell. */
-static int
-user_wrote_since(struct sched *s, const struct contact *c, time_t t)
+ * (a thank-you already written). 1 yes (with the Date of the newest such
+ * message in *ret_when when not NULL), 0 no, <0 cannot tell. */
+int
+user_wrote_since(struct sched *s, const struct contact *c, time_t t,
+    time_t *ret_when)
 {
 	uint32_t *uids = NULL, uidvalidity, uidnext;
 	size_t n = 0, looked = 0;
@@ -829,6 +863,8 @@ user_wrote_since(struct sched *s, const struct contact *c, time_t t)
 			cc = inmsg_header(m, "Cc");
 			found = header_has_address(to, c->email) ||
 			    header_has_address(cc, c->email);
+			if (found && ret_when != NULL)
+				*ret_when = m->date;
 		}
 		inmsg_free(m);
 		freep(&raw);
@@ -857,7 +893,7 @@ reminder_unneeded(struct sched *s, const struct outbox_row *row,
 	if (!kind_is(row->kind, OK_REMINDER) || c == NULL ||
 	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
 		return false;
-	if ((wrote = user_wrote_since(s, c, m->end)) > 0) {
+	if ((wrote = user_wrote_since(s, c, m->end, NULL)) > 0) {
 		unneeded = true;
 		log_info("thank-you to %s found in %s; no reminder needed",
 		    c->email, "the Sent folder");
@@ -894,7 +930,7 @@ process_row(struct sched *s, struct outbox_row *row)
 		IN_TX(s->st, store_outbox_defer(s->st, row->id, until));
 		goto out;
 	}
-	if (reminder_unneeded(s, row, c))
+	if (reminder_unneeded(s, row, c) || keep_in_touch_due(s, row, c))
 		goto out;
 	if (row->raw == NULL && prepare_row(s, row) < 0)
 		goto out;

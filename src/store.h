@@ -141,8 +141,8 @@ int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 #define OB_FAILED       "failed"
 #define OB_CANCELLED    "cancelled"
 
-/* Outbox kinds: one per template, plus "draft" (thank-you APPENDed to
- * Drafts, never sent). */
+/* Outbox kinds: one per template. "thankyou" and "update" are drafts:
+ * APPENDed to Drafts, never sent. */
 #define OK_OUTREACH     "outreach"
 #define OK_FOLLOWUP     "followup"
 #define OK_INVITE       "invite"
@@ -153,6 +153,9 @@ int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 #define OK_REMINDER     "reminder"
 #define OK_REFERRER     "referrer"
 #define OK_NOTICE       "notice"
+#define OK_KEEP         "keepintouch"   /* keep-in-touch reminder to the user */
+#define OK_UPDATE       "update"        /* keep-in-touch update, to Drafts */
+#define OK_DIGEST       "digest"        /* the weekly digest to the user */
 
 struct outbox_row {
 	int64_t id, contact_id, meeting_id;

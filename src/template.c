@@ -51,6 +51,9 @@ const char *const template_builtin_vars[] = {
 	"referrer_email", "contact_state", "reason", "snippet", "thread",
 	"referrals", "tell_referrer", "slot_count",
 	"notes", "topics", "earlier_notes",
+	"since_date", "referral_news", "referral_count", "interviews_since",
+	"interview_count", "meetings_ahead", "meetings_past", "waiting",
+	"followups_due", "keep_due", "fields",
 	NULL
 };
 

@@ -122,6 +122,15 @@ int template_render(const struct template *t, const struct tvars *v,
  *                   most five, list markers removed
  *   earlier_notes   notes from earlier meetings with this contact or
  *                   people of the same company or field (prep)
+ * keeping in touch (keepintouch, update):
+ *   since_date      when the contact was last thanked or written to
+ *   referral_news   list: the people this contact referred and where
+ *                   each stands; referral_count how many ("" if none)
+ *   interviews_since list: conversations held since in the contact's
+ *                   field; interview_count how many ("" if none)
+ * the weekly digest (digest), each a list of strings, empty when nothing:
+ *   meetings_ahead, meetings_past, waiting, followups_due, keep_due,
+ *   fields (progress toward goal.interviews_per_field)
  */
 extern const char *const template_builtin_vars[];
 
