@@ -166,7 +166,7 @@ test_shipped_load(void **state)
 		assert_non_null(strstr(template_filename(t),
 		    compose_template_names[i]));
 	}
-	assert_int_equal(i, 9);
+	assert_int_equal(i, 12);
 	assert_null(tmplset_get(ts, "questions.txt"));
 	assert_null(tmplset_get(ts, "nope.txt"));
 	tmplset_free(ts);
@@ -251,6 +251,60 @@ test_outreach(void **state)
 	assert_null(strstr(body, "{{"));
 	free(body);
 	composed_done(&out);
+	tmplset_free(ts);
+}
+
+/* Notes fill the thank-you: topics are the lines, list markers off, at
+ * most five; without notes the placeholders stay. */
+static void
+test_thankyou_notes(void **state)
+{
+	static const char *const names[] = { "digest.txt", "keepintouch.txt",
+	    "update.txt" };
+	struct config cfg;
+	struct contact c;
+	struct tmplset *ts;
+	struct compose_req req;
+	struct composed out = { 0 };
+	char *err = NULL, *body;
+	size_t i;
+
+	(void)state;
+	config_init(&cfg, "");
+	ts = load_shipped(&cfg);
+	contact_init(&c, "zoe@example.com", "Zoe Lin", "Nordlys AB");
+	memset(&req, 0, sizeof(req));
+	req.template = "thankyou.txt";
+	req.contact = &c;
+	req.message_id = "<ty.1@example.org>";
+	req.meeting_start = SLOT1;
+	req.notes = "- budgets are planned a year ahead\n\n2. the SQL course\n"
+	    "* mentors\nfour\nfive\nsix is too many";
+	assert_int_equal(compose_build(&cfg, ts, &req, &out, &err), 0);
+	body = body_text(out.raw);
+	assert_non_null(strstr(body, "\n  - budgets are planned a year ahead\n"
+	    "  - the SQL course\n  - mentors\n  - four\n  - five\n"));
+	assert_null(strstr(body, "six is too many"));
+	assert_null(strstr(body, "[TOPIC ONE]"));
+	free(body);
+	composed_done(&out);
+	req.notes = NULL;
+	assert_int_equal(compose_build(&cfg, ts, &req, &out, &err), 0);
+	body = body_text(out.raw);
+	assert_non_null(strstr(body, "[TOPIC ONE]"));
+	free(body);
+	composed_done(&out);
+	/* the new messages render with nothing to say, too */
+	for (i = 0; i < nitems(names); i++) {
+		req.template = names[i];
+		req.to_user = strcmp(names[i], "update.txt") != 0;
+		if (compose_build(&cfg, ts, &req, &out, &err) != 0)
+			fail_msg("%s: %s", names[i], err);
+		body = body_text(out.raw);
+		assert_null(strstr(body, "{{"));
+		free(body);
+		composed_done(&out);
+	}
 	tmplset_free(ts);
 }
 
@@ -567,6 +621,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_load),
 		cmocka_unit_test(test_outreach),
+		cmocka_unit_test(test_thankyou_notes),
 		cmocka_unit_test(test_missing_first_name),
 		cmocka_unit_test(test_header_injection),
 		cmocka_unit_test(test_threading_and_user_mail),

@@ -431,6 +431,60 @@ test_provider_preset(void **state)
 	assert_non_null(provider_find("Gmail"));
 }
 
+/* digest and thankyou.keep_in_touch: defaults, values, "off", errors. */
+static void
+test_digest_keep(void **state)
+{
+	char *text, *errs = NULL;
+	struct config *c = NULL;
+	const char *path;
+
+	(void)state;
+	text = base_config(NULL, NULL, NULL, "");
+	path = fixture("keep.conf", 0600, text);
+	if (config_load(path, &c, &errs) != 0)
+		fail_msg("%s", errs);
+	assert_int_equal(c->digest.wday, -1);                 /* off */
+	assert_int_equal(c->thankyou.keep_in_touch, 8 * 7 * 86400);
+	config_free(c);
+	free(text);
+
+	text = base_config(NULL, NULL, NULL, "digest = \"Fri 17:30\";\n"
+	    "thankyou = { keep_in_touch = 0; };");
+	path = fixture("keep.conf", 0600, text);
+	c = NULL;
+	if (config_load(path, &c, &errs) != 0)
+		fail_msg("%s", errs);
+	assert_int_equal(c->digest.wday, 5);
+	assert_int_equal(c->digest.min, 17 * 60 + 30);
+	assert_int_equal(c->thankyou.keep_in_touch, 0);
+	config_free(c);
+	free(text);
+
+	text = base_config(NULL, NULL, NULL, "thankyou = { keep_in_touch = "
+	    "\"3w\"; };\ndigest = \"\";");
+	path = fixture("keep.conf", 0600, text);
+	c = NULL;
+	if (config_load(path, &c, &errs) != 0)
+		fail_msg("%s", errs);
+	assert_int_equal(c->thankyou.keep_in_touch, 21 * 86400);
+	assert_int_equal(c->digest.wday, -1);
+	config_free(c);
+	free(text);
+
+	text = base_config(NULL, NULL, NULL, "digest = \"Someday 8\";\n"
+	    "thankyou = { keep_in_touch = 5; };");
+	path = fixture("keep.conf", 0600, text);
+	c = NULL;
+	assert_int_equal(config_load(path, &c, &errs), -EINVAL);
+	assert_problem(errs, path, 4, "digest: \"Someday 8\" is not a day");
+	assert_problem(errs, path, 5, "thankyou.keep_in_touch: expected a "
+	    "duration");
+	assert_null(c);
+	free(errs);
+	free(text);
+}
+
 /* Each case: one bad value on line `line` of a BASE config, one error. */
 static void
 test_bad_values(void **state)
@@ -745,6 +799,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_provider_preset),
+		cmocka_unit_test(test_digest_keep),
 		cmocka_unit_test(test_loopback_plaintext),
 		cmocka_unit_test(test_plain_password),
 		cmocka_unit_test(test_secret_order),
