@@ -46,6 +46,7 @@ struct classify_ctx {
 	const struct offered_slot *slots;
 	size_t n_slots;
 	const char *contact_tz; /* zone to read times in (never NULL) */
+	const char *own_tz;     /* the user's zone ("your time"), or NULL */
 	time_t now;             /* "next Tuesday" is relative to this */
 	const char *own_addr;   /* the user's address (not a referral) */
 	const char *contact_addr;

@@ -33,8 +33,48 @@ static const char *const optout_phrases[] = {
 	"keine weiteren e-mails", "keine e-mails mehr", "ne me contactez plus",
 	"ne plus me contacter", "ne me contactez pas", "no me contacte",
 	"no me contactes", "dejar de enviarme", "darme de baja",
-	"no vuelva a contactarme", NULL,
+	"no vuelva a contactarme",
+	/* polite and indirect */
+	"please remove me", "remove my email", "remove my address",
+	"remove my name", "delete my email", "delete my address",
+	"off your list", "off your mailing list", "off this list",
+	"would prefer not to be contacted", "prefer not to be contacted",
+	"rather not be contacted", "do not wish to be contacted",
+	"don't wish to be contacted", "don't want to be contacted",
+	"do not want to be contacted", "not to be contacted",
+	"no longer wish to receive", "don't want to receive",
+	"do not want to receive", "stop sending", "don't send me",
+	"do not send me", "no further contact", "no further emails",
+	"no further e-mails", "never email me", "never e-mail me",
+	"never write to me", "dont contact me", "dont email me",
+	"please stop", "stop reaching out", "not contact me again",
+	"don't contact me again", "do not contact me again",
+	/* es */
+	"no me escriba", "no me escribas", "no me envíe", "no me envíes",
+	"no me envie", "elimíname", "eliminame", "elimine mi", "bórrame",
+	"borrame", "quítame de", "quitame de", "sáquenme de", "no quiero recibir",
+	"no deseo recibir", "no me contacten", "no volver a contactarme",
+	"dar de baja", "no me vuelva a escribir", "no me vuelvas a escribir",
+	"no me contacte más", "no me contactes más", "no quiero que me contacte",
+	/* fr */
+	"merci de ne plus", "ne m'écrivez plus", "ne plus m'écrire",
+	"retirez-moi", "retirez moi", "désinscrivez-moi", "me désinscrire",
+	"désinscription", "supprimez mon adresse", "je ne souhaite plus recevoir",
+	"ne plus recevoir", "ne me contactez plus jamais", "cessez de m'écrire",
+	"ne plus être contacté", "ne plus etre contacte",
+	/* de */
+	"bitte entfernen sie mich", "entfernen sie mich", "nicht mehr anschreiben",
+	"schreiben sie mir nicht", "schreiben sie mir bitte nicht",
+	"keine weiteren nachrichten", "abmelden", "austragen",
+	"tragen sie mich aus", "kontaktieren sie mich bitte nicht",
+	"bitte nicht mehr kontaktieren", "nicht mehr kontaktiert werden",
+	"keine mails mehr", "keine e-mails mehr", NULL,
 };
+
+/* A whole reply of one of these words is an opt-out. */
+static const char *const optout_words[] = { "stop", "unsubscribe", "remove",
+	"remove me", "opt out", "optout", "baja", "stopp", "abmelden",
+	"désabonner", "désinscrire", "no more", NULL };
 
 static const char *const decline_phrases[] = {
 	"i'm afraid i can't", "i am afraid i can't", "afraid i can't",
@@ -53,7 +93,39 @@ static const char *const decline_phrases[] = {
 	"won't be able to make time", "not in a position to",
 	"keine zeit", "muss leider absagen", "leider keine", "leider nicht",
 	"je ne peux pas", "pas le temps", "pas disponible", "je dois décliner",
-	"no puedo", "no tengo tiempo", "lamentablemente no", NULL,
+	"no puedo", "no tengo tiempo", "lamentablemente no",
+	/* declines that never say "decline" */
+	"have to say no", "going to say no", "must say no", "i'll say no",
+	"don't do informational", "do not do informational",
+	"don't do these", "don't take these", "don't take calls",
+	"not taking calls", "not taking meetings", "i'm not available",
+	"i am not available", "won't be available", "can't make it",
+	"cannot make it", "can't commit", "cannot commit", "not possible",
+	"no thanks", "no, thanks", "no thank you", "no, thank you",
+	"not at this time", "not right now", "maybe another time",
+	"some other time", "another time perhaps", "swamped", "slammed",
+	"schedule is full", "calendar is full", "schedule is packed",
+	"not something i can", "i'm not able to", "i am not able to",
+	"won't be able to", "will not be able to", "not going to be able",
+	"don't think i can help",
+	"do not think i can help", "i'd rather not", "i would rather not",
+	"pass on this", "pass this time", "not for me", "no capacity",
+	"at capacity", "can't do it", "cannot do it", "not be able to",
+	/* es */
+	"no puedo ayudar", "no estoy disponible", "no me es posible",
+	"no tengo disponibilidad", "no será posible", "no sera posible",
+	"no gracias", "no, gracias", "en otra ocasión", "esta vez no",
+	"tendré que declinar", "debo declinar", "no podré",
+	/* fr */
+	"je ne suis pas disponible", "pas possible", "ce ne sera pas possible",
+	"non merci", "non, merci", "je vais devoir refuser", "je dois refuser",
+	"une autre fois", "pas pour moi", "je n'ai pas le temps",
+	"je ne pourrai pas", "malheureusement",
+	/* de */
+	"leider nicht möglich", "nicht möglich", "keine kapazität",
+	"muss leider passen", "muss leider ablehnen", "nein danke",
+	"nein, danke", "ich kann leider nicht", "passt leider nicht",
+	"ein andermal", "leider kann ich", "keine zeit", NULL,
 };
 
 static const char *const affirm_phrases[] = {
@@ -65,7 +137,11 @@ static const char *const affirm_phrases[] = {
 	"gerne", "ja", "oui", "parfait", "ça marche", "convient", "sí", "si",
 	"perfecto", "me va bien", "funciona", "d'accord", "einverstanden",
 	"i choose", "pick", "please", "i'd like", "would like", "let's say",
-	"bitte", "s'il vous plaît", "por favor", NULL,
+	"bitte", "s'il vous plaît", "por favor", "je confirme", "je peux",
+	"ça me va", "ca me va", "c'est bon", "ok pour", "me convient",
+	"passt mir", "klappt", "geht bei mir", "ich kann", "puedo", "vale",
+	"de acuerdo", "me viene bien", "posso", "va bene", "kan ik", "prima",
+	NULL,
 };
 
 static const char *const positive_phrases[] = {
@@ -125,6 +201,14 @@ ordinal_at(const struct ctext_toks *tk, size_t i, size_t *used)
 		}
 		return -1;
 	}
+	/* "2 works", "2.", "3 please": a lone number opening a reply */
+	if (i == 0 && ctext_tok_num(tk, i, 1, 9) && tk->v[i].digits == 1 &&
+	    (tk->n == 1 || ctext_tok_in(tk, 1, follow) ||
+	    ((ctext_tok_punct(tk, 1, '.') || ctext_tok_punct(tk, 1, '!') ||
+	    ctext_tok_punct(tk, 1, ',')) && !ctext_tok_num(tk, 2, 0, 99)))) {
+		*used = 1;
+		return tk->v[i].num;
+	}
 	if (ctext_tok_num(tk, i, 1, 9) && tk->v[i].digits == 1 &&
 	    ctime_skip_ordinal(tk, i + 1) == i + 2 && !ctext_tok_is(tk, i + 1, "e") &&
 	    !ctext_tok_is(tk, i + 1, "er")) {
@@ -175,7 +259,22 @@ struct intent_facts {
 	size_t n_proposals;
 	bool day_without_time;          /* a day we did not offer, no time */
 	bool negated_slot;              /* "can't do Tuesday" */
+	int negated[CTIME_MAX_SLOTS];   /* which slots were ruled out */
+	size_t n_negated;
+	bool other_time;                /* an hour that is none of ours */
+	bool ambiguous_number;          /* "2 works" with a slot at 2pm */
 };
+
+static bool
+slot_in(const int *v, size_t n, int slot)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (v[k] == slot)
+			return true;
+	return false;
+}
 
 static void
 add_proposal(struct intent_facts *f, time_t t)
@@ -217,36 +316,52 @@ gather_times(const struct ctext *t, const struct classify_ctx *ctx,
 		if (ctime_negated(&tk, tk.v[i].off, tk.v[i + used - 1].off +
 		    tk.v[i + used - 1].len)) {
 			f->negated_slot = true;
+			add_slot_match(f->negated, &f->n_negated, n);
 			continue;
 		}
 		for (k = 0; k < n_ls; k++)
 			if (ls[k].n == n)
 				add_slot_match(f->matched, &f->n_matched, n);
+		/* a lone "2" is also an hour: ambiguous when a slot is at 2 */
+		if (i == 0 && used == 1 && tk.v[0].kind == CT_NUM)
+			for (k = 0; k < n_ls; k++)
+				if (ls[k].n != n && ls[k].hh % 12 == n % 12 &&
+				    ls[k].mm == 0)
+					f->ambiguous_number = true;
 		i += used - 1;
 	}
 	n_ex = ctime_find_exprs(&tk, ctime_text_is_dmy(t->low, t->len), ex, CTIME_MAX_EXPRS);
 	for (i = 0; i < n_ex; i++) {
 		hits = 0;
 		for (k = 0; k < n_ls; k++) {
-			if (!ctime_matches(&ex[i], &ls[k], &td))
+			struct ctime_slot zs;
+
+			/* "2pm PT": the slot as the contact sees it there */
+			ctime_slot_in_zone(&ex[i], ctx->own_tz, &ls[k], &zs);
+			if (!ctime_matches(&ex[i], &zs, &td))
 				continue;
 			hits++;
-			if (ex[i].negated)
+			if (ex[i].negated) {
 				f->negated_slot = true;
-			else
+				add_slot_match(f->negated, &f->n_negated,
+				    ls[k].n);
+			} else
 				add_slot_match(f->matched, &f->n_matched, ls[k].n);
 		}
 		if (hits > 0 || ex[i].negated)
 			continue;
 		if (!ex[i].has_day) {
-			continue;       /* "until 3pm": no day, not a proposal */
+			/* "until 3pm": no day, not a proposal, but an hour
+			 * none of ours next to a named slot makes it unclear */
+			f->other_time = true;
+			continue;
 		}
 		if (!ex[i].has_time) {
 			f->day_without_time = true;
 			continue;
 		}
 		if (!ctime_resolve_day(&ex[i].day, &td, &y, &m, &d) ||
-		    tz_local_to_utc(ctx->contact_tz, y, m, d, ex[i].hh, ex[i].mm,
+		    ctime_to_utc(&ex[i], ctx->contact_tz, ctx->own_tz, y, m, d,
 		    &when) != 0)
 			continue;
 		if (when <= ctx->now)
@@ -254,6 +369,23 @@ gather_times(const struct ctext *t, const struct classify_ctx *ctx,
 		add_proposal(f, when);
 	}
 	free(tk.v);
+}
+
+/* True when the whole text, without punctuation and greeting-free, is one
+ * of words ("STOP", "Unsubscribe."). */
+static bool
+only_words(const struct ctext *t, const char *const *words)
+{
+	size_t a = 0, b = t->len;
+
+	while (a < b && !ctext_is_wordch((unsigned char)t->low[a]))
+		a++;
+	while (b > a && !ctext_is_wordch((unsigned char)t->low[b - 1]))
+		b--;
+	for (; *words != NULL; words++)
+		if (strlen(*words) == b - a && memcmp(t->low + a, *words, b - a) == 0)
+			return true;
+	return false;
 }
 
 /* Sets the intent and reason of a human reply from its new text. */
@@ -271,7 +403,8 @@ cintent_read(const char *new_text, const struct classify_ctx *ctx,
 		ret->reason = xstrdup("the reply has no new text");
 		goto out;
 	}
-	if (ctext_has_any(t.low, t.len, optout_phrases)) {
+	if (ctext_has_any(t.low, t.len, optout_phrases) || only_words(&t,
+	    optout_words)) {
 		ret->intent = INTENT_OPTOUT;
 		ret->reason = xstrdup("asks not to be contacted again");
 		goto out;
@@ -292,6 +425,19 @@ cintent_read(const char *new_text, const struct classify_ctx *ctx,
 		ret->intent = INTENT_UNCLEAR;
 		ret->reason = xasprintf("names offered time %d and proposes "
 		    "another", f.matched[0]);
+	} else if (f.n_matched == 1 && slot_in(f.negated, f.n_negated,
+	    f.matched[0])) {
+		ret->intent = INTENT_UNCLEAR;
+		ret->reason = xasprintf("names offered time %d but also rules "
+		    "one out", f.matched[0]);
+	} else if (f.n_matched == 1 && (f.other_time || f.day_without_time)) {
+		ret->intent = INTENT_UNCLEAR;
+		ret->reason = xasprintf("names offered time %d and mentions "
+		    "another time", f.matched[0]);
+	} else if (f.n_matched == 1 && f.ambiguous_number) {
+		ret->intent = INTENT_UNCLEAR;
+		ret->reason = xasprintf("\"%d\" may be offered time %d or an "
+		    "hour", f.matched[0], f.matched[0]);
 	} else if (f.n_matched == 1 && !affirm) {
 		ret->intent = INTENT_UNCLEAR;
 		ret->reason = xasprintf("mentions offered time %d without "

@@ -450,6 +450,32 @@ is_dash_name(const struct ctext_line *l)
 	    (isalpha((unsigned char)p[1]) || (unsigned char)p[1] >= 0xc0);
 }
 
+/* The first line of a legal notice: "This email and any attachments are
+ * confidential...", "CONFIDENTIALITY NOTICE:", "Diese E-Mail enthält
+ * vertrauliche...". Its addresses are nobody's suggestion. */
+static bool
+is_disclaimer(const char *low)
+{
+	static const char *const opens[] = { "this email", "this e-mail",
+	    "this message", "the information contained", "the information in",
+	    "confidential", "disclaimer", "notice:", "caution:", "privileged",
+	    "important:", "diese e-mail", "diese nachricht", "ce message",
+	    "ce courriel", "este mensaje", "este correo", "aviso legal",
+	    "avis de confidentialité", "questo messaggio", "esta mensagem",
+	    "dit bericht", "***", NULL };
+	static const char *const words[] = { "confidential", "intended recipient",
+	    "intended solely", "privileged", "disclaimer",
+	    "vertraulich", "confidentiel", "confidencial", "riservat",
+	    "destinataire", "destinatario", "empfänger", "unauthorized",
+	    "prohibited", NULL };
+	size_t i;
+
+	for (i = 0; opens[i] != NULL; i++)
+		if (strncmp(low, opens[i], strlen(opens[i])) == 0)
+			break;
+	return opens[i] != NULL && ctext_has_any(low, strlen(low), words);
+}
+
 /* The index (in keep[]) where the signature starts, or n. */
 static size_t
 signature_at(const struct ctext_line *l, const size_t *keep, size_t n)
@@ -475,6 +501,8 @@ signature_at(const struct ctext_line *l, const size_t *keep, size_t n)
 		}
 		if (content && is_signoff(low) && signoff_ends_content(l, keep,
 		    i, n))
+			return i;
+		if (content && is_disclaimer(low))
 			return i;
 		if (low[0] != '\0' && !ctext_starts_ci(low, "hi") &&
 		    !ctext_starts_ci(low, "hello") && !ctext_starts_ci(low, "dear") &&

@@ -160,6 +160,98 @@ clean_name(char *name)
 	return name;
 }
 
+/* True when the text names this person: the whole name, the first name
+ * as a capitalized word, or the address's local part. */
+static bool
+text_names(const struct ctext *t, const char *name, const char *email)
+{
+	char *low = ctext_lower_dup(name), *first, *sp, *local;
+	const char *at = strchr(email, '@');
+	bool r = false;
+	long p;
+
+	if (low[0] != '\0' && ctext_find_phrase(t->low, t->len, low, 0) >= 0)
+		r = true;
+	first = low;
+	while (*first == ' ' || *first == '"')
+		first++;
+	if (!r && (sp = strchr(first, ' ')) != NULL) {
+		*sp = '\0';
+		/* the first name, written with a capital in the text */
+		for (p = 0; strlen(first) >= 2 &&
+		    (p = ctext_find_phrase(t->low, t->len, first, (size_t)p)) >= 0;
+		    p++)
+			if (isupper((unsigned char)t->orig[p]) ||
+			    (unsigned char)t->orig[p] >= 0xc0) {
+				r = true;
+				break;
+			}
+	}
+	if (!r && at != NULL && at - email >= 3) {
+		local = str_lower(xstrndup(email, (size_t)(at - email)));
+		r = ctext_find_phrase(t->low, t->len, local, 0) >= 0;
+		free(local);
+	}
+	free(low);
+	return r;
+}
+
+/*
+ * People the writer copied (Cc) and points to in the text ("I've cc'd my
+ * colleague Dan", "looping in Priya"): a referral with the address from
+ * the Cc header. Someone only copied, never mentioned, is not one - unless
+ * the text says it copied someone and only one person is copied.
+ */
+static void
+cc_referrals(const struct ctext *t, const struct inmsg *m,
+    const struct classify_ctx *ctx, struct classification *ret)
+{
+	static const char *const cc_words[] = { "cc", "cc'd", "cc'ing",
+	    "cc-ing", "ccd", "copied", "copying", "in copy", "looping in",
+	    "looped in", "loop in", "added", "adding", "en copie", "in kopie",
+	    "en copia", "con copia", NULL };
+	const char *v = ctext_header(m, "Cc");
+	char *email[MAX_REFERRALS], *name[MAX_REFERRALS];
+	size_t n = 0, a, b, from = 0, s, i;
+	bool told;
+
+	if (v == NULL)
+		return;
+	while (n < MAX_REFERRALS && ctext_next_address(v, strlen(v), from, &a, &b)) {
+		char *e = ctext_address_dup(v, a, b);
+
+		s = a;
+		while (s > from && v[s - 1] != ',')
+			s--;
+		from = b;
+		if (e == NULL)
+			continue;
+		if (ctext_addr_eq(e, ctx->own_addr) || ctext_addr_eq(e,
+		    ctx->contact_addr) || ctext_addr_eq(e, m->from_addr) ||
+		    ctext_is_robot_addr(e)) {
+			free(e);
+			continue;
+		}
+		email[n] = e;
+		name[n] = ctext_trim_dup(v + s, a - s);
+		/* "Dan Okafor <dan@...>", "\"Okafor, Dan\" <...>" */
+		for (i = 0; name[n][i] != '\0'; i++)
+			if (strchr("<>\"'()", name[n][i]) != NULL)
+				name[n][i] = ' ';
+		str_trim(name[n]);
+		n++;
+	}
+	told = ctext_has_any(t->low, t->len, cc_words);
+	for (i = 0; i < n; i++) {
+		if (text_names(t, name[i], email[i]) || (told && n == 1)) {
+			add_referral(ret, name[i], email[i]);
+			continue;
+		}
+		free(name[i]);
+		free(email[i]);
+	}
+}
+
 /* Finds people suggested in the new text: addresses first, then names. */
 void
 creferral_find(const char *new_text, const struct inmsg *m,
@@ -207,6 +299,7 @@ creferral_find(const char *new_text, const struct inmsg *m,
 		}
 		add_referral(ret, name, email);
 	}
+	cc_referrals(&t, m, ctx, ret);
 	/* Names without an address: "reach out to Priya Patel at Initech". */
 	for (k = 0; triggers[k] != NULL; k++) {
 		from = 0;

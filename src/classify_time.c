@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,11 +423,16 @@ ctime_negated(const struct ctext_toks *tk, size_t start, size_t end)
 	static const char *const before[] = { "can't", "cannot", "can not",
 	    "not", "won't", "unable", "isn't", "except", "instead of",
 	    "rather than", "no longer", "nicht", "ne peux pas", "no puedo",
-	    "don't", "couldn't", "wouldn't", NULL };
+	    "don't", "couldn't", "wouldn't", "other than", "anything but",
+	    "anytime but", "not on", "not at", "apart from", "besides", NULL };
 	static const char *const after[] = { "doesn't", "does not", "won't",
 	    "isn't", "is not", "not", "no good", "is bad", "is out", "don't",
 	    "geht nicht", "passt nicht", "ne marche pas", "ne me convient pas",
-	    "no me va", "no puedo", "is taken", "is booked", NULL };
+	    "no me va", "no puedo", "is taken", "is booked", "too early",
+	    "too late", "is difficult", "is tricky", "is hard", "won't work",
+	    "wont work", "doesn't suit", "does not suit", "is a problem",
+	    "is not possible", "isn't possible", "is impossible", "geht leider nicht",
+	    "ne me va pas", "no me viene bien", NULL };
 	const char *low = tk->low;
 	size_t a = start > 48 ? start - 48 : 0, b = end + 32, k;
 	long p;
@@ -451,6 +457,138 @@ ctime_negated(const struct ctext_toks *tk, size_t start, size_t end)
 	if (a < start && ctext_has_any(low + a, start - a, before))
 		return true;
 	return end < b && ctext_has_any(low + end, b - end, after);
+}
+
+/*
+ * An explicit zone after a time at token i: "PT", "(ET)", "CET", "Pacific
+ * time", "UTC+2", "GMT-5", "my time", "your time". Fills e; returns the
+ * tokens used (0: none).
+ */
+static size_t
+parse_zone(const struct ctext_toks *tk, size_t i, bool dmy,
+    struct ctime_expr *e)
+{
+	static const struct {
+		const char *w, *zone;
+	} zones[] = {
+		{ "pt", "America/Los_Angeles" }, { "pst", "America/Los_Angeles" },
+		{ "pdt", "America/Los_Angeles" }, { "pacific", "America/Los_Angeles" },
+		{ "et", "America/New_York" }, { "est", "America/New_York" },
+		{ "edt", "America/New_York" }, { "eastern", "America/New_York" },
+		{ "ct", "America/Chicago" }, { "cst", "America/Chicago" },
+		{ "cdt", "America/Chicago" }, { "central", "America/Chicago" },
+		{ "mt", "America/Denver" }, { "mst", "America/Denver" },
+		{ "mdt", "America/Denver" }, { "mountain", "America/Denver" },
+		{ "cet", "Europe/Berlin" }, { "cest", "Europe/Berlin" },
+		{ "mez", "Europe/Berlin" }, { "mesz", "Europe/Berlin" },
+		{ "bst", "Europe/London" }, { "uk", "Europe/London" },
+		{ "jst", "Asia/Tokyo" }, { "aest", "Australia/Sydney" },
+		{ "aedt", "Australia/Sydney" },
+	};
+	size_t j = i, k;
+	int sign, h, m = 0;
+
+	if (ctext_tok_punct(tk, j, '('))
+		j++;
+	if (ctext_tok_is(tk, j, "my") && (ctext_tok_is(tk, j + 1, "time") ||
+	    ctext_tok_is(tk, j + 1, "timezone") || ctext_tok_is(tk, j + 1, "local"))) {
+		j += ctext_tok_is(tk, j + 2, "time") ? 3 : 2;
+		goto close;
+	}
+	if (ctext_tok_is(tk, j, "your") && (ctext_tok_is(tk, j + 1, "time") ||
+	    ctext_tok_is(tk, j + 1, "timezone"))) {
+		e->zone_yours = true;
+		j += 2;
+		goto close;
+	}
+	if (ctext_tok_is(tk, j, "utc") || ctext_tok_is(tk, j, "gmt")) {
+		j++;
+		if ((ctext_tok_punct(tk, j, '+') || ctext_tok_punct(tk, j, '-')) &&
+		    ctext_tok_nosp(tk, j + 1) && ctext_tok_num(tk, j + 1, 0, 1400)) {
+			sign = tk->low[tk->v[j].off] == '-' ? -1 : 1;
+			h = tk->v[j + 1].num;
+			if (tk->v[j + 1].digits >= 3) {         /* +0530 */
+				m = h % 100;
+				h /= 100;
+			}
+			j += 2;
+			if (ctext_tok_punct(tk, j, ':') && ctext_tok_num(tk, j + 1, 0, 59)) {
+				m = tk->v[j + 1].num;
+				j += 2;
+			}
+			if (h > 14 || m > 59)
+				return 0;
+			e->has_offset = true;
+			e->utc_offset = sign * (h * 60 + m);
+		} else
+			e->zone = "UTC";
+		goto close;
+	}
+	for (k = 0; k < nitems(zones); k++)
+		if (ctext_tok_is(tk, j, zones[k].w))
+			break;
+	if (k == nitems(zones))
+		return 0;
+	/* "et" is "and" in French: the two-letter forms only in text that
+	 * does not read as French, German or Spanish */
+	if (dmy && tk->v[j].len == 2)
+		return 0;
+	e->zone = zones[k].zone;
+	j++;
+	if (ctext_tok_is(tk, j, "time"))
+		j++;
+close:
+	if (ctext_tok_punct(tk, j, ')'))
+		j++;
+	return j - i;
+}
+
+bool
+ctime_has_zone(const struct ctime_expr *e)
+{
+	return e->zone != NULL || e->has_offset || e->zone_yours;
+}
+
+void
+ctime_slot_in_zone(const struct ctime_expr *e, const char *own_tz,
+    const struct ctime_slot *s, struct ctime_slot *out)
+{
+	struct tm tm;
+	time_t t;
+
+	*out = *s;
+	if (!ctime_has_zone(e) || (e->zone_yours && own_tz == NULL))
+		return;
+	if (e->has_offset) {
+		t = s->start + (time_t)e->utc_offset * 60;
+		gmtime_r(&t, &tm);
+	} else
+		tz_utc_to_local(e->zone_yours ? own_tz : e->zone, s->start, &tm);
+	out->y = tm.tm_year + 1900;
+	out->m = tm.tm_mon + 1;
+	out->d = tm.tm_mday;
+	out->wday = tm.tm_wday;
+	out->hh = tm.tm_hour;
+	out->mm = tm.tm_min;
+}
+
+int
+ctime_to_utc(const struct ctime_expr *e, const char *contact_tz,
+    const char *own_tz, int y, int m, int d, time_t *ret)
+{
+	time_t t;
+
+	if (e->has_offset) {
+		if (tz_local_to_utc("UTC", y, m, d, e->hh, e->mm, &t) != 0)
+			return -EINVAL;
+		*ret = t - (time_t)e->utc_offset * 60;
+		return 0;
+	}
+	if (e->zone_yours)
+		return tz_local_to_utc(own_tz ? own_tz : contact_tz, y, m, d,
+		    e->hh, e->mm, ret) == 0 ? 0 : -EINVAL;
+	return tz_local_to_utc(e->zone ? e->zone : contact_tz, y, m, d, e->hh,
+	    e->mm, ret) == 0 ? 0 : -EINVAL;
 }
 
 /* Collects the date/time mentions of the text; returns their count. */
@@ -482,11 +620,14 @@ ctime_find_exprs(const struct ctext_toks *tk, bool dmy, struct ctime_expr *ex, s
 				e.has_time = true;
 				j += used;
 			}
+			if (e.has_time)
+				j += parse_zone(tk, j, dmy, &e);
 			i = j;
 		} else if ((used = parse_time(tk, i, i > 0 &&
 		    bare_time_marker(tk, i - 1), &e.hh, &e.mm)) > 0) {
 			e.has_time = true;
 			j = i + used;
+			j += parse_zone(tk, j, dmy, &e);
 			k = j;
 			/* "2pm on Wednesday", "10am Tuesday". */
 			while (k < tk->n && k < j + 2 && (ctext_tok_in(tk, k, conn) ||
@@ -495,6 +636,8 @@ ctime_find_exprs(const struct ctext_toks *tk, bool dmy, struct ctime_expr *ex, s
 			if ((used = parse_day(tk, k, dmy, &e.day)) > 0) {
 				e.has_day = true;
 				j = k + used;
+				if (!ctime_has_zone(&e))
+					j += parse_zone(tk, j, dmy, &e);
 			}
 			i = j;
 		} else {
@@ -631,6 +774,7 @@ ctime_slots_local(const struct classify_ctx *ctx, struct ctime_slot *ls, size_t 
 		ls[*n].wday = tm.tm_wday;
 		ls[*n].hh = tm.tm_hour;
 		ls[*n].mm = tm.tm_min;
+		ls[*n].start = ctx->slots[i].start;
 		(*n)++;
 	}
 }

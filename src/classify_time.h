@@ -30,6 +30,12 @@ struct ctime_expr {
 	int hh, mm;
 	size_t start, end;      /* offsets in the normalized text */
 	bool negated;
+	/* an explicit zone after the time: "2pm PT", "14:00 CET", "3pm
+	 * UTC+2", "10am your time"; none (or "my time") is the contact's */
+	const char *zone;       /* IANA name or NULL */
+	bool has_offset;        /* "UTC+2": utc_offset minutes east */
+	int utc_offset;
+	bool zone_yours;        /* "your time": the user's zone */
 };
 
 /* Calendar facts about now in the contact's zone. */
@@ -42,6 +48,7 @@ struct ctime_today {
 struct ctime_slot {
 	int n;
 	int y, m, d, wday, hh, mm;
+	time_t start;           /* UTC */
 };
 
 /* A month name at token i (1..12), or 0. */
@@ -60,6 +67,16 @@ bool ctime_resolve_day(const struct ctime_day *d, const struct ctime_today *td,
 /* True when the mention e names slot s. */
 bool ctime_matches(const struct ctime_expr *e, const struct ctime_slot *s,
     const struct ctime_today *td);
+/* True when e names a zone other than the contact's. */
+bool ctime_has_zone(const struct ctime_expr *e);
+/* Slot s as seen in e's zone (own_tz for "your time"); s itself when e
+ * names none. */
+void ctime_slot_in_zone(const struct ctime_expr *e, const char *own_tz,
+    const struct ctime_slot *s, struct ctime_slot *out);
+/* The UTC instant of e's time on y-m-d, read in e's zone or else in
+ * contact_tz. Returns 0 or -EINVAL. */
+int ctime_to_utc(const struct ctime_expr *e, const char *contact_tz,
+    const char *own_tz, int y, int m, int d, time_t *ret);
 /* Guesses day-month order from the language of the text. */
 bool ctime_text_is_dmy(const char *low, size_t len);
 /* ctx's offered slots in the contact's zone (at most CTIME_MAX_SLOTS). */

@@ -404,6 +404,7 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	ctx.slots = slots;
 	ctx.n_slots = n;
 	ctx.contact_tz = contact_zone(s->cfg, c);
+	ctx.own_tz = s->cfg->identity.timezone;
 	ctx.now = iv_now();
 	ctx.own_addr = s->cfg->identity.email;
 	ctx.contact_addr = c ? c->email : NULL;

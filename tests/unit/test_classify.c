@@ -204,6 +204,29 @@ test_intents(void **state)
 		{ "Remove me from your list.", INTENT_OPTOUT, 0, "", "" },
 		{ "Not interested, please do not email me again. Tuesday works? No.", INTENT_OPTOUT, 0, "", "" },
 		{ "Sure, happy to chat!", INTENT_POSITIVE, 0, "", "" },
+		/* zones: the contact is in New York; slots Tue 10, Wed 14, Thu 9 */
+		{ "Tuesday 7am PST works.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		{ "2pm ET on Wednesday is good.", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Thursday at 14:00 UTC works.", INTENT_ACCEPT_SLOT, 3, "", "" },
+		{ "Wednesday 20:00 CET works.", INTENT_ACCEPT_SLOT, 2, "", "" },
+		{ "Wednesday at 2pm PT would work.", INTENT_PROPOSE_TIME, 0, "2026-11-25 17:00", "" },
+		{ "Je peux mardi à 10h et je confirme.", INTENT_ACCEPT_SLOT, 1, "", "" },
+		/* a slot named with a rejection or another time: never accepted */
+		{ "Wednesday works but not at 2, how about 4pm?", INTENT_UNCLEAR, 0, "", "" },
+		{ "Thursday is good, though 9 is too early; 11am?", INTENT_UNCLEAR, 0, "", "" },
+		{ "Tuesday at 10 works, or else Wednesday at 4pm.", INTENT_UNCLEAR, 0, "", "" },
+		{ "The first one works, unfortunately I'm not available then.", INTENT_UNCLEAR, 0, "", "" },
+		/* opt-outs and declines in other words and languages */
+		{ "Unsubscribe.", INTENT_OPTOUT, 0, "", "" },
+		{ "Please stop emailing me.", INTENT_OPTOUT, 0, "", "" },
+		{ "No me contacte más, por favor.", INTENT_OPTOUT, 0, "", "" },
+		{ "Merci de ne plus me contacter.", INTENT_OPTOUT, 0, "", "" },
+		{ "Bitte entfernen Sie mich aus Ihrem Verteiler.", INTENT_OPTOUT, 0, "", "" },
+		{ "Thanks, but I'm going to have to say no.", INTENT_DECLINE, 0, "", "" },
+		{ "No thanks.", INTENT_DECLINE, 0, "", "" },
+		{ "My schedule is full until next year, sorry.", INTENT_DECLINE, 0, "", "" },
+		{ "Lo siento, no estoy disponible.", INTENT_DECLINE, 0, "", "" },
+		{ "Nein danke, kein Interesse.", INTENT_DECLINE, 0, "", "" },
 		{ "Sure, I\xe2\x80\x99" "d be glad to help.", INTENT_POSITIVE, 0, "", "" },
 		{ "Tuesday or Wednesday both work.", INTENT_UNCLEAR, 0, "", "" },
 		{ "Wednesday at 2 works, but I'm afraid I can't commit yet.", INTENT_UNCLEAR, 0, "", "" },
@@ -548,6 +571,24 @@ static const struct mail_case mail_cases[] = {
 	{ "bounce_qmail.eml", B, U, 0, "", "", "lee.wong@hooli.test" },
 	{ "bounce_exim.eml", B, U, 0, "", "", "t.brown@umbrella.test" },
 	{ "bounce_sendmail.eml", B, U, 0, "", "", "r.singh@initrode.test" },
+	/* shapes of real replies: opt-outs and declines in other words */
+	{ "optout_one_word.eml", H, INTENT_OPTOUT, 0, "", "", NULL },
+	{ "optout_polite.eml", H, INTENT_OPTOUT, 0, "", "", NULL },
+	{ "optout_spanish.eml", H, INTENT_OPTOUT, 0, "", "", NULL },
+	{ "decline_no_word.eml", H, INTENT_DECLINE, 0, "", "", NULL },
+	{ "decline_french.eml", H, INTENT_DECLINE, 0, "", "", NULL },
+	/* times with a zone of their own, read there */
+	{ "accept_zone_pt.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "accept_utc_offset.eml", H, INTENT_ACCEPT_SLOT, 3, "", "", NULL },
+	{ "accept_my_time.eml", H, INTENT_ACCEPT_SLOT, 1, "", "", NULL },
+	{ "propose_cet.eml", H, INTENT_PROPOSE_TIME, 0, "2026-11-27 12:00", "", NULL },
+	/* an offered day with its hour turned down: never accepted */
+	{ "unclear_day_other_hour.eml", H, U, 0, "", "", NULL },
+	/* a short accept by number above a card; a disclaimer's address */
+	{ "accept_number_signature.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	{ "disclaimer_address.eml", H, INTENT_ACCEPT_SLOT, 2, "", "", NULL },
+	/* a colleague named in the text and only in Cc */
+	{ "cc_colleague.eml", H, INTENT_REFERRAL, 0, "", "priya.patel@acme.test", NULL },
 	/* reports: only Action: failed is a bounce */
 	{ "dsn_delivered.eml", R, U, 0, "", "", "james.walker@acme.test" },
 	{ "bounce_warning_text.eml", R, U, 0, "", "", "lee.wong@hooli.test" },
