@@ -134,6 +134,7 @@ struct daemon_info {
 	bool alive;
 	long pid;
 	char *started, *last_sync, *smtp, *smtp_err, *imap, *imap_err;
+	char *folders;          /* a Sent/Drafts problem, said by the daemon */
 	struct outbox_pause pause;      /* cause NULL: sending not paused */
 };
 
@@ -159,6 +160,7 @@ daemon_info(struct ctl *c, struct daemon_info *d)
 	d->smtp_err = kv(c, "smtp.last_error");
 	d->imap = kv(c, "imap.health");
 	d->imap_err = kv(c, "imap.last_error");
+	d->folders = kv(c, "imap.folder_problem");
 	if (store_outbox_pause_get(c->st, &d->pause) < 0)
 		memset(&d->pause, 0, sizeof(d->pause));
 	free(pid);
@@ -174,6 +176,7 @@ daemon_info_done(struct daemon_info *d)
 	free(d->smtp_err);
 	free(d->imap);
 	free(d->imap_err);
+	free(d->folders);
 	outbox_pause_done(&d->pause);
 }
 
@@ -249,6 +252,7 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_begin_object(&j);
 	json_kstr(&j, "health", d->imap[0] ? d->imap : "unknown");
 	json_kstr(&j, "last_error", d->imap_err[0] ? d->imap_err : NULL);
+	json_kstr(&j, "folder_problem", d->folders[0] ? d->folders : NULL);
 	json_end_object(&j);
 	json_kint(&j, "contacts", (int64_t)n);
 	json_key(&j, "states");
@@ -376,6 +380,11 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	printf("\ninbox      last sync %s\n", d->last_sync[0] ? d->last_sync :
 	    "never");
 	print_health("imap", d->imap, d->imap_err);
+	if (d->folders[0] != '\0') {
+		printf("folders    %sproblem%s: ", bad, off);
+		print_clipped(d->folders, 80 - 20);
+		fputc('\n', stdout);
+	}
 	if (d->pause.cause != NULL) {
 		printf("smtp       %ssending paused%s: %s\n", bad, off,
 		    d->pause.cause);

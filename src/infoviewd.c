@@ -259,6 +259,15 @@ online_smtp(const struct config *cfg)
 	printf("SMTP %s (auth %s, user %s)\n", cfg->smtp.url,
 	    config_auth_name(cfg->smtp.auth), cfg->smtp.user);
 	if (account_smtp_open(cfg, &c, &err) < 0 || smtp_check(c, &err) < 0) {
+		if (err != NULL && c != NULL && smtp_auth_refused(c) &&
+		    account_smtp_oauth(cfg)) {
+			char *why = xasprintf("sign-in with an OAuth2 token (auth "
+			    "= \"%s\") refused: %s",
+			    config_auth_name(cfg->smtp.auth), err);
+
+			free(err);
+			err = why;
+		}
 		printf("  sign-in failed: %s\n", err ? err : "error");
 		fprintf(stderr, "infoviewd: SMTP %s: %s\n", cfg->smtp.url,
 		    err ? err : "error");

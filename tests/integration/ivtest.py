@@ -228,17 +228,18 @@ def tempdir(prefix="ivtest-"):
 
 # --- the mail stack ---------------------------------------------------------------
 
-_stack = None
+_stacks = {}
 
 
-def start_stack():
-    """The private mail stack (started once per test script, stopped at
-    exit). A stack that cannot start is a failed check and ends the test."""
-    global _stack
-    if _stack is not None:
-        return _stack
+def start_stack(profile="plain"):
+    """The private mail stack of a profile (mailstack.PROFILES: "plain",
+    "gmail-like", "outlook-like"), started once per test script and
+    stopped at exit. A stack that cannot start is a failed check and ends
+    the test."""
+    if profile in _stacks:
+        return _stacks[profile]
     d = tempdir("ivstack-")
-    s = MailStack(d)
+    s = MailStack(d, profile=profile)
     t0 = time.monotonic()
     try:
         s.start()
@@ -248,11 +249,11 @@ def start_stack():
         s.stop()
         done_testing()
     at_cleanup(s.stop)
-    diag("mail stack in %s started in %.1fs: smtp %d smtps %d plain %d "
-         "imaps %d imap %d" % (d, time.monotonic() - t0, s.smtp_port,
+    diag("%s mail stack in %s started in %.1fs: smtp %d smtps %d plain %d "
+         "imaps %d imap %d" % (profile, d, time.monotonic() - t0, s.smtp_port,
                                s.smtps_port, s.smtp_plain_port, s.imap_port,
                                s.imap_starttls_port))
-    _stack = s
+    _stacks[profile] = s
     return s
 
 
@@ -332,7 +333,12 @@ class Account:
         else:
             c = imaplib.IMAP4_SSL(host, self.stack.imap_port,
                                   ssl_context=ctx, timeout=20)
-        c.login(self.address, self.password)
+        if self.stack.tokens is not None:
+            # an OAuth2-only profile: a fresh token for every session
+            resp = self.stack.tokens.xoauth2(self.address)
+            c.authenticate("XOAUTH2", lambda _: resp)
+        else:
+            c.login(self.address, self.password)
         return c
 
     def folders(self):
@@ -480,7 +486,12 @@ def send_mail(stack, sender, msg, to=None, password=None, port=None):
     dict."""
     with smtplib.SMTP("localhost", port or stack.smtp_port, timeout=20) as s:
         s.starttls(context=ssl_context(stack))
-        s.login(sender, password or stack.password)
+        if stack.tokens is not None:
+            resp = stack.tokens.xoauth2(sender).decode()
+            s.ehlo()
+            s.auth("XOAUTH2", lambda challenge=None: resp)
+        else:
+            s.login(sender, password or stack.password)
         if isinstance(msg, (bytes, bytearray, str)):
             if to is None:
                 raise ValueError("raw messages need envelope recipients")

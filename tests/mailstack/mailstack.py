@@ -44,6 +44,26 @@ What the stack does:
     (SASL over inet on auth_port; the same users and password), so that
     stopping or killing the IMAP side leaves submission working.
 
+Provider profiles (MailStack(dir, profile=...)), each a real Postfix +
+Dovecot configuration shaped like a provider:
+  - "plain" (the default): as above.
+  - "gmail-like": no plain Sent or Drafts; a [Gmail]/ hierarchy whose
+    "[Gmail]/Sent Mail" and "[Gmail]/Drafts" carry \\Sent and \\Drafts
+    (and SPECIAL-USE is not advertised, as with servers that send the
+    attributes in plain LIST); mail submitted over SMTP is filed into
+    "[Gmail]/Sent Mail" by the server itself (Postfix sender_bcc_maps to
+    user+sentcopy@domain, which a Sieve script on LMTP files there); sign-in
+    with OAuth2 only (AUTH=XOAUTH2 and OAUTHBEARER, IMAP and SMTP).
+  - "outlook-like": "Sent Items" (\\Sent) and "Drafts" (\\Drafts); sign-in
+    with XOAUTH2 only; no server-filed Sent copies.
+  OAuth2 is real: Dovecot's oauth2 passdb asks a token introspection
+  endpoint (RFC 7662) that the test process runs on loopback
+  (TokenServer below; stack.tokens), and Postfix authenticates SMTP
+  clients through Dovecot, so both servers take the same tokens. Tests
+  issue tokens for any address (stack.tokens.issue(user, ttl)) and can
+  expire or revoke them. Profiles other than "plain" need the test
+  process alive (the command line below starts "plain" only).
+
 Faults for tests: stop_smtp()/start_smtp() and stop_imap()/start_imap() keep
 the ports; kill_imap() is kill -9 of Dovecot's master and all its children
 (start_imap() recovers); reset_mailbox(user) rebuilds a user's mailbox from
@@ -87,6 +107,102 @@ _PORT_NAMES = ("smtp_port", "smtps_port", "smtp_plain_port", "imap_port",
 
 class MailStackError(RuntimeError):
     pass
+
+
+PROFILES = ("plain", "gmail-like", "outlook-like")
+
+
+class TokenServer:
+    """An OAuth2 token introspection endpoint (RFC 7662) on loopback, run in
+    a thread of the test process, for Dovecot's oauth2 passdb. Tokens are
+    random strings; each knows its user, its expiry and whether it was
+    revoked. Dovecot may ask with POST token=..., GET ?token=... or an
+    Authorization: Bearer header: all are understood."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.tokens = {}
+        self.asked = []          # every token Dovecot asked about, in order
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _token(self, body):
+                import urllib.parse
+                auth = self.headers.get("Authorization", "")
+                if auth.lower().startswith("bearer "):
+                    return auth[7:].strip()
+                q = urllib.parse.urlparse(self.path)
+                for src in (q.query, body):
+                    t = urllib.parse.parse_qs(src).get("token")
+                    if t:
+                        return t[0]
+                tail = q.path.rsplit("/", 1)[-1]
+                return urllib.parse.unquote(tail)
+
+            def _answer(self, body=""):
+                tok = self._token(body)
+                with server._lock:
+                    server.asked.append(tok)
+                    info = server.tokens.get(tok)
+                    now = time.time()
+                    active = bool(info and not info["revoked"] and
+                                  info["exp"] > now)
+                doc = {"active": active}
+                if active:
+                    doc.update(username=info["user"], exp=int(info["exp"]),
+                               scope="mail", token_type="Bearer")
+                data = json.dumps(doc).encode()
+                # an inactive token is a 200 with active=false (RFC 7662)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._answer()
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self._answer(self.rfile.read(n).decode("latin-1"))
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/introspect" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def issue(self, user, ttl=3600):
+        """A new access token for user, valid for ttl seconds."""
+        tok = "tok-" + os.urandom(18).hex()
+        with self._lock:
+            self.tokens[tok] = {"user": user, "exp": time.time() + ttl,
+                                "revoked": False}
+        return tok
+
+    def expire(self, tok):
+        with self._lock:
+            self.tokens[tok]["exp"] = time.time() - 1
+
+    def revoke(self, tok):
+        with self._lock:
+            self.tokens[tok]["revoked"] = True
+
+    def xoauth2(self, user, tok=None):
+        """The XOAUTH2 initial client response (bytes) for user."""
+        tok = tok or self.issue(user)
+        return ("user=%s\x01auth=Bearer %s\x01\x01" % (user, tok)).encode()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def _run(argv, check=True, env=None, timeout=60):
@@ -217,7 +333,17 @@ class MailStack:
 
     hostname = "localhost"
 
-    def __init__(self, dirpath, password=None):
+    def __init__(self, dirpath, password=None, profile="plain"):
+        if profile not in PROFILES:
+            raise MailStackError("unknown profile %r (known: %s)" % (
+                profile, ", ".join(PROFILES)))
+        self.profile = profile
+        self.tokens = TokenServer() if profile != "plain" else None
+        # the folders a client of this profile finds
+        self.sent_folder, self.drafts_folder = {
+            "plain": ("Sent", "Drafts"),
+            "gmail-like": ("[Gmail]/Sent Mail", "[Gmail]/Drafts"),
+            "outlook-like": ("Sent Items", "Drafts")}[profile]
         self.dir = os.path.abspath(dirpath)
         self.password = password or DEFAULT_PASSWORD
         self.tls_dir = os.path.join(self.dir, "tls")
@@ -324,6 +450,9 @@ class MailStack:
                 self._reap_session(sid, 10)
             except Exception as e:
                 err = err or e
+        if self.tokens is not None:
+            self.tokens.close()
+            self.tokens = None
         if err:
             raise err
 
@@ -393,13 +522,8 @@ info_log_path = {log}
 debug_log_path = {log}
 # a test stack: be quick to refuse a wrong password
 auth_failure_delay = 0
-auth_mechanisms = plain login
-disable_plaintext_auth = no
+{auth}
 first_valid_uid = 1
-passdb {{
-  driver = static
-  args = password={password}
-}}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={mail}/%d/%n allow_all_users=yes
@@ -420,7 +544,7 @@ service stats {{
   }}
 }}
 """.format(listen=self._listen(), dir=self.dir, log=self.dovecot_log,
-           password=self.password, uid=MAIL_UID, gid=MAIL_GID,
+           auth=self._dovecot_auth(), uid=MAIL_UID, gid=MAIL_GID,
            mail=self.mail_dir)
         imap = """\
 # Dovecot IMAP + LMTP for the infoviewd test mail stack (mailstack.py).
@@ -435,18 +559,7 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 {ssl_dh}
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = subscribe
-  }}
-}}
+{namespace}
 service imap-login {{
   chroot =
   inet_listener imap {{
@@ -473,8 +586,13 @@ service lmtp {{
 }}
 protocol lmtp {{
   postmaster_address = postmaster@localhost
+{lmtp_sieve}
 }}
+{imap_caps}
 """.format(common=common, base=self.dovecot_base, uid=MAIL_UID, gid=MAIL_GID,
+           namespace=self._dovecot_namespace(),
+           lmtp_sieve=self._dovecot_sieve(),
+           imap_caps=self._dovecot_imap_caps(),
            cert=self.cert_file, key=self.key_file,
            ssl_dh=("ssl_dh = <" + dh) if os.path.exists(dh) else "",
            imap_starttls=self.imap_starttls_port, imap=self.imap_port,
@@ -498,6 +616,86 @@ service auth {{
             f.write(imap)
         with open(self.auth_conf, "w") as f:
             f.write(auth)
+
+    def _dovecot_auth(self):
+        """Mechanisms and password databases of the profile."""
+        if self.profile == "plain":
+            return """\
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+passdb {{
+  driver = static
+  args = password={password}
+}}""".format(password=self.password)
+        ext = os.path.join(self.dovecot_dir, "oauth2.conf.ext")
+        with open(ext, "w") as f:
+            f.write("# OAuth2 tokens checked by the test's introspection "
+                    "endpoint\n"
+                    "tokeninfo_url =\n"
+                    "introspection_mode = post\n"
+                    "introspection_url = %s\n"
+                    "force_introspection = yes\n"
+                    "username_attribute = username\n"
+                    "active_attribute = active\n"
+                    "active_value = true\n"
+                    "timeout_msecs = 5000\n" % self.tokens.url)
+        os.chmod(ext, 0o644)
+        mechs = "xoauth2 oauthbearer" if self.profile == "gmail-like" \
+            else "xoauth2"
+        return """\
+auth_mechanisms = {mechs}
+disable_plaintext_auth = no
+passdb {{
+  driver = oauth2
+  mechanisms = {mechs}
+  args = {ext}
+}}""".format(mechs=mechs, ext=ext)
+
+    def _dovecot_namespace(self):
+        boxes = {
+            "plain": (("Sent", "\\Sent"), ("Drafts", "\\Drafts")),
+            "gmail-like": (("[Gmail]/Sent Mail", "\\Sent"),
+                           ("[Gmail]/Drafts", "\\Drafts"),
+                           ("[Gmail]/All Mail", "\\All"),
+                           ("[Gmail]/Trash", "\\Trash")),
+            "outlook-like": (("Sent Items", "\\Sent"),
+                             ("Drafts", "\\Drafts"),
+                             ("Deleted Items", "\\Trash")),
+        }[self.profile]
+        out = "namespace inbox {\n  inbox = yes\n  separator = /\n"
+        for name, use in boxes:
+            out += ('  mailbox "%s" {\n    special_use = %s\n'
+                    '    auto = subscribe\n  }\n' % (name, use))
+        return out + "}"
+
+    def _dovecot_sieve(self):
+        """gmail-like: LMTP files user+sentcopy@ into [Gmail]/Sent Mail."""
+        if self.profile != "gmail-like":
+            return ""
+        sdir = os.path.join(self.dovecot_dir, "sieve")
+        os.makedirs(sdir, exist_ok=True)
+        script = os.path.join(sdir, "sentcopy.sieve")
+        with open(script, "w") as f:
+            f.write('require ["envelope", "subaddress", "fileinto"];\n'
+                    'if envelope :detail "to" "sentcopy" {\n'
+                    '  fileinto "[Gmail]/Sent Mail";\n  stop;\n}\n')
+        for p in (sdir, script):
+            os.chown(p, MAIL_UID, MAIL_GID)
+        # closes protocol lmtp; the template's closing brace ends plugin
+        return ("  mail_plugins = $mail_plugins sieve\n"
+                "}\nrecipient_delimiter = +\n"
+                "lmtp_save_to_detail_mailbox = no\n"
+                "plugin {\n  sieve_before = %s\n"
+                "  sieve = file:~/sieve;active=~/.dovecot.sieve\n" % script)
+
+    def _dovecot_imap_caps(self):
+        """gmail-like: attributes in LIST without SPECIAL-USE advertised."""
+        if self.profile != "gmail-like":
+            return ""
+        return ("protocol imap {\n"
+                "  imap_capability = IMAP4rev1 LITERAL+ SASL-IR "
+                "LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE UIDPLUS CHILDREN "
+                "UNSELECT MOVE\n}")
 
     def _dovecot_pid(self, base=None):
         pid = _read_pid(os.path.join(base or self.dovecot_base, "master.pid"))
@@ -718,7 +916,8 @@ broken_sasl_auth_clients = no
 smtpd_client_restrictions = permit_sasl_authenticated, reject
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
 smtpd_recipient_restrictions = permit_sasl_authenticated, reject
-""".format(queue=self.queue_dir, data=self.data_dir, log=self.postfix_log,
+{bcc}
+""".format(bcc=self._postfix_bcc(), queue=self.queue_dir, data=self.data_dir, log=self.postfix_log,
            dir=self.dir, ifaces="127.0.0.1, [::1]" if v6 else "127.0.0.1",
            protocols="all" if v6 else "ipv4", conf=self.postfix_dir,
            lmtp=self.lmtp_port, cert=self.cert_file, key=self.key_file,
@@ -768,6 +967,16 @@ bouncer   unix  -       n       n       -       -       pipe
 """
         with open(os.path.join(self.postfix_dir, "master.cf"), "w") as f:
             f.write(master)
+
+    def _postfix_bcc(self):
+        """gmail-like: a copy of everything submitted goes to the sender's
+        +sentcopy address, which Dovecot files into [Gmail]/Sent Mail."""
+        if self.profile != "gmail-like":
+            return ""
+        path = os.path.join(self.postfix_dir, "sender_bcc")
+        with open(path, "w") as f:
+            f.write("/^([^+@]+)@(.+\\.test)$/ ${1}+sentcopy@${2}\n")
+        return "recipient_delimiter = +\nsender_bcc_maps = regexp:%s" % path
 
     def _postfix_env(self):
         env = dict(os.environ)
