@@ -330,6 +330,15 @@ mark_ended(struct sched *s, time_t now)
 		    strcmp(c->state, CS_SCHEDULED) == 0)
 			store_contact_set_state(s->st, c->id, CS_INTERVIEWED,
 			    "meeting took place");
+		if (c != NULL && c->referrer_id != 0) {
+			/* The introduction led to a conversation: the
+			 * referrer's timeline shows it too. */
+			char *note = xasprintf("%s (whom they introduced) met you",
+			    str_empty(c->name) ? c->email : c->name);
+
+			store_event_add(s->st, c->referrer_id, "referral", note);
+			free(note);
+		}
 		if (store_commit(s->st) < 0)
 			store_rollback(s->st);
 		contact_free(c);

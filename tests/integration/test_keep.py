@@ -178,6 +178,10 @@ t.is_([m.subject for m in t.Account(stack, KIM).messages("INBOX")
 tl = (jctl(cfg, "contact", "show", KIM) or {}).get("timeline") or []
 t.ok(any("keepintouch" in (e.get("detail") or "") for e in tl),
      "the timeline records the reminder", json.dumps(tl, indent=1))
+t.ok(any(e.get("kind") == "referral" and "Bo Li" in (e.get("detail") or "")
+         and "met you" in e.get("detail") for e in tl),
+     "the referrer's timeline shows that the person they introduced met "
+     "the user", json.dumps(tl, indent=1))
 
 # --- and again at the interval, unless the user wrote -------------------------
 first = thanked + EVERY + 120
