@@ -621,6 +621,27 @@ enum report_kind {
 	REPORT_FEEDBACK,
 };
 
+/* Amazon SES notifications come as JSON (through SNS): the value of
+ * "notificationType" ("Bounce", "Complaint", "Delivery"), or NULL. */
+static const char *
+ses_type(const struct inmsg *m)
+{
+	static const char *const types[] = { "Bounce", "Complaint", "Delivery",
+	    NULL };
+	const char *p;
+	size_t i;
+
+	if (m->text == NULL || (p = strstr(m->text, "notificationType")) == NULL)
+		return NULL;
+	p += 16;
+	while (*p == '\\' || *p == '"' || *p == ':' || *p == ' ')
+		p++;
+	for (i = 0; types[i] != NULL; i++)
+		if (strncmp(p, types[i], strlen(types[i])) == 0)
+			return types[i];
+	return NULL;
+}
+
 static bool
 is_feedback(const struct inmsg *m)
 {
@@ -633,8 +654,7 @@ is_feedback(const struct inmsg *m)
 	    strcasecmp(m->report_type, "feedback-report") == 0)
 		return true;
 	/* Amazon SES complaint notifications as JSON (SNS) */
-	if (m->text != NULL && strstr(m->text, "notificationType") != NULL &&
-	    strstr(m->text, "complainedRecipients") != NULL)
+	if (ses_type(m) != NULL && strcmp(ses_type(m), "Complaint") == 0)
 		return true;
 	low = ctext_lower_dup(m->subject);
 	r = ctext_has_any(low, strlen(low), subjects);
@@ -676,8 +696,7 @@ looks_like_bounce(const struct inmsg *m)
 	    "post_master@") || ctext_starts_ci(m->from_addr, "mail-daemon@")))
 		return true;
 	/* Amazon SES bounce notifications as JSON (SNS) */
-	if (m->text != NULL && strstr(m->text, "notificationType") != NULL &&
-	    strstr(m->text, "bouncedRecipients") != NULL)
+	if (ses_type(m) != NULL && strcmp(ses_type(m), "Bounce") == 0)
 		return true;
 	/* a robot's notice in words ("Could not be delivered to:") */
 	if (m->from_addr != NULL && ctext_is_robot_addr(m->from_addr) &&
@@ -845,6 +864,9 @@ creport_read(const struct inmsg *m, const struct classify_ctx *ctx,
 			}
 		}
 	}
+	if (kind == REPORT_NONE && ses_type(m) != NULL &&
+	    strcmp(ses_type(m), "Delivery") == 0)
+		kind = REPORT_DELIVERED;
 	if (kind == REPORT_NONE) {
 		if (!looks_like_bounce(m)) {
 			dsn_done(&d);

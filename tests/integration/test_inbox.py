@@ -69,7 +69,8 @@ d = t.tempdir()
 cfg = t.write_config(d, stack)
 people = {"ana@acme.test": "Ana Perez", "bo@initech.test": "Bo Li",
           "cy@globex.test": "Cy Young", "di@hooli.test": "Di Ng",
-          "ed@umbrella.test": "Ed Stone"}
+          "ed@umbrella.test": "Ed Stone", "fa@stark.test": "Fa Mulan",
+          "gi@wayne.test": "Gi Joe"}
 for addr, name in people.items():
     ctl(cfg, "contact", "add", addr, "--name", name, "--field", "design")
 ctl(cfg, "outreach", "--all-new")
@@ -313,6 +314,46 @@ t.is_(contact(cfg, ed)["state"], "replied",
       "the genuine reply after them was still processed")
 t.like(r.err, r"quarantined|cannot parse|skipped|larger than",
        "hostile input was logged")
+
+# --- reports: "delivered" changes nothing, a complaint stops the contact -----
+def report(kind, body_type, fields, rcpt, mid):
+    return (
+        "From: MAILER-DAEMON@localhost (Mail Delivery System)\r\n"
+        "To: me@example.test\r\nSubject: %s\r\nDate: %s\r\n"
+        "Message-ID: <%s.%d@localhost>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=%s;\r\n"
+        "\tboundary=\"BND\"\r\n\r\n"
+        "--BND\r\nContent-Type: text/plain\r\n\r\nA report.\r\n"
+        "--BND\r\nContent-Type: %s\r\n\r\n%s\r\n"
+        "--BND\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "From: Sophia Lopez <me@example.test>\r\nTo: <%s>\r\n"
+        "Message-ID: %s\r\n--BND--\r\n") % (
+            kind, email.utils.formatdate(), kind.split()[0].lower(),
+            os.getpid(), body_type.split("/")[1], body_type, fields, rcpt,
+            mid)
+
+
+fa, gi = "fa@stark.test", "gi@wayne.test"
+me.append("INBOX", report(
+    "Successful Mail Delivery Report", "message/delivery-status",
+    "Reporting-MTA: dns; localhost\r\n\r\nFinal-Recipient: rfc822; %s\r\n"
+    "Action: delivered\r\nStatus: 2.0.0\r\n" % fa, fa,
+    outreach[fa].message_id).encode())
+arf = report("Abuse report", "message/feedback-report",
+             "Feedback-Type: abuse\r\nUser-Agent: fbl/1.0\r\nVersion: 1\r\n"
+             "Original-Rcpt-To: <%s>\r\n" % gi, gi, outreach[gi].message_id)
+me.append("INBOX", arf.encode())
+r = once(cfg)
+t.is_(contact(cfg, fa)["state"], "contacted",
+      "a delivery report (Action: delivered) changes nothing")
+t.ok(any(x["kind"] == "followup" and x["state"] == "queued"
+         for x in queue(cfg, fa)), "its follow-up is still queued")
+t.is_(contact(cfg, gi)["state"], "stopped", "a complaint (ARF) stops the contact")
+t.ok(all(x["state"] != "queued" for x in queue(cfg, gi)),
+     "nothing more is queued for the contact who complained")
+inbox = json.loads(ctl(cfg, "--json", "inbox").out)
+t.ok(any(gi in json.dumps(x) and "spam" in json.dumps(x) for x in inbox),
+     "the user is told about the complaint", json.dumps(inbox))
 
 # --- the user's flags are exactly as before -----------------------------------
 after = raw_flags(me)
