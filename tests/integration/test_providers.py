@@ -265,6 +265,21 @@ r = t.infoviewd("-t", "--online", config=cfg, timeout=60)
 t.like(r.out, r"files sent mail into Sent itself: yes",
        "gmail-like: infoviewd learned that the server files Sent copies")
 
+# OAUTHBEARER (RFC 7628) signs in too, on IMAP and SMTP.
+cmd = "/usr/bin/python3 " + os.path.join(d, "tokhelper.py")
+cfgb = t.write_config(d, stack, filename="oauthbearer.conf", **{
+    "smtp.auth": "oauthbearer", "imap.auth": "oauthbearer",
+    "smtp.password_file": None, "imap.password_file": None,
+    "smtp.password_command": cmd, "imap.password_command": cmd,
+    "imap.sent": None, "imap.drafts": None, "imap.save_sent": None})
+r = t.infoviewd("-t", "--online", config=cfgb, timeout=60)
+t.is_(r.rc, 0, "gmail-like: auth = \"oauthbearer\" signs in to both")
+with open(stack.dovecot_log, errors="replace") as f:
+    dlog = f.read()
+t.like(dlog, r"imap-login: Info: Login: user=<me@example\.test>, "
+       r"method=OAUTHBEARER",
+       "gmail-like: the IMAP server saw OAUTHBEARER")
+
 # --- outlook-like -------------------------------------------------------------
 stack, d, cfg = story("outlook-like", "outlook-like")
 r = t.infoviewd("-t", "--online", config=cfg, timeout=60)
