@@ -16,6 +16,7 @@
 
 #include "account.h"
 #include "folders.h"
+#include "mime.h"
 #include "sched_int.h"
 #include "util.h"
 
@@ -105,13 +106,29 @@ nap(long ms)
 		;
 }
 
-/* Looks for message_id in Sent for up to SENT_DETECT_MS. 1 found,
- * 0 not found, <0 cannot tell (the connection failed). */
-static int
-find_in_sent(struct sched *s, const char *message_id)
+/* The header a rewriting server (Outlook.com, Exchange Online) keeps our
+ * Message-ID in, on its copy in Sent. */
+#define ORIGINAL_ID_HEADER      "X-Microsoft-Original-Message-ID"
+
+/* The kv key that says the account's server rewrites Message-IDs and
+ * keeps ours in ORIGINAL_ID_HEADER on its Sent copy. */
+static char *
+rewrites_key(const struct config *cfg)
 {
+	return xasprintf("sent_rewrites.%s@%s", cfg->imap.user, cfg->imap.host);
+}
+
+/* Looks for message_id in Sent for up to wait_ms, under its own
+ * Message-ID or, where the server rewrote it, in ORIGINAL_ID_HEADER.
+ * 1 found (*ret_uid, *ret_rewritten set), 0 not found, <0 cannot tell
+ * (the connection failed). */
+static int
+find_in_sent(struct sched *s, const char *message_id, long wait_ms,
+    uint32_t *ret_uid, bool *ret_rewritten)
+{
+	static const char *const fields[] = { "Message-ID", ORIGINAL_ID_HEADER };
 	uint32_t *uids = NULL, uidvalidity, uidnext;
-	size_t n = 0;
+	size_t n = 0, i;
 	char *err = NULL, *id;
 	long waited = 0;
 	int r = 0;
@@ -124,20 +141,22 @@ find_in_sent(struct sched *s, const char *message_id)
 		id[strlen(id) - 1] = '\0';
 	for (;;) {
 		if ((r = imap_examine(s->imap, s->box_sent, &uidvalidity,
-		    &uidnext, &err)) < 0 ||
-		    (r = imap_search_header(s->imap, "Message-ID", id, &uids,
-		    &n, &err)) < 0)
+		    &uidnext, &err)) < 0)
 			break;
-		free(uids);
-		uids = NULL;
-		if (n > 0) {
-			r = 1;
-			break;
+		for (i = 0; i < nitems(fields) && r == 0; i++) {
+			if ((r = imap_search_header(s->imap, fields[i], id, &uids,
+			    &n, &err)) < 0)
+				break;
+			if (n > 0) {
+				*ret_uid = uids[n - 1];
+				*ret_rewritten = i > 0;
+				r = 1;
+			}
+			free(uids);
+			uids = NULL;
 		}
-		if (waited >= SENT_DETECT_MS) {
-			r = 0;
+		if (r != 0 || waited >= wait_ms)
 			break;
-		}
 		nap(SENT_DETECT_STEP_MS);
 		waited += SENT_DETECT_STEP_MS;
 	}
@@ -149,25 +168,80 @@ find_in_sent(struct sched *s, const char *message_id)
 	return r;
 }
 
+#define SENT_COPY_MAX   (1024 * 1024)   /* what we read of a Sent copy */
+
+char *
+sched_sent_assigned_id(struct sched *s, const char *message_id)
+{
+	char *key = rewrites_key(s->cfg), *known = NULL, *raw = NULL;
+	char *err = NULL, *perr = NULL, *assigned = NULL;
+	struct inmsg *m = NULL;
+	const char *h;
+	uint32_t uid = 0;
+	bool rewritten = false;
+	size_t len;
+	int r;
+
+	if (store_kv_get(s->st, key, &known) < 0 || strcmp(known, "yes") != 0 ||
+	    sched_imap_ready(s) < 0 || s->box_sent == NULL)
+		goto out;
+	if (find_in_sent(s, message_id, SENT_DETECT_MS, &uid, &rewritten) <= 0 ||
+	    !rewritten)
+		goto out;
+	if ((r = imap_fetch(s->imap, uid, SENT_COPY_MAX, &raw, &len,
+	    &err)) < 0) {
+		if (r != -EFBIG)
+			(void)sched_imap_failed(s, "Sent copy fetch", r, err);
+		goto out;
+	}
+	if (mime_parse_isolated(raw, len, &m, &perr) == 0 &&
+	    (h = inmsg_header(m, "Message-ID")) != NULL) {
+		while (*h == ' ' || *h == '\t')
+			h++;
+		if (*h == '<' && strchr(h, '>') != NULL &&
+		    strchr(h, '>') - h < 250 && !str_has_ctl(h, false))
+			assigned = xstrndup(h, (size_t)(strchr(h, '>') - h + 1));
+	}
+out:
+	inmsg_free(m);
+	free(raw);
+	free(err);
+	free(perr);
+	free(known);
+	free(key);
+	return assigned;
+}
+
 /* Whether to APPEND a copy under save_sent = auto: learned once per
  * account, after its first message, and remembered in the database. */
 static bool
 append_needed(struct sched *s, const char *message_id)
 {
 	char *key = account_sent_copies_key(s->cfg), *known = NULL;
-	bool append = true;
+	bool append = true, rewritten = false;
+	uint32_t uid = 0;
 	int r;
 
 	if (store_kv_get(s->st, key, &known) == 0 && !str_empty(known)) {
 		append = strcmp(known, "yes") != 0;
 		goto out;
 	}
-	if ((r = find_in_sent(s, message_id)) < 0) {
+	if ((r = find_in_sent(s, message_id, SENT_DETECT_MS, &uid,
+	    &rewritten)) < 0) {
 		append = false; /* never two copies; ask again next time */
 		goto out;
 	}
 	append = r == 0;
 	(void)store_kv_set(s->st, key, append ? "no" : "yes");
+	if (rewritten) {
+		char *rk = rewrites_key(s->cfg);
+
+		log_info("%s rewrites the Message-ID of sent mail and keeps ours "
+		    "in %s; infoviewd learns the new ones from Sent",
+		    s->cfg->smtp.url, ORIGINAL_ID_HEADER);
+		(void)store_kv_set(s->st, rk, "yes");
+		free(rk);
+	}
 	if (append)
 		log_info("%s does not file sent mail into Sent itself; infoviewd "
 		    "keeps a copy there (imap.save_sent = \"auto\")",

@@ -27,10 +27,12 @@
 
 /* ---- understanding replies ----------------------------------------------- */
 
-/* The contact a message belongs to: our Message-IDs in In-Reply-To or
- * References first, then the sender's address. 0 = a stranger. */
+/* The contact a message belongs to: our Message-IDs (or the ones the
+ * submission server gave our messages) in In-Reply-To or References
+ * first, then the sender's address. 0 = a stranger. *ret_by_thread tells
+ * whether the thread decided (whoever sent it). */
 static int64_t
-match_contact(struct sched *s, const struct inmsg *m)
+match_contact(struct sched *s, const struct inmsg *m, bool *ret_by_thread)
 {
 	const char *lists[2] = { m->in_reply_to, m->references };
 	struct contact *c = NULL;
@@ -52,6 +54,7 @@ match_contact(struct sched *s, const struct inmsg *m)
 			p = e + 1;
 		}
 	}
+	*ret_by_thread = id != 0;
 	if (id == 0 && !str_empty(m->from_addr) &&
 	    store_contact_find(s->st, m->from_addr, &c) == 0) {
 		id = c->id;
@@ -95,6 +98,45 @@ match_bounce(struct sched *s, const struct inmsg *m, const struct classification
 		contact_free(c);
 	}
 	return id;
+}
+
+/* A reply in the contact's thread from another address (an assistant, a
+ * colleague, a personal account): it counts as theirs; the address goes
+ * on the timeline and is offered to the user once (`infoviewctl inbox`). */
+static int
+note_other_address(struct sched *s, const struct contact *c,
+    const struct inmsg *m, const char *snippet)
+{
+	struct inbox_item *v = NULL;
+	size_t n = 0, i;
+	bool offered = false;
+	char *who, *reason;
+	int r;
+
+	if (str_empty(m->from_addr) || strcasecmp(m->from_addr, c->email) == 0 ||
+	    strcasecmp(m->from_addr, s->cfg->identity.email) == 0)
+		return 0;
+	who = str_empty(m->from_name) ? xstrdup(m->from_addr) :
+	    xasprintf("%s <%s>", m->from_name, m->from_addr);
+	reason = xasprintf("%s answered in the thread with %s: another address "
+	    "for this contact?", who, c->email);
+	if ((r = store_event_add(s->st, c->id, "other address", reason)) < 0)
+		goto out;
+	log_info("reply from %s in the thread with %s; counted as theirs",
+	    m->from_addr, c->email);
+	if (store_inbox_list(s->st, true, &v, &n) == 0)
+		for (i = 0; i < n && !offered; i++)
+			offered = v[i].contact_id == c->id &&
+			    strcmp(v[i].kind, "address") == 0 &&
+			    strcasestr(v[i].reason, m->from_addr) != NULL;
+	inbox_items_free(v, n);
+	if (!offered)
+		r = store_inbox_add(s->st, c->id, "address", reason, snippet,
+		    NULL);
+out:
+	free(who);
+	free(reason);
+	return r;
 }
 
 /* Something needs the user: an inbox entry and a notice e-mail. */
@@ -387,12 +429,13 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	char **known = NULL;
 	size_t n = 0, i, n_known = 0;
 	int64_t id;
+	bool by_thread = false;
 	int r = 0;
 
 	if (!str_empty(m->from_addr) &&
 	    strcasecmp(m->from_addr, s->cfg->identity.email) == 0)
 		return 0;               /* our own mail (copies, notices) */
-	id = match_contact(s, m);
+	id = match_contact(s, m, &by_thread);
 	if (id != 0 && store_contact_get(s->st, id, &c) == 0) {
 		store_slots_get(s->st, c->id, &starts, &n);
 		slots = xcalloc(n ? n : 1, sizeof(*slots));
@@ -436,6 +479,8 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	switch (cl.cls) {
 	case MSG_HUMAN:
 		r = react_human(s, c, &cl, out->snippet);
+		if (r >= 0 && by_thread)
+			r = note_other_address(s, c, m, out->snippet);
 		break;
 	case MSG_AUTOREPLY:
 		r = react_autoreply(s, c, &cl);
@@ -716,11 +761,11 @@ concerns(struct sched *s, const struct inmsg *h)
 	struct classify_ctx ctx = { 0 };
 	struct classification cl = { 0 };
 	const char *own = s->cfg->identity.email, *v;
-	bool yes;
+	bool yes, by_thread;
 
 	if (!str_empty(h->from_addr) && strcasecmp(h->from_addr, own) == 0)
 		return false;           /* react() leaves our own mail alone */
-	if (match_contact(s, h) != 0 ||
+	if (match_contact(s, h, &by_thread) != 0 ||
 	    names_contact(s, inmsg_header(h, "Sender")) ||
 	    names_contact(s, inmsg_header(h, "Reply-To")))
 		return true;

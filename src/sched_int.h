@@ -80,6 +80,11 @@ bool sched_imap_failed(struct sched *s, const char *what, int r,
     const char *err);
 /* After a contact message went out: keeps a copy in Sent unless the
  * provider files one itself (imap.save_sent). */
+/* Where the server rewrote a message's Message-ID (learned from the
+ * first Sent copy) and its reply did not name the new one: the new one,
+ * from the copy it filed in Sent (X-Microsoft-Original-Message-ID names
+ * ours); NULL when not found. Allocated. */
+char *sched_sent_assigned_id(struct sched *s, const char *message_id);
 void sched_save_sent(struct sched *s, const char *message_id,
     const char *raw, size_t len);
 

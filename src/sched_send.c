@@ -484,7 +484,7 @@ count_contact_followups(struct sched *s, int64_t contact_id)
 /* What a sent row changes (inside the caller's transaction). */
 static int
 after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
-    time_t now)
+    time_t now, const char *assigned)
 {
 	const struct config *cfg = s->cfg;
 	char *detail;
@@ -492,9 +492,10 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 
 	if (c == NULL)
 		return 0;
-	detail = xasprintf("%s%s %s \"%s\"", row->kind,
+	detail = xasprintf("%s%s %s%s%s%s \"%s\"", row->kind,
 	    is_draft(row->kind) ? " draft saved" : " sent",
-	    row->message_id, row->subject);
+	    row->message_id, assigned ? " (the server's id: " : "",
+	    assigned ? assigned : "", assigned ? ")" : "", row->subject);
 	store_event_add(s->st, c->id, "sent", detail);
 	free(detail);
 	if (kind_is(row->kind, OK_OUTREACH)) {
@@ -635,7 +636,8 @@ save_draft(struct sched *s, struct outbox_row *row, char **ret_err)
 
 /* Delivers the bytes: SMTP, or APPEND to Drafts for thank-you drafts. */
 static int
-deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
+deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
+    char **ret_err)
 {
 	const char *rcpts[8];
 	char *envelope;
@@ -673,6 +675,8 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_err)
 		}
 	}
 	free(envelope);
+	if (r == 0 && s->smtp != NULL)
+		*ret_assigned = smtp_assigned_msgid(s->smtp);
 	return r;
 }
 
@@ -750,17 +754,62 @@ resume_sending(struct sched *s)
 	outbox_pause_done(&p);
 }
 
+/* The server's reply named no new Message-ID: where it is known to
+ * rewrite them, the one on its copy in Sent. */
+static void
+learn_assigned_id(struct sched *s, const struct outbox_row *row)
+{
+	char *id = sched_sent_assigned_id(s, row->message_id);
+
+	if (id != NULL && strcmp(id, row->message_id) != 0 &&
+	    IN_TX(s->st, store_outbox_set_provider_msgid(s->st, row->id,
+	    id)) == 0) {
+		log_info("the server gave queue %lld the Message-ID %s (ours: "
+		    "%s, found on its copy in Sent); replies may name either",
+		    (long long)row->id, id, row->message_id);
+		if (row->contact_id != 0) {
+			char *detail = xasprintf("the server's id for %s: %s",
+			    row->message_id, id);
+
+			store_event_add(s->st, row->contact_id, "sent", detail);
+			free(detail);
+		}
+	}
+	free(id);
+}
+
+/* Records a sent row, the Message-ID the server gave it (NULL: ours is
+ * the one the contact sees) and what follows from it. */
+static int
+record_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
+    time_t now, const char *assigned)
+{
+	int r;
+
+	if ((r = store_outbox_mark_sent(s->st, row->id, now)) < 0)
+		return r;
+	if (assigned != NULL &&
+	    store_outbox_set_provider_msgid(s->st, row->id, assigned) < 0)
+		assigned = NULL;        /* the server kept ours */
+	return after_sent(s, row, c, now, assigned);
+}
+
 /* Commits the outcome of one delivery attempt. */
 static void
 finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
-    const char *err)
+    const char *err, const char *assigned)
 {
 	time_t now = iv_now();
 	const char *why = err ? err : strerror(-r);
 
 	if (r == 0) {
-		IN_TX(s->st, store_outbox_mark_sent(s->st, row->id, now) < 0 ? -1 :
-		    after_sent(s, row, c, now));
+		if (assigned != NULL && strcmp(assigned, row->message_id) == 0)
+			assigned = NULL;
+		IN_TX(s->st, record_sent(s, row, c, now, assigned));
+		if (assigned != NULL)
+			log_info("the server gave queue %lld the Message-ID %s "
+			    "(ours: %s); replies may name either",
+			    (long long)row->id, assigned, row->message_id);
 		if (!row->to_user && !is_draft(row->kind))
 			gap_after_send(s, now);
 		if (!is_draft(row->kind)) {
@@ -770,6 +819,9 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		log_info("sent queue %lld (%s) to %s", (long long)row->id,
 		    row->kind, row->rcpt);
 		save_sent_copy(s, row);
+		if (assigned == NULL && !row->to_user &&
+		    !is_draft(row->kind))
+			learn_assigned_id(s, row);
 		return;
 	}
 	if (r == -ENOENT && is_draft(row->kind)) {
@@ -913,7 +965,7 @@ process_row(struct sched *s, struct outbox_row *row)
 {
 	struct contact *c = NULL;
 	time_t now = iv_now(), until;
-	char *err = NULL;
+	char *err = NULL, *assigned = NULL;
 	int r;
 
 	if (row->contact_id != 0 &&
@@ -937,10 +989,11 @@ process_row(struct sched *s, struct outbox_row *row)
 	/* The journal first: nothing goes out that is not recorded. */
 	if (IN_TX(s->st, store_outbox_mark_sending(s->st, row->id)) < 0)
 		goto out;
-	r = deliver_row(s, row, &err);
-	finish_row(s, row, c, r, err);
+	r = deliver_row(s, row, &assigned, &err);
+	finish_row(s, row, c, r, err, assigned);
 out:
 	free(err);
+	free(assigned);
 	contact_free(c);
 }
 

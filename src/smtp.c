@@ -471,6 +471,35 @@ smtp_refusal_of(const char *reply)
 	return SMTP_REFUSAL_MESSAGE;
 }
 
+#define MSGID_MAX	250
+
+char *
+smtp_reply_msgid(const char *reply)
+{
+	const char *p, *e, *q;
+	bool at = false;
+
+	if (reply == NULL || reply[0] != '2')
+		return NULL;
+	if ((p = strchr(reply, '<')) == NULL || (e = strchr(p, '>')) == NULL ||
+	    e - p + 1 > MSGID_MAX || e - p < 4)
+		return NULL;
+	for (q = p + 1; q < e; q++) {
+		if (*q <= ' ' || *q >= 0x7f || *q == '<')
+			return NULL;
+		at |= *q == '@';
+	}
+	if (!at || p[1] == '@' || e[-1] == '@')
+		return NULL;
+	return xstrndup(p, (size_t)(e - p + 1));
+}
+
+char *
+smtp_assigned_msgid(const struct smtp_conn *c)
+{
+	return c->reply_complete ? smtp_reply_msgid(c->reply.data) : NULL;
+}
+
 /* The errno smtp_send returns for a refusal (see smtp.h). */
 static int
 refusal_errno(enum smtp_refusal what)

@@ -82,6 +82,15 @@ int smtp_check(struct smtp_conn *c, char **ret_err);
 /* The AUTH mechanisms the server offered in its last EHLO ("" none). */
 const char *smtp_sasl_mechs(const struct smtp_conn *c);
 
+/* The Message-ID the server gave the message of the last successful
+ * smtp_send, as its 250 reply to the end of data names it (Exchange
+ * Online and Outlook.com: "250 2.6.0 <id@host> [InternalId=...] Queued
+ * mail for delivery"); NULL when the reply names none. Allocated. */
+char *smtp_assigned_msgid(const struct smtp_conn *c);
+/* The same from a reply's text: its first "<local@domain>" after the
+ * codes, printable, without spaces, at most 250 octets; else NULL. */
+char *smtp_reply_msgid(const char *reply);
+
 /* Closes the connection (QUIT) but keeps the options. */
 void smtp_disconnect(struct smtp_conn *c);
 

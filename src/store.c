@@ -121,6 +121,11 @@ static const char *const migrations[] = {
 	/* 2: notes from the conversation, per meeting */
 	"ALTER TABLE meetings ADD COLUMN notes TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE meetings ADD COLUMN notes_at INTEGER NOT NULL DEFAULT 0;",
+	/* 3: the Message-ID the submission server gave a message where it
+	 * rewrites ours (Exchange Online, Outlook.com) */
+	"ALTER TABLE outbox ADD COLUMN provider_message_id TEXT NOT NULL "
+	"DEFAULT '';"
+	"CREATE INDEX outbox_provider_msgid ON outbox(provider_message_id);",
 };
 
 sqlite3_stmt *

@@ -204,6 +204,11 @@ int store_outbox_mark_sent(struct store *s, int64_t id, time_t at);
 int store_outbox_mark_retry(struct store *s, int64_t id, time_t due,
     const char *err);
 int store_outbox_mark_failed(struct store *s, int64_t id, const char *err);
+/* The Message-ID the submission server gave the row's message where it
+ * rewrote ours (-ENOENT when the row is gone or the id is ours). Matched
+ * like ours; the one threads name (store_outbox_thread). */
+int store_outbox_set_provider_msgid(struct store *s, int64_t id,
+    const char *msgid);
 /* sending -> queued, the attempt not counted: the account was refused,
  * not this message (due unchanged). */
 int store_outbox_mark_paused(struct store *s, int64_t id, const char *err);
@@ -258,11 +263,13 @@ int store_outbox_rcpts_since(struct store *s, time_t since, char ***ret,
     size_t *ret_n);
 /* sent_at of the newest contact-facing sent message (0 when none). */
 int store_outbox_last_sent(struct store *s, time_t *ret);
-/* The contact a Message-ID of ours was sent to (-ENOENT). */
+/* The contact a Message-ID of ours, or the one the submission server gave
+ * our message, was sent to (-ENOENT). */
 int store_outbox_contact_by_msgid(struct store *s, const char *msgid,
     int64_t *ret_contact, int64_t *ret_meeting);
 /* The first sent message to the contact (the thread root): its
- * Message-ID and subject, and the References chain of the newest sent
+ * Message-ID (the server's where it rewrote ours: the one the contact
+ * saw) and subject, and the References chain of the newest sent
  * message in that thread. */
 int store_outbox_thread(struct store *s, int64_t contact_id,
     char **ret_root_msgid, char **ret_subject, char **ret_last_msgid);

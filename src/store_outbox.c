@@ -300,6 +300,21 @@ store_outbox_mark_paused(struct store *s, int64_t id, const char *err)
 }
 
 int
+store_outbox_set_provider_msgid(struct store *s, int64_t id,
+    const char *msgid)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET provider_message_id = ?2 WHERE id = ?1 AND "
+	    "message_id != ?2");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, msgid);
+	return outbox_update(s, st);
+}
+
+int
 store_outbox_mark_failed(struct store *s, int64_t id, const char *err)
 {
 	return outbox_move(s, id, OB_FAILED, OB_SENDING, OB_QUEUED, NULL, 0, err);
@@ -510,7 +525,8 @@ store_outbox_contact_by_msgid(struct store *s, const char *msgid,
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "SELECT IFNULL(contact_id, 0), IFNULL(meeting_id, 0) FROM outbox "
-	    "WHERE message_id = ?1 AND contact_id IS NOT NULL");
+	    "WHERE (message_id = ?1 OR provider_message_id = ?1) AND "
+	    "?1 != '' AND contact_id IS NOT NULL");
 	int rc, r = -ENOENT;
 
 	if (st == NULL)
@@ -533,7 +549,9 @@ store_outbox_thread(struct store *s, int64_t contact_id, char **ret_root_msgid,
     char **ret_subject, char **ret_last_msgid)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT message_id, subject FROM outbox WHERE contact_id = ?1 AND "
+	    "SELECT CASE WHEN provider_message_id != '' THEN "
+	    "provider_message_id ELSE message_id END, subject "
+	    "FROM outbox WHERE contact_id = ?1 AND "
 	    "to_user = 0 AND state = 'sent' AND kind IN ('outreach', 'followup') "
 	    "ORDER BY sent_at, id");
 	char *root = NULL, *subject = NULL, *last = NULL;

@@ -93,9 +93,13 @@ class _Hangup(Exception):
 class FakeSMTP:
     """The server; started by the constructor. auth: a {user: password}
     dict to offer AUTH (mechanisms in auth_mechs) and check credentials;
-    None offers no AUTH."""
+    None offers no AUTH. on_data: called with each complete message (a
+    Message) before the reply to its end of data; what it returns, when
+    not None, is that reply (a relay, a rewriting server)."""
 
-    def __init__(self, port=0, auth=None, auth_mechs=("PLAIN",)):
+    def __init__(self, port=0, auth=None, auth_mechs=("PLAIN",),
+                 on_data=None):
+        self.on_data = on_data
         self.auth_users = dict(auth) if auth else None
         self.auth_mechs = tuple(auth_mechs)
         self.lock = threading.Lock()
@@ -284,7 +288,10 @@ class FakeSMTP:
                                 conn, mail_from, rcpts, data, False,
                                 "(hung up)"))
                         return
-                    r = self._send(sock, "eod")
+                    hook = self.on_data
+                    text = hook(Message(conn, mail_from, rcpts, data, True,
+                                        "")) if hook else None
+                    r = self._send(sock, "eod", text)
                     with self.lock:
                         if r.startswith("2"):
                             self._accepted_since_script += 1

@@ -2,6 +2,7 @@
  * the enhanced status code first, the reply code second. */
 #include "autoconf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
@@ -72,11 +73,46 @@ test_refusals(void **state)
 	}
 }
 
+static void
+test_assigned_msgid(void **state)
+{
+	static const struct { const char *reply, *want; } v[] = {
+		{ "250 2.6.0 <SN6PR0101MB2345.namprd01.prod.outlook.com@"
+		  "SN6PR0101MB2345.namprd01.prod.outlook.com> [InternalId="
+		  "1234, Hostname=SN6PR0101MB2345] 4567 bytes in 0.1, 43.2 "
+		  "KB/sec Queued mail for delivery",
+		  "<SN6PR0101MB2345.namprd01.prod.outlook.com@"
+		  "SN6PR0101MB2345.namprd01.prod.outlook.com>" },
+		{ "250 2.6.0 <a1@x.test> Queued mail for delivery", "<a1@x.test>" },
+		{ "250 2.0.0 Ok: queued as 4F2A81C0042", NULL },
+		{ "250 2.0.0 OK  1733131234 a1-20020a05 - gsmtp", NULL },
+		{ "250 2.6.0 <no-at-sign> queued", NULL },
+		{ "250 2.6.0 <a b@x.test> queued", NULL },
+		{ "250 2.6.0 <@x.test> queued", NULL },
+		{ "550 5.1.1 <x@y.test>: Recipient address rejected", NULL },
+		{ "250 2.6.0 <unterminated@x.test queued", NULL },
+		{ NULL, NULL },
+	};
+	size_t i;
+	char *got;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		got = smtp_reply_msgid(v[i].reply);
+		if (v[i].want == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, v[i].want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_assigned_msgid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
