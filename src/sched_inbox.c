@@ -452,18 +452,28 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	ctx.own_addr = s->cfg->identity.email;
 	ctx.contact_addr = c ? c->email : NULL;
 	ctx.class_only = c == NULL;     /* a stranger: only a bounce matters */
-	/* a stranger's report names one of ours: those we wrote to lately */
-	if (c == NULL && store_outbox_rcpts_since(s->st, ctx.now -
-	    KNOWN_RCPTS_DAYS * 86400, &known, &n_known) == 0) {
-		ctx.known_rcpts = (const char *const *)known;
-		ctx.n_known = n_known;
-	}
 	if ((r = classify_message(m, &ctx, &cl)) < 0)
 		goto out;
+	/* A stranger's report that names no contact of ours by its
+	 * Message-ID or recipient is read again knowing whom we wrote to
+	 * lately: one of them named anywhere in it is the one (a forwarded
+	 * address bounces under its new name). Loaded only then, so that
+	 * catching up on a full inbox does not pay for it. */
+	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
+	    (id = match_bounce(s, m, &cl)) == 0 &&
+	    store_outbox_rcpts_since(s->st, ctx.now - KNOWN_RCPTS_DAYS * 86400,
+	    &known, &n_known) == 0 && n_known > 0) {
+		ctx.known_rcpts = (const char *const *)known;
+		ctx.n_known = n_known;
+		classification_done(&cl);
+		if ((r = classify_message(m, &ctx, &cl)) < 0)
+			goto out;
+		id = match_bounce(s, m, &cl);
+	}
 	out->cls = msg_class_name(cl.cls);
 	out->intent = cl.cls == MSG_HUMAN ? reply_intent_name(cl.intent) : "";
 	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
-	    (id = match_bounce(s, m, &cl)) != 0)
+	    id != 0)
 		store_contact_get(s->st, id, &c);
 	if (c == NULL) {
 		log_debug("message from %s matches no contact; ignored",

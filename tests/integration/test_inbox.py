@@ -355,6 +355,20 @@ inbox = json.loads(ctl(cfg, "--json", "inbox").out)
 t.ok(any(gi in json.dumps(x) and "spam" in json.dumps(x) for x in inbox),
      "the user is told about the complaint", json.dumps(inbox))
 
+# a bounce for the address fa's mail was forwarded to, without our
+# Message-ID: fa, written to lately, is named in its text
+fwd = report("Undelivered Mail Returned to Sender", "message/delivery-status",
+             "Reporting-MTA: dns; localhost\r\n\r\n"
+             "Final-Recipient: rfc822; fa.new@elsewhere.test\r\n"
+             "Action: failed\r\nStatus: 5.1.1\r\n", "fa.new@elsewhere.test",
+             "<unknown.1@elsewhere.test>")
+fwd = fwd.replace("A report.", "<fa.new@elsewhere.test> (expanded from <%s>): "
+                  "user unknown" % fa)
+me.append("INBOX", fwd.encode())
+once(cfg)
+t.is_(contact(cfg, fa)["state"], "bounced",
+      "a bounce naming a contact written to lately only in its text is theirs")
+
 # --- the user's flags are exactly as before -----------------------------------
 after = raw_flags(me)
 t.is_({u: after.get(u) for u in flags_before}, flags_before,
