@@ -231,11 +231,16 @@ reminder_reason(struct sched *s, const struct outbox_row *row,
 static char *
 keep_reason(struct sched *s, const struct contact *c)
 {
-	char *folder = s->box_drafts ? folders_mutf7_decode(s->box_drafts) :
-	    xstrdup("Drafts");
-	char *text = xasprintf("Keep in touch with %s: a drafted update is in "
-	    "your %s folder.", str_empty(c->name) ? c->email : c->name, folder);
+	const char *who = str_empty(c->name) ? c->email : c->name;
+	char *folder, *text;
 
+	/* no Drafts folder (said once elsewhere): no update was saved */
+	(void)sched_imap_ready(s);
+	if (s->box_drafts == NULL)
+		return xasprintf("Keep in touch with %s.", who);
+	folder = folders_mutf7_decode(s->box_drafts);
+	text = xasprintf("Keep in touch with %s: a drafted update is in your "
+	    "%s folder.", who, folder);
 	free(folder);
 	return text;
 }
