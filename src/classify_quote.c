@@ -462,12 +462,14 @@ is_disclaimer(const char *low)
 	    "important:", "diese e-mail", "diese nachricht", "ce message",
 	    "ce courriel", "este mensaje", "este correo", "aviso legal",
 	    "avis de confidentialité", "questo messaggio", "esta mensagem",
-	    "dit bericht", "***", NULL };
+	    "dit bericht", "***", "you received this", "you are receiving this",
+	    "to unsubscribe", "to stop receiving", NULL };
 	static const char *const words[] = { "confidential", "intended recipient",
 	    "intended solely", "privileged", "disclaimer",
 	    "vertraulich", "confidentiel", "confidencial", "riservat",
 	    "destinataire", "destinatario", "empfänger", "unauthorized",
-	    "prohibited", NULL };
+	    "prohibited", "subscribed", "unsubscribe", "receiving emails",
+	    NULL };
 	size_t i;
 
 	for (i = 0; opens[i] != NULL; i++)

@@ -621,6 +621,22 @@ enum report_kind {
 	REPORT_FEEDBACK,
 };
 
+/* A person's answer ("Re: ...", "AW: ...", "RE : ..."): its subject says
+ * nothing about delivery, whatever words the thread's subject has. */
+static bool
+is_reply_subject(const char *low)
+{
+	static const char *const pre[] = { "re:", "re :", "aw:", "sv:", "antw:",
+	    "r:", "res:", "rif:", "ynt:", "odp:", "答复:", "回复:", NULL };
+	size_t i;
+
+	low = ctext_skip_ws(low);
+	for (i = 0; pre[i] != NULL; i++)
+		if (strncmp(low, pre[i], strlen(pre[i])) == 0)
+			return true;
+	return false;
+}
+
 /* Amazon SES notifications come as JSON (through SNS): the value of
  * "notificationType" ("Bounce", "Complaint", "Delivery"), or NULL. */
 static const char *
@@ -657,7 +673,7 @@ is_feedback(const struct inmsg *m)
 	if (ses_type(m) != NULL && strcmp(ses_type(m), "Complaint") == 0)
 		return true;
 	low = ctext_lower_dup(m->subject);
-	r = ctext_has_any(low, strlen(low), subjects);
+	r = !is_reply_subject(low) && ctext_has_any(low, strlen(low), subjects);
 	free(low);
 	if (r)
 		return true;
@@ -705,7 +721,8 @@ looks_like_bounce(const struct inmsg *m)
 	    strcasestr(m->text, "delivery has failed") != NULL))
 		return true;
 	low = ctext_lower_dup(m->subject);
-	r = ctext_has_any(low, strlen(low), bounce_subjects);
+	r = !is_reply_subject(low) && ctext_has_any(low, strlen(low),
+	    bounce_subjects);
 	free(low);
 	return r;
 }

@@ -188,9 +188,24 @@ ctext_address_dup(const char *s, size_t a, size_t b)
 bool
 ctext_is_robot_addr(const char *addr)
 {
-	return ctext_starts_ci(addr, "mailer-daemon@") || ctext_starts_ci(addr, "postmaster@") ||
+	static const char *const parts[] = { "unsubscribe", "-request@",
+	    "owner-", "bounce", "donotreply", "do-not-reply", "listserv",
+	    "majordomo", "notifications@", NULL };
+	const char *at = strchr(addr, '@');
+	size_t i;
+
+	if (ctext_starts_ci(addr, "mailer-daemon@") || ctext_starts_ci(addr, "postmaster@") ||
 	    ctext_starts_ci(addr, "mailer_daemon@") || ctext_starts_ci(addr, "noreply@") ||
-	    ctext_starts_ci(addr, "no-reply@");
+	    ctext_starts_ci(addr, "no-reply@"))
+		return true;
+	/* list and notification machinery: "group+unsubscribe@", "owner-x@" */
+	for (i = 0; at != NULL && parts[i] != NULL; i++) {
+		const char *hit = strcasestr(addr, parts[i]);
+
+		if (hit != NULL && hit <= at)
+			return true;
+	}
+	return false;
 }
 
 /* Splits text into lines (LF or CRLF); returns the count, *ret the array. */

@@ -216,6 +216,8 @@ test_intents(void **state)
 		{ "Thursday is good, though 9 is too early; 11am?", INTENT_UNCLEAR, 0, "", "" },
 		{ "Tuesday at 10 works, or else Wednesday at 4pm.", INTENT_UNCLEAR, 0, "", "" },
 		{ "The first one works, unfortunately I'm not available then.", INTENT_UNCLEAR, 0, "", "" },
+		/* a list footer below the quote is no opt-out */
+		{ "Tuesday works.\n\n> Would one of these work?\n\nTo unsubscribe from this group and stop receiving emails from it, send an email to team+unsubscribe@googlegroups.com.", INTENT_ACCEPT_SLOT, 1, "", "" },
 		/* opt-outs and declines in other words and languages */
 		{ "Unsubscribe.", INTENT_OPTOUT, 0, "", "" },
 		{ "Please stop emailing me.", INTENT_OPTOUT, 0, "", "" },
@@ -337,6 +339,22 @@ test_headers(void **state)
 	assert_non_null(strstr(c.reason, "REPLY"));
 	classification_done(&c);
 	classification_done(NULL);
+}
+
+/* A person's answer whose subject has delivery words is a reply. */
+static void
+test_reply_subjects(void **state)
+{
+	struct classification c;
+
+	(void)state;
+	classify_text("Re: Delivery status notification for the team", "Tuesday works.", &c);
+	assert_int_equal(c.cls, MSG_HUMAN);
+	assert_int_equal(c.intent, INTENT_ACCEPT_SLOT);
+	classification_done(&c);
+	classify_text("AW: Undeliverable: our spam complaint process", "Gerne, Dienstag passt.", &c);
+	assert_int_equal(c.cls, MSG_HUMAN);
+	classification_done(&c);
 }
 
 static void
@@ -728,6 +746,7 @@ main(void)
 		cmocka_unit_test(test_intents),
 		cmocka_unit_test(test_referral_names),
 		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_reply_subjects),
 		cmocka_unit_test(test_return_dates),
 		cmocka_unit_test(test_bounce_shapes),
 		cmocka_unit_test(test_report_attribution),
