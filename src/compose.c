@@ -378,7 +378,7 @@ set_contact_vars(struct tvars *v, const struct contact *c,
 	tvars_set(v, "role", c->role);
 	tvars_set(v, "field", c->field);
 	tvars_set(v, "note", c->note);
-	tvars_set(v, "contact_state", c->state);
+	tvars_set(v, "contact_state", store_state_name(c->state));
 	if (str_empty(referrer))
 		referrer = c->referred_by;
 	tvars_set(v, "referrer", referrer);

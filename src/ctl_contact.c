@@ -18,16 +18,11 @@
 #include "csvimport.h"
 #include "ctl.h"
 #include "json.h"
+#include "lifecycle.h"
 #include "mime.h"
 #include "plan.h"
 #include "store.h"
 #include "util.h"
-
-static const char *const contact_states[] = {
-	CS_NEW, CS_QUEUED, CS_CONTACTED, CS_FOLLOWED_UP, CS_REPLIED,
-	CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED, CS_DECLINED, CS_NO_RESPONSE,
-	CS_BOUNCED, CS_STOPPED, NULL,
-};
 
 static void ctl_errf(const char *fmt, ...) IV_PRINTF(1, 2);
 
@@ -90,15 +85,14 @@ put_padded(const char *s, size_t width)
 
 /* SGR color for a state ("" when none). */
 static const char *
-state_color(const char *state)
+state_color(enum contact_state state)
 {
-	if (strcmp(state, CS_STOPPED) == 0 || strcmp(state, CS_BOUNCED) == 0 ||
-	    strcmp(state, CS_DECLINED) == 0)
+	if (lifecycle_closed(state))
 		return "\033[31m";
-	if (strcmp(state, CS_REPLIED) == 0 || strcmp(state, CS_SCHEDULED) == 0 ||
-	    strcmp(state, CS_INTERVIEWED) == 0 || strcmp(state, CS_THANKED) == 0)
+	if (state == CS_REPLIED || state == CS_SCHEDULED ||
+	    lifecycle_interviewed(state))
 		return "\033[32m";
-	if (strcmp(state, CS_NEW) == 0)
+	if (state == CS_NEW)
 		return "";
 	return "\033[33m";
 }
@@ -319,16 +313,15 @@ contact_import(struct ctl *c, int argc, char **argv)
 	}
 	/* One transaction: a failed import leaves the database as it was,
 	 * and thousands of rows cost one commit. */
-	if ((r = store_begin(c->st)) < 0) {
+	if ((r = store_tx_begin(c->st)) < 0) {
 		ctl_errf("contact import: %s: %s", store_errmsg(c->st),
 		    strerror(-r));
 		return EXIT_FAILED;
 	}
 	r = csvimport_file(x.path, field, import_row, import_skip, &x, &err);
-	if (r == 0 && (r = store_commit(c->st)) < 0)
+	if ((r = store_tx_end(c->st, r)) < 0 && err == NULL && x.err == NULL)
 		err = xasprintf("%s: %s", store_errmsg(c->st), strerror(-r));
 	if (r < 0) {
-		store_rollback(c->st);
 		ctl_errf("contact import: %s; nothing imported",
 		    x.err ? x.err : err ? err : strerror(-r));
 		free(x.err);
@@ -343,17 +336,6 @@ contact_import(struct ctl *c, int argc, char **argv)
 }
 
 /* ---- contact list / show ------------------------------------------------ */
-
-static bool
-state_known(const char *s)
-{
-	size_t i;
-
-	for (i = 0; contact_states[i] != NULL; i++)
-		if (strcmp(contact_states[i], s) == 0)
-			return true;
-	return false;
-}
 
 /* Notes from the meetings with a contact, for `contact show`. */
 struct show_notes {
@@ -384,7 +366,7 @@ contact_json(struct json *j, const struct contact *ct, const struct event *ev,
 		json_null(j);
 	json_kstr(j, "note", ct->note);
 	json_kstr(j, "tz", ct->tz);
-	json_kstr(j, "state", ct->state);
+	json_kstr(j, "state", store_state_name(ct->state));
 	json_kint(j, "followups_sent", ct->followups_sent);
 	json_key(j, "vars");
 	json_begin_object(j);
@@ -453,9 +435,10 @@ list_text(struct ctl *c, struct contact **v, size_t n)
 		put_padded(v[i]->company, w[3]);
 		fputs("  ", stdout);
 		if (c->color)
-			printf("%s%s\033[0m\n", state_color(v[i]->state), v[i]->state);
+			printf("%s%s\033[0m\n", state_color(v[i]->state),
+			    store_state_name(v[i]->state));
 		else
-			printf("%s\n", v[i]->state);
+			printf("%s\n", store_state_name(v[i]->state));
 	}
 }
 
@@ -469,6 +452,7 @@ contact_list(struct ctl *c, int argc, char **argv)
 	};
 	struct contact **v = NULL;
 	const char *state = NULL, *field = NULL;
+	enum contact_state want = CS_NEW;
 	size_t n = 0, i;
 	int ch, r;
 
@@ -483,13 +467,14 @@ contact_list(struct ctl *c, int argc, char **argv)
 		ctl_errf("contact list: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (state != NULL && !state_known(state)) {
+	if (state != NULL && store_state_parse(state, &want) < 0) {
 		ctl_errf("contact list: unknown state '%s' (new, queued, contacted, "
 		    "followed_up, replied, scheduled, interviewed, thanked, "
 		    "declined, no_response, bounced, stopped)", state);
 		return EXIT_USAGE;
 	}
-	if ((r = store_contact_list(c->st, state, field, &v, &n)) < 0) {
+	if ((r = store_contact_list(c->st, state != NULL ? &want : NULL, field,
+	    &v, &n)) < 0) {
 		ctl_errf("contact list: %s: %s", store_errmsg(c->st), strerror(-r));
 		return EXIT_FAILED;
 	}
@@ -550,7 +535,7 @@ show_text(struct ctl *c, const struct contact *ct, const struct event *ev,
 	free(ref);
 	show_line("note:", ct->note);
 	show_line("time zone:", ct->tz);
-	show_line("state:", ct->state);
+	show_line("state:", store_state_name(ct->state));
 	show_line("created:", tz_format(zone, ct->created, "%Y-%m-%d %H:%M %Z",
 	    when, sizeof(when)));
 	show_line("updated:", tz_format(zone, ct->updated, "%Y-%m-%d %H:%M %Z",
@@ -649,6 +634,26 @@ contact_show(struct ctl *c, int argc, char **argv)
 
 /* ---- contact stop / forget ---------------------------------------------- */
 
+/* Stops a contact and cancels what was queued for them, keep-in-touch
+ * reminders included. */
+static int
+stop_one(struct store *st, const struct contact *ct, int *ret_cancelled,
+    int *ret_keep)
+{
+	int r;
+
+	if ((r = lifecycle_enter(st, ct->id, CS_STOPPED,
+	    "stopped with infoviewctl")) < 0 ||
+	    (r = store_outbox_cancel_contact(st, ct->id, "contact stopped")) < 0)
+		return r;
+	*ret_cancelled = r;
+	if ((r = store_outbox_cancel_kind(st, ct->id, OK_KEEP,
+	    "contact stopped")) < 0)
+		return r;
+	*ret_keep = r;
+	return 0;
+}
+
 static int
 contact_stop(struct ctl *c, int argc, char **argv)
 {
@@ -657,15 +662,7 @@ contact_stop(struct ctl *c, int argc, char **argv)
 
 	if ((rc = one_contact_arg(c, "contact stop", argc, argv, &ct)) != EXIT_OK)
 		return rc;
-	if ((r = store_begin(c->st)) < 0 ||
-	    (r = store_contact_set_state(c->st, ct->id, CS_STOPPED,
-	    "stopped with infoviewctl")) < 0 ||
-	    (cancelled = r = store_outbox_cancel_contact(c->st, ct->id,
-	    "contact stopped")) < 0 ||
-	    (keep = r = store_outbox_cancel_kind(c->st, ct->id, OK_KEEP,
-	    "contact stopped")) < 0 ||
-	    (r = store_commit(c->st)) < 0) {
-		store_rollback(c->st);
+	if ((r = STORE_TX(c->st, stop_one(c->st, ct, &cancelled, &keep))) < 0) {
 		ctl_errf("contact stop %s: %s (%s)", ct->email, strerror(-r),
 		    store_errmsg(c->st));
 		contact_free(ct);

@@ -89,20 +89,17 @@ meeting_time(const char *at, const char *zone, time_t *ret)
 	return EXIT_OK;
 }
 
-/* Runs fn's store changes in one transaction; prints err on failure. */
+/* Ends the transaction the caller began around a meeting change: commits
+ * when r >= 0; prints err (or the store's words) on failure. */
 static int
 meeting_commit(struct ctl *c, int r, char *err)
 {
-	if (r < 0) {
-		store_rollback(c->st);
+	if ((r = store_tx_end(c->st, r)) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", err ? err : store_errmsg(c->st));
 		free(err);
 		return EXIT_FAILED;
 	}
-	if (store_commit(c->st) < 0) {
-		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
-		return EXIT_FAILED;
-	}
+	free(err);
 	ctl_wake(c);
 	return EXIT_OK;
 }
@@ -155,8 +152,9 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 		goto out;
 	if (start < iv_now())
 		fprintf(stderr, "infoviewctl: warning: %s is in the past\n", o.at);
-	if (store_begin(c->st) < 0) {
-		rc = meeting_commit(c, -EBUSY, NULL);
+	if ((r = store_tx_begin(c->st)) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		rc = EXIT_FAILED;
 		goto out;
 	}
 	r = contact_adopt_zone(c, ct, o.tz, &err);
@@ -200,7 +198,7 @@ meeting_change(struct ctl *c, int argc, char **argv, bool cancel)
 	char *err = NULL, when[64];
 	const char *zone;
 	time_t start;
-	int rc;
+	int rc, r;
 
 	if (meeting_parse(argc, argv, &o) != EXIT_OK || optind + 1 != argc) {
 		fprintf(stderr, cancel ? "usage: infoviewctl meeting cancel MEETING "
@@ -213,8 +211,9 @@ meeting_change(struct ctl *c, int argc, char **argv, bool cancel)
 	zone = o.tz ? o.tz : m->tz[0] ? m->tz : c->cfg->identity.timezone;
 	if (!cancel && (rc = meeting_time(o.at, zone, &start)) != EXIT_OK)
 		goto out;
-	if (store_begin(c->st) < 0) {
-		rc = meeting_commit(c, -EBUSY, NULL);
+	if ((r = store_tx_begin(c->st)) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		rc = EXIT_FAILED;
 		goto out;
 	}
 	if (cancel) {
@@ -413,8 +412,9 @@ meeting_note_cmd(struct ctl *c, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
-	if (store_begin(c->st) < 0) {
-		rc = meeting_commit(c, -EBUSY, NULL);
+	if (store_tx_begin(c->st) < 0) {
+		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		rc = EXIT_FAILED;
 		goto out;
 	}
 	rc = meeting_commit(c, meeting_note(c->st, c->cfg, m->id,

@@ -37,20 +37,10 @@ outreach_one(struct ctl *c, struct contact *ct)
 	char *err = NULL;
 	int r;
 
-	if ((r = store_begin(c->st)) < 0) {
-		fprintf(stderr, "infoviewctl: database busy: %s\n",
-		    store_errmsg(c->st));
-		return EXIT_FAILED;
-	}
-	if ((r = queue_outreach(c->st, c->cfg, ct, &err)) < 0) {
-		store_rollback(c->st);
+	if ((r = STORE_TX(c->st, queue_outreach(c->st, c->cfg, ct, &err))) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", err ? err :
 		    store_errmsg(c->st));
 		free(err);
-		return EXIT_FAILED;
-	}
-	if (store_commit(c->st) < 0) {
-		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 		return EXIT_FAILED;
 	}
 	printf("queued outreach to %s\n", ct->email);
@@ -95,7 +85,9 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 			contact_free(ct);
 		}
 	} else {
-		if (store_contact_list(c->st, CS_NEW, field, &v, &n) < 0) {
+		enum contact_state fresh = CS_NEW;
+
+		if (store_contact_list(c->st, &fresh, field, &v, &n) < 0) {
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 			return EXIT_FAILED;
 		}
@@ -420,12 +412,12 @@ referral_accept(struct ctl *c, struct referral_row *rf)
 	in.name = rf->name[0] ? rf->name : NULL;
 	in.referred_by = rf->from_email[0] ? rf->from_email : NULL;
 	in.field = from != NULL && from->field[0] ? from->field : NULL;
-	if ((r = store_begin(c->st)) == 0 &&
-	    (r = store_contact_upsert(c->st, &in, &id, &created)) == 0 &&
-	    (r = store_referral_set(c->st, rf->id, REF_ACCEPTED, id)) == 0)
-		r = store_commit(c->st);
+	if ((r = store_tx_begin(c->st)) == 0) {
+		if ((r = store_contact_upsert(c->st, &in, &id, &created)) == 0)
+			r = store_referral_set(c->st, rf->id, REF_ACCEPTED, id);
+		r = store_tx_end(c->st, r);
+	}
 	if (r < 0) {
-		store_rollback(c->st);
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 		contact_free(from);
 		return EXIT_FAILED;

@@ -15,6 +15,7 @@
 #include "control.h"
 #include "ctl.h"
 #include "json.h"
+#include "lifecycle.h"
 #include "util.h"
 
 #define NEXT_ACTIONS 5
@@ -25,77 +26,36 @@ ctl_wake(struct ctl *c)
 	control_wake(c->cfg->storage.database);
 }
 
-/* The funnel, in order: each stage counts contacts that reached it. */
-static const char *const funnel[] = {
+#define B(st)   (1u << (st))
+
+/* The funnel, in order: each stage counts the contacts that reached it,
+ * from their current state and every state they entered (the event
+ * log's to_state): one query, store_contact_reached(). */
+static const enum contact_state funnel[] = {
 	CS_CONTACTED, CS_REPLIED, CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED,
 };
-
-/* The states that show a contact reached a funnel stage: each stage
- * counts the contacts whose history (past and current states) has one. */
-static const char *const reached_contacted[] = { CS_CONTACTED, CS_FOLLOWED_UP,
-	CS_NO_RESPONSE, CS_REPLIED, CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED,
-	CS_DECLINED, NULL };
-static const char *const reached_replied[] = { CS_REPLIED, CS_SCHEDULED,
-	CS_INTERVIEWED, CS_THANKED, CS_DECLINED, NULL };
-static const char *const reached_scheduled[] = { CS_SCHEDULED, CS_INTERVIEWED,
-	CS_THANKED, NULL };
-static const char *const reached_interviewed[] = { CS_INTERVIEWED, CS_THANKED,
-	NULL };
-static const char *const reached_thanked[] = { CS_THANKED, NULL };
-static const char *const *const funnel_sets[] = { reached_contacted,
-	reached_replied, reached_scheduled, reached_interviewed, reached_thanked };
-
-static bool
-in_set(const char *state, const char *const *set)
-{
-	for (; *set != NULL; set++)
-		if (strcmp(*set, state) == 0)
-			return true;
-	return false;
-}
-
-/* The new state of a "state" event ("old -> new: why"), into out. */
-static const char *
-event_new_state(const char *detail, char *out, size_t len)
-{
-	const char *p = strstr(detail, "-> ");
-	size_t n;
-
-	if (p == NULL)
-		return "";
-	p += 3;
-	n = strcspn(p, ": ");
-	snprintf(out, len, "%.*s", (int)n, p);
-	return out;
-}
+/* The states that show a contact reached each stage. */
+static const unsigned funnel_sets[nitems(funnel)] = {
+	B(CS_CONTACTED) | B(CS_FOLLOWED_UP) | B(CS_NO_RESPONSE) | B(CS_REPLIED) |
+	    B(CS_SCHEDULED) | B(CS_INTERVIEWED) | B(CS_THANKED) | B(CS_DECLINED),
+	B(CS_REPLIED) | B(CS_SCHEDULED) | B(CS_INTERVIEWED) | B(CS_THANKED) |
+	    B(CS_DECLINED),
+	B(CS_SCHEDULED) | B(CS_INTERVIEWED) | B(CS_THANKED),
+	B(CS_INTERVIEWED) | B(CS_THANKED),
+	B(CS_THANKED),
+};
 
 /* Per funnel stage, the contacts whose history reached it. */
 static void
-funnel_counts(struct ctl *c, struct contact **v, size_t n, int *counts)
+funnel_counts(struct ctl *c, int *counts)
 {
-	struct event *ev = NULL;
-	size_t nev = 0, i, e = 0, k;
-	char buf[32];
+	int64_t n[nitems(funnel)] = { 0 };
+	size_t k;
 
-	memset(counts, 0, sizeof(int) * nitems(funnel));
-	if (store_event_list_kind(c->st, "state", &ev, &nev) < 0)
-		nev = 0;
-	/* v is ordered by id, events by contact: walk both once. */
-	for (i = 0; i < n; i++) {
-		bool hit[nitems(funnel)] = { false };
-
-		while (e < nev && ev[e].contact_id < v[i]->id)
-			e++;
-		for (k = 0; k < nitems(funnel); k++)
-			hit[k] = in_set(v[i]->state, funnel_sets[k]);
-		for (; e < nev && ev[e].contact_id == v[i]->id; e++)
-			for (k = 0; k < nitems(funnel); k++)
-				hit[k] = hit[k] || in_set(event_new_state(ev[e].detail,
-				    buf, sizeof(buf)), funnel_sets[k]);
-		for (k = 0; k < nitems(funnel); k++)
-			counts[k] += hit[k];
-	}
-	events_free(ev, nev);
+	if (store_contact_reached(c->st, funnel_sets, nitems(funnel), n) < 0)
+		memset(n, 0, sizeof(n));
+	for (k = 0; k < nitems(funnel); k++)
+		counts[k] = (int)n[k];
 }
 
 struct field_progress {
@@ -122,8 +82,7 @@ progress_of(struct contact **v, size_t n, size_t *ret_n)
 			np++;
 		}
 		p[k].contacts++;
-		if (strcmp(v[i]->state, CS_INTERVIEWED) == 0 ||
-		    strcmp(v[i]->state, CS_THANKED) == 0)
+		if (lifecycle_interviewed(v[i]->state))
 			p[k].interviewed++;
 	}
 	*ret_n = np;
@@ -181,18 +140,18 @@ daemon_info_done(struct daemon_info *d)
 }
 
 static int
-count_state(struct contact **v, size_t n, const char *state)
+count_state(struct contact **v, size_t n, enum contact_state state)
 {
 	size_t i;
 	int k = 0;
 
 	for (i = 0; i < n; i++)
-		if (strcmp(v[i]->state, state) == 0)
+		if (v[i]->state == state)
 			k++;
 	return k;
 }
 
-static const char *const all_states[] = {
+static const enum contact_state all_states[] = {
 	CS_NEW, CS_QUEUED, CS_CONTACTED, CS_FOLLOWED_UP, CS_REPLIED, CS_SCHEDULED,
 	CS_INTERVIEWED, CS_THANKED, CS_DECLINED, CS_NO_RESPONSE, CS_BOUNCED,
 	CS_STOPPED,
@@ -258,12 +217,13 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_key(&j, "states");
 	json_begin_object(&j);
 	for (i = 0; i < nitems(all_states); i++)
-		json_kint(&j, all_states[i], count_state(v, n, all_states[i]));
+		json_kint(&j, store_state_name(all_states[i]),
+		    count_state(v, n, all_states[i]));
 	json_end_object(&j);
 	json_key(&j, "funnel");
 	json_begin_object(&j);
 	for (i = 0; i < nitems(funnel); i++)
-		json_kint(&j, funnel[i], fun[i]);
+		json_kint(&j, store_state_name(funnel[i]), fun[i]);
 	json_end_object(&j);
 	json_kint(&j, "goal", c->cfg->goal.interviews_per_field);
 	json_key(&j, "fields");
@@ -401,8 +361,8 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	for (i = 0; i < nitems(funnel); i++) {
 		char item[48];
 
-		snprintf(item, sizeof(item), "%s%s %d", i ? "> " : "", funnel[i],
-		    fun[i]);
+		snprintf(item, sizeof(item), "%s%s %d", i ? "> " : "",
+		    store_state_name(funnel[i]), fun[i]);
 		col = print_item(item, col);
 	}
 	printf("\nstates     ");
@@ -413,7 +373,8 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 
 		if (k == 0)
 			continue;
-		snprintf(item, sizeof(item), "%s %d", all_states[i], k);
+		snprintf(item, sizeof(item), "%s %d", store_state_name(all_states[i]),
+		    k);
 		col = print_item(item, col);
 	}
 	printf("\n\nprogress toward %d interviews per field\n", goal);
@@ -480,7 +441,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	}
 	daemon_info(c, &d);
 	p = progress_of(v, n, &np);
-	funnel_counts(c, v, n, fun);
+	funnel_counts(c, fun);
 	if (c->json)
 		status_json(c, &d, v, n, fun, p, np, q, nq);
 	else

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lifecycle.h"
 #include "mime.h"
 #include "plan.h"
 #include "util.h"
@@ -32,22 +33,6 @@ kind_is(const char *kind, const char *what)
 	return strcmp(kind, what) == 0;
 }
 
-bool
-contact_closed(const struct contact *c)
-{
-	return strcmp(c->state, CS_STOPPED) == 0 ||
-	    strcmp(c->state, CS_BOUNCED) == 0 ||
-	    strcmp(c->state, CS_DECLINED) == 0;
-}
-
-bool
-state_in(const char *state, const char *const *set)
-{
-	for (; *set != NULL; set++)
-		if (strcmp(state, *set) == 0)
-			return true;
-	return false;
-}
 
 /* ---- queueing (shared with infoviewctl) ---------------------------------- */
 
@@ -83,9 +68,9 @@ queue_outreach(struct store *st, const struct config *cfg,
 	size_t n = 0, i;
 	int r;
 
-	if (contact_closed(c)) {
+	if (lifecycle_closed(c->state)) {
 		*ret_err = xasprintf("contact %s is %s; not contacting them",
-		    c->email, c->state);
+		    c->email, store_state_name(c->state));
 		return -EPERM;
 	}
 	if ((r = store_outbox_list(st, NULL, c->id, &rows, &n)) < 0)
@@ -104,9 +89,8 @@ queue_outreach(struct store *st, const struct config *cfg,
 	outbox_rows_free(rows, n);
 	if ((r = queue_row(st, cfg, OK_OUTREACH, c, 0, false, iv_now(), NULL)) < 0)
 		return r;
-	if (strcmp(c->state, CS_NEW) == 0 || strcmp(c->state, CS_NO_RESPONSE) == 0)
-		r = store_contact_set_state(st, c->id, CS_QUEUED, "outreach queued");
-	return r;
+	/* From new or no_response; a replied contact asked again stays so. */
+	return lifecycle_advance(st, c->id, CS_QUEUED, "outreach queued");
 }
 
 /* timewin's busy callback: a meeting already holds [start, end). */
@@ -216,9 +200,13 @@ meeting_create(struct store *st, const struct config *cfg,
 		goto out;
 	store_outbox_cancel_kind(st, c->id, OK_FOLLOWUP, "meeting scheduled");
 	store_inbox_resolve_contact(st, c->id);
-	if ((r = store_contact_set_state(st, c->id, CS_SCHEDULED,
-	    "meeting scheduled")) < 0)
+	if ((r = lifecycle_enter(st, c->id, CS_SCHEDULED,
+	    "meeting scheduled")) < 0) {
+		if (r == -EPERM)
+			*ret_err = xasprintf("contact %s is %s; no meeting",
+			    c->email, store_state_name(c->state));
 		goto out;
+	}
 	{
 		char when[64];
 
@@ -280,8 +268,9 @@ meeting_reschedule(struct store *st, const struct config *cfg,
 		goto out;
 	if ((r = queue_meeting_followups(st, cfg, c, m)) < 0)
 		goto out;
-	if (strcmp(c->state, CS_SCHEDULED) != 0)
-		store_contact_set_state(st, c->id, CS_SCHEDULED, "meeting rescheduled");
+	if ((r = lifecycle_advance(st, c->id, CS_SCHEDULED,
+	    "meeting rescheduled")) < 0)
+		goto out;
 	{
 		char when[64];
 
@@ -319,8 +308,10 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 	    (r = queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
 	    reason)) < 0)
 		goto out;
-	if (strcmp(c->state, CS_SCHEDULED) == 0)
-		store_contact_set_state(st, c->id, CS_REPLIED, "meeting cancelled");
+	/* Back to replied only from scheduled (not after the meeting). */
+	if (c->state == CS_SCHEDULED &&
+	    (r = lifecycle_enter(st, c->id, CS_REPLIED, "meeting cancelled")) < 0)
+		goto out;
 	store_event_add(st, c->id, "meeting", reason ? reason : "cancelled");
 out:
 	meeting_free(m);
@@ -421,8 +412,7 @@ meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
 	/* The draft went out before the notes were written: save another. */
 	if (*text != '\0' && cfg->thankyou.draft && m->end <= iv_now() &&
 	    strcmp(m->state, MS_SCHEDULED) == 0 &&
-	    state_in(c->state, (const char *const[]){ CS_INTERVIEWED,
-	    CS_SCHEDULED, NULL }) && !contact_closed(c) &&
+	    (c->state == CS_SCHEDULED || c->state == CS_INTERVIEWED) &&
 	    (r = draft_saved(st, m)) > 0) {
 		if ((r = queue_row(st, cfg, OK_DRAFT, c, m->id, false, iv_now(),
 		    NULL)) < 0)
@@ -449,8 +439,7 @@ plan_thanked_at(struct store *st, const struct contact *c)
 	if (store_event_list(st, c->id, &ev, &n) < 0)
 		return at;
 	for (i = 0; i < n; i++)
-		if (kind_is(ev[i].kind, "state") &&
-		    strstr(ev[i].detail, "-> " CS_THANKED) != NULL)
+		if (ev[i].entered == CS_THANKED)
 			at = ev[i].at;
 	events_free(ev, n);
 	return at;
@@ -471,7 +460,7 @@ plan_keep_in_touch(struct store *st, const struct config *cfg,
 		    "keep_in_touch is off");
 		return r < 0 ? r : 0;
 	}
-	if (strcmp(c->state, CS_THANKED) != 0)
+	if (c->state != CS_THANKED)
 		return 0;
 	if ((r = store_outbox_list(st, NULL, c->id, &rows, &n)) < 0)
 		return r;

@@ -91,9 +91,5 @@ int queue_meeting_followups(struct store *st, const struct config *cfg,
 
 /* Small predicates over the store's state strings. */
 bool kind_is(const char *kind, const char *what);
-/* A contact that must not be written to: stopped, bounced or declined. */
-bool contact_closed(const struct contact *c);
-/* state is one of the NULL-terminated set. */
-bool state_in(const char *state, const char *const *set);
 
 #endif

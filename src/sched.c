@@ -2,28 +2,12 @@
  * sched.c - the coordinator. It alone decides what happens next; every
  * decision is a store transaction, so a restart at any instant resumes
  * where it stopped. This file holds the pass, the connections and the
- * time-driven transitions; sched_queue.c what gets queued (outreach,
- * meetings and what hangs off them), sched_send.c the outbox journal,
+ * time-driven transitions; plan.c what gets queued (outreach, meetings
+ * and what hangs off them), sched_send.c the outbox journal,
  * sched_inbox.c the inbox and the reactions to replies.
  *
- * Contact lifecycle (SPEC section 3), with the function behind each edge:
- *
- *   new --queue_outreach--> queued --outreach sent (after_sent)--> contacted
- *   contacted --follow-up sent (after_sent)--> followed_up
- *   contacted|followed_up --silence past followup_after
- *                           (mark_unanswered)--> no_response
- *   queued|contacted|followed_up|no_response --human reply (react_human)--> replied
- *   any --meeting_create--> scheduled --meeting end (mark_ended)--> interviewed
- *   interviewed --thank-you seen in Sent (check_thanked)--> thanked
- *   side exits: declined (react_human, iTIP DECLINED), bounced (react_bounce),
- *               stopped (react_human opt-out, `contact stop`)
- *
- * Outbox journal (per row, see store.h):
- *
- *   queued --render fails for an empty required value (render_row)--> held
- *   queued --send_row: committed before SMTP--> sending
- *   sending --2xx (finish_row)--> sent      --4xx/timeout--> queued (backoff)
- *   sending --5xx--> failed                 crash: sending --sched_recover--> queued
+ * The contact lifecycle and the outbox journal, with the function behind
+ * each edge, are drawn at the top of lifecycle.c.
  *
  * Inbox (per UID, in order): fetch -> parse in a child (three failures
  * quarantine it) -> classify -> react, record and advance last_uid in one
@@ -39,6 +23,7 @@
 #include <strings.h>
 
 #include "account.h"
+#include "lifecycle.h"
 #include "notify.h"
 #include "sched_int.h"
 #include "util.h"
@@ -87,11 +72,12 @@ set_health(struct sched *s, const char *what, const char *health,
 {
 	char key[64];
 
+	/* Shown by `infoviewctl status`; the next change writes it again. */
 	snprintf(key, sizeof(key), "%s.health", what);
-	store_kv_set(s->st, key, health);
+	(void)store_kv_set(s->st, key, health);
 	snprintf(key, sizeof(key), "%s.last_error", what);
 	if (err != NULL)
-		store_kv_set(s->st, key, err);
+		(void)store_kv_set(s->st, key, err);
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -288,28 +274,32 @@ check_alive(struct sched *s)
 	free(err);
 }
 
-/* Set when a transaction could not be committed (disk full, locked):
- * the pass stops rather than act on state it cannot record. */
-bool sched_tx_failed;
+/* ---- time-driven transitions --------------------------------------------- */
 
-/* Ends the transaction IN_TX began: commits when r >= 0, else rolls back.
- * Returns r, or the commit's error. */
-int
-tx_end(struct store *st, int r)
+/* One meeting over: only a scheduled contact was interviewed; the
+ * referrer's timeline shows that the introduction led to a conversation. */
+static int
+mark_one_ended(struct store *st, const struct meeting *m)
 {
-	if (r >= 0 && (r = store_commit(st)) >= 0)
+	struct contact *c = NULL;
+	char *note;
+	int r;
+
+	if ((r = store_meeting_mark_ended(st, m->id)) < 0 ||
+	    (r = lifecycle_advance(st, m->contact_id, CS_INTERVIEWED,
+	    "meeting took place")) < 0)
 		return r;
-	store_rollback(st);
-	if (r != -ENOENT && r != -EINVAL && r != -EALREADY) {
-		sched_tx_failed = true;
-		log_error("%s: cannot record a change: %s", store_path(st),
-		    store_errmsg(st));
+	if ((r = store_contact_get(st, m->contact_id, &c)) < 0)
+		return r == -ENOENT ? 0 : r;
+	if (c->referrer_id != 0) {
+		note = xasprintf("%s (whom they introduced) met you",
+		    str_empty(c->name) ? c->email : c->name);
+		r = store_event_add(st, c->referrer_id, "referral", note);
+		free(note);
 	}
+	contact_free(c);
 	return r;
 }
-
-
-/* ---- time-driven transitions --------------------------------------------- */
 
 /* Meetings whose end passed: the contact has been interviewed. */
 static void
@@ -321,27 +311,11 @@ mark_ended(struct sched *s, time_t now)
 	if (store_meeting_ended(s->st, now, &v, &n) < 0)
 		return;
 	for (i = 0; i < n; i++) {
-		struct contact *c = NULL;
-
-		if (store_begin(s->st) < 0)
+		if (STORE_TX(s->st, mark_one_ended(s->st, v[i])) < 0) {
+			log_warnx("%s: cannot record a change: %s",
+			    store_path(s->st), store_errmsg(s->st));
 			break;
-		store_meeting_mark_ended(s->st, v[i]->id);
-		if (store_contact_get(s->st, v[i]->contact_id, &c) == 0 &&
-		    strcmp(c->state, CS_SCHEDULED) == 0)
-			store_contact_set_state(s->st, c->id, CS_INTERVIEWED,
-			    "meeting took place");
-		if (c != NULL && c->referrer_id != 0) {
-			/* The introduction led to a conversation: the
-			 * referrer's timeline shows it too. */
-			char *note = xasprintf("%s (whom they introduced) met you",
-			    str_empty(c->name) ? c->email : c->name);
-
-			store_event_add(s->st, c->referrer_id, "referral", note);
-			free(note);
 		}
-		if (store_commit(s->st) < 0)
-			store_rollback(s->st);
-		contact_free(c);
 	}
 	meetings_free(v, n);
 }
@@ -357,8 +331,12 @@ mark_unanswered(struct sched *s, time_t now)
 	    &ids, &n) < 0)
 		return;
 	for (i = 0; i < n; i++)
-		IN_TX(s->st, store_contact_set_state(s->st, ids[i], CS_NO_RESPONSE,
-		    "no reply after the last follow-up"));
+		if (STORE_TX(s->st, lifecycle_advance(s->st, ids[i],
+		    CS_NO_RESPONSE, "no reply after the last follow-up")) < 0) {
+			log_warnx("%s: cannot record a change: %s",
+			    store_path(s->st), store_errmsg(s->st));
+			break;
+		}
 	free(ids);
 }
 
@@ -370,19 +348,26 @@ mark_unanswered(struct sched *s, time_t now)
 static void
 plan_later(struct sched *s, time_t now)
 {
+	enum contact_state thanked = CS_THANKED;
 	struct contact **v = NULL;
 	size_t n = 0, i;
+	int r = 0;
 
 	if (s->last_plan != 0 && now >= s->last_plan &&
 	    now < s->last_plan + PLAN_EVERY)
 		return;
 	s->last_plan = now;
-	if (store_contact_list(s->st, CS_THANKED, NULL, &v, &n) == 0) {
-		for (i = 0; i < n && !sched_tx_failed; i++)
-			IN_TX(s->st, plan_keep_in_touch(s->st, s->cfg, v[i]));
+	if (store_contact_list(s->st, &thanked, NULL, &v, &n) == 0) {
+		for (i = 0; i < n && r >= 0; i++)
+			r = STORE_TX(s->st, plan_keep_in_touch(s->st, s->cfg,
+			    v[i]));
 		contacts_free(v, n);
 	}
-	IN_TX(s->st, plan_digest(s->st, s->cfg, now));
+	if (r >= 0)
+		r = STORE_TX(s->st, plan_digest(s->st, s->cfg, now));
+	if (r < 0)
+		log_warnx("%s: cannot plan the keep-in-touch reminders: %s",
+		    store_path(s->st), store_errmsg(s->st));
 }
 
 /* ---- the pass ------------------------------------------------------------ */

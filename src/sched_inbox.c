@@ -20,6 +20,7 @@
 
 #include "classify.h"
 #include "invite.h"
+#include "lifecycle.h"
 #include "mime.h"
 #include "notify.h"
 #include "sched_int.h"
@@ -191,17 +192,18 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 	}
 	if (cl->intent == INTENT_OPTOUT) {
 		store_outbox_cancel_contact(s->st, c->id, "asked not to be contacted");
-		return store_contact_set_state(s->st, c->id, CS_STOPPED,
+		return lifecycle_advance(s->st, c->id, CS_STOPPED,
 		    "asked not to be contacted");
 	}
 	if (cl->intent == INTENT_DECLINE) {
 		store_outbox_cancel_contact(s->st, c->id, "declined");
-		return store_contact_set_state(s->st, c->id, CS_DECLINED,
+		return lifecycle_advance(s->st, c->id, CS_DECLINED,
 		    "declined in a reply");
 	}
-	if (state_in(c->state, (const char *const[]){ CS_NEW, CS_QUEUED,
-	    CS_CONTACTED, CS_FOLLOWED_UP, CS_NO_RESPONSE, NULL }) &&
-	    (r = store_contact_set_state(s->st, c->id, CS_REPLIED, "replied")) < 0)
+	/* A reply moves only a contact still waiting for one: a scheduled
+	 * contact writing again stays scheduled. */
+	if (lifecycle_awaiting_reply(c->state) &&
+	    (r = lifecycle_enter(s->st, c->id, CS_REPLIED, "replied")) < 0)
 		return r;
 	if (cl->intent == INTENT_ACCEPT_SLOT && cfg->meeting.auto_schedule) {
 		time_t *starts = NULL;
@@ -274,7 +276,7 @@ react_complaint(struct sched *s, struct contact *c,
 	int r;
 
 	store_outbox_cancel_contact(s->st, c->id, "complained");
-	if ((r = store_contact_set_state(s->st, c->id, CS_STOPPED, reason)) == 0)
+	if ((r = lifecycle_advance(s->st, c->id, CS_STOPPED, reason)) == 0)
 		r = need_user(s, c, "complaint", reason, "");
 	free(reason);
 	return r;
@@ -288,7 +290,7 @@ react_bounce(struct sched *s, struct contact *c, const struct classification *cl
 	int r;
 
 	store_outbox_cancel_contact(s->st, c->id, "bounced");
-	if ((r = store_contact_set_state(s->st, c->id, CS_BOUNCED, reason)) == 0)
+	if ((r = lifecycle_advance(s->st, c->id, CS_BOUNCED, reason)) == 0)
 		r = need_user(s, c, "bounce", reason, "");
 	free(reason);
 	return r;
@@ -328,15 +330,15 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 		    ic->comment ? ": " : "", ic->comment ? ic->comment : "");
 
 		store_outbox_cancel_meeting(s->st, m->id, NULL, "invitation declined");
-		store_contact_set_state(s->st, c->id, CS_REPLIED,
-		    "declined the invitation");
-		r = need_user(s, c, "declined", reason, "");
+		if ((r = lifecycle_advance(s->st, c->id, CS_REPLIED,
+		    "declined the invitation")) == 0)
+			r = need_user(s, c, "declined", reason, "");
 		free(reason);
 	} else if (r == 0 && was_declined && strcmp(m->state, MS_SCHEDULED) == 0 &&
 	    (strcmp(rsvp, "accepted") == 0 || strcmp(rsvp, "tentative") == 0)) {
 		/* They changed their mind: the meeting is on again. */
 		if ((r = queue_meeting_followups(s->st, s->cfg, c, m)) == 0)
-			r = store_contact_set_state(s->st, c->id, CS_SCHEDULED,
+			r = lifecycle_advance(s->st, c->id, CS_SCHEDULED,
 			    "accepted the invitation after declining");
 	}
 	free(rsvp);
@@ -536,30 +538,36 @@ advance(struct sched *s, uint32_t uidvalidity, uint32_t uid)
 }
 
 /* Parses in a child; three failures quarantine the message. Returns 0
- * with *ret, or -EBADMSG when it is to be skipped. */
+ * with *ret, -EBADMSG when it is to be skipped, or the store's error when
+ * the attempt could not be counted. */
 static int
 parse_guarded(struct sched *s, uint32_t uidvalidity, uint32_t uid,
     const char *raw, size_t len, struct inmsg **ret)
 {
 	const char *box = s->cfg->imap.inbox;
-	int attempts = 0;
+	int attempts = 0, r;
 
-	store_quarantine_attempts(s->st, box, uidvalidity, uid, &attempts);
+	if ((r = store_quarantine_attempts(s->st, box, uidvalidity, uid,
+	    &attempts)) < 0)
+		return r;
 	while (attempts < PARSE_ATTEMPTS) {
 		char *err = NULL;
-		int r;
 
-		/* Counted before trying, so even our own death counts. */
-		IN_TX(s->st, store_quarantine_bump(s->st, box, uidvalidity, uid,
-		    "parsing"));
+		/* Counted before trying, so even our own death counts: a
+		 * count that cannot be recorded stops here. */
+		if ((r = STORE_TX(s->st, store_quarantine_bump(s->st, box,
+		    uidvalidity, uid, "parsing"))) < 0)
+			return r;
 		attempts++;
 		if ((r = mime_parse_isolated(raw, len, ret, &err)) == 0)
 			return 0;
 		log_warnx("message UID %u: cannot parse (%s), attempt %d of %d",
 		    uid, err ? err : strerror(-r), attempts, PARSE_ATTEMPTS);
-		IN_TX(s->st, store_quarantine_bump(s->st, box, uidvalidity, uid,
-		    err ? err : strerror(-r)));
+		r = STORE_TX(s->st, store_quarantine_bump(s->st, box, uidvalidity,
+		    uid, err ? err : strerror(-r)));
 		free(err);
+		if (r < 0)
+			return r;
 	}
 	log_error("message UID %u quarantined after %d failed attempts; left "
 	    "in the mailbox untouched", uid, PARSE_ATTEMPTS);
@@ -581,60 +589,24 @@ content_key(const char *raw, size_t len)
 	    len);
 }
 
-/* Fetches, parses and reacts to one new message. <0 only when the
- * connection failed (the UID is tried again later). */
+/* Records a message (and what the reaction did, in a savepoint of the
+ * same transaction: a failed reaction is undone, the message is kept) and
+ * advances past its UID. Returns 0 or a negative errno. */
 static int
-process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
+record_uid(struct sched *s, const struct inmsg *m, uint32_t uidvalidity,
+    uint32_t uid)
 {
 	struct inbound_new in = { 0 };
 	struct reaction re = { 0 };
-	struct inmsg *m = NULL;
-	char *raw = NULL, *err = NULL;
-	size_t len = 0;
-	int attempts = 0, r;
+	int r;
 
-	store_quarantine_attempts(s->st, s->cfg->imap.inbox, uidvalidity, uid,
-	    &attempts);
-	if (attempts >= PARSE_ATTEMPTS) {
-		IN_TX(s->st, advance(s, uidvalidity, uid));
-		return 0;
-	}
-	r = imap_fetch(s->imap, uid, MIME_MAX_MESSAGE, &raw, &len, &err);
-	if (r == -EFBIG) {
-		log_warnx("message UID %u is larger than %u bytes; skipped", uid,
-		    MIME_MAX_MESSAGE);
-		IN_TX(s->st, advance(s, uidvalidity, uid));
-		goto out;
-	}
-	if (r < 0) {
-		sched_imap_lost(s, "FETCH", err);
-		goto out;
-	}
-	if (parse_guarded(s, uidvalidity, uid, raw, len, &m) < 0) {
-		IN_TX(s->st, store_mailbox_set(s->st, s->cfg->imap.inbox,
-		    uidvalidity, uid));
-		goto out;
-	}
-	if (str_empty(m->message_id)) {
-		/* No Message-ID: a key from the bytes, so a re-read after a
-		 * UIDVALIDITY change still recognises the message. */
-		free(m->message_id);
-		m->message_id = content_key(raw, len);
-	}
-	if (store_inbound_known(s->st, m->message_id) == 1) {
-		log_debug("message UID %u already seen (%s)", uid, m->message_id);
-		IN_TX(s->st, advance(s, uidvalidity, uid));
-		goto out;
-	}
-	if (store_begin(s->st) < 0) {
-		sched_tx_failed = true;
-		r = -EBUSY;
-		goto out;
-	}
-	if ((r = react(s, m, &re)) < 0)
+	if ((r = STORE_TX(s->st, react(s, m, &re))) < 0) {
+		if (store_unwritable(r))
+			goto out;
 		log_warnx("message UID %u from %s: reaction failed (%s); recorded "
 		    "without it", uid, m->from_addr ? m->from_addr : "?",
 		    strerror(-r));
+	}
 	in.contact_id = re.contact_id;
 	in.mailbox = s->cfg->imap.inbox;
 	in.uidvalidity = uidvalidity;
@@ -646,33 +618,76 @@ process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
 	in.cls = re.cls;
 	in.intent = re.intent;
 	in.snippet = re.snippet;
-	if (r < 0) {
-		/* Keep what the reaction did out, but never lose the message. */
-		store_rollback(s->st);
-		if (store_begin(s->st) < 0) {
-			r = -EBUSY;
-			goto out;
-		}
-	}
-	if ((r = store_inbound_add(s->st, &in)) < 0 ||
-	    (r = advance(s, uidvalidity, uid)) < 0) {
-		store_rollback(s->st);
-		log_warnx("message UID %u: cannot record it: %s", uid,
-		    store_errmsg(s->st));
-		goto out;
-	}
-	if ((r = store_commit(s->st)) < 0) {
-		store_rollback(s->st);
-		sched_tx_failed = true;       /* never advance past an unrecorded one */
-		log_error("%s: cannot record message UID %u: %s",
-		    store_path(s->st), uid, store_errmsg(s->st));
-	}
+	if ((r = store_inbound_add(s->st, &in)) == 0)
+		r = advance(s, uidvalidity, uid);
 out:
 	free(re.snippet);
+	return r;
+}
+
+/* Fetches, parses and reacts to one new message. <0 when the connection
+ * failed or the store cannot record: the UID is tried again later, and
+ * nothing after it is read before. */
+static int
+process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
+{
+	struct inmsg *m = NULL;
+	char *raw = NULL, *err = NULL;
+	size_t len = 0;
+	int attempts = 0, r;
+
+	if ((r = store_quarantine_attempts(s->st, s->cfg->imap.inbox,
+	    uidvalidity, uid, &attempts)) < 0)
+		goto out;
+	if (attempts >= PARSE_ATTEMPTS) {
+		r = STORE_TX(s->st, advance(s, uidvalidity, uid));
+		goto out;
+	}
+	r = imap_fetch(s->imap, uid, MIME_MAX_MESSAGE, &raw, &len, &err);
+	if (r == -EFBIG) {
+		log_warnx("message UID %u is larger than %u bytes; skipped", uid,
+		    MIME_MAX_MESSAGE);
+		r = STORE_TX(s->st, advance(s, uidvalidity, uid));
+		goto out;
+	}
+	if (r < 0) {
+		sched_imap_lost(s, "FETCH", err);
+		goto out;
+	}
+	if ((r = parse_guarded(s, uidvalidity, uid, raw, len, &m)) < 0) {
+		if (r == -EBADMSG)
+			r = STORE_TX(s->st, store_mailbox_set(s->st,
+			    s->cfg->imap.inbox, uidvalidity, uid));
+		goto out;
+	}
+	if (str_empty(m->message_id)) {
+		/* No Message-ID: a key from the bytes, so a re-read after a
+		 * UIDVALIDITY change still recognises the message. */
+		free(m->message_id);
+		m->message_id = content_key(raw, len);
+	}
+	if ((r = store_inbound_known(s->st, m->message_id)) == 1) {
+		log_debug("message UID %u already seen (%s)", uid, m->message_id);
+		r = STORE_TX(s->st, advance(s, uidvalidity, uid));
+		goto out;
+	}
+	if (r == 0)
+		r = STORE_TX(s->st, record_uid(s, m, uidvalidity, uid));
+out:
+	if (r < 0 && s->imap != NULL) {
+		if (store_unwritable(r))
+			log_error("%s: cannot record message UID %u: %s",
+			    store_path(s->st), uid, store_errmsg(s->st));
+		else {
+			log_warnx("message UID %u: cannot record it: %s", uid,
+			    store_errmsg(s->st));
+			r = 0;          /* skipped, as a broken message is */
+		}
+	}
 	inmsg_free(m);
 	free(raw);
 	free(err);
-	return r == -EBUSY || s->imap == NULL ? -EIO : 0;
+	return r < 0 ? r : 0;
 }
 
 /* ---- what concerns us: the header filter --------------------------------- */
@@ -808,8 +823,8 @@ concerns(struct sched *s, const struct inmsg *h)
 static int
 skip_upto(struct sched *s, uint32_t uidvalidity, uint32_t uid)
 {
-	return IN_TX(s->st, store_mailbox_set(s->st, s->cfg->imap.inbox,
-	    uidvalidity, uid)) < 0 ? -EIO : 0;
+	return STORE_TX(s->st, store_mailbox_set(s->st, s->cfg->imap.inbox,
+	    uidvalidity, uid));
 }
 
 /* Decides for each of n UIDs whether to read it whole (true) from their
@@ -838,11 +853,11 @@ decide(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
 		    err ? err : "parse error");
 	for (i = 0; i < nh; i++)
 		hm[idx[i]] = got[i];
-	tx = store_begin(s->st) == 0;   /* one read lock for all lookups */
+	tx = store_tx_begin(s->st) == 0;        /* one lock for all lookups */
 	for (i = 0; i < n; i++)
 		whole[i] = hm[i] == NULL || concerns(s, hm[i]);
 	if (tx)
-		store_commit(s->st);
+		(void)store_tx_end(s->st, 0);   /* nothing written to keep */
 	for (i = 0; i < n; i++)
 		inmsg_free(hm[i]);
 	free(hm);
@@ -876,7 +891,7 @@ process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 	whole = xcalloc(n, sizeof(*whole));
 	decide(s, uids, hs, n, whole);
 	imap_hdrs_free(hs, n);
-	for (i = 0; i < n && !*stop && !sched_tx_failed && r == 0; i++) {
+	for (i = 0; i < n && !*stop && r == 0; i++) {
 		if (!whole[i]) {
 			skipped = uids[i];
 			continue;
@@ -887,7 +902,7 @@ process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 		skipped = 0;
 		r = process_uid(s, uidvalidity, uids[i]);
 	}
-	if (r == 0 && skipped != 0 && !sched_tx_failed)
+	if (r == 0 && skipped != 0)
 		r = skip_upto(s, uidvalidity, skipped);
 	log_debug("UIDs %u-%u: %zu of %zu read whole", uids[0], uids[n - 1],
 	    nwhole, n);
@@ -915,8 +930,12 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 		/* First start: the mailbox's history is not ours to read. */
 		log_info("watching %s from UID %u on (earlier mail left alone)",
 		    box, uidnext);
-		IN_TX(s->st, store_mailbox_set(s->st, box, uidvalidity,
-		    uidnext > 0 ? uidnext - 1 : 0));
+		if (STORE_TX(s->st, store_mailbox_set(s->st, box, uidvalidity,
+		    uidnext > 0 ? uidnext - 1 : 0)) < 0) {
+			log_error("%s: cannot record the inbox position: %s",
+			    store_path(s->st), store_errmsg(s->st));
+			goto out;
+		}
 		last_uid = uidnext > 0 ? uidnext - 1 : 0;
 		known_validity = uidvalidity;
 	}
@@ -930,10 +949,9 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 		sched_imap_lost(s, "SEARCH", err);
 		goto out;
 	}
-	sched_tx_failed = false;
 	for (i = 0; i < n && uids[i] <= last_uid; i++)
 		;
-	while (i < n && !*stop && !sched_tx_failed) {
+	while (i < n && !*stop) {
 		size_t k = n - i < HDR_BATCH ? n - i : HDR_BATCH;
 
 		if (process_batch(s, uidvalidity, uids + i, k, stop) < 0)
@@ -943,7 +961,7 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 	}
 	s->last_sync = iv_now();
 	s->inbox_dirty = false;
-	store_kv_set(s->st, "imap.last_sync",
+	(void)store_kv_set(s->st, "imap.last_sync",     /* shown by status */
 	    format_rfc3339(s->last_sync, stamp, sizeof(stamp)));
 out:
 	free(uids);

@@ -63,14 +63,6 @@ int sched_imap_ready(struct sched *s);
 /* After a failed IMAP command: drop the connection, retry soon. */
 void sched_imap_lost(struct sched *s, const char *what, const char *err);
 
-/* sched.c: transactions. IN_TX(st, expr) runs expr inside one IMMEDIATE
- * transaction and evaluates to 0 (committed) or a negative errno (rolled
- * back); a failure to record sets sched_tx_failed, which stops the pass. */
-extern bool sched_tx_failed;
-int tx_end(struct store *st, int r);
-#define IN_TX(st, expr) \
-	tx_end((st), store_begin(st) < 0 ? -EBUSY : (expr))
-
 /* sched_folders.c: finds Sent and Drafts on the new connection and says
  * once when one is missing. Returns 0, or LIST's error (*ret_err). */
 int sched_folders_find(struct sched *s, char **ret_err);
@@ -107,11 +99,12 @@ void keep_vars_done(struct keep_vars *k);
  * kinds). c may be NULL (digest). */
 void keep_vars_for(struct sched *s, const struct outbox_row *row,
     const struct contact *c, struct keep_vars *k);
-/* A keep-in-touch reminder came due: true when it was handled here (the
+/* A keep-in-touch reminder came due: 1 when it was handled here (the
  * user wrote to the contact since - the clock starts again from that
- * mail - or the contact is no longer thanked); false to send it, after
- * queueing the drafted update for the Drafts folder. */
-bool keep_in_touch_due(struct sched *s, const struct outbox_row *row,
+ * mail - or the contact is no longer thanked); 0 to send it, after
+ * queueing the drafted update for the Drafts folder; the store's error
+ * when that could not be recorded. */
+int keep_in_touch_due(struct sched *s, const struct outbox_row *row,
     const struct contact *c);
 /* When sending paused for the account may try again (0: not paused). */
 time_t sched_send_paused_until(struct sched *s);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lifecycle.h"
 #include "sched_int.h"
 #include "util.h"
 
@@ -153,21 +154,31 @@ referral_words(struct sched *s, const struct contact *r,
 		free(d);
 		return out;
 	}
-	if (strcmp(r->state, CS_REPLIED) == 0)
+	switch (r->state) {
+	case CS_REPLIED:
 		what = "replied, and we are finding a time";
-	else if (state_in(r->state, (const char *const[]){ CS_QUEUED,
-	    CS_CONTACTED, CS_FOLLOWED_UP, NULL }))
+		break;
+	case CS_QUEUED:
+	case CS_CONTACTED:
+	case CS_FOLLOWED_UP:
 		what = "I have written; no answer yet";
-	else if (strcmp(r->state, CS_DECLINED) == 0)
+		break;
+	case CS_DECLINED:
 		what = "could not make time";
-	else if (strcmp(r->state, CS_NO_RESPONSE) == 0)
+		break;
+	case CS_NO_RESPONSE:
 		what = "no answer to my message";
-	else if (strcmp(r->state, CS_BOUNCED) == 0)
+		break;
+	case CS_BOUNCED:
 		what = "my message did not reach them";
-	else if (strcmp(r->state, CS_STOPPED) == 0)
+		break;
+	case CS_STOPPED:
 		what = "I will not be writing again";
-	else
+		break;
+	default:
 		what = "I have not written yet";
+		break;
+	}
 	return xasprintf("%s%s%s%s: %s", who(r), str_empty(r->company) ? "" :
 	    " (", r->company, str_empty(r->company) ? "" : ")", what);
 }
@@ -328,8 +339,7 @@ digest_vars(struct sched *s, struct keep_vars *k)
 			continue;       /* counted with its first contact */
 		for (j = i; j < nc; j++)
 			if (strcmp(cv[j]->field, f) == 0 &&
-			    state_in(cv[j]->state, (const char *const[]){
-			    CS_INTERVIEWED, CS_THANKED, NULL }))
+			    lifecycle_interviewed(cv[j]->state))
 				done++;
 		list_add(fields, xasprintf("%s: %d of %d interviews%s", f, done,
 		    goal, done >= goal ? " - reached" : ""));
@@ -384,20 +394,33 @@ queue_update(struct sched *s, const struct outbox_row *row,
 	return queue_row(s->st, s->cfg, OK_UPDATE, c, 0, false, iv_now(), param);
 }
 
-bool
+/* The row waits until wrote + every: they were written to meanwhile. */
+static int
+keep_deferred(struct sched *s, const struct outbox_row *row,
+    const struct contact *c, time_t until, const char *msg)
+{
+	int r;
+
+	if ((r = store_outbox_defer(s->st, row->id, until)) < 0)
+		return r;
+	return store_event_add(s->st, c->id, "keepintouch", msg);
+}
+
+int
 keep_in_touch_due(struct sched *s, const struct outbox_row *row,
     const struct contact *c)
 {
 	long every = s->cfg->thankyou.keep_in_touch;
 	time_t since = row->due - every, wrote = 0, now = iv_now();
 	char *msg;
+	int r;
 
 	if (!kind_is(row->kind, OK_KEEP) || c == NULL)
-		return false;
-	if (every <= 0 || strcmp(c->state, CS_THANKED) != 0) {
-		IN_TX(s->st, store_outbox_cancel(s->st, row->id, every <= 0 ?
+		return 0;
+	if (every <= 0 || c->state != CS_THANKED) {
+		r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id, every <= 0 ?
 		    "keep_in_touch is off" : "the contact is no longer thanked"));
-		return true;
+		return r < 0 ? r : 1;
 	}
 	if (user_wrote_since(s, c, since, &wrote) > 0 && wrote + every > now) {
 		char *d = when_of(s, wrote + every);
@@ -406,14 +429,13 @@ keep_in_touch_due(struct sched *s, const struct outbox_row *row,
 		    "touch again on %s", c->email, d);
 		msg = xasprintf("keep in touch: you wrote to them; next "
 		    "reminder %s", d);
-		IN_TX(s->st, store_outbox_defer(s->st, row->id, wrote + every) < 0 ?
-		    -1 : store_event_add(s->st, c->id, "keepintouch", msg));
+		r = STORE_TX(s->st, keep_deferred(s, row, c, wrote + every, msg));
 		free(msg);
 		free(d);
-		return true;
+		return r < 0 ? r : 1;
 	}
 	if (wrote > since)
 		since = wrote;
-	IN_TX(s->st, queue_update(s, row, c, since));
-	return false;
+	r = STORE_TX(s->st, queue_update(s, row, c, since));
+	return r < 0 ? r : 0;
 }

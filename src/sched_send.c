@@ -15,6 +15,7 @@
 
 #include "compose.h"
 #include "invite.h"
+#include "lifecycle.h"
 #include "mime.h"
 #include "notify.h"
 #include "account.h"
@@ -504,10 +505,8 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 	store_event_add(s->st, c->id, "sent", detail);
 	free(detail);
 	if (kind_is(row->kind, OK_OUTREACH)) {
-		if (state_in(c->state, (const char *const[]){ CS_NEW, CS_QUEUED,
-		    CS_NO_RESPONSE, NULL }))
-			r = store_contact_set_state(s->st, c->id, CS_CONTACTED,
-			    "outreach sent");
+		r = lifecycle_advance(s->st, c->id, CS_CONTACTED,
+		    "outreach sent");
 		if (r == 0 && cfg->outreach.max_followups > 0)
 			r = queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
 			    now + cfg->outreach.followup_after >
@@ -515,10 +514,8 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 			    cfg->outreach.followup_after : c->followup_not_before,
 			    NULL);
 	} else if (kind_is(row->kind, OK_FOLLOWUP)) {
-		if (state_in(c->state, (const char *const[]){ CS_CONTACTED,
-		    CS_QUEUED, NULL }))
-			r = store_contact_set_state(s->st, c->id, CS_FOLLOWED_UP,
-			    "follow-up sent");
+		r = lifecycle_advance(s->st, c->id, CS_FOLLOWED_UP,
+		    "follow-up sent");
 		if (r == 0 && count_contact_followups(s, c->id) <
 		    cfg->outreach.max_followups)
 			r = queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
@@ -558,7 +555,8 @@ record_rendered(struct sched *s, const struct outbox_row *row,
 }
 
 /* Renders and stores the bytes of a queued row (once: retries reuse them).
- * Returns 0, or <0 when the row was held, failed or must wait. */
+ * Returns 0, or <0 when the row was held, failed or must wait (the
+ * store's error when that could not be recorded). */
 static int
 prepare_row(struct sched *s, struct outbox_row *row)
 {
@@ -571,18 +569,21 @@ prepare_row(struct sched *s, struct outbox_row *row)
 	if (r == -ENODATA) {
 		log_warnx("queue %lld (%s) held: %s", (long long)row->id,
 		    row->kind, err);
-		IN_TX(s->st, hold_row(s, row, err));
+		r = STORE_TX(s->st, hold_row(s, row, err));
+		r = r < 0 ? r : -ENODATA;
 		goto out;
 	}
 	if (r < 0) {
 		log_warnx("queue %lld (%s) failed: %s", (long long)row->id,
 		    row->kind, err ? err : strerror(-r));
-		IN_TX(s->st, store_outbox_mark_failed(s->st, row->id,
+		int fr = STORE_TX(s->st, store_outbox_mark_failed(s->st, row->id,
 		    err ? err : strerror(-r)));
+
+		r = fr < 0 ? fr : r;
 		goto out;
 	}
 	rcpt = envelope_of(s, row, &out);
-	if ((r = IN_TX(s->st, record_rendered(s, row, &x, &out, rcpt))) < 0)
+	if ((r = STORE_TX(s->st, record_rendered(s, row, &x, &out, rcpt))) < 0)
 		goto out;
 	free(row->raw);
 	row->raw = out.raw;
@@ -709,13 +710,29 @@ sched_send_paused_until(struct sched *s)
 	return until;
 }
 
+/* Records a pause: the row back in the queue, the pause, and (when it
+ * begins) the inbox item that tells the user. */
+static int
+record_pause(struct sched *s, const struct outbox_row *row, const char *cause,
+    const char *why, time_t since, time_t until, const char *tell)
+{
+	int r;
+
+	if ((r = store_outbox_mark_paused(s->st, row->id, why)) < 0 ||
+	    (r = store_outbox_pause_set(s->st, cause, why, since, until)) < 0)
+		return r;
+	if (tell != NULL)
+		r = store_inbox_add(s->st, 0, "account", tell, why, NULL);
+	return r;
+}
+
 /* The server refused the account, not the message: this row goes back to
  * the queue with its attempt not counted, and all sending pauses until a
  * try that fits the cause (sign-in or blocked: hourly; quota: the
  * provider's day) or until the user asks (SIGHUP, `queue retry`). Told
  * once: one log line per try, health and the server's words for status
  * and queue, and an inbox item when the pause begins. */
-static void
+static int
 pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
     time_t now)
 {
@@ -729,10 +746,10 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 	    "%s, or at once after SIGHUP or `infoviewctl queue retry`.",
 	    cause, format_duration(wait));
 
-	IN_TX(s->st, store_outbox_mark_paused(s->st, row->id, why) < 0 ? -1 :
-	    store_outbox_pause_set(s->st, cause, why, again ? old.since : now,
-	    now + wait) < 0 ? -1 : again ? 0 :
-	    store_inbox_add(s->st, 0, "account", reason, why, NULL));
+	int tr;
+
+	tr = STORE_TX(s->st, record_pause(s, row, cause, why,
+	    again ? old.since : now, now + wait, again ? NULL : reason));
 	set_health(s, "smtp", "paused", why);
 	log_warnx("sending paused, %s by %s: %s; every message stays queued, "
 	    "next try in %s (SIGHUP or `infoviewctl queue retry`: at once)",
@@ -742,6 +759,7 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 		smtp_disconnect(s->smtp);
 	outbox_pause_done(&old);
 	free(reason);
+	return tr;
 }
 
 /* A message went out: a pause, if there was one, is over. */
@@ -767,7 +785,7 @@ learn_assigned_id(struct sched *s, const struct outbox_row *row)
 	char *id = sched_sent_assigned_id(s, row->message_id);
 
 	if (id != NULL && strcmp(id, row->message_id) != 0 &&
-	    IN_TX(s->st, store_outbox_set_provider_msgid(s->st, row->id,
+	    STORE_TX(s->st, store_outbox_set_provider_msgid(s->st, row->id,
 	    id)) == 0) {
 		log_info("the server gave queue %lld the Message-ID %s (ours: "
 		    "%s, found on its copy in Sent); replies may name either",
@@ -799,18 +817,35 @@ record_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 	return after_sent(s, row, c, now, assigned);
 }
 
-/* Commits the outcome of one delivery attempt. */
-static void
+/* Marks a row failed for good and tells the user. */
+static int
+mark_failed(struct sched *s, const struct outbox_row *row, const char *why)
+{
+	int r;
+
+	if ((r = store_outbox_mark_failed(s->st, row->id, why)) < 0 ||
+	    (r = store_inbox_add(s->st, row->contact_id, "failed", why, "",
+	    NULL)) < 0)
+		return r;
+	if (row->contact_id != 0)
+		r = store_event_add(s->st, row->contact_id, "failed", why);
+	return r;
+}
+
+/* Commits the outcome of one delivery attempt. Returns 0, or the store's
+ * error when the outcome could not be recorded. */
+static int
 finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
     const char *err, const char *assigned)
 {
 	time_t now = iv_now();
 	const char *why = err ? err : strerror(-r);
+	int tr;
 
 	if (r == 0) {
 		if (assigned != NULL && strcmp(assigned, row->message_id) == 0)
 			assigned = NULL;
-		IN_TX(s->st, record_sent(s, row, c, now, assigned));
+		tr = STORE_TX(s->st, record_sent(s, row, c, now, assigned));
 		if (assigned != NULL)
 			log_info("the server gave queue %lld the Message-ID %s "
 			    "(ours: %s); replies may name either",
@@ -827,33 +862,27 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		if (assigned == NULL && !row->to_user &&
 		    !is_draft(row->kind))
 			learn_assigned_id(s, row);
-		return;
+		return tr;
 	}
 	if (r == -ENOENT && is_draft(row->kind)) {
 		/* no Drafts folder: told once already; not retried */
 		log_info("queue %lld (%s): %s", (long long)row->id, row->kind,
 		    why);
-		IN_TX(s->st, store_outbox_mark_failed(s->st, row->id, why));
-		return;
+		return STORE_TX(s->st, store_outbox_mark_failed(s->st, row->id,
+		    why));
 	}
-	if (r == -EACCES || r == -EDQUOT || r == -EKEYREVOKED) {
-		pause_sending(s, row, r, why, now);
-		return;
-	}
+	if (r == -EACCES || r == -EDQUOT || r == -EKEYREVOKED)
+		return pause_sending(s, row, r, why, now);
 	if (r == -EPERM || r == -EINVAL) {
 		log_warnx("queue %lld (%s) to %s failed permanently: %s",
 		    (long long)row->id, row->kind, row->rcpt, why);
-		IN_TX(s->st, store_outbox_mark_failed(s->st, row->id, why) < 0 ? -1 :
-		    store_inbox_add(s->st, row->contact_id, "failed", why, "", NULL));
-		if (row->contact_id != 0)
-			store_event_add(s->st, row->contact_id, "failed", why);
-		return;
+		return STORE_TX(s->st, mark_failed(s, row, why));
 	}
 	/* Transient: 4xx, timeouts, connection loss, TLS trouble. */
 	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
 	    (long long)row->id, row->kind, row->rcpt, why, row->attempts + 1,
 	    format_duration(backoff_after(row->attempts + 1)));
-	IN_TX(s->st, store_outbox_mark_retry(s->st, row->id,
+	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + backoff_after(row->attempts + 1), why));
 	set_health(s, is_draft(row->kind) ? "imap" : "smtp", "error", why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
@@ -862,6 +891,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		s->smtp = NULL;
 	} else if (s->smtp != NULL)
 		smtp_disconnect(s->smtp);
+	return tr;
 }
 
 /* True when addr is one of the addresses in header value list
@@ -938,34 +968,46 @@ out:
 	return found;
 }
 
-/* A reminder to send the thank-you is pointless when one was written. */
-static bool
+/* The thank-you was written: the reminder goes, the contact is thanked. */
+static int
+mark_thanked(struct sched *s, const struct outbox_row *row,
+    const struct contact *c)
+{
+	int r;
+
+	if ((r = store_outbox_cancel(s->st, row->id, "thank-you already sent")) < 0)
+		return r;
+	return lifecycle_advance(s->st, c->id, CS_THANKED,
+	    "thank-you seen in the Sent folder");
+}
+
+/* A reminder to send the thank-you is pointless when one was written.
+ * Returns 1 when it was cancelled, 0 when it is to be sent, or the
+ * store's error. */
+static int
 reminder_unneeded(struct sched *s, const struct outbox_row *row,
     struct contact *c)
 {
 	struct meeting *m = NULL;
-	int wrote;
-	bool unneeded = false;
+	int r = 0;
 
 	if (!kind_is(row->kind, OK_REMINDER) || c == NULL ||
 	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
-		return false;
-	if ((wrote = user_wrote_since(s, c, m->end, NULL)) > 0) {
-		unneeded = true;
+		return 0;
+	if (user_wrote_since(s, c, m->end, NULL) > 0) {
 		log_info("thank-you to %s found in %s; no reminder needed",
 		    c->email, "the Sent folder");
-		IN_TX(s->st, store_outbox_cancel(s->st, row->id,
-		    "thank-you already sent") < 0 ? -1 :
-		    state_in(c->state, (const char *const[]){ CS_INTERVIEWED,
-		    CS_SCHEDULED, NULL }) ? store_contact_set_state(s->st, c->id,
-		    CS_THANKED, "thank-you seen in the Sent folder") : 0);
+		if ((r = STORE_TX(s->st, mark_thanked(s, row, c))) == 0)
+			r = 1;
 	}
 	meeting_free(m);
-	return unneeded;
+	return r;
 }
 
-/* One due row: gate, render once, journal, deliver, journal. */
-static void
+/* One due row: gate, render once, journal, deliver, journal. Returns 0,
+ * or a negative errno when the store cannot record (the pass stops rather
+ * than act on state it cannot write). */
+static int
 process_row(struct sched *s, struct outbox_row *row)
 {
 	struct contact *c = NULL;
@@ -974,51 +1016,60 @@ process_row(struct sched *s, struct outbox_row *row)
 	int r;
 
 	if (row->contact_id != 0 &&
-	    store_contact_get(s->st, row->contact_id, &c) < 0) {
-		IN_TX(s->st, store_outbox_cancel(s->st, row->id, "contact gone"));
-		return;
+	    (r = store_contact_get(s->st, row->contact_id, &c)) < 0) {
+		if (r == -ENOENT)
+			r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id,
+			    "contact gone"));
+		goto out;
 	}
-	if (c != NULL && !row->to_user && contact_closed(c) &&
+	if (c != NULL && !row->to_user && lifecycle_closed(c->state) &&
 	    !kind_is(row->kind, OK_CANCEL)) {
-		IN_TX(s->st, store_outbox_cancel(s->st, row->id, c->state));
+		r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id,
+		    store_state_name(c->state)));
 		goto out;
 	}
 	if ((until = gate(s, row, c, now)) > 0) {
-		IN_TX(s->st, store_outbox_defer(s->st, row->id, until));
+		r = STORE_TX(s->st, store_outbox_defer(s->st, row->id, until));
 		goto out;
 	}
-	if (reminder_unneeded(s, row, c) || keep_in_touch_due(s, row, c))
+	if ((r = reminder_unneeded(s, row, c)) != 0 ||
+	    (r = keep_in_touch_due(s, row, c)) != 0)
 		goto out;
-	if (row->raw == NULL && prepare_row(s, row) < 0)
+	if (row->raw == NULL && (r = prepare_row(s, row)) < 0)
 		goto out;
 	/* The journal first: nothing goes out that is not recorded. */
-	if (IN_TX(s->st, store_outbox_mark_sending(s->st, row->id)) < 0)
+	if ((r = STORE_TX(s->st, store_outbox_mark_sending(s->st, row->id))) < 0)
 		goto out;
 	r = deliver_row(s, row, &assigned, &err);
-	finish_row(s, row, c, r, err, assigned);
+	r = finish_row(s, row, c, r, err, assigned);
 out:
 	free(err);
 	free(assigned);
 	contact_free(c);
+	if (store_unwritable(r)) {
+		log_error("%s: cannot record a change: %s", store_path(s->st),
+		    store_errmsg(s->st));
+		return r;
+	}
+	return 0;
 }
 
-/* Sends everything due now; stops early when asked. */
+/* Sends everything due now; stops early when asked, or when the store
+ * cannot record. */
 void
 sched_send_due(struct sched *s, volatile int *stop)
 {
 	struct outbox_row **rows;
 	size_t n, i;
-	int rounds;
+	int rounds, r = 0;
 
-	sched_tx_failed = false;
 	s->send_paused = sched_send_paused_until(s) > iv_now();
-	for (rounds = 0; rounds < 10000 && !*stop && !sched_tx_failed &&
-	    !s->send_paused; rounds++) {
+	for (rounds = 0; rounds < 10000 && !*stop && r == 0 && !s->send_paused;
+	    rounds++) {
 		if (store_outbox_due(s->st, iv_now(), 16, &rows, &n) < 0 || n == 0)
 			return;
-		for (i = 0; i < n && !*stop && !sched_tx_failed &&
-		    !s->send_paused; i++) {
-			process_row(s, rows[i]);
+		for (i = 0; i < n && !*stop && r == 0 && !s->send_paused; i++) {
+			r = process_row(s, rows[i]);
 			notify_watchdog();      /* a long batch is progress */
 		}
 		outbox_rows_free(rows, n);

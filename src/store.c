@@ -126,6 +126,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE outbox ADD COLUMN provider_message_id TEXT NOT NULL "
 	"DEFAULT '';"
 	"CREATE INDEX outbox_provider_msgid ON outbox(provider_message_id);",
+	/* 4: state changes name their from and to states in columns of their
+	 * own (lifecycle.c writes them), read back from the text of the
+	 * events recorded before ("old -> new: why"). */
+	"ALTER TABLE events ADD COLUMN from_state TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE events ADD COLUMN to_state TEXT NOT NULL DEFAULT '';"
+	"UPDATE events SET"
+	"  from_state = substr(detail, 1, instr(detail, ' -> ') - 1),"
+	"  to_state = CASE WHEN instr(substr(detail, instr(detail, ' -> ') + 4),"
+	"    ':') > 0 THEN substr(substr(detail, instr(detail, ' -> ') + 4), 1,"
+	"    instr(substr(detail, instr(detail, ' -> ') + 4), ':') - 1)"
+	"    ELSE substr(detail, instr(detail, ' -> ') + 4) END"
+	"  WHERE kind = 'state' AND instr(detail, ' -> ') > 0;"
+	"CREATE INDEX events_to_state ON events(to_state) WHERE to_state <> '';",
 };
 
 sqlite3_stmt *
@@ -344,7 +357,7 @@ store_migrate(struct store *s, char **ret_err)
 			return r;
 		v = store_schema_version(s);
 		if (v < 0 || v > target) {
-			store_exec(s, "ROLLBACK", NULL);
+			(void)store_exec(s, "ROLLBACK", NULL);
 			if (ret_err)
 				*ret_err = xasprintf("%s: schema version %d is newer than "
 				    "this infoviewd (%d)", s->path, v, target);
@@ -353,7 +366,7 @@ store_migrate(struct store *s, char **ret_err)
 		if (v == target)
 			return store_exec(s, "COMMIT", ret_err);
 		if ((r = store_exec(s, migrations[v], ret_err)) < 0) {
-			store_exec(s, "ROLLBACK", NULL);
+			(void)store_exec(s, "ROLLBACK", NULL);
 			return r;
 		}
 		/* PRAGMA takes no bound parameters; v+1 is our own integer. */
@@ -361,7 +374,7 @@ store_migrate(struct store *s, char **ret_err)
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
 		if ((r = store_exec(s, pragma, ret_err)) < 0 ||
 		    (r = store_exec(s, "COMMIT", ret_err)) < 0) {
-			store_exec(s, "ROLLBACK", NULL);
+			(void)store_exec(s, "ROLLBACK", NULL);
 			return r;
 		}
 	}
@@ -415,22 +428,49 @@ store_close(struct store *s)
 }
 
 int
-store_begin(struct store *s)
+store_tx_begin(struct store *s)
 {
-	return store_exec(s, "BEGIN IMMEDIATE", NULL);
+	int r;
+
+	if (s->tx_depth == 0 && !sqlite3_get_autocommit(s->db))
+		return -EINVAL;         /* a transaction not ours: a bug */
+	r = store_exec(s, s->tx_depth == 0 ? "BEGIN IMMEDIATE" :
+	    "SAVEPOINT store_tx", NULL);
+	if (r == 0)
+		s->tx_depth++;
+	return r;
 }
 
 int
-store_commit(struct store *s)
+store_tx_end(struct store *s, int r)
 {
-	return store_exec(s, "COMMIT", NULL);
+	int cr;
+
+	if (s->tx_depth <= 0)
+		return r < 0 ? r : -EINVAL;
+	s->tx_depth--;
+	if (s->tx_depth > 0) {
+		/* A savepoint: undo its work on failure, then forget it. */
+		if (r < 0)
+			(void)store_exec(s, "ROLLBACK TO SAVEPOINT store_tx", NULL);
+		cr = store_exec(s, "RELEASE SAVEPOINT store_tx", NULL);
+		return r < 0 ? r : cr < 0 ? cr : r;
+	}
+	if (r >= 0 && (cr = store_exec(s, "COMMIT", NULL)) < 0) {
+		log_debug("store: %s: commit failed: %s", s->path,
+		    store_errmsg(s));
+		r = cr;
+	}
+	if (r < 0 && !sqlite3_get_autocommit(s->db))
+		(void)store_exec(s, "ROLLBACK", NULL);
+	return r;
 }
 
-void
-store_rollback(struct store *s)
+bool
+store_unwritable(int r)
 {
-	if (!sqlite3_get_autocommit(s->db))
-		store_exec(s, "ROLLBACK", NULL);
+	return r == -EBUSY || r == -ENOSPC || r == -EACCES || r == -EIO ||
+	    r == -ENOMEM;
 }
 
 int

@@ -29,10 +29,26 @@ struct store;
  * (":memory:" works for tests). */
 int store_open(const char *path, struct store **ret, char **ret_err);
 void store_close(struct store *s);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
-int store_begin(struct store *s);
-int store_commit(struct store *s);
-void store_rollback(struct store *s);
+/* The one transaction API. store_tx_begin opens a write transaction
+ * (BEGIN IMMEDIATE) or, inside one, a savepoint; store_tx_end closes what
+ * the matching begin opened: when r >= 0 it commits (or releases the
+ * savepoint) and returns r, or the commit's error; when r < 0 it rolls
+ * back to where the begin was and returns r unchanged. Both return 0 or
+ * a negative errno (-EBUSY locked past the timeout, -ENOSPC, -EIO ...).
+ * A failed begin opens nothing: do not call store_tx_end for it. */
+int store_tx_begin(struct store *s);
+int store_tx_end(struct store *s, int r);
+/* Runs expr (an int: 0 or more, or a negative errno) in a transaction of
+ * its own or a savepoint of the caller's; evaluates to expr's result once
+ * committed, else the negative errno of whatever failed. */
+#define STORE_TX(st, expr) __extension__ ({ \
+	struct store *store_tx_st_ = (st); \
+	int store_tx_r_ = store_tx_begin(store_tx_st_); \
+	store_tx_r_ == 0 ? store_tx_end(store_tx_st_, (expr)) : store_tx_r_; })
+/* True for an error that means the database could not record anything
+ * (locked, disk full, read-only, I/O): a caller acting on state it
+ * cannot record stops here. */
+bool store_unwritable(int r);
 /* Schema version after migration. */
 int store_schema_version(struct store *s);
 /* Small key/value facts (daemon status, last sync ...). */
@@ -46,19 +62,29 @@ const char *store_path(struct store *s);
 
 /* ---- contacts (store_contact.c) ---------------------------------------- */
 
-/* Contact lifecycle states, SPEC section 3. */
-#define CS_NEW          "new"
-#define CS_QUEUED       "queued"
-#define CS_CONTACTED    "contacted"
-#define CS_FOLLOWED_UP  "followed_up"
-#define CS_REPLIED      "replied"
-#define CS_SCHEDULED    "scheduled"
-#define CS_INTERVIEWED  "interviewed"
-#define CS_THANKED      "thanked"
-#define CS_DECLINED     "declined"
-#define CS_NO_RESPONSE  "no_response"
-#define CS_BOUNCED      "bounced"
-#define CS_STOPPED      "stopped"
+/* Contact lifecycle states. The edges between them, and the one function
+ * that moves a contact along one, are lifecycle.c's; the store only turns
+ * them into the names the database (and the user) sees. */
+enum contact_state {
+	CS_NEW,
+	CS_QUEUED,
+	CS_CONTACTED,
+	CS_FOLLOWED_UP,
+	CS_REPLIED,
+	CS_SCHEDULED,
+	CS_INTERVIEWED,
+	CS_THANKED,
+	CS_DECLINED,
+	CS_NO_RESPONSE,
+	CS_BOUNCED,
+	CS_STOPPED,
+};
+#define CS_COUNT        (CS_STOPPED + 1)
+
+/* "new", "queued", ... as stored and shown. */
+const char *store_state_name(enum contact_state state);
+/* The state named name: 0, or -EINVAL for a name that is none. */
+int store_state_parse(const char *name, enum contact_state *ret);
 
 struct kvpair {
 	char *key;
@@ -70,7 +96,8 @@ struct contact {
 	char *email, *name, *company, *role, *field;
 	char *referred_by;      /* as given: a name or an address ("" if none) */
 	int64_t referrer_id;    /* the referrer's contact id, 0 if not a contact */
-	char *note, *tz, *state;
+	char *note, *tz;
+	enum contact_state state;
 	int followups_sent;
 	time_t followup_not_before;     /* auto-reply return date, 0 if none */
 	time_t created, updated;
@@ -92,6 +119,8 @@ struct event {
 	time_t at;
 	char *kind;             /* "state", "sent", "received", "meeting", ... */
 	char *detail;
+	int entered;            /* a "state" event's new enum contact_state,
+	                         * else -1 */
 };
 
 void contact_free(struct contact *c);
@@ -106,25 +135,32 @@ int store_contact_get(struct store *s, int64_t id, struct contact **ret);
 /* By numeric id or by email. */
 int store_contact_find(struct store *s, const char *id_or_email,
     struct contact **ret);
-/* Filters may be NULL. Ordered by id. */
-int store_contact_list(struct store *s, const char *state, const char *field,
-    struct contact ***ret, size_t *ret_n);
-/* Changes state and records a "state" event "old -> new: why". */
-int store_contact_set_state(struct store *s, int64_t id, const char *state,
-    const char *why);
+/* state NULL and field NULL: all. Ordered by id. */
+int store_contact_list(struct store *s, const enum contact_state *state,
+    const char *field, struct contact ***ret, size_t *ret_n);
+/* The contact's state now (-ENOENT). */
+int store_contact_get_state(struct store *s, int64_t id,
+    enum contact_state *ret);
+/* Compare-and-set: moves the contact from `from` to `to` and records a
+ * "state" event with both (and "from -> to: why" for people); -ESTALE
+ * when the contact is no longer in `from`. Only lifecycle.c calls this:
+ * everything else goes through lifecycle_contact_enter(). */
+int store_contact_set_state(struct store *s, int64_t id,
+    enum contact_state from, enum contact_state to, const char *why);
 /* Erases the contact and everything that refers to it. */
 int store_contact_forget(struct store *s, int64_t id);
 int store_event_add(struct store *s, int64_t contact_id, const char *kind,
     const char *detail);
 int store_event_list(struct store *s, int64_t contact_id, struct event **ret,
     size_t *ret_n);
-/* Every event of one kind (all contacts), ordered by contact and time;
- * "state" events read "old -> new: why". */
-int store_event_list_kind(struct store *s, const char *kind,
-    struct event **ret, size_t *ret_n);
-/* Count of contacts per state, for status: parallel arrays. */
-int store_contact_state_counts(struct store *s, char ***ret_states,
-    int64_t **ret_counts, size_t *ret_n);
+/* The funnel in one query: for each of n stages (n <= STORE_STAGES_MAX),
+ * the number of contacts whose current state, or any state they entered
+ * (the event log's to_state), is in stages[k] (a bit per state). */
+#define STORE_STAGES_MAX 8
+int store_contact_reached(struct store *s, const unsigned *stages, size_t n,
+    int64_t *ret_counts);
+/* Count of contacts per state, for status: counts[CS_COUNT]. */
+int store_contact_state_counts(struct store *s, int64_t *ret_counts);
 /* All custom variable keys in use (for template checks), caller frees. */
 int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 

@@ -1,8 +1,8 @@
 /*
  * store_contact.c - contacts, their custom variables and their timeline of
  * events (see store.h). Every statement is prepared and bound; a function
- * that writes more than once runs in its own transaction (BEGIN IMMEDIATE)
- * or, when the caller already holds one, inside a SAVEPOINT of it.
+ * that writes more than once runs in store_tx_begin/store_tx_end: a
+ * transaction of its own, or a savepoint of the caller's.
  */
 #include "autoconf.h"
 
@@ -25,45 +25,6 @@
 	"WHERE r.name = c.referred_by AND r.id <> c.id)) END, 0), " \
 	"c.note, c.tz, c.state, c.followups_sent, c.followup_not_before, " \
 	"c.created, c.updated"
-
-/* A write unit: a transaction of our own, or a savepoint in the caller's. */
-struct tx {
-	bool own;
-};
-
-/* Starts a write unit. Returns 0 or a negative errno. */
-static int
-tx_begin(struct store *s, struct tx *tx)
-{
-	sqlite3_stmt *st;
-
-	tx->own = sqlite3_get_autocommit(s->db) != 0;
-	if (tx->own)
-		return store_begin(s);
-	st = store_prepare(s, "SAVEPOINT store_contact");
-	return store_exec_stmt(s, st);
-}
-
-/* Ends a write unit: commits when r == 0, else rolls back; returns r or
- * the commit's error. */
-static int
-tx_end(struct store *s, struct tx *tx, int r)
-{
-	int cr;
-
-	if (tx->own) {
-		if (r == 0 && (cr = store_commit(s)) < 0)
-			r = cr;
-		if (r < 0)
-			store_rollback(s);
-		return r;
-	}
-	if (r < 0)
-		store_exec_stmt(s, store_prepare(s,
-		    "ROLLBACK TO SAVEPOINT store_contact"));
-	cr = store_exec_stmt(s, store_prepare(s, "RELEASE SAVEPOINT store_contact"));
-	return r < 0 ? r : cr;
-}
 
 /* Steps a statement that yields no rows (keeps it); returns 0 or -errno. */
 static int
@@ -93,7 +54,6 @@ contact_free(struct contact *c)
 	free(c->referred_by);
 	free(c->note);
 	free(c->tz);
-	free(c->state);
 	for (i = 0; i < c->n_vars; i++) {
 		free(c->vars[i].key);
 		free(c->vars[i].value);
@@ -128,6 +88,58 @@ events_free(struct event *v, size_t n)
 	free(v);
 }
 
+/* The names the database stores, in enum contact_state's order. */
+static const char *const state_names[CS_COUNT] = {
+	[CS_NEW] = "new",
+	[CS_QUEUED] = "queued",
+	[CS_CONTACTED] = "contacted",
+	[CS_FOLLOWED_UP] = "followed_up",
+	[CS_REPLIED] = "replied",
+	[CS_SCHEDULED] = "scheduled",
+	[CS_INTERVIEWED] = "interviewed",
+	[CS_THANKED] = "thanked",
+	[CS_DECLINED] = "declined",
+	[CS_NO_RESPONSE] = "no_response",
+	[CS_BOUNCED] = "bounced",
+	[CS_STOPPED] = "stopped",
+};
+
+const char *
+store_state_name(enum contact_state state)
+{
+	if ((unsigned)state >= CS_COUNT)
+		return "unknown";
+	return state_names[state];
+}
+
+int
+store_state_parse(const char *name, enum contact_state *ret)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < CS_COUNT; i++)
+		if (strcmp(state_names[i], name) == 0) {
+			*ret = (enum contact_state)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* A state column; a name this version does not know reads as stopped, so
+ * nothing is sent to a contact whose state cannot be understood. */
+static enum contact_state
+state_from_col(sqlite3_stmt *st, int col)
+{
+	const char *name = (const char *)sqlite3_column_text(st, col);
+	enum contact_state cs;
+
+	if (store_state_parse(name, &cs) < 0) {
+		log_debug("store: unknown contact state '%s'", name ? name : "");
+		return CS_STOPPED;
+	}
+	return cs;
+}
+
 /* A contact from a row selected with CONTACT_COLS (no vars yet). */
 static struct contact *
 contact_from_row(sqlite3_stmt *st)
@@ -144,7 +156,7 @@ contact_from_row(sqlite3_stmt *st)
 	c->referrer_id = sqlite3_column_int64(st, 7);
 	c->note = store_col_str(st, 8);
 	c->tz = store_col_str(st, 9);
-	c->state = store_col_str(st, 10);
+	c->state = state_from_col(st, 10);
 	c->followups_sent = sqlite3_column_int(st, 11);
 	c->followup_not_before = (time_t)sqlite3_column_int64(st, 12);
 	c->created = (time_t)sqlite3_column_int64(st, 13);
@@ -287,8 +299,8 @@ store_contact_find(struct store *s, const char *id_or_email,
 }
 
 int
-store_contact_list(struct store *s, const char *state, const char *field,
-    struct contact ***ret, size_t *ret_n)
+store_contact_list(struct store *s, const enum contact_state *state,
+    const char *field, struct contact ***ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "SELECT " CONTACT_COLS " FROM contacts c "
@@ -300,7 +312,7 @@ store_contact_list(struct store *s, const char *state, const char *field,
 
 	if (st == NULL)
 		return -EIO;
-	store_bind_str(st, 1, state);
+	store_bind_str(st, 1, state != NULL ? store_state_name(*state) : NULL);
 	store_bind_str(st, 2, field);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = xreallocarray(v, n + 1, sizeof(*v));
@@ -337,7 +349,8 @@ store_event_add(struct store *s, int64_t contact_id, const char *kind,
 	return store_exec_stmt(s, st);
 }
 
-/* Steps a SELECT of (id, contact_id, at, kind, detail); releases st. */
+/* Steps a SELECT of (id, contact_id, at, kind, detail, to_state);
+ * releases st. */
 static int
 event_collect(struct store *s, sqlite3_stmt *st, struct event **ret,
     size_t *ret_n)
@@ -353,6 +366,10 @@ event_collect(struct store *s, sqlite3_stmt *st, struct event **ret,
 		v[n].at = (time_t)sqlite3_column_int64(st, 2);
 		v[n].kind = store_col_str(st, 3);
 		v[n].detail = store_col_str(st, 4);
+		v[n].entered = -1;
+		if (sqlite3_column_type(st, 5) == SQLITE_TEXT &&
+		    sqlite3_column_bytes(st, 5) > 0)
+			v[n].entered = (int)state_from_col(st, 5);
 		n++;
 	}
 	store_release(s, st);
@@ -370,26 +387,12 @@ store_event_list(struct store *s, int64_t contact_id, struct event **ret,
     size_t *ret_n)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT id, contact_id, at, kind, detail FROM events "
+	    "SELECT id, contact_id, at, kind, detail, to_state FROM events "
 	    "WHERE contact_id = ?1 ORDER BY at, id");
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
-	return event_collect(s, st, ret, ret_n);
-}
-
-int
-store_event_list_kind(struct store *s, const char *kind, struct event **ret,
-    size_t *ret_n)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT id, IFNULL(contact_id, 0), at, kind, detail FROM events "
-	    "WHERE kind = ?1 ORDER BY contact_id, at, id");
-
-	if (st == NULL)
-		return -EIO;
-	store_bind_str(st, 1, kind);
 	return event_collect(s, st, ret, ret_n);
 }
 
@@ -574,14 +577,13 @@ store_contact_upsert(struct store *s, const struct contact_in *in,
 {
 	struct contact *old = NULL;
 	struct buf changed;
-	struct tx tx;
 	int64_t id = 0;
 	int r;
 
 	if (in == NULL || str_empty(in->email))
 		return -EINVAL;
 	buf_init(&changed);
-	if ((r = tx_begin(s, &tx)) < 0)
+	if ((r = store_tx_begin(s)) < 0)
 		return r;
 	r = contact_by_email(s, in->email, &old);
 	if (r == -ENOENT) {
@@ -601,7 +603,7 @@ store_contact_upsert(struct store *s, const struct contact_in *in,
 			goto out;
 	}
 out:
-	r = tx_end(s, &tx, r);
+	r = store_tx_end(s, r);
 	if (r == 0) {
 		*ret_id = id;
 		if (ret_created)
@@ -613,40 +615,71 @@ out:
 }
 
 int
-store_contact_set_state(struct store *s, int64_t id, const char *state,
-    const char *why)
+store_contact_get_state(struct store *s, int64_t id, enum contact_state *ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT state FROM contacts WHERE id = ?1");
+	int rc, r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = state_from_col(st, 0);
+		r = 0;
+	} else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_release(s, st);
+	return r;
+}
+
+int
+store_contact_set_state(struct store *s, int64_t id, enum contact_state from,
+    enum contact_state to, const char *why)
 {
 	sqlite3_stmt *st;
-	struct contact *c = NULL;
-	struct tx tx;
 	char *detail = NULL;
 	int r;
 
-	if ((r = tx_begin(s, &tx)) < 0)
+	if ((r = store_tx_begin(s)) < 0)
 		return r;
-	if ((r = store_contact_get(s, id, &c)) < 0)
-		goto out;
-	if (strcmp(c->state, state) == 0)
-		goto out;
-	st = store_prepare(s, "UPDATE contacts SET state = ?2, updated = ?3 "
-	    "WHERE id = ?1");
+	st = store_prepare(s, "UPDATE contacts SET state = ?3, updated = ?4 "
+	    "WHERE id = ?1 AND state = ?2");
 	if (st == NULL) {
 		r = -EIO;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, state);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)iv_now());
+	store_bind_str(st, 2, store_state_name(from));
+	store_bind_str(st, 3, store_state_name(to));
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)iv_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		r = store_contact_get_state(s, id, &from) < 0 ? -ENOENT : -ESTALE;
+		goto out;
+	}
 	if (str_empty(why))
-		detail = xasprintf("%s -> %s", c->state, state);
+		detail = xasprintf("%s -> %s", store_state_name(from),
+		    store_state_name(to));
 	else
-		detail = xasprintf("%s -> %s: %s", c->state, state, why);
-	r = store_event_add(s, id, "state", detail);
+		detail = xasprintf("%s -> %s: %s", store_state_name(from),
+		    store_state_name(to), why);
+	st = store_prepare(s, "INSERT INTO events(contact_id, at, kind, detail, "
+	    "from_state, to_state) VALUES (?1, ?2, 'state', ?3, ?4, ?5)");
+	if (st == NULL) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)iv_now());
+	store_bind_str(st, 3, detail);
+	store_bind_str(st, 4, store_state_name(from));
+	store_bind_str(st, 5, store_state_name(to));
+	r = store_exec_stmt(s, st);
 out:
-	r = tx_end(s, &tx, r);
-	contact_free(c);
+	r = store_tx_end(s, r);
 	free(detail);
 	return r;
 }
@@ -669,10 +702,9 @@ int
 store_contact_forget(struct store *s, int64_t id)
 {
 	struct contact *c = NULL;
-	struct tx tx;
 	int r;
 
-	if ((r = tx_begin(s, &tx)) < 0)
+	if ((r = store_tx_begin(s)) < 0)
 		return r;
 	if ((r = store_contact_get(s, id, &c)) < 0)
 		goto out;
@@ -688,43 +720,64 @@ store_contact_forget(struct store *s, int64_t id)
 	    (r = exec_contact(s, "DELETE FROM contacts WHERE id = ?1", c)) < 0)
 		goto out;
 out:
-	r = tx_end(s, &tx, r);
+	r = store_tx_end(s, r);
 	contact_free(c);
 	return r;
 }
 
 int
-store_contact_state_counts(struct store *s, char ***ret_states,
-    int64_t **ret_counts, size_t *ret_n)
+store_contact_reached(struct store *s, const unsigned *stages, size_t n,
+    int64_t *ret_counts)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT state, count(*) FROM contacts "
-	    "GROUP BY state ORDER BY state");
-	char **states = NULL;
-	int64_t *counts = NULL;
-	size_t n = 0, i;
-	int rc;
+	/* Every state each contact is in or has entered, once per pair; a
+	 * stage counts the contacts with any of its states. ?k holds stage
+	 * k's state names as ",a,b,". */
+	sqlite3_stmt *st = store_prepare(s,
+	    "WITH been(contact_id, state) AS ("
+	    "  SELECT id, state FROM contacts"
+	    "  UNION SELECT e.contact_id, e.to_state FROM events e"
+	    "  JOIN contacts c ON c.id = e.contact_id"
+	    "  WHERE e.kind = 'state' AND e.to_state <> ''),"
+	    " per AS (SELECT"
+	    "  max(instr(?1, ',' || state || ',') > 0) AS s1,"
+	    "  max(instr(?2, ',' || state || ',') > 0) AS s2,"
+	    "  max(instr(?3, ',' || state || ',') > 0) AS s3,"
+	    "  max(instr(?4, ',' || state || ',') > 0) AS s4,"
+	    "  max(instr(?5, ',' || state || ',') > 0) AS s5,"
+	    "  max(instr(?6, ',' || state || ',') > 0) AS s6,"
+	    "  max(instr(?7, ',' || state || ',') > 0) AS s7,"
+	    "  max(instr(?8, ',' || state || ',') > 0) AS s8"
+	    "  FROM been GROUP BY contact_id)"
+	    " SELECT total(s1), total(s2), total(s3), total(s4), total(s5),"
+	    " total(s6), total(s7), total(s8) FROM per");
+	struct buf b[STORE_STAGES_MAX];
+	size_t k, i;
+	int rc, r = 0;
 
+	if (n > STORE_STAGES_MAX)
+		return -EINVAL;
 	if (st == NULL)
 		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		states = xreallocarray(states, n + 1, sizeof(*states));
-		counts = xreallocarray(counts, n + 1, sizeof(*counts));
-		states[n] = store_col_str(st, 0);
-		counts[n] = sqlite3_column_int64(st, 1);
-		n++;
+	for (k = 0; k < STORE_STAGES_MAX; k++) {
+		buf_init(&b[k]);
+		buf_addch(&b[k], ',');
+		for (i = 0; k < n && i < CS_COUNT; i++)
+			if (stages[k] & (1u << i)) {
+				buf_addstr(&b[k], state_names[i]);
+				buf_addch(&b[k], ',');
+			}
+		store_bind_str(st, (int)k + 1, b[k].data);
 	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		for (k = 0; k < n; k++)
+			ret_counts[k] = sqlite3_column_int64(st, (int)k);
+	} else
+		r = store_errno(rc);
 	store_release(s, st);
-	if (rc != SQLITE_DONE) {
-		for (i = 0; i < n; i++)
-			free(states[i]);
-		free(states);
-		free(counts);
-		return store_errno(rc);
-	}
-	*ret_states = states;
-	*ret_counts = counts;
-	*ret_n = n;
-	return 0;
+	for (k = 0; k < STORE_STAGES_MAX; k++)
+		buf_done(&b[k]);
+	return r;
 }
 
 int

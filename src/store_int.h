@@ -25,6 +25,7 @@ struct store {
 	char path[1024];
 	char errbuf[512];
 	struct store_cached cache[STORE_STMT_CACHE];
+	int tx_depth;           /* open store_tx_begin()s: 1 = the transaction */
 };
 
 /* A prepared statement for sql (a string literal): reused from the cache

@@ -30,7 +30,7 @@ not_ok() {
 layer() {
 	case $1 in
 	autoconf) echo 0 ;;
-	util | utf8 | log | template | json | provider | classify | classify_*) echo 0 ;;
+	util | utf8 | log | template | json | provider | timewin | classify | classify_*) echo 0 ;;
 	config | secret | child | store | store_* | mime | mime_* | smtp | imap | \
 	    invite | csvimport | control | notify | sdnotify | folders) echo 1 ;;
 	lifecycle | plan | render | compose) echo 2 ;;

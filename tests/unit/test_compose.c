@@ -55,7 +55,7 @@ contact_init(struct contact *c, const char *email, const char *name,
 	c->referred_by = (char *)"";
 	c->note = (char *)"Met at the career fair";
 	c->tz = (char *)"Europe/Stockholm";
-	c->state = (char *)"new";
+	c->state = CS_NEW;
 }
 
 /* The header block of raw, unfolded, one header per line (caller frees). */

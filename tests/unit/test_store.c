@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "lifecycle.h"
 #include "store.h"
 #include "util.h"
 
@@ -127,7 +128,7 @@ test_null_keeps(void **state)
 	assert_string_equal(c->field, "software");
 	assert_string_equal(c->note, "met at\nthe fair");
 	assert_string_equal(c->tz, "Europe/Berlin");
-	assert_string_equal(c->state, CS_NEW);
+	assert_int_equal(c->state, CS_NEW);
 	assert_string_equal(c->referred_by, "");
 	contact_free(c);
 	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
@@ -184,20 +185,69 @@ test_set_state(void **state)
 	struct contact *c = NULL;
 	size_t n = 0;
 	int64_t id = add(s, "ed@example.org", "Ed", NULL, NULL);
+	int64_t counts[2];
+	unsigned stages[2] = { 1u << CS_QUEUED, 1u << CS_STOPPED };
 
-	assert_int_equal(store_contact_set_state(s, id, CS_STOPPED,
+	assert_int_equal(lifecycle_enter(s, id, CS_STOPPED,
 	    "asked not to be contacted"), 0);
 	/* Same state again: nothing to record. */
-	assert_int_equal(store_contact_set_state(s, id, CS_STOPPED, "again"), 0);
+	assert_int_equal(lifecycle_enter(s, id, CS_STOPPED, "again"), 0);
 	assert_int_equal(store_contact_get(s, id, &c), 0);
-	assert_string_equal(c->state, CS_STOPPED);
+	assert_int_equal(c->state, CS_STOPPED);
 	contact_free(c);
 	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ev[1].kind, "state");
 	assert_string_equal(ev[1].detail, "new -> stopped: asked not to be contacted");
 	events_free(ev, n);
-	assert_int_equal(store_contact_set_state(s, 9999, CS_STOPPED, NULL), -ENOENT);
+	assert_int_equal(lifecycle_enter(s, 9999, CS_STOPPED, NULL), -ENOENT);
+	/* An edge the table does not have is refused and changes nothing. */
+	assert_int_equal(lifecycle_enter(s, id, CS_QUEUED, "x"), -EPERM);
+	assert_int_equal(lifecycle_advance(s, id, CS_QUEUED, "x"), 0);
+	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	events_free(ev, n);
+	/* The compare-and-set refuses a stale from state. */
+	assert_int_equal(store_contact_set_state(s, id, CS_NEW, CS_QUEUED, NULL),
+	    -ESTALE);
+	/* from/to are in the event log: the funnel query reads them. */
+	assert_int_equal(store_contact_reached(s, stages, 2, counts), 0);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(counts[1], 1);
+}
+
+/* The table: every edge the daemon takes, and none out of stopped. */
+static void
+test_lifecycle_table(void **state)
+{
+	int i;
+
+	(void)state;
+	assert_true(lifecycle_allowed(CS_NEW, CS_QUEUED));
+	assert_true(lifecycle_allowed(CS_QUEUED, CS_CONTACTED));
+	assert_true(lifecycle_allowed(CS_CONTACTED, CS_FOLLOWED_UP));
+	assert_true(lifecycle_allowed(CS_FOLLOWED_UP, CS_NO_RESPONSE));
+	assert_true(lifecycle_allowed(CS_NO_RESPONSE, CS_REPLIED));
+	assert_true(lifecycle_allowed(CS_REPLIED, CS_SCHEDULED));
+	assert_true(lifecycle_allowed(CS_SCHEDULED, CS_INTERVIEWED));
+	assert_true(lifecycle_allowed(CS_INTERVIEWED, CS_THANKED));
+	assert_true(lifecycle_allowed(CS_SCHEDULED, CS_REPLIED));
+	assert_false(lifecycle_allowed(CS_REPLIED, CS_CONTACTED));
+	assert_false(lifecycle_allowed(CS_INTERVIEWED, CS_REPLIED));
+	assert_false(lifecycle_allowed(CS_NEW, CS_INTERVIEWED));
+	for (i = 0; i < CS_COUNT; i++) {
+		enum contact_state cs;
+
+		assert_false(lifecycle_allowed(CS_STOPPED, (enum contact_state)i));
+		assert_int_equal(store_state_parse(
+		    store_state_name((enum contact_state)i), &cs), 0);
+		assert_int_equal(cs, i);
+		if (i != CS_STOPPED)
+			assert_true(lifecycle_allowed((enum contact_state)i,
+			    CS_STOPPED));
+	}
+	assert_int_equal(store_state_parse("nope", &(enum contact_state){ 0 }),
+	    -EINVAL);
 }
 
 static void
@@ -267,37 +317,32 @@ test_list_filters(void **state)
 	struct contact_in b = { .email = "b@example.org", .field = "nursing" };
 	struct contact_in c = { .email = "c@example.org", .field = "law" };
 	struct contact **v = NULL;
-	char **states = NULL;
-	int64_t *counts = NULL;
-	size_t n = 0, i;
+	int64_t counts[2];
+	size_t n = 0;
 	int64_t ia, ib, ic;
 
 	assert_int_equal(store_contact_upsert(s, &a, &ia, NULL), 0);
 	assert_int_equal(store_contact_upsert(s, &b, &ib, NULL), 0);
 	assert_int_equal(store_contact_upsert(s, &c, &ic, NULL), 0);
-	assert_int_equal(store_contact_set_state(s, ib, CS_QUEUED, NULL), 0);
+	assert_int_equal(lifecycle_enter(s, ib, CS_QUEUED, NULL), 0);
 	assert_int_equal(store_contact_list(s, NULL, "NURSING", &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0]->id, ia);
 	assert_int_equal(v[1]->id, ib);
 	contacts_free(v, n);
-	assert_int_equal(store_contact_list(s, CS_NEW, "nursing", &v, &n), 0);
+	assert_int_equal(store_contact_list(s, &(enum contact_state){ CS_NEW },
+	    "nursing", &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0]->email, "a@example.org");
 	contacts_free(v, n);
-	assert_int_equal(store_contact_list(s, CS_THANKED, NULL, &v, &n), 0);
+	assert_int_equal(store_contact_list(s,
+	    &(enum contact_state){ CS_THANKED }, NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	contacts_free(v, n);
-	assert_int_equal(store_contact_state_counts(s, &states, &counts, &n), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(states[0], "new");
+	assert_int_equal(store_contact_reached(s, (unsigned[]){ 1u << CS_NEW,
+	    1u << CS_QUEUED }, 2, counts), 0);
 	assert_int_equal(counts[0], 2);
-	assert_string_equal(states[1], "queued");
 	assert_int_equal(counts[1], 1);
-	for (i = 0; i < n; i++)
-		free(states[i]);
-	free(states);
-	free(counts);
 }
 
 static void
@@ -325,11 +370,38 @@ test_nested_tx(void **state)
 	struct contact *c = NULL;
 	int64_t id;
 
-	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_tx_begin(s), 0);
 	id = add(s, "lu@example.org", "Lu", NULL, NULL);
-	assert_int_equal(store_contact_set_state(s, id, CS_STOPPED, "x"), 0);
-	store_rollback(s);
+	assert_int_equal(lifecycle_enter(s, id, CS_STOPPED, "x"), 0);
+	/* A failed inner unit is undone alone, with its own errno. */
+	assert_int_equal(STORE_TX(s, store_event_add(s, id, "note", "inner") < 0 ?
+	    -EIO : -EPERM), -EPERM);
+	assert_int_equal(store_tx_end(s, -ENOSPC), -ENOSPC);
 	assert_int_equal(store_contact_find(s, "lu@example.org", &c), -ENOENT);
+	/* And committed when the outer unit succeeds. */
+	assert_int_equal(store_tx_begin(s), 0);
+	id = add(s, "lu@example.org", "Lu", NULL, NULL);
+	assert_int_equal(STORE_TX(s, store_event_add(s, id, "note", "kept")), 0);
+	assert_int_equal(STORE_TX(s, store_event_add(s, id, "note", "undone") < 0 ?
+	    -EIO : -EINVAL), -EINVAL);
+	assert_int_equal(store_tx_end(s, 7), 7);
+	assert_int_equal(store_contact_get(s, id, &c), 0);
+	contact_free(c);
+	{
+		struct event *ev = NULL;
+		size_t n = 0, i, kept = 0, undone = 0;
+
+		assert_int_equal(store_event_list(s, id, &ev, &n), 0);
+		for (i = 0; i < n; i++) {
+			kept += strcmp(ev[i].detail, "kept") == 0;
+			undone += strcmp(ev[i].detail, "undone") == 0;
+		}
+		events_free(ev, n);
+		assert_int_equal(kept, 1);
+		assert_int_equal(undone, 0);
+	}
+	/* An end without a begin is a caller's bug, not a silent commit. */
+	assert_int_equal(store_tx_end(s, 0), -EINVAL);
 }
 
 static void
@@ -349,20 +421,20 @@ test_two_connections(void **state)
 	assert_int_equal(store_open(path, &a, &err), 0);
 	assert_int_equal(store_open(path, &b, &err), 0);
 	/* b reads while a holds a write transaction (WAL). */
-	assert_int_equal(store_begin(a), 0);
+	assert_int_equal(store_tx_begin(a), 0);
 	id = add(a, "mo@example.org", "Mo", NULL, NULL);
 	assert_int_equal(store_contact_find(b, "mo@example.org", &c), -ENOENT);
 	assert_int_equal(store_contact_list(b, NULL, NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	contacts_free(v, n);
-	assert_int_equal(store_commit(a), 0);
+	assert_int_equal(store_tx_end(a, 0), 0);
 	assert_int_equal(store_contact_get(b, id, &c), 0);
 	assert_string_equal(c->name, "Mo");
 	contact_free(c);
 	/* And the other way round. */
-	assert_int_equal(store_contact_set_state(b, id, CS_STOPPED, "by b"), 0);
+	assert_int_equal(lifecycle_enter(b, id, CS_STOPPED, "by b"), 0);
 	assert_int_equal(store_contact_get(a, id, &c), 0);
-	assert_string_equal(c->state, CS_STOPPED);
+	assert_int_equal(c->state, CS_STOPPED);
 	contact_free(c);
 	store_close(a);
 	store_close(b);
@@ -384,6 +456,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_null_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_state, setup, teardown),
+		cmocka_unit_test(test_lifecycle_table),
 		cmocka_unit_test_setup_teardown(test_referrer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
