@@ -203,8 +203,10 @@ ordinal_at(const struct ctext_toks *tk, size_t i, size_t *used)
 		}
 		return -1;
 	}
-	/* "2 works", "2.", "3 please": a lone number opening a reply */
-	if (i == 0 && ctext_tok_num(tk, i, 1, 9) && tk->v[i].digits == 1 &&
+	/* "2 works", "2.", "3 please": a lone number opening a short reply
+	 * (not "1. First, ..." opening a numbered list) */
+	if (i == 0 && tk->n <= 6 && ctext_tok_num(tk, i, 1, 9) &&
+	    tk->v[i].digits == 1 &&
 	    (tk->n == 1 || ctext_tok_in(tk, 1, follow) ||
 	    ((ctext_tok_punct(tk, 1, '.') || ctext_tok_punct(tk, 1, '!') ||
 	    ctext_tok_punct(tk, 1, ',')) && !ctext_tok_num(tk, 2, 0, 99)))) {

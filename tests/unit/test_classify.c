@@ -216,6 +216,9 @@ test_intents(void **state)
 		{ "Thursday is good, though 9 is too early; 11am?", INTENT_UNCLEAR, 0, "", "" },
 		{ "Tuesday at 10 works, or else Wednesday at 4pm.", INTENT_UNCLEAR, 0, "", "" },
 		{ "The first one works, unfortunately I'm not available then.", INTENT_UNCLEAR, 0, "", "" },
+		/* a numbered list is not a slot number */
+		{ "2. I'd like to know more about your role first. 1. What does a typical week look like?", INTENT_UNCLEAR, 0, "", "" },
+		{ "3 please", INTENT_ACCEPT_SLOT, 3, "", "" },
 		/* a list footer below the quote is no opt-out */
 		{ "Tuesday works.\n\n> Would one of these work?\n\nTo unsubscribe from this group and stop receiving emails from it, send an email to team+unsubscribe@googlegroups.com.", INTENT_ACCEPT_SLOT, 1, "", "" },
 		/* opt-outs and declines in other words and languages */
