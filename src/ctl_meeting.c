@@ -217,15 +217,16 @@ meeting_change(struct ctl *c, int argc, char **argv, bool cancel)
 		goto out;
 	}
 	if (cancel) {
-		rc = meeting_commit(c, meeting_cancel(c->st, c->cfg, m->id,
-		    o.reason, &err), err);
+		/* The error text is set by the call: read it after. */
+		r = meeting_cancel(c->st, c->cfg, m->id, o.reason, &err);
+		rc = meeting_commit(c, r, err);
 		if (rc == EXIT_OK)
 			printf("meeting %lld cancelled; cancellation queued\n",
 			    (long long)m->id);
 	} else {
-		rc = meeting_commit(c, meeting_reschedule(c->st, c->cfg, m->id,
-		    start, start + (o.duration ? o.duration : m->end - m->start),
-		    zone, &err), err);
+		r = meeting_reschedule(c->st, c->cfg, m->id, start, start +
+		    (o.duration ? o.duration : m->end - m->start), zone, &err);
+		rc = meeting_commit(c, r, err);
 		if (rc == EXIT_OK)
 			printf("meeting %lld moved to %s; update queued\n",
 			    (long long)m->id, tz_format(zone, start,
@@ -397,7 +398,7 @@ meeting_note_cmd(struct ctl *c, int argc, char **argv)
 	struct meeting *m = NULL;
 	char *err = NULL, *edited = NULL;
 	bool redraft = false;
-	int rc;
+	int rc, r;
 
 	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: infoviewctl meeting note MEETING [TEXT]\n");
@@ -417,8 +418,9 @@ meeting_note_cmd(struct ctl *c, int argc, char **argv)
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	rc = meeting_commit(c, meeting_note(c->st, c->cfg, m->id,
-	    argc == 3 ? argv[2] : edited, argc == 3, &redraft, &err), err);
+	r = meeting_note(c->st, c->cfg, m->id, argc == 3 ? argv[2] : edited,
+	    argc == 3, &redraft, &err);
+	rc = meeting_commit(c, r, err);
 	if (rc == EXIT_OK)
 		printf("meeting %lld: notes saved%s\n", (long long)m->id,
 		    redraft ? "; a new thank-you draft with them goes to "
