@@ -12,8 +12,11 @@
  *                           mark_unanswered (sched.c)--> no_response
  *   new|queued|contacted|followed_up|no_response
  *           --human reply: react_human (sched_inbox.c)--> replied
- *   scheduled --meeting_cancel (plan.c), invitation declined:
- *               react_itip_reply (sched_inbox.c)--> replied
+ *   scheduled --meeting_cancel (plan.c): lifecycle_unschedule--> the state
+ *               it had before (new|queued|contacted|followed_up|
+ *               no_response|replied)
+ *   scheduled --invitation declined: react_itip_reply (sched_inbox.c)-->
+ *               replied
  *   any but stopped --meeting_create, meeting_reschedule (plan.c),
  *               invitation accepted again: react_itip_reply--> scheduled
  *   scheduled --meeting end: mark_ended (sched.c)--> interviewed
@@ -58,11 +61,14 @@
 
 /* The table: for each target state, the states it may be entered from. */
 static const unsigned entered_from[CS_COUNT] = {
-	[CS_NEW] = 0,
-	[CS_QUEUED] = B(CS_NEW) | B(CS_NO_RESPONSE),
-	[CS_CONTACTED] = B(CS_NEW) | B(CS_QUEUED) | B(CS_NO_RESPONSE),
-	[CS_FOLLOWED_UP] = B(CS_QUEUED) | B(CS_CONTACTED),
-	[CS_NO_RESPONSE] = B(CS_CONTACTED) | B(CS_FOLLOWED_UP),
+	/* B(CS_SCHEDULED) below: a meeting called off (unschedule). */
+	[CS_NEW] = B(CS_SCHEDULED),
+	[CS_QUEUED] = B(CS_NEW) | B(CS_NO_RESPONSE) | B(CS_SCHEDULED),
+	[CS_CONTACTED] = B(CS_NEW) | B(CS_QUEUED) | B(CS_NO_RESPONSE) |
+	    B(CS_SCHEDULED),
+	[CS_FOLLOWED_UP] = B(CS_QUEUED) | B(CS_CONTACTED) | B(CS_SCHEDULED),
+	[CS_NO_RESPONSE] = B(CS_CONTACTED) | B(CS_FOLLOWED_UP) |
+	    B(CS_SCHEDULED),
 	[CS_REPLIED] = AWAITING | B(CS_SCHEDULED),
 	[CS_SCHEDULED] = OPEN | B(CS_DECLINED) | B(CS_BOUNCED),
 	[CS_INTERVIEWED] = B(CS_SCHEDULED),
@@ -133,4 +139,22 @@ lifecycle_advance(struct store *st, int64_t id, enum contact_state to,
 	int r = lifecycle_enter(st, id, to, why);
 
 	return r == -EPERM ? 0 : r;
+}
+
+int
+lifecycle_unschedule(struct store *st, int64_t id, const char *why)
+{
+	enum contact_state now, before;
+	int r;
+
+	if ((r = store_contact_get_state(st, id, &now)) < 0)
+		return r;
+	if (now != CS_SCHEDULED)
+		return 0;               /* the meeting is over, or they left */
+	r = store_contact_state_before(st, id, CS_SCHEDULED, &before);
+	if (r == -ENOENT || (r == 0 && !lifecycle_allowed(now, before)))
+		before = CS_REPLIED;
+	else if (r < 0)
+		return r;
+	return lifecycle_enter(st, id, before, why);
 }

@@ -45,4 +45,9 @@ int lifecycle_enter(struct store *st, int64_t id, enum contact_state to,
 int lifecycle_advance(struct store *st, int64_t id, enum contact_state to,
     const char *why);
 
+/* Where a contact goes back to when its meeting is called off: the state
+ * it had before it was scheduled (a contact who never replied is not
+ * made `replied`), or replied when the log does not say. 0 or -errno. */
+int lifecycle_unschedule(struct store *st, int64_t id, const char *why);
+
 #endif

@@ -308,9 +308,9 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 	    (r = queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
 	    reason)) < 0)
 		goto out;
-	/* Back to replied only from scheduled (not after the meeting). */
-	if (c->state == CS_SCHEDULED &&
-	    (r = lifecycle_enter(st, c->id, CS_REPLIED, "meeting cancelled")) < 0)
+	/* Back to where the contact was before the meeting was agreed (only
+	 * from scheduled: not after the meeting). */
+	if ((r = lifecycle_unschedule(st, c->id, "meeting cancelled")) < 0)
 		goto out;
 	store_event_add(st, c->id, "meeting", reason ? reason : "cancelled");
 out:

@@ -147,6 +147,10 @@ int store_contact_get_state(struct store *s, int64_t id,
  * everything else goes through lifecycle_contact_enter(). */
 int store_contact_set_state(struct store *s, int64_t id,
     enum contact_state from, enum contact_state to, const char *why);
+/* The state the contact left when it last entered `state` (the event
+ * log's from_state): 0, or -ENOENT when it never entered it. */
+int store_contact_state_before(struct store *s, int64_t id,
+    enum contact_state state, enum contact_state *ret);
 /* Erases the contact and everything that refers to it. */
 int store_contact_forget(struct store *s, int64_t id);
 int store_event_add(struct store *s, int64_t contact_id, const char *kind,

@@ -635,6 +635,34 @@ store_contact_get_state(struct store *s, int64_t id, enum contact_state *ret)
 }
 
 int
+store_contact_state_before(struct store *s, int64_t id,
+    enum contact_state state, enum contact_state *ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT from_state FROM events WHERE contact_id = ?1 AND"
+	    " kind = 'state' AND to_state = ?2 AND from_state <> ''"
+	    " ORDER BY at DESC, id DESC LIMIT 1");
+	enum contact_state v;
+	int rc, r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, store_state_name(state));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (store_state_parse((const char *)sqlite3_column_text(st, 0),
+		    &v) == 0) {
+			*ret = v;
+			r = 0;
+		}
+	} else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_release(s, st);
+	return r;
+}
+
+int
 store_contact_set_state(struct store *s, int64_t id, enum contact_state from,
     enum contact_state to, const char *why)
 {

@@ -667,6 +667,9 @@ if can is not None:
 m = meeting_by_uid(cfg, UID) or {}
 t.is_(m.get("state"), "cancelled", "meeting list: cancelled")
 t.is_(m.get("sequence"), 2, "meeting list sequence 2")
+shown = jctl(cfg, "contact", "show", ana.address) or {}
+t.is_(shown.get("state"), "new", "cancel: Ana is back in the state she had "
+      "before the meeting was scheduled (new: we never wrote to her)")
 
 # =============================================================================
 # 5. Auto-scheduling: "Wednesday at 2pm works for me!" -> an invitation

@@ -192,6 +192,53 @@ test_meeting_lifecycle(void **state)
 	assert_int_equal(meeting_cancel(f->st, &f->cfg, id, NULL, &err), -EALREADY);
 	free(err);
 	meeting_free(m);
+	/* Ana never replied (the meeting was agreed elsewhere): she is back
+	 * where she was, not `replied`. */
+	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
+	assert_int_equal(c->state, CS_NEW);
+	contact_free(c);
+}
+
+/* Cancelling puts the contact back in the state it had before the
+ * meeting was scheduled, whichever that was. */
+static void
+test_cancel_restores_state(void **state)
+{
+	static const enum contact_state before[] = { CS_CONTACTED,
+	    CS_FOLLOWED_UP, CS_NO_RESPONSE, CS_REPLIED };
+	struct fixture *f = *state;
+	struct contact *c;
+	int64_t id;
+	char *err = NULL;
+	time_t start = iv_now() + 3 * 86400;
+	size_t i;
+
+	for (i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+		enum contact_state path[3];
+		size_t k, n = 0;
+
+		/* new -> contacted [-> followed_up] [-> no_response | replied] */
+		path[n++] = CS_CONTACTED;
+		if (before[i] == CS_FOLLOWED_UP || before[i] == CS_NO_RESPONSE)
+			path[n++] = CS_FOLLOWED_UP;
+		if (before[i] == CS_NO_RESPONSE || before[i] == CS_REPLIED)
+			path[n++] = before[i];
+		for (k = 0; k < n; k++)
+			assert_int_equal(lifecycle_enter(f->st, f->c->id,
+			    path[k], "t"), 0);
+		assert_int_equal(meeting_create(f->st, &f->cfg, f->c,
+		    start + (time_t)i * 86400, start + (time_t)i * 86400 + 1800,
+		    NULL, NULL, false, NULL, &id, &err), 0);
+		assert_int_equal(meeting_cancel(f->st, &f->cfg, id, NULL, &err),
+		    0);
+		assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
+		assert_int_equal(c->state, before[i]);
+		contact_free(c);
+		/* The next round starts from a fresh database. */
+		teardown(state);
+		setup(state);
+		f = *state;
+	}
 }
 
 static void
@@ -235,6 +282,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_queue_outreach_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meeting_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_restores_state, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_journal, setup, teardown),
 	};
 
