@@ -668,8 +668,25 @@ m = meeting_by_uid(cfg, UID) or {}
 t.is_(m.get("state"), "cancelled", "meeting list: cancelled")
 t.is_(m.get("sequence"), 2, "meeting list sequence 2")
 shown = jctl(cfg, "contact", "show", ana.address) or {}
-t.is_(shown.get("state"), "new", "cancel: Ana is back in the state she had "
-      "before the meeting was scheduled (new: we never wrote to her)")
+t.is_(shown.get("state"), "replied", "cancel: Ana is back in the state she "
+      "had when the meeting was last agreed (her calendar declined, then "
+      "accepted again)")
+# A contact who never answered: written to, then a time agreed elsewhere
+# (a phone call) and called off. They are not made `replied`.
+bo = t.Account(stack, "bo@initech.test")
+ctl(cfg, "contact", "add", bo.address, "--name", "Bo Li")
+ctl(cfg, "outreach", bo.address)
+once(cfg)
+arrived(bo, 1, "cancel-restore: the outreach reached Bo")
+bday = (now + datetime.timedelta(days=12)).date()
+ctl(cfg, "meeting", "schedule", bo.address, "--at",
+    "%s 15:00" % bday.isoformat())
+bm = [x for x in (meetings(cfg) or []) if x.get("email") == bo.address]
+r = ctl(cfg, "meeting", "cancel", str(bm[0]["id"]) if bm else "0")
+t.is_(r.rc, 0, "cancel-restore: meeting cancel")
+shown = jctl(cfg, "contact", "show", bo.address) or {}
+t.is_(shown.get("state"), "contacted", "cancel-restore: Bo is contacted "
+      "again, as before the meeting was scheduled")
 
 # =============================================================================
 # 5. Auto-scheduling: "Wednesday at 2pm works for me!" -> an invitation
