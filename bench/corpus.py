@@ -290,6 +290,11 @@ def run_sisimai(root, p5):
     n_c = sum(1 for f in feedback
               if res.get(os.path.basename(f), {}).get("class") == "complaint")
     line("feedback reports read as complaints", n_c, len(feedback))
+    n_cr = sum(1 for f in feedback
+               if res.get(os.path.basename(f), {}).get("class") == "complaint"
+               and (res[os.path.basename(f)].get("recipient") or "").lower()
+               in {x[0] for x in labels[os.path.basename(f)]})
+    line("  ... tied to a recipient sisimai names", n_cr, len(feedback))
     n_d = sum(1 for f in delivered
               if res.get(os.path.basename(f), {}).get("class") == "report")
     line("delivery reports that change nothing", n_d, len(delivered))

@@ -91,7 +91,8 @@ struct inmsg {
 	                                   message/delivery-status (or -global-)
 	                                   or message/feedback-report (ARF) */
 	char *returned_headers;         /* text/rfc822-headers or the headers of
-	                                   the returned message/rfc822 part */
+	                                   the first embedded message/rfc822
+	                                   part (a report's returned message) */
 	struct incal *cals;
 	size_t n_cals;
 	size_t n_parts;
@@ -106,7 +107,7 @@ const char *inmsg_header(const struct inmsg *m, const char *name);
  * Text, calendars and reports come back with LF line ends; a part in an
  * unknown charset keeps its bytes with invalid UTF-8 replaced (U+FFFD).
  * Nothing inside an embedded message/rfc822 counts as our text or as a
- * calendar; in a multipart/report its header block is returned_headers. */
+ * calendar; the header block of the first one is returned_headers. */
 int mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err);
 /* Same, in a short-lived child with CPU and memory rlimits: a crash or a
  * stall costs this message only (-ECHILD / -ETIMEDOUT). */

@@ -1016,8 +1016,10 @@ walk_tree(struct walk *w, struct mailmime *root, char **ret_err)
 					stack[sp++] = (struct frame){
 					    mime->mm_data.mm_message.mm_msg_mime,
 					    f.depth + 1 };
-			} else if (w->m->report_type != NULL &&
-			    w->m->returned_headers == NULL)
+			} else if (w->m->returned_headers == NULL)
+				/* the returned message of a report (also one
+				 * sent as multipart/mixed, e.g. Hotmail's
+				 * complaint loop) */
 				w->m->returned_headers = embedded_headers(mime);
 			break;
 		case MAILMIME_MULTIPLE:
