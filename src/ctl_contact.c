@@ -21,6 +21,7 @@
 #include "lifecycle.h"
 #include "mime.h"
 #include "plan.h"
+#include "render.h"
 #include "store.h"
 #include "util.h"
 
@@ -772,19 +773,33 @@ preview_templates(struct ctl *c, struct tmplset **ret)
 	return rc;
 }
 
+/* The contact's newest meeting (0 when none): what an invitation, a
+ * reschedule or a prep brief would be about. */
+static int64_t
+preview_meeting(struct ctl *c, const struct contact *ct)
+{
+	struct meeting **v = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+
+	if (store_meeting_list(c->st, ct->id, &v, &n) == 0 && n > 0)
+		id = v[n - 1]->id;
+	meetings_free(v, n);
+	return id;
+}
+
 int
 ctl_preview(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-	struct compose_req req = { 0 };
+	struct render_env env = { 0 };
+	struct render_ctx x = { 0 };
+	struct outbox_row row = { 0 };
 	struct composed out = { 0 };
-	struct contact *ct = NULL, *referrer = NULL;
-	struct offered_slot *slots = NULL;
+	struct contact *ct = NULL;
 	struct tmplset *ts = NULL;
 	const char *tname = "outreach.txt";
 	char *err = NULL, *msgid = NULL;
-	time_t *starts = NULL;
-	size_t n = 0, i;
 	int ch, r, rc;
 
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1)
@@ -803,33 +818,19 @@ ctl_preview(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((rc = preview_templates(c, &ts)) != EXIT_OK)
 		goto out;
-	if (ct->referrer_id != 0)
-		store_contact_get(c->st, ct->referrer_id, &referrer);
-	/* The outreach offers the times free now; later messages the ones
-	 * that were offered. */
-	if (strcmp(tname, "outreach.txt") == 0)
-		r = slots_compute(c->st, c->cfg, iv_now(), &starts, &n);
-	else
-		r = store_slots_get(c->st, ct->id, &starts, &n);
-	if (r < 0)
-		n = 0;
-	slots = xcalloc(n ? n : 1, sizeof(*slots));
-	for (i = 0; i < n; i++) {
-		slots[i].n = (int)i + 1;
-		slots[i].start = starts[i];
-	}
+	/* A row as the daemon would queue it, rendered as it renders one. */
 	msgid = mime_new_message_id(c->cfg->identity.email);
-	req.template = tname;
-	req.contact = ct;
-	req.referrer_name = referrer == NULL ? ct->referred_by :
-	    str_empty(referrer->name) ? referrer->email : referrer->name;
-	req.message_id = msgid;
-	req.date = iv_now();
-	req.slots = slots;
-	req.n_slots = n;
-	req.slot_length = c->cfg->meeting.duration;
+	row.kind = (char *)render_kind_of(tname, &row.to_user);
+	row.state = (char *)OB_QUEUED;
+	row.contact_id = ct->id;
+	row.meeting_id = preview_meeting(c, ct);
+	row.due = iv_now();
+	row.message_id = msgid;
+	env.st = c->st;
+	env.cfg = c->cfg;
+	env.ts = ts;
 	rc = EXIT_FAILED;
-	if ((r = compose_build(c->cfg, ts, &req, &out, &err)) < 0) {
+	if ((r = render_row(&env, &row, &x, &out, &err)) < 0) {
 		/* -ENODATA: err names the contact and each missing
 		 * variable, as the daemon reports a held message. */
 		ctl_errf("preview %s: %s", tname, err ? err : strerror(-r));
@@ -839,11 +840,9 @@ ctl_preview(struct ctl *c, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	composed_done(&out);
+	render_ctx_done(&x);
 	tmplset_free(ts);
 	contact_free(ct);
-	contact_free(referrer);
-	free(slots);
-	free(starts);
 	free(msgid);
 	free(err);
 	return rc;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "compose.h"
+#include "render.h"
 #include "sched.h"
 #include "smtp.h"
 #include "imap.h"
@@ -88,13 +89,6 @@ int user_wrote_since(struct sched *s, const struct contact *c, time_t t,
     time_t *ret_when);
 
 /* sched_keep.c: keeping in touch and the weekly digest. */
-struct keep_vars {
-	struct compose_list lists[6];
-	size_t n_lists;
-	struct kvpair scalars[4];
-	size_t n_scalars;
-};
-void keep_vars_done(struct keep_vars *k);
 /* The variables of a keepintouch, update or digest row (nothing for other
  * kinds). c may be NULL (digest). */
 void keep_vars_for(struct sched *s, const struct outbox_row *row,

@@ -26,21 +26,6 @@
 #define DIGEST_AHEAD    (7 * 86400)     /* what the digest looks ahead to */
 #define LIST_MAX        50              /* items per list in a message */
 
-void
-keep_vars_done(struct keep_vars *k)
-{
-	size_t i, j;
-
-	for (i = 0; i < k->n_lists; i++) {
-		for (j = 0; j < k->lists[i].n; j++)
-			free(k->lists[i].items[j]);
-		free(k->lists[i].items);
-	}
-	for (i = 0; i < k->n_scalars; i++)
-		free(k->scalars[i].value);
-	memset(k, 0, sizeof(*k));
-}
-
 /* A new, empty list called name (NULL when all slots are taken). */
 static struct compose_list *
 keep_list(struct keep_vars *k, const char *name)

@@ -32,164 +32,6 @@ is_draft(const char *kind)
 	return kind_is(kind, OK_DRAFT) || kind_is(kind, OK_UPDATE);
 }
 
-static const char *
-template_of(const char *kind)
-{
-	static const struct { const char *kind, *file; } map[] = {
-		{ OK_OUTREACH, "outreach.txt" }, { OK_FOLLOWUP, "followup.txt" },
-		{ OK_INVITE, "invite.txt" }, { OK_RESCHEDULE, "reschedule.txt" },
-		{ OK_CANCEL, "cancel.txt" }, { OK_PREP, "prep.txt" },
-		{ OK_DRAFT, "thankyou.txt" }, { OK_REMINDER, "reminder.txt" },
-		{ OK_REFERRER, "reminder.txt" }, { OK_NOTICE, "notice.txt" },
-		{ OK_KEEP, "keepintouch.txt" }, { OK_UPDATE, "update.txt" },
-		{ OK_DIGEST, "digest.txt" },
-	};
-	size_t i;
-
-	for (i = 0; i < nitems(map); i++)
-		if (strcmp(map[i].kind, kind) == 0)
-			return map[i].file;
-	return NULL;
-}
-
-/* Everything a row needs besides the template: loaded, then freed. */
-struct render_ctx {
-	struct contact *contact;
-	struct contact *referrer;
-	struct meeting *meeting;
-	struct offered_slot *slots;
-	size_t n_slots;
-	time_t *slot_starts;            /* outreach: to store with the row */
-	char *root, *subject, *last, *refs;
-	struct kvpair extra[8];
-	size_t n_extra;
-	struct inbox_item *item;
-	char *thread;
-	struct keep_vars keep;          /* keepintouch, update, digest */
-};
-
-static void
-render_ctx_done(struct render_ctx *x)
-{
-	size_t i;
-
-	contact_free(x->contact);
-	contact_free(x->referrer);
-	meeting_free(x->meeting);
-	free(x->slots);
-	free(x->slot_starts);
-	free(x->root);
-	free(x->subject);
-	free(x->last);
-	free(x->refs);
-	for (i = 0; i < x->n_extra; i++)
-		free(x->extra[i].value);
-	if (x->item != NULL)
-		inbox_items_free(x->item, 1);
-	free(x->thread);
-	keep_vars_done(&x->keep);
-}
-
-static void
-render_extra(struct render_ctx *x, const char *key, char *value)
-{
-	if (x->n_extra >= nitems(x->extra)) {
-		free(value);
-		return;
-	}
-	x->extra[x->n_extra].key = (char *)key;
-	x->extra[x->n_extra++].value = value;
-}
-
-/* What the calendar of an invite/reschedule/cancel row is built from. */
-struct ics_ctx {
-	struct sched *s;
-	struct render_ctx *x;
-	const char *method;             /* REQUEST or CANCEL */
-	const char *reason;             /* a cancellation's, or NULL */
-};
-
-/* Builds the iMIP calendar from the rendered text of the message: the
- * personal text goes into DESCRIPTION, a cancellation's reason into
- * COMMENT (compose_req.ics_build). */
-static int
-render_ics(void *arg, const char *text, char **ret_ics, char **ret_err)
-{
-	const struct ics_ctx *k = arg;
-	const struct config *cfg = k->s->cfg;
-	const struct render_ctx *x = k->x;
-	struct invite_event ev = { 0 };
-	char *summary;
-	int r;
-
-	summary = xasprintf("Informational interview: %s / %s",
-	    cfg->identity.name, str_empty(x->contact->name) ?
-	    x->contact->email : x->contact->name);
-	ev.uid = x->meeting->uid;
-	ev.sequence = x->meeting->sequence;
-	ev.dtstamp = iv_now();
-	ev.start = x->meeting->start;
-	ev.end = x->meeting->end;
-	ev.summary = summary;
-	ev.location = x->meeting->location;
-	ev.description = text;
-	ev.comment = k->reason;
-	ev.organizer_name = cfg->identity.name;
-	ev.organizer_email = cfg->identity.email;
-	ev.attendee_name = x->contact->name;
-	ev.attendee_email = x->contact->email;
-	ev.alarm_minutes = strcmp(k->method, "CANCEL") == 0 ? 0 : 15;
-	r = invite_build(k->method, &ev, ret_ics, ret_err);
-	free(summary);
-	return r;
-}
-
-#define EARLIER_NOTES_MAX 5      /* meetings quoted in a prep brief */
-
-/* Notes from earlier meetings with the contact or with people of the
- * same company or field, newest first, for the prep brief ("" if none). */
-static char *
-earlier_notes(struct sched *s, const struct contact *c,
-    const struct meeting *m)
-{
-	struct meeting **v = NULL;
-	struct buf b;
-	size_t n = 0, i;
-
-	buf_init(&b);
-	if (store_meeting_notes_related(s->st, c, m->id, m->start,
-	    EARLIER_NOTES_MAX, &v, &n) < 0)
-		return buf_steal(&b);
-	for (i = 0; i < n; i++) {
-		struct contact *o = NULL;
-		char day[32];
-		const char *p;
-
-		if (store_contact_get(s->st, v[i]->contact_id, &o) < 0)
-			continue;
-		tz_format(s->cfg->identity.timezone, v[i]->start, "%Y-%m-%d",
-		    day, sizeof(day));
-		buf_printf(&b, "%s%s, %s%s%s%s%s%s:\n", i ? "\n" : "", day,
-		    str_empty(o->name) ? o->email : o->name,
-		    str_empty(o->company) && str_empty(o->field) ? "" : " (",
-		    o->company, !str_empty(o->company) && !str_empty(o->field) ?
-		    ", " : "", o->field,
-		    str_empty(o->company) && str_empty(o->field) ? "" : ")");
-		/* Indented, so it reads as a quote under its heading. */
-		buf_addstr(&b, "  ");
-		for (p = v[i]->notes; *p != '\0'; p++) {
-			buf_addch(&b, *p);
-			if (*p == '\n' && p[1] != '\0')
-				buf_addstr(&b, "  ");
-		}
-		if (b.len > 0 && b.data[b.len - 1] != '\n')
-			buf_addch(&b, '\n');
-		contact_free(o);
-	}
-	meetings_free(v, n);
-	return buf_steal(&b);
-}
-
 /* True when the thank-you draft for row's meeting was saved. */
 static bool
 draft_saved(struct sched *s, const struct outbox_row *row)
@@ -246,77 +88,14 @@ keep_reason(struct sched *s, const struct contact *c)
 	return text;
 }
 
-/* Loads what the row refers to. */
-static int
-render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
-    char **ret_err)
+/* render_env.daemon_vars: what the renderer cannot know by itself. */
+static void
+daemon_vars(void *arg, const struct outbox_row *row, struct render_ctx *x)
 {
+	struct sched *s = arg;
 	size_t i;
-	int r;
 
-	if (row->contact_id != 0 &&
-	    (r = store_contact_get(s->st, row->contact_id, &x->contact)) < 0) {
-		*ret_err = xasprintf("queue %lld: its contact is gone",
-		    (long long)row->id);
-		return r;
-	}
-	if (x->contact != NULL && x->contact->referrer_id != 0)
-		store_contact_get(s->st, x->contact->referrer_id, &x->referrer);
-	if (row->meeting_id != 0 &&
-	    (r = store_meeting_get(s->st, row->meeting_id, &x->meeting)) < 0) {
-		*ret_err = xasprintf("queue %lld: its meeting is gone",
-		    (long long)row->id);
-		return r;
-	}
-	if (x->contact != NULL && !row->to_user &&
-	    store_outbox_thread(s->st, x->contact->id, &x->root, &x->subject,
-	    &x->last) == 0) {
-		char *reply = NULL;
-
-		x->refs = strcmp(x->root, x->last) == 0 ? xstrdup(x->root) :
-		    xasprintf("%s %s", x->root, x->last);
-		/* Answer their newest reply, keeping the whole chain. */
-		if (store_inbound_last_reply(s->st, x->contact->id, &reply) == 0) {
-			char *refs = xasprintf("%s %s", x->refs, reply);
-
-			free(x->refs);
-			x->refs = refs;
-			free(x->last);
-			x->last = reply;
-		}
-	}
-	if (kind_is(row->kind, OK_OUTREACH)) {
-		if ((r = slots_compute(s->st, s->cfg, iv_now(), &x->slot_starts,
-		    &x->n_slots)) < 0)
-			return r;
-	} else if (x->contact != NULL) {
-		store_slots_get(s->st, x->contact->id, &x->slot_starts, &x->n_slots);
-	}
-	x->slots = xcalloc(x->n_slots ? x->n_slots : 1, sizeof(*x->slots));
-	for (i = 0; i < x->n_slots; i++) {
-		x->slots[i].n = (int)i + 1;
-		x->slots[i].start = x->slot_starts[i];
-	}
-	if (kind_is(row->kind, OK_NOTICE) && !str_empty(row->param) &&
-	    store_inbox_get(s->st, strtoll(row->param, NULL, 10), &x->item) == 0) {
-		render_extra(x, "reason", xstrdup(x->item->reason));
-		render_extra(x, "snippet", xstrdup(x->item->snippet));
-	}
-	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
-	    store_inbound_thread(s->st, x->contact->id, 5, &x->thread) == 0)
-		render_extra(x, "thread", xstrdup(x->thread));
-	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
-	    x->meeting != NULL)
-		render_extra(x, "earlier_notes", earlier_notes(s, x->contact,
-		    x->meeting));
-	if (kind_is(row->kind, OK_REFERRER) && x->contact != NULL) {
-		render_extra(x, "tell_referrer", xstrdup("yes"));
-		render_extra(x, "reason", xasprintf("Tell %s how your conversation "
-		    "with %s went: they made the introduction.",
-		    x->referrer ? x->referrer->name : x->contact->referred_by,
-		    str_empty(x->contact->name) ? x->contact->email :
-		    x->contact->name));
-	} else if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
+	if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
 		render_extra(x, "reason", reminder_reason(s, row, x->contact));
 	keep_vars_for(s, row, x->contact, &x->keep);
 	for (i = 0; i < x->keep.n_scalars; i++)
@@ -324,69 +103,6 @@ render_load(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
 		    xstrdup(x->keep.scalars[i].value));
 	if (kind_is(row->kind, OK_KEEP) && x->contact != NULL)
 		render_extra(x, "reason", keep_reason(s, x->contact));
-	if (kind_is(row->kind, OK_CANCEL) && !str_empty(row->param))
-		render_extra(x, "reason", xstrdup(row->param));
-	return 0;
-}
-
-/* Renders a queued row into its final bytes. -ENODATA: hold it. */
-static int
-render_row(struct sched *s, const struct outbox_row *row, struct render_ctx *x,
-    struct composed *out, char **ret_err)
-{
-	struct compose_req req = { 0 };
-	struct ics_ctx ics = { 0 };
-	bool threaded;
-	int r;
-
-	if ((req.template = template_of(row->kind)) == NULL) {
-		*ret_err = xasprintf("queue %lld: unknown kind '%s'",
-		    (long long)row->id, row->kind);
-		return -EINVAL;
-	}
-	if ((r = render_load(s, row, x, ret_err)) < 0)
-		return r;
-	threaded = !row->to_user && !kind_is(row->kind, OK_OUTREACH) &&
-	    x->root != NULL;
-	req.contact = x->contact;
-	req.referrer_email = x->referrer ? x->referrer->email :
-	    x->contact != NULL && email_valid(x->contact->referred_by) ?
-	    x->contact->referred_by : NULL;
-	req.referrer_name = x->referrer ? x->referrer->name :
-	    x->contact ? x->contact->referred_by : NULL;
-	req.to_user = row->to_user;
-	req.message_id = row->message_id;
-	req.in_reply_to = threaded ? x->last : NULL;
-	req.references = threaded ? x->refs : NULL;
-	req.thread_subject = threaded && (kind_is(row->kind, OK_FOLLOWUP) ||
-	    kind_is(row->kind, OK_DRAFT)) ? x->subject : NULL;
-	req.date = iv_now();
-	if (x->meeting != NULL) {
-		req.meeting_start = x->meeting->start;
-		req.meeting_end = x->meeting->end;
-		req.meeting_location = x->meeting->location;
-		req.notes = x->meeting->notes;
-	}
-	req.slots = x->slots;
-	req.n_slots = x->n_slots;
-	req.slot_length = s->cfg->meeting.duration;
-	req.extra = x->extra;
-	req.n_extra = x->n_extra;
-	req.lists = x->keep.lists;
-	req.n_lists = x->keep.n_lists;
-	if (x->meeting != NULL && x->contact != NULL &&
-	    (kind_is(row->kind, OK_INVITE) || kind_is(row->kind, OK_RESCHEDULE) ||
-	    kind_is(row->kind, OK_CANCEL))) {
-		ics.s = s;
-		ics.x = x;
-		ics.method = kind_is(row->kind, OK_CANCEL) ? "CANCEL" : "REQUEST";
-		ics.reason = kind_is(row->kind, OK_CANCEL) &&
-		    !str_empty(row->param) ? row->param : NULL;
-		req.ics_build = render_ics;
-		req.ics_arg = &ics;
-		req.ics_method = ics.method;
-	}
-	return compose_build(s->cfg, s->ts, &req, out, ret_err);
 }
 
 /* Envelope recipients, space-separated: To, Cc, and the user for invites
@@ -560,12 +276,14 @@ record_rendered(struct sched *s, const struct outbox_row *row,
 static int
 prepare_row(struct sched *s, struct outbox_row *row)
 {
+	struct render_env env = { s->st, s->cfg, s->ts, invite_build,
+	    daemon_vars, s };
 	struct render_ctx x = { 0 };
 	struct composed out = { 0 };
 	char *err = NULL, *rcpt = NULL;
 	int r;
 
-	r = render_row(s, row, &x, &out, &err);
+	r = render_row(&env, row, &x, &out, &err);
 	if (r == -ENODATA) {
 		log_warnx("queue %lld (%s) held: %s", (long long)row->id,
 		    row->kind, err);

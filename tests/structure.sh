@@ -32,7 +32,7 @@ layer() {
 	autoconf) echo 0 ;;
 	util | utf8 | log | template | json | provider | timewin | classify | classify_*) echo 0 ;;
 	config | secret | child | store | store_* | mime | mime_* | smtp | imap | \
-	    invite | csvimport | control | notify | sdnotify | folders) echo 1 ;;
+	    invite | csvimport | control | notify | sdnotify | folders | account) echo 1 ;;
 	lifecycle | plan | render | compose) echo 2 ;;
 	sched | sched_* | connections | send | inbox | react | account | infoviewd) echo 3 ;;
 	ctl | ctl_* | infoviewctl) echo 4 ;;
