@@ -462,7 +462,7 @@ plan_keep_in_touch(struct store *st, const struct config *cfg,
 	}
 	if (c->state != CS_THANKED)
 		return 0;
-	if ((r = store_outbox_list(st, NULL, c->id, &rows, &n)) < 0)
+	if ((r = store_outbox_list_kind(st, OK_KEEP, c->id, &rows, &n)) < 0)
 		return r;
 	anchor = plan_thanked_at(st, c);
 	for (i = 0; i < n; i++) {
@@ -521,7 +521,7 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 	int64_t queued = 0;
 	int r = 0;
 
-	if ((r = store_outbox_list(st, NULL, 0, &rows, &n)) < 0)
+	if ((r = store_outbox_list_kind(st, OK_DIGEST, 0, &rows, &n)) < 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		if (!kind_is(rows[i]->kind, OK_DIGEST))

@@ -365,7 +365,7 @@ queue_update(struct sched *s, const struct outbox_row *row,
 	char param[32];
 	int r;
 
-	if ((r = store_outbox_list(s->st, NULL, c->id, &rows, &n)) < 0)
+	if ((r = store_outbox_list_kind(s->st, OK_UPDATE, c->id, &rows, &n)) < 0)
 		return r;
 	for (i = 0; i < n; i++)
 		if (kind_is(rows[i]->kind, OK_UPDATE) &&

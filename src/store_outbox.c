@@ -181,6 +181,21 @@ store_outbox_list(struct store *s, const char *state, int64_t contact_id,
 }
 
 int
+store_outbox_list_kind(struct store *s, const char *kind, int64_t contact_id,
+    struct outbox_row ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " OUTBOX_COLUMNS " FROM outbox "
+	    "WHERE kind = ?1 AND (?2 = 0 OR contact_id = ?2) ORDER BY due, id");
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, kind);
+	sqlite3_bind_int64(st, 2, contact_id);
+	return outbox_collect(s, st, ret, ret_n);
+}
+
+int
 store_outbox_due(struct store *s, time_t now, size_t max,
     struct outbox_row ***ret, size_t *ret_n)
 {
