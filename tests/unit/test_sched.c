@@ -199,6 +199,127 @@ test_meeting_lifecycle(void **state)
 	contact_free(c);
 }
 
+/* Notes: added line by line, bounded and checked; a fresh thank-you
+ * draft only when the first one was already saved. */
+static void
+test_meeting_note(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_row **v;
+	struct meeting *m;
+	size_t n, i;
+	int64_t id;
+	char *err = NULL, *big;
+	bool redraft = true;
+	time_t start = iv_now() - 3600;
+
+	assert_int_equal(meeting_create(f->st, &f->cfg, f->c, start, start + 1800,
+	    NULL, NULL, false, NULL, &id, &err), 0);
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, " budgets \n", true,
+	    &redraft, &err), 0);
+	assert_false(redraft);          /* the draft is still to come */
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, "courses", true,
+	    &redraft, &err), 0);
+	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
+	assert_string_equal(m->notes, "budgets\ncourses");
+	assert_true(m->notes_at > 0);
+	meeting_free(m);
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, "bell\a", false,
+	    &redraft, &err), -EINVAL);
+	assert_non_null(strstr(err, "control characters"));
+	free(err);
+	err = NULL;
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, "\xc3(", false,
+	    &redraft, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	big = xcalloc(1, NOTES_MAX + 2);
+	memset(big, 'a', NOTES_MAX + 1);
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, big, false, &redraft,
+	    &err), -EINVAL);
+	free(big);
+	free(err);
+	err = NULL;
+	assert_int_equal(meeting_note(f->st, &f->cfg, 999, "x", false, &redraft,
+	    &err), -ENOENT);
+	free(err);
+	err = NULL;
+	/* The draft was saved before the notes: one more is queued. */
+	assert_int_equal(store_outbox_list(f->st, OB_QUEUED, 0, &v, &n), 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i]->kind, OK_DRAFT) == 0) {
+			assert_int_equal(store_outbox_set_rendered(f->st, v[i]->id,
+			    "x", 1, "ana@acme.test", "Thank you"), 0);
+			assert_int_equal(store_outbox_mark_sending(f->st, v[i]->id), 0);
+			assert_int_equal(store_outbox_mark_sent(f->st, v[i]->id,
+			    iv_now()), 0);
+		}
+	outbox_rows_free(v, n);
+	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_INTERVIEWED, "t"), 0);
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, "mentors", false,
+	    &redraft, &err), 0);
+	assert_true(redraft);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DRAFT), 1);
+	/* Removing the notes asks for no draft. */
+	assert_int_equal(meeting_note(f->st, &f->cfg, id, "", false, &redraft,
+	    &err), 0);
+	assert_false(redraft);
+}
+
+/* Keeping in touch: one reminder queued keep_in_touch after the change
+ * to thanked, none twice, none when off; the digest at its time in the
+ * user's zone across DST changes. */
+static void
+test_keep_and_digest(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_row **v;
+	struct contact *c;
+	size_t n;
+	time_t thanked;
+
+	f->cfg.thankyou.keep_in_touch = 8 * 7 * 86400;
+	f->cfg.digest.wday = -1;
+	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, f->c), 0);
+	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_SCHEDULED, "t"), 0);
+	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_INTERVIEWED, "t"), 0);
+	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_THANKED, "t"), 0);
+	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
+	thanked = plan_thanked_at(f->st, c);
+	assert_true(thanked > 0 && thanked <= iv_now());
+	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, c), 1);
+	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, c), 0);
+	assert_int_equal(store_outbox_list_kind(f->st, OK_KEEP, c->id, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0]->due, thanked + 8 * 7 * 86400);
+	assert_true(v[0]->to_user);
+	outbox_rows_free(v, n);
+	f->cfg.thankyou.keep_in_touch = 0;
+	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, c), 0);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_KEEP), 0);
+	contact_free(c);
+
+	/* digest: off, then Mondays 08:00 Los Angeles time */
+	assert_int_equal(plan_digest_next(&f->cfg, 1793000000), 0);
+	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DIGEST), 0);
+	f->cfg.digest.wday = 1;
+	f->cfg.digest.min = 8 * 60;
+	/* Sat 2026-10-31 12:00 UTC -> Mon 2026-11-02 08:00 PST (DST over) */
+	assert_int_equal(plan_digest_next(&f->cfg, 1793448000), 1793635200);
+	/* Sat 2027-03-13 12:00 UTC -> Mon 2027-03-15 08:00 PDT */
+	assert_int_equal(plan_digest_next(&f->cfg, 1804939200), 1805122800);
+	/* at the very time: the next week */
+	assert_int_equal(plan_digest_next(&f->cfg, 1793635200),
+	    1793635200 + 7 * 86400);
+	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DIGEST), 1);
+	f->cfg.digest.wday = -1;
+	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DIGEST), 0);
+}
+
 /* Cancelling puts the contact back in the state it had before the
  * meeting was scheduled, whichever that was. */
 static void
@@ -285,6 +406,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_restores_state, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_note, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_and_digest, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
