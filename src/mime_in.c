@@ -1700,7 +1700,9 @@ parse_child(int fd, void *arg)
 		inmsg_free(m);
 		free(err);
 	}
-	return write_all(fd, b.data, b.len) == 0 ? 0 : 1;
+	r = write_all(fd, b.data, b.len) == 0 ? 0 : 1;
+	buf_done(&b);           /* nothing left for a leak checker to see */
+	return r;
 }
 
 /*

@@ -39,6 +39,7 @@ struct sched {
 	bool once;                      /* --once: no systemd notifications */
 	bool inbox_dirty;               /* new mail signalled: sync now */
 	bool send_paused;               /* the account was refused this pass */
+	bool notices_by_imap;           /* paused: notices go by APPEND */
 	time_t imap_retry_at;
 	time_t imap_heard;              /* the server last answered */
 	time_t imap_connected_at;

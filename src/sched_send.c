@@ -370,6 +370,19 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 
 	if (is_draft(row->kind))
 		return save_draft(s, row, ret_err);
+	if (s->notices_by_imap) {
+		/* sending is paused: the notice goes straight into the inbox */
+		if (sched_imap_ready(s) < 0) {
+			*ret_err = xstrdup("IMAP server unavailable");
+			return -EAGAIN;
+		}
+		if ((r = imap_append(s->imap, s->cfg->imap.inbox, "", row->raw,
+		    row->raw_len, ret_err)) < 0) {
+			(void)sched_imap_failed(s, "APPEND of a notice", r, *ret_err);
+			return -EAGAIN;
+		}
+		return 0;
+	}
 	if ((r = sched_smtp_ready(s, ret_err)) < 0)
 		return r;
 	envelope = xstrdup(row->rcpt);
@@ -428,6 +441,21 @@ sched_send_paused_until(struct sched *s)
 	return until;
 }
 
+/* Tells the user once: an inbox item and a notice, which goes into their
+ * inbox by IMAP APPEND while sending is paused (deliver_notices). */
+static int
+pause_notice(struct sched *s, const char *reason, time_t now)
+{
+	int64_t item;
+	char param[32];
+	int r;
+
+	if ((r = store_inbox_add(s->st, 0, "account", reason, "", &item)) < 0)
+		return r;
+	snprintf(param, sizeof(param), "%lld", (long long)item);
+	return queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, now, param);
+}
+
 /* Records a pause: the row back in the queue, the pause, and (when it
  * begins) the inbox item that tells the user. */
 static int
@@ -440,7 +468,7 @@ record_pause(struct sched *s, const struct outbox_row *row, const char *cause,
 	    (r = store_outbox_pause_set(s->st, cause, why, since, until)) < 0)
 		return r;
 	if (tell != NULL)
-		r = store_inbox_add(s->st, 0, "account", tell, why, NULL);
+		r = pause_notice(s, tell, since);
 	return r;
 }
 
@@ -460,9 +488,9 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 	long wait = r == -EDQUOT ? PAUSE_QUOTA_WINDOW : PAUSE_AUTH_RETRY;
 	bool again = store_outbox_pause_get(s->st, &old) == 0;
 	char *reason = xasprintf("Sending is paused: the mail server refused "
-	    "the account (%s). Every message stays queued; it tries again in "
-	    "%s, or at once after SIGHUP or `infoviewctl queue retry`.",
-	    cause, format_duration(wait));
+	    "the account (%s: %s). Every message stays queued; infoviewd tries "
+	    "again in %s, or at once after SIGHUP or `infoviewctl queue "
+	    "retry`.", cause, why, format_duration(wait));
 
 	int tr;
 
@@ -570,7 +598,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 			    (long long)row->id, assigned, row->message_id);
 		if (!row->to_user && !is_draft(row->kind))
 			gap_after_send(s, now);
-		if (!is_draft(row->kind)) {
+		if (!is_draft(row->kind) && !s->notices_by_imap) {
 			resume_sending(s);
 			set_health(s, "smtp", "ok", NULL);
 		}
@@ -602,7 +630,8 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	    format_duration(backoff_after(row->attempts + 1)));
 	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + backoff_after(row->attempts + 1), why));
-	set_health(s, is_draft(row->kind) ? "imap" : "smtp", "error", why);
+	set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
+	    "smtp", "error", why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
 		/* a new connection gets a freshly fetched token */
 		smtp_free(s->smtp);
@@ -772,6 +801,28 @@ out:
 	return 0;
 }
 
+/* Sending is paused for the account: notices to the user that are due
+ * go into their inbox by IMAP APPEND, where that works (the account's
+ * refusal among them), instead of waiting for SMTP. */
+static void
+deliver_notices(struct sched *s)
+{
+	struct outbox_row **rows;
+	time_t now = iv_now();
+	size_t n, i;
+	int r = 0;
+
+	if (store_outbox_list(s->st, OB_QUEUED, 0, &rows, &n) < 0)
+		return;
+	s->notices_by_imap = true;
+	for (i = 0; i < n && r == 0; i++)
+		if (rows[i]->to_user && kind_is(rows[i]->kind, OK_NOTICE) &&
+		    rows[i]->due <= now)
+			r = process_row(s, rows[i]);
+	s->notices_by_imap = false;
+	outbox_rows_free(rows, n);
+}
+
 /* Sends everything due now; stops early when asked, or when the store
  * cannot record. */
 void
@@ -792,5 +843,7 @@ sched_send_due(struct sched *s, volatile int *stop)
 		}
 		outbox_rows_free(rows, n);
 	}
+	if (s->send_paused && !*stop && r == 0)
+		deliver_notices(s);
 }
 

@@ -22,10 +22,12 @@ def ctl(cfg, *args, **kw):
     return t.infoviewctl(*args, config=cfg, **kw)
 
 
-def queue(cfg):
+def queue(cfg, kind="outreach"):
+    """The outbox rows of one kind (the outreach; the user's notices are
+    looked at on their own)."""
     r = ctl(cfg, "--json", "queue")
     try:
-        return json.loads(r.out)
+        return [x for x in json.loads(r.out) if x["kind"] == kind]
     except ValueError:
         t.diag("queue --json: rc %r\n%s%s" % (r.rc, r.out, r.err))
         return []
@@ -132,6 +134,12 @@ items = json.loads(r.out) if r.rc == 0 else []
 acct = [i for i in items if i.get("kind") == "account" or
         "paused" in json.dumps(i)]
 t.ok(len(acct) == 1, "inbox: the user is told once", r.out)
+notice = t.Account(stack, USER).wait_for(
+    "INBOX", lambda m: "Sending is paused" in m.text, timeout=15)
+t.ok(notice is not None, "a notice is in the user's inbox although SMTP is "
+     "refused (put there by IMAP)")
+t.ok(notice is not None and "535 5.7.8" in notice.text,
+     "the notice has the server's words")
 
 # `queue retry` tries at once: refused again, told once more in the log
 # (once per backoff), still nothing failed and no attempt counted.
@@ -149,6 +157,11 @@ t.ok(len(q) == 20 and all(x["state"] == "queued" and x["attempts"] == 0
      "queue retry: still 20 queued, attempts unchanged")
 t.is_(len(json.loads(ctl(cfg1, "--json", "inbox").out)), 1,
       "queue retry: the inbox still holds one notice, not two")
+t.is_(len(t.Account(stack, USER).messages("INBOX")), 1,
+      "queue retry: and the user's mailbox one notice")
+n = queue(cfg1, kind="notice")
+t.ok(len(n) == 1 and n[0]["state"] == "sent",
+     "the notice is recorded as delivered (not left for SMTP)", json.dumps(n))
 
 # The password is fixed, SIGHUP: all 20 go out, each once.
 write_secret(os.path.join(d1, "smtp-pw"), "the-new-app-password")
@@ -170,6 +183,36 @@ t.ok("paused" not in status(cfg1).get("smtp", {}),
      "after SIGHUP: status no longer shows a pause")
 t.like(daemon.log(), r"sending resumed", "the log says sending resumed")
 t.is_(daemon.stop(), 0, "the daemon stops cleanly")
+
+# =============================================================================
+# 1b. The hourly try, with the product's clock moved on (--once passes)
+# =============================================================================
+srv3 = FakeSMTP(auth={USER: "right"})
+t.at_cleanup(srv3.stop)
+d3 = t.tempdir()
+cfg3 = fake_config(d3, stack, srv3, **{"imap.save_sent": False})
+write_secret(os.path.join(d3, "smtp-pw"), "wrong")
+import_contacts(d3, cfg3, 2, "hourly.test")
+auths = lambda: len([l for _, l in srv3.commands
+                     if l.upper().startswith("AUTH")])
+r = once(cfg3)
+t.ok(auths() == 1 and "sending paused" in r.err, "hourly: refused, paused",
+     r.err[-800:])
+r = once(cfg3, offset=30 * 60)
+t.is_(auths(), 1, "hourly: half an hour later nothing is tried")
+r = once(cfg3, offset=61 * 60)
+t.is_(auths(), 2, "hourly: an hour later one try")
+q = queue(cfg3)
+t.ok(len(q) == 2 and all(x["state"] == "queued" and x["attempts"] == 0
+                         for x in q),
+     "hourly: refused again, both still queued, attempts unchanged",
+     json.dumps(q))
+write_secret(os.path.join(d3, "smtp-pw"), "right")
+r = ctl(cfg3, "queue", "retry", str(q[0]["id"]) if q else "1")
+t.ok(r.rc == 0 and "resumes" in r.out, "queue retry ID of a queued message "
+     "ends the pause too", r.out + r.err)
+r = once(cfg3, offset=62 * 60)
+t.is_(len(srv3.delivered()), 2, "hourly: after the fix, both sent")
 
 # =============================================================================
 # 2. Gmail's "550 5.4.5 Daily user sending limit exceeded" after 3 messages
