@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "gate.h"
 #include "store.h"
 
 #define EXIT_OK         0
@@ -36,6 +37,10 @@ int ctl_outreach(struct ctl *c, int argc, char **argv);
 int ctl_queue(struct ctl *c, int argc, char **argv);
 int ctl_inbox(struct ctl *c, int argc, char **argv);
 int ctl_referral(struct ctl *c, int argc, char **argv);
+/* The rule behind a forecast in the user's words, with its setting
+ * ("send window 09:00-17:00 Mon-Fri", "daily limit 20", ...). */
+const char *ctl_gate_rule(struct ctl *c, enum gate_why why, char *out,
+    size_t len);
 /* ctl_meeting.c */
 int ctl_meeting(struct ctl *c, int argc, char **argv);
 /* ctl_classify.c */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/param.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "compose.h"
 #include "csvimport.h"
@@ -253,7 +255,65 @@ struct import_ctx {
 	const char *path;
 	size_t n_new, n_updated, n_skipped;
 	char *err;
+	/* Progress on a terminal: lines in the file (0 = no progress
+	 * shown), the last percentage printed and when. */
+	size_t lines;
+	int shown_pct;
+	struct timespec shown_at;
 };
+
+/* The number of lines in a file (0 when it cannot be read). */
+static size_t
+count_lines(const char *path)
+{
+	char buf[65536];
+	size_t n = 0, got, i;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (i = 0; i < got; i++)
+			n += buf[i] == '\n';
+	fclose(f);
+	return n + 1;
+}
+
+/* Rewrites the progress line on stderr at most every tenth of a second
+ * (and at each new percent), so a large import shows it is moving. */
+static void
+import_progress(struct import_ctx *x, size_t line)
+{
+	struct timespec now;
+	int pct;
+	long ms;
+
+	if (x->lines == 0)
+		return;
+	pct = (int)(line * 100 / (line > x->lines ? line : x->lines));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - x->shown_at.tv_sec) * 1000 +
+	    (now.tv_nsec - x->shown_at.tv_nsec) / 1000000;
+	if (pct == x->shown_pct && ms < 100)
+		return;
+	fprintf(stderr, "\rimporting %s: line %zu of %zu (%d%%), %zu new, "
+	    "%zu updated, %zu skipped", x->path, line, x->lines, pct,
+	    x->n_new, x->n_updated, x->n_skipped);
+	fflush(stderr);
+	x->shown_pct = pct;
+	x->shown_at = now;
+}
+
+/* Clears the progress line (before other output, and at the end). */
+static void
+import_progress_clear(struct import_ctx *x)
+{
+	if (x->lines != 0 && x->shown_pct >= 0) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+		x->shown_pct = -1;
+	}
+}
 
 static int
 import_row(const struct contact_in *in, size_t line, void *arg)
@@ -272,6 +332,7 @@ import_row(const struct contact_in *in, size_t line, void *arg)
 		x->n_new++;
 	else
 		x->n_updated++;
+	import_progress(x, line);
 	return 0;
 }
 
@@ -280,8 +341,10 @@ import_skip(size_t line, const char *why, void *arg)
 {
 	struct import_ctx *x = arg;
 
+	import_progress_clear(x);
 	fprintf(stderr, "%s:%zu: skipped: %s\n", x->path, line, why);
 	x->n_skipped++;
+	import_progress(x, line);
 }
 
 static int
@@ -291,7 +354,7 @@ contact_import(struct ctl *c, int argc, char **argv)
 		{ "field", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct import_ctx x = { .c = c };
+	struct import_ctx x = { .c = c, .shown_pct = -1 };
 	const char *field = NULL;
 	char *err = NULL;
 	int ch, r;
@@ -319,7 +382,12 @@ contact_import(struct ctl *c, int argc, char **argv)
 		    strerror(-r));
 		return EXIT_FAILED;
 	}
+	/* Progress only for a person watching (stderr a terminal), never
+	 * into a pipe or a log. */
+	if (isatty(STDERR_FILENO))
+		x.lines = count_lines(x.path);
 	r = csvimport_file(x.path, field, import_row, import_skip, &x, &err);
+	import_progress_clear(&x);
 	if ((r = store_tx_end(c->st, r)) < 0 && err == NULL && x.err == NULL)
 		err = xasprintf("%s: %s", store_errmsg(c->st), strerror(-r));
 	if (r < 0) {

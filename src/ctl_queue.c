@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "gate.h"
 #include "json.h"
 #include "plan.h"
 #include "util.h"
@@ -28,6 +29,126 @@ parse_id(const char *s)
 	if (errno != 0 || *end != '\0' || end == s || v <= 0)
 		return -1;
 	return v;
+}
+
+/* ---- forecasts ------------------------------------------------------------ */
+
+/* "Mon-Fri", "Mon,Wed,Fri", "Sat-Mon" is not made: weeks start on Monday. */
+static void
+days_text(unsigned mask, char *out, size_t len)
+{
+	static const char *const names[] = { "Sun", "Mon", "Tue", "Wed",
+		"Thu", "Fri", "Sat" };
+	size_t used = 0;
+	int k, run;
+
+	out[0] = '\0';
+	for (k = 1; k <= 7; k = run + 1) {
+		run = k;
+		if (!(mask & (1u << (k % 7))))
+			continue;
+		while (run < 7 && (mask & (1u << ((run + 1) % 7))))
+			run++;
+		used += (size_t)snprintf(out + used, used < len ? len - used : 0,
+		    "%s%s%s%s", used ? "," : "", names[k % 7], run > k ?
+		    (run > k + 1 ? "-" : ",") : "", run > k ? names[run % 7] : "");
+	}
+}
+
+const char *
+ctl_gate_rule(struct ctl *c, enum gate_why why, char *out, size_t len)
+{
+	const struct config *cfg = c->cfg;
+	char days[64];
+
+	switch (why) {
+	case GATE_WINDOW:
+		days_text(cfg->outreach.send_days_mask, days, sizeof(days));
+		snprintf(out, len, "send window %02d:%02d-%02d:%02d %s",
+		    cfg->outreach.window_start_min / 60,
+		    cfg->outreach.window_start_min % 60,
+		    cfg->outreach.window_end_min / 60,
+		    cfg->outreach.window_end_min % 60, days);
+		break;
+	case GATE_DAILY:
+		snprintf(out, len, "daily limit %d", cfg->outreach.daily_limit);
+		break;
+	case GATE_DOMAIN:
+		snprintf(out, len, "per-domain limit %d a day",
+		    cfg->outreach.per_domain_daily);
+		break;
+	case GATE_GAP:
+		snprintf(out, len, "gap %s", format_duration(cfg->outreach.min_gap));
+		break;
+	default:
+		snprintf(out, len, "%s", gate_why_name(why));
+		break;
+	}
+	return out;
+}
+
+/* Whole calendar days from a's date to b's in zone, counting both. */
+static int
+days_spanned(const char *zone, time_t a, time_t b)
+{
+	struct tm ta, tb;
+
+	tz_utc_to_local(zone, a, &ta);
+	tz_utc_to_local(zone, b, &tb);
+	ta.tm_hour = tb.tm_hour = 12;
+	ta.tm_min = tb.tm_min = ta.tm_sec = tb.tm_sec = 0;
+	return (int)((timegm(&tb) - timegm(&ta) + 43200) / 86400) + 1;
+}
+
+/* After `outreach`: how many of the rows just queued there are, and when
+ * the first and the last go out under the sending rules. */
+static void
+outreach_forecast(struct ctl *c, const int64_t *ids, size_t nids)
+{
+	const struct config *cfg = c->cfg;
+	const char *zone = cfg->identity.timezone;
+	struct gate_forecast *f;
+	time_t first = 0, last = 0;
+	char a[64], b[64], days[64], gap[32];
+	size_t nf, i, k, count = 0;
+
+	if (gate_forecast(c->st, cfg, iv_now(), &f, &nf) < 0) {
+		fprintf(stderr, "infoviewctl: no forecast: %s\n",
+		    store_errmsg(c->st));
+		return;
+	}
+	for (i = 0; i < nf; i++) {
+		if (strcmp(f[i].kind, OK_OUTREACH) != 0)
+			continue;
+		for (k = 0; k < nids && ids[k] != f[i].contact_id; k++)
+			;
+		if (k == nids)
+			continue;
+		count++;
+		if (first == 0 || f[i].at < first)
+			first = f[i].at;
+		if (f[i].at > last)
+			last = f[i].at;
+	}
+	free(f);
+	if (count == 0)
+		return;
+	days_text(cfg->outreach.send_days_mask, days, sizeof(days));
+	snprintf(gap, sizeof(gap), "%s", format_duration(cfg->outreach.min_gap));
+	printf("%zu outreach message%s queued: the first goes out %s, the last "
+	    "%s (%d day%s)\n", count, count == 1 ? "" : "s",
+	    tz_format(zone, first, "%Y-%m-%d %H:%M %Z", a, sizeof(a)),
+	    tz_format(zone, last, "%Y-%m-%d %H:%M %Z", b, sizeof(b)),
+	    days_spanned(zone, first, last),
+	    days_spanned(zone, first, last) == 1 ? "" : "s");
+	printf("  under send_window %02d:%02d-%02d:%02d %s (the contact's zone "
+	    "when known), daily_limit %d, per_domain_daily %d, min_gap %s; "
+	    "`infoviewctl queue` shows each time\n",
+	    cfg->outreach.window_start_min / 60,
+	    cfg->outreach.window_start_min % 60,
+	    cfg->outreach.window_end_min / 60,
+	    cfg->outreach.window_end_min % 60, days, cfg->outreach.daily_limit,
+	    cfg->outreach.per_domain_daily, gap);
 }
 
 /* Queues the outreach to one contact inside its own transaction. */
@@ -58,8 +179,9 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 	const char *field = NULL;
 	bool all_new = false;
 	struct contact **v = NULL;
-	size_t n = 0, i;
-	int ch, rc = EXIT_OK, queued = 0;
+	int64_t *ids = NULL;
+	size_t n = 0, i, queued = 0;
+	int ch, rc = EXIT_OK;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -78,9 +200,10 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 				rc = EXIT_FAILED;
 				continue;
 			}
-			if (outreach_one(c, ct) == EXIT_OK)
-				queued++;
-			else
+			if (outreach_one(c, ct) == EXIT_OK) {
+				ids = xreallocarray(ids, queued + 1, sizeof(*ids));
+				ids[queued++] = ct->id;
+			} else
 				rc = EXIT_FAILED;
 			contact_free(ct);
 		}
@@ -91,9 +214,10 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 			return EXIT_FAILED;
 		}
+		ids = xcalloc(n ? n : 1, sizeof(*ids));
 		for (i = 0; i < n; i++) {
 			if (outreach_one(c, v[i]) == EXIT_OK)
-				queued++;
+				ids[queued++] = v[i]->id;
 			else
 				rc = EXIT_FAILED;
 		}
@@ -102,8 +226,11 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 			printf("no new contacts%s%s\n", field ? " in field " : "",
 			    field ? field : "");
 	}
-	if (queued > 0)
+	if (queued > 0) {
+		outreach_forecast(c, ids, queued);
 		ctl_wake(c);
+	}
+	free(ids);
 	return rc;
 usage:
 	fprintf(stderr, "usage: infoviewctl outreach ID|EMAIL... | --field F | "
@@ -152,13 +279,25 @@ pause_print(struct ctl *c, const struct outbox_pause *p)
 	    "now");
 }
 
-static void
-queue_print(struct ctl *c, struct outbox_row **v, size_t n)
+/* When a row goes (or went) out: sent_at for sent rows, the forecast
+ * for queued ones, else its due time. */
+static time_t
+row_when(const struct outbox_row *r, const struct gate_forecast *f)
 {
+	if (strcmp(r->state, OB_SENT) == 0)
+		return r->sent_at;
+	return f != NULL ? f->at : r->due;
+}
+
+static void
+queue_print(struct ctl *c, struct outbox_row **v, size_t n,
+    const struct gate_forecast *fc, size_t nfc)
+{
+	const struct gate_forecast *f;
 	struct json j;
 	struct outbox_pause pause = { 0 };
 	bool paused = store_outbox_pause_get(c->st, &pause) == 0;
-	char when[64], *owned;
+	char when[64], rule[96], *owned;
 	size_t i;
 
 	if (c->json) {
@@ -175,6 +314,14 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n)
 			json_kint(&j, "meeting_id", v[i]->meeting_id);
 			json_kbool(&j, "to_user", v[i]->to_user);
 			json_ktime(&j, "due", v[i]->due);
+			/* The forecast: when a queued row will go out
+			 * under the sending rules, and the rule that
+			 * keeps it from going sooner. */
+			f = strcmp(v[i]->state, OB_QUEUED) == 0 ?
+			    gate_forecast_find(fc, nfc, v[i]->id) : NULL;
+			json_ktime(&j, "forecast", f ? f->at : 0);
+			json_kstr(&j, "forecast_reason", f ? gate_why_name(f->why) :
+			    NULL);
 			json_ktime(&j, "sent_at", v[i]->sent_at);
 			json_kint(&j, "attempts", v[i]->attempts);
 			json_kstr(&j, "error", v[i]->last_error);
@@ -202,11 +349,16 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct outbox_row *r = v[i];
 
-		printf("%-5lld %-10s %-9s %-21s %-28s %s\n", (long long)r->id,
-		    r->kind, r->state, local_time(c, strcmp(r->state, OB_SENT) == 0 ?
-		    r->sent_at : r->due, when, sizeof(when)),
-		    row_recipient(c, r, &owned), r->last_error);
+		f = strcmp(r->state, OB_QUEUED) == 0 ?
+		    gate_forecast_find(fc, nfc, r->id) : NULL;
+		printf("%-5lld %-10s %-9s %-21s %-28s ", (long long)r->id,
+		    r->kind, r->state, local_time(c, row_when(r, f), when,
+		    sizeof(when)), row_recipient(c, r, &owned));
 		free(owned);
+		if (f != NULL && f->why != GATE_NOW && f->why != GATE_DUE)
+			printf("(%s)%s", ctl_gate_rule(c, f->why, rule,
+			    sizeof(rule)), r->last_error[0] ? " " : "");
+		printf("%s\n", r->last_error);
 	}
 out:
 	outbox_pause_done(&pause);
@@ -240,8 +392,9 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct outbox_row **v;
+	struct gate_forecast *fc;
 	const char *state = NULL;
-	size_t n;
+	size_t n, nfc;
 	int64_t id;
 	bool resumed = false;
 	int ch, r;
@@ -256,7 +409,13 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 			return EXIT_FAILED;
 		}
-		queue_print(c, v, n);
+		if (gate_forecast(c->st, c->cfg, iv_now(), &fc, &nfc) < 0) {
+			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+			outbox_rows_free(v, n);
+			return EXIT_FAILED;
+		}
+		queue_print(c, v, n, fc, nfc);
+		free(fc);
 		outbox_rows_free(v, n);
 		return EXIT_OK;
 	}

@@ -14,11 +14,35 @@
 
 #include "control.h"
 #include "ctl.h"
+#include "gate.h"
 #include "json.h"
 #include "lifecycle.h"
 #include "util.h"
 
 #define NEXT_ACTIONS 5
+
+/* Forecast entries by time, then queue order. */
+static int
+forecast_cmp(const void *a, const void *b)
+{
+	const struct gate_forecast *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The first message to a contact in the (sorted) forecast, or NULL. */
+static const struct gate_forecast *
+next_send(const struct gate_forecast *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (f[i].gated)
+			return &f[i];
+	return NULL;
+}
 
 void
 ctl_wake(struct ctl *c)
@@ -181,8 +205,10 @@ keep_due(const struct outbox_row *q)
 static void
 status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
     const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
-    size_t nq)
+    size_t nq, const struct gate_forecast *fc, size_t nfc)
 {
+	const struct gate_forecast *ns = next_send(fc, nfc);
+	char rule[96];
 	struct json j;
 	size_t i;
 
@@ -257,15 +283,33 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_end_array(&j);
 	json_key(&j, "next");
 	json_begin_array(&j);
-	for (i = 0; i < nq && i < NEXT_ACTIONS; i++) {
+	for (i = 0; i < nfc && i < NEXT_ACTIONS; i++) {
 		json_begin_object(&j);
-		json_kint(&j, "id", q[i]->id);
-		json_kstr(&j, "kind", q[i]->kind);
-		json_kint(&j, "contact_id", q[i]->contact_id);
-		json_ktime(&j, "due", q[i]->due);
+		json_kint(&j, "id", fc[i].id);
+		json_kstr(&j, "kind", fc[i].kind);
+		json_kint(&j, "contact_id", fc[i].contact_id);
+		json_ktime(&j, "due", fc[i].due);
+		json_ktime(&j, "forecast", fc[i].at);
+		json_kstr(&j, "forecast_reason", gate_why_name(fc[i].why));
 		json_end_object(&j);
 	}
 	json_end_array(&j);
+	/* The next message to a contact and the rule that keeps it from
+	 * going sooner (null when nothing to a contact is queued). */
+	json_key(&j, "next_send");
+	if (ns == NULL)
+		json_null(&j);
+	else {
+		json_begin_object(&j);
+		json_kint(&j, "id", ns->id);
+		json_kstr(&j, "kind", ns->kind);
+		json_kint(&j, "contact_id", ns->contact_id);
+		json_ktime(&j, "at", ns->at);
+		json_kstr(&j, "reason", gate_why_name(ns->why));
+		json_kstr(&j, "rule", ctl_gate_rule(c, ns->why, rule,
+		    sizeof(rule)));
+		json_end_object(&j);
+	}
 	json_end_object(&j);
 	json_finish(&j);
 }
@@ -325,8 +369,10 @@ print_health(const char *what, const char *health, const char *err)
 static void
 status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
     const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
-    size_t nq)
+    size_t nq, const struct gate_forecast *fc, size_t nfc)
 {
+	const struct gate_forecast *ns = next_send(fc, nfc);
+	char rule[96];
 	const char *on = c->color ? "\033[32m" : "", *off = c->color ? "\033[0m" : "";
 	const char *bad = c->color ? "\033[31m" : "";
 	char when[64];
@@ -409,12 +455,26 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		put_padded(k->email, 0);
 		printf(">\n");
 	}
+	printf("\nnext send  ");
+	if (ns == NULL)
+		printf("nothing to a contact is queued\n");
+	else {
+		printf("%s  %s, queue %lld\n", tz_format(c->cfg->identity.timezone,
+		    ns->at, "%Y-%m-%d %H:%M %Z", when, sizeof(when)), ns->kind,
+		    (long long)ns->id);
+		if (ns->why == GATE_NOW)
+			printf("           nothing holds it: it goes as soon as "
+			    "the daemon runs\n");
+		else
+			printf("           not sooner: %s\n",
+			    ctl_gate_rule(c, ns->why, rule, sizeof(rule)));
+	}
 	printf("\nnext\n");
-	for (i = 0; i < nq && i < NEXT_ACTIONS; i++)
+	for (i = 0; i < nfc && i < NEXT_ACTIONS; i++)
 		printf("  %-21s %-10s queue %lld\n", tz_format(
-		    c->cfg->identity.timezone, q[i]->due, "%Y-%m-%d %H:%M %Z",
-		    when, sizeof(when)), q[i]->kind, (long long)q[i]->id);
-	if (nq == 0)
+		    c->cfg->identity.timezone, fc[i].at, "%Y-%m-%d %H:%M %Z",
+		    when, sizeof(when)), fc[i].kind, (long long)fc[i].id);
+	if (nfc == 0)
 		printf("  nothing queued\n");
 }
 
@@ -424,8 +484,9 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	struct daemon_info d = { 0 };
 	struct contact **v = NULL;
 	struct outbox_row **q = NULL;
+	struct gate_forecast *fc = NULL;
 	struct field_progress *p;
-	size_t n = 0, nq = 0, np, i;
+	size_t n = 0, nq = 0, nfc = 0, np, i;
 	int fun[nitems(funnel)];
 
 	(void)argv;
@@ -433,24 +494,30 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: infoviewctl status\n");
 		return EXIT_USAGE;
 	}
+	/* What is queued, and the time each goes out under the sending
+	 * rules, soonest first. */
 	if (store_contact_list(c->st, NULL, NULL, &v, &n) < 0 ||
-	    store_outbox_list(c->st, OB_QUEUED, 0, &q, &nq) < 0) {
+	    store_outbox_list(c->st, OB_QUEUED, 0, &q, &nq) < 0 ||
+	    gate_forecast(c->st, c->cfg, iv_now(), &fc, &nfc) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 		contacts_free(v, n);
+		outbox_rows_free(q, nq);
 		return EXIT_FAILED;
 	}
+	qsort(fc, nfc, sizeof(*fc), forecast_cmp);
 	daemon_info(c, &d);
 	p = progress_of(v, n, &np);
 	funnel_counts(c, fun);
 	if (c->json)
-		status_json(c, &d, v, n, fun, p, np, q, nq);
+		status_json(c, &d, v, n, fun, p, np, q, nq, fc, nfc);
 	else
-		status_text(c, &d, v, n, fun, p, np, q, nq);
+		status_text(c, &d, v, n, fun, p, np, q, nq, fc, nfc);
 	for (i = 0; i < np; i++)
 		free(p[i].field);
 	free(p);
 	daemon_info_done(&d);
 	contacts_free(v, n);
 	outbox_rows_free(q, nq);
+	free(fc);
 	return EXIT_OK;
 }

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "compose.h"
+#include "gate.h"
 #include "invite.h"
 #include "lifecycle.h"
 #include "mime.h"
@@ -129,47 +130,26 @@ envelope_of(struct sched *s, const struct outbox_row *row,
 
 /* ---- sending ------------------------------------------------------------- */
 
-/* When the send window next opens in zone (now if open). */
-static time_t
-window_next_open(const struct config *cfg, const char *zone, time_t now)
-{
-	return timewin_next_open(zone, cfg->outreach.send_days_mask,
-	    cfg->outreach.window_start_min, cfg->outreach.window_end_min, now);
-}
-
-/* 0 when the row may go now, else the earliest time it may (SPEC 6:
- * window and days in the contact's zone, daily_limit, per_domain_daily
- * for first contacts, min_gap with jitter). Mail to the user and drafts
- * are never held. A limit of 0 means no limit. */
+/* 0 when the row may go now, else the earliest time it may: the rules
+ * of gate.c (window and days in the contact's zone, daily_limit,
+ * per_domain_daily for first contacts, min_gap), the same ones
+ * infoviewctl's forecasts replay. Mail to the user and drafts are never
+ * held. */
 static time_t
 gate(struct sched *s, const struct outbox_row *row, const struct contact *c,
     time_t now)
 {
-	const struct config *cfg = s->cfg;
+	struct gate_log log;
 	time_t t;
-	int64_t n;
-	char *v = NULL;
 
-	if (row->to_user || is_draft(row->kind))
+	if (!gate_applies(row))
 		return 0;
-	if ((t = window_next_open(cfg, contact_zone(cfg, c), now)) > now)
-		return t;
-	if (cfg->outreach.daily_limit > 0 &&
-	    store_outbox_count_since(s->st, now - 86400, NULL, NULL, &n) == 0 &&
-	    n >= cfg->outreach.daily_limit)
-		return now + LIMIT_RECHECK;
-	if (cfg->outreach.per_domain_daily > 0 &&
-	    kind_is(row->kind, OK_OUTREACH) &&
-	    store_outbox_count_since(s->st, now - 86400, row->domain,
-	    OK_OUTREACH, &n) == 0 && n >= cfg->outreach.per_domain_daily)
-		return now + LIMIT_RECHECK;
-	if (store_kv_get(s->st, "smtp.next_after", &v) == 0) {
-		t = (time_t)strtoll(v, NULL, 10);
-		free(v);
-		if (t > now)
-			return t;
-	}
-	return 0;
+	if (gate_log_load(s->st, now, &log) < 0)
+		return now + LIMIT_RECHECK;     /* the store will say why */
+	t = gate_next(s->cfg, &log, contact_zone(s->cfg, c), row->domain,
+	    kind_is(row->kind, OK_OUTREACH), now, NULL);
+	gate_log_done(&log);
+	return t > now ? t : 0;
 }
 
 /* Records the earliest time the next contact message may go. */
@@ -183,7 +163,7 @@ gap_after_send(struct sched *s, time_t now)
 		return;
 	gap += (long)random_uniform((uint32_t)(gap / 2 + 1));
 	snprintf(v, sizeof(v), "%lld", (long long)(now + gap));
-	store_kv_set(s->st, "smtp.next_after", v);
+	store_kv_set(s->st, GATE_KV_NEXT_AFTER, v);
 }
 
 /* How many follow-ups were sent to a contact. */

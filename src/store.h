@@ -304,6 +304,17 @@ int store_outbox_count_since(struct store *s, time_t since,
  * the array) and *ret_n. */
 int store_outbox_rcpts_since(struct store *s, time_t since, char ***ret,
     size_t *ret_n);
+/* The contact-facing messages counted by store_outbox_count_since, one
+ * entry each: when (a row still "sending" counts as sent at `now`), its
+ * recipient's domain, whether it was a first outreach. Oldest first. */
+struct outbox_sent {
+	time_t at;
+	char *domain;
+	bool outreach;
+};
+int store_outbox_sent_since(struct store *s, time_t since, time_t now,
+    struct outbox_sent **ret, size_t *ret_n);
+void outbox_sent_free(struct outbox_sent *v, size_t n);
 /* sent_at of the newest contact-facing sent message (0 when none). */
 int store_outbox_last_sent(struct store *s, time_t *ret);
 /* The contact a Message-ID of ours, or the one the submission server gave

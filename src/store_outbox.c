@@ -518,6 +518,50 @@ store_outbox_rcpts_since(struct store *s, time_t since, char ***ret,
 }
 
 int
+store_outbox_sent_since(struct store *s, time_t since, time_t now,
+    struct outbox_sent **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT CASE state WHEN 'sending' THEN ?2 ELSE sent_at END AS t, "
+	    "domain, kind = 'outreach' FROM outbox WHERE to_user = 0 AND "
+	    "((state = 'sent' AND sent_at > ?1) OR state = 'sending') "
+	    "ORDER BY t, id");
+	struct outbox_sent *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n].at = (time_t)sqlite3_column_int64(st, 0);
+		v[n].domain = xstrdup((const char *)sqlite3_column_text(st, 1));
+		v[n].outreach = sqlite3_column_int(st, 2) != 0;
+		n++;
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE) {
+		outbox_sent_free(v, n);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void
+outbox_sent_free(struct outbox_sent *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].domain);
+	free(v);
+}
+
+int
 store_outbox_last_sent(struct store *s, time_t *ret)
 {
 	sqlite3_stmt *st = store_prepare(s,

@@ -33,7 +33,7 @@ layer() {
 	util | utf8 | log | template | json | provider | timewin | classify | classify_*) echo 0 ;;
 	config | secret | child | store | store_* | mime | mime_* | smtp | imap | \
 	    invite | csvimport | control | notify | sdnotify | folders | account) echo 1 ;;
-	lifecycle | plan | render | compose) echo 2 ;;
+	lifecycle | plan | gate | render | compose) echo 2 ;;
 	sched | sched_* | connections | send | inbox | react | account | infoviewd) echo 3 ;;
 	ctl | ctl_* | infoviewctl) echo 4 ;;
 	*) echo "# unknown module '$1': add it to tests/structure.sh" >&2
