@@ -76,6 +76,13 @@ os.environ["top_srcdir"] = TOP
 os.environ["top_builddir"] = BUILD
 if ARGS.keep:
     os.environ["IVTEST_KEEP"] = "1"
+# With a sanitizer build (tests/sanitize.sh's options): a report aborts the
+# program or makes its exit status non-zero, and is found in its output.
+os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1:"
+                      "check_initialization_order=1")
+os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+os.environ.setdefault("LSAN_OPTIONS", "suppressions=%s:print_suppressions=0" %
+                      os.path.join(TOP, "tests", "fuzz", "lsan.supp"))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import ivtest as t  # noqa: E402
 import icalendar    # noqa: E402
@@ -302,9 +309,7 @@ class Daemon:
     def stop(self):
         if not self.alive():
             return
-        # A signal in the first instants of a process, before it has set
-        # its handlers, ends it like any program: not what is tested here.
-        time.sleep(max(0.0, self.started + 1.0 - time.monotonic()))
+        self.settle_in()
         self.expected_exit = True
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -326,8 +331,14 @@ class Daemon:
             return True
         return False
 
+    def settle_in(self):
+        """A signal in the first instants of a process, before it has set
+        its handlers, ends it like any program: not what is tested here."""
+        time.sleep(max(0.0, self.started + 1.0 - time.monotonic()))
+
     def hup(self):
         if self.alive():
+            self.settle_in()
             self.proc.send_signal(signal.SIGHUP)
 
     def ensure(self, disk_phase):
