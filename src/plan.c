@@ -354,16 +354,23 @@ draft_saved(struct store *st, const struct meeting *m)
 	size_t n = 0, i;
 	int saved = 0, r;
 
-	if ((r = store_outbox_list(st, NULL, m->contact_id, &rows, &n)) < 0)
+	if ((r = store_outbox_list_kind(st, OK_DRAFT, m->contact_id, &rows,
+	    &n)) < 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		if (rows[i]->meeting_id != m->id || !kind_is(rows[i]->kind, OK_DRAFT))
+		if (rows[i]->meeting_id != m->id)
 			continue;
 		if (kind_is(rows[i]->state, OB_SENT) ||
 		    kind_is(rows[i]->state, OB_SENDING))
 			saved = 1;
 		else if (kind_is(rows[i]->state, OB_QUEUED)) {
-			saved = 0;      /* a draft still to come uses the notes */
+			/* A draft still to come uses the notes: rendered
+			 * already (a retry), it is rendered again. */
+			if (rows[i]->raw != NULL &&
+			    (r = store_outbox_unrender(st, rows[i]->id)) < 0)
+				saved = r;
+			else
+				saved = 0;
 			break;
 		}
 	}

@@ -231,6 +231,9 @@ int store_outbox_get(struct store *s, int64_t id, struct outbox_row **ret);
 /* state NULL = all; contact_id 0 = all. Ordered by due, id. */
 int store_outbox_list(struct store *s, const char *state, int64_t contact_id,
     struct outbox_row ***ret, size_t *ret_n);
+/* A queued row is rendered again when it next comes due (what it says
+ * changed, e.g. the notes of a draft); its Message-ID stays. */
+int store_outbox_unrender(struct store *s, int64_t id);
 /* Every row of one kind (contact_id 0 = all), ordered by due, id. */
 int store_outbox_list_kind(struct store *s, const char *kind,
     int64_t contact_id, struct outbox_row ***ret, size_t *ret_n);

@@ -181,6 +181,20 @@ store_outbox_list(struct store *s, const char *state, int64_t contact_id,
 }
 
 int
+store_outbox_unrender(struct store *s, int64_t id)
+{
+	int r;
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE outbox SET raw = NULL WHERE id = ?1 AND state = 'queued'");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	r = store_exec_changes(s, st);
+	return r < 0 ? r : 0;
+}
+
+int
 store_outbox_list_kind(struct store *s, const char *kind, int64_t contact_id,
     struct outbox_row ***ret, size_t *ret_n)
 {

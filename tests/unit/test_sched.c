@@ -218,8 +218,22 @@ test_meeting_note(void **state)
 	assert_int_equal(meeting_note(f->st, &f->cfg, id, " budgets \n", true,
 	    &redraft, &err), 0);
 	assert_false(redraft);          /* the draft is still to come */
+	/* A draft rendered already (a retry waiting) is rendered again. */
+	assert_int_equal(store_outbox_list_kind(f->st, OK_DRAFT, 0, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_outbox_set_rendered(f->st, v[0]->id, "x", 1,
+	    "ana@acme.test", "Thank you"), 0);
 	assert_int_equal(meeting_note(f->st, &f->cfg, id, "courses", true,
 	    &redraft, &err), 0);
+	assert_false(redraft);
+	{
+		struct outbox_row *o;
+
+		assert_int_equal(store_outbox_get(f->st, v[0]->id, &o), 0);
+		assert_null(o->raw);
+		outbox_row_free(o);
+	}
+	outbox_rows_free(v, n);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_string_equal(m->notes, "budgets\ncourses");
 	assert_true(m->notes_at > 0);
