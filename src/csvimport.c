@@ -23,6 +23,7 @@
 
 #include "csvimport.h"
 #include "template.h"
+#include "utf8.h"
 #include "util.h"
 
 #define CSV_MAX_COLUMNS 1024
@@ -91,46 +92,6 @@ struct csvctx {
 	char *errmsg;
 };
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
-static size_t
-utf8_seq_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90) ||
-		    (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-static bool
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	while (*p != '\0') {
-		if ((n = utf8_seq_len(p)) == 0)
-			return false;
-		p += n;
-	}
-	return true;
-}
-
 /* A copy of s safe to print in one message line: at most 60 bytes (not
  * cutting a UTF-8 sequence), control characters as '?'. */
 static char *
@@ -141,8 +102,7 @@ printable(const char *s)
 
 	if (n > 60) {
 		n = 60;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+		n = utf8_cut(s, n);
 	}
 	out = xstrndup(s, n);
 	for (i = 0; out[i] != '\0'; i++)

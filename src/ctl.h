@@ -48,9 +48,7 @@ int ctl_classify(struct ctl *c, int argc, char **argv);
 /* ctl_status.c */
 int ctl_status(struct ctl *c, int argc, char **argv);
 
-/* Display width of UTF-8 text (one column per code point), and printing
- * padded to a width (ctl_contact.c). */
-size_t text_width(const char *s);
+/* Printing padded to a width (ctl_contact.c; widths: utf8_width). */
 void put_padded(const char *s, size_t width);
 
 /* Tells a running daemon to look at the database now (no-op if none). */

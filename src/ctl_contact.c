@@ -25,6 +25,7 @@
 #include "plan.h"
 #include "render.h"
 #include "store.h"
+#include "utf8.h"
 #include "util.h"
 
 static void ctl_errf(const char *fmt, ...) IV_PRINTF(1, 2);
@@ -64,22 +65,10 @@ put_text(const char *s)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stdout);
 }
 
-/* Display width of UTF-8 s: one column per code point. */
-size_t
-text_width(const char *s)
-{
-	size_t n = 0;
-
-	for (; s != NULL && *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 void
 put_padded(const char *s, size_t width)
 {
-	size_t w = text_width(s);
+	size_t w = utf8_width(s);
 
 	put_text(s);
 	for (; w < width; w++)
@@ -482,9 +471,9 @@ list_text(struct ctl *c, struct contact **v, size_t n)
 	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "%lld", (long long)v[i]->id);
 		w[0] = MAX(w[0], strlen(id));
-		w[1] = MAX(w[1], text_width(v[i]->email));
-		w[2] = MAX(w[2], text_width(v[i]->name));
-		w[3] = MAX(w[3], text_width(v[i]->company));
+		w[1] = MAX(w[1], utf8_width(v[i]->email));
+		w[2] = MAX(w[2], utf8_width(v[i]->name));
+		w[3] = MAX(w[3], utf8_width(v[i]->company));
 	}
 	if (c->color)
 		fputs("\033[1m", stdout);

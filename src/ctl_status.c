@@ -17,6 +17,7 @@
 #include "gate.h"
 #include "json.h"
 #include "lifecycle.h"
+#include "utf8.h"
 #include "util.h"
 
 #define NEXT_ACTIONS 5
@@ -322,7 +323,7 @@ print_clipped(const char *s, size_t width)
 	size_t w = 0;
 	const char *p;
 
-	if (text_width(s) <= width) {
+	if (utf8_width(s) <= width) {
 		put_padded(s, width);
 		return;
 	}
@@ -339,7 +340,7 @@ print_clipped(const char *s, size_t width)
 static size_t
 print_item(const char *item, size_t col)
 {
-	size_t w = text_width(item);
+	size_t w = utf8_width(item);
 
 	if (col > 11 && col + 1 + w > 79) {
 		printf("\n           ");

@@ -33,6 +33,7 @@
 #include <libical/ical.h>
 
 #include "invite.h"
+#include "utf8.h"
 #include "util.h"
 
 #define PRODID  "-//infoviewd//infoviewd " PACKAGE_VERSION "//EN"
@@ -63,40 +64,6 @@ ical_setup(void)
 	icalerror_clear_errno();
 }
 
-/* True when s is well-formed UTF-8 (no overlongs, no surrogates). */
-static bool
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned int c = *p, n, i, cp;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 /* A copy of s without C0 controls (except TAB and, when keep_nl, LF) and
  * DEL; with drop_dquote also without '"'. Cut to at most max bytes on a
  * character boundary (max 0: no limit). */
@@ -115,9 +82,7 @@ text_clean(const char *s, bool keep_nl, bool drop_dquote, size_t max)
 		buf_addch(&b, (char)*p);
 	}
 	if (max > 0 && b.len > max) {
-		cut = max;
-		while (cut > 0 && ((unsigned char)b.data[cut] & 0xc0) == 0x80)
-			cut--;
+		cut = utf8_cut(b.data, max);
 		b.data[cut] = '\0';
 		b.len = cut;
 	}

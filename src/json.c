@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "utf8.h"
 #include "util.h"
 
 void
@@ -98,39 +99,6 @@ json_end_array(struct json *j)
 	json_close(j, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t
-utf8_seq_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (c == 0xed && s[1] >= 0xa0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xf4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 void
 json_write_string(FILE *out, const char *str)
 {
@@ -145,7 +113,7 @@ json_write_string(FILE *out, const char *str)
 			s++;
 			continue;
 		}
-		if (*s >= 0x80 && (n = utf8_seq_len(s)) > 0) {
+		if (*s >= 0x80 && (n = utf8_seq_len((const char *)s, SIZE_MAX)) > 0) {
 			s += n;
 			continue;
 		}

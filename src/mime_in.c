@@ -41,6 +41,7 @@
 
 #include "child.h"
 #include "mime.h"
+#include "utf8.h"
 #include "util.h"
 
 /* RFC 2046 5.1.1 allows 70; Exchange and others send longer ones, and
@@ -508,36 +509,6 @@ out:
 
 /* ---- text helpers ----------------------------------------------------------- */
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), 0 when invalid. */
-static size_t
-utf8_valid_seq(const unsigned char *s, size_t n)
-{
-	size_t need, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		need = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		need = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
 /*
  * A clean UTF-8 copy of s: invalid sequences become U+FFFD; with
  * one_line every control becomes a space, otherwise CR LF and lone CR
@@ -555,7 +526,7 @@ utf8_clean(const char *s, size_t len, bool one_line, size_t max)
 	while (i < len && b.len < max) {
 		unsigned char c = u[i];
 
-		if ((k = utf8_valid_seq(u + i, len - i)) == 0) {
+		if ((k = utf8_seq_len((const char *)u + i, len - i)) == 0) {
 			if (b.len + 3 > max)
 				break;
 			buf_addstr(&b, "\xef\xbf\xbd");

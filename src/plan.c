@@ -15,6 +15,7 @@
 #include "lifecycle.h"
 #include "mime.h"
 #include "plan.h"
+#include "utf8.h"
 #include "util.h"
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -330,7 +331,7 @@ notes_check(const char *notes, char **ret_err)
 		*ret_err = xasprintf("notes are longer than %d bytes", NOTES_MAX);
 		return -EINVAL;
 	}
-	if (!str_utf8_valid(notes)) {
+	if (!utf8_valid(notes)) {
 		*ret_err = xstrdup("notes are not valid UTF-8");
 		return -EINVAL;
 	}
@@ -410,8 +411,7 @@ meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
 	if (strlen(snip) > 400) {
 		size_t cut = 396;
 
-		while (cut > 0 && ((unsigned char)snip[cut] & 0xc0) == 0x80)
-			cut--;          /* not inside a UTF-8 sequence */
+		cut = utf8_cut(snip, cut);      /* not inside a sequence */
 		strcpy(snip + cut, "...");
 	}
 	store_event_add(st, c->id, "note", snip);

@@ -79,7 +79,6 @@ char *email_domain(const char *addr);
 /* True when s contains a C0 control (other than TAB when allow_tab) or DEL. */
 bool str_has_ctl(const char *s, bool allow_tab);
 /* True when s is well-formed UTF-8 (no overlongs, surrogates). */
-bool str_utf8_valid(const char *s);
 /* In-place ASCII lower-casing; returns s. */
 char *str_lower(char *s);
 /* Leading and trailing white space removed, in place; returns s. */

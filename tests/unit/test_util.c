@@ -6,6 +6,7 @@
 
 #include "unit.h"
 #include "json.h"
+#include "utf8.h"
 #include "util.h"
 
 static void
@@ -126,11 +127,44 @@ test_json(void **state)
 	free(out);
 }
 
+/* The one UTF-8 validator: well-formed sequences of each length, and
+ * overlongs, surrogates, code points past U+10FFFF, stray continuation
+ * bytes and sequences cut short refused; width and cutting. */
+static void
+test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		bool valid;
+	} t[] = {
+		{ "", true }, { "plain", true }, { "Zo\xc3\xab", true },
+		{ "\xe2\x82\xac", true }, { "\xf0\x9f\x98\x80", true },
+		{ "\xc0\xaf", false },                 /* overlong '/' */
+		{ "\xe0\x80\xaf", false },             /* overlong */
+		{ "\xed\xa0\x80", false },             /* surrogate */
+		{ "\xf4\x90\x80\x80", false },         /* past U+10FFFF */
+		{ "\x80", false }, { "a\xc3", false }, { "\xe2\x82", false },
+		{ "\xff", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(utf8_valid(t[i].s), t[i].valid);
+	assert_int_equal(utf8_seq_len("\xe2\x82\xac", 2), 0);   /* cut short */
+	assert_int_equal(utf8_seq_len("\xe2\x82\xac", 3), 3);
+	assert_int_equal(utf8_width("Zo\xc3\xab \xe2\x82\xac"), 5);
+	assert_int_equal(utf8_width(NULL), 0);
+	assert_int_equal(utf8_cut("a\xe2\x82\xac", 2), 1);
+	assert_int_equal(utf8_cut("a\xe2\x82\xac", 4), 4);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_buf),
