@@ -156,4 +156,29 @@ resume_stopped()
 t.ok(dmn.alive(), "the daemon kept running")
 t.is_(dmn.stop(), 0, "the daemon stops cleanly")
 
+# --- without IDLE: a NOOP finds the silent server -------------------------------
+cfg2 = t.write_config(d, stack, user=U, filename="poll.conf",
+                      **{"imap.idle": False, "imap.poll_interval": "5m",
+                         "imap.idle_refresh": "3s", "imap.save_sent": False})
+dmn2 = t.start_daemon(cfg2, "-v")
+t.at_cleanup(lambda: dmn2.stop())
+t.ok(dmn2.wait_log(r"connected to IMAP server", timeout=30),
+     "polling: the daemon connected")
+time.sleep(1)
+procs = t.wait_until(lambda: imap_procs(stack), timeout=10)
+t.ok(len(procs or []) == 1, "polling: one imap process serves the daemon",
+     procs)
+stopped = procs[0] if procs else None
+t0 = time.monotonic()
+if stopped:
+    os.kill(stopped, signal.SIGSTOP)
+ok = t.wait_until(lambda: connects(dmn2) > 1, timeout=130, interval=0.5)
+took = time.monotonic() - t0
+t.ok(ok and took < 120, "polling: a silent server is found by NOOP and "
+     "replaced (%.1fs)" % took, dmn2.log()[-1500:])
+t.like(dmn2.log(), r"IMAP NOOP failed: .*timed out; reconnecting",
+       "polling: the log names the NOOP that was not answered")
+resume_stopped()
+t.is_(dmn2.stop(), 0, "polling: the daemon stops cleanly")
+
 t.done_testing()

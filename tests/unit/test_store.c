@@ -447,6 +447,66 @@ test_two_connections(void **state)
 	rmdir(dir);
 }
 
+/* The Message-ID a rewriting server gave: matched like ours, named by
+ * the thread; a pause of sending for the account: kept, retried, ended. */
+static void
+test_provider_msgid_and_pause(void **state)
+{
+	struct store *s = *state;
+	struct outbox_new n = { .kind = "outreach", .due = 1000,
+	    .message_id = "<ours@example.test>", .domain = "x.test",
+	    .subject = "Hello" };
+	struct outbox_pause p = { 0 };
+	char *root = NULL, *subject = NULL, *last = NULL;
+	int64_t id = 0, contact = 0, meeting = 0;
+
+	n.contact_id = add(s, "x@x.test", "X", "", NULL);
+	assert_int_equal(store_outbox_add(s, &n, &id), 0);
+	assert_int_equal(store_outbox_set_rendered(s, id, "x\r\n", 3, "x@x.test",
+	    "Hello"), 0);
+	assert_int_equal(store_outbox_mark_sending(s, id), 0);
+	assert_int_equal(store_outbox_mark_sent(s, id, 2000), 0);
+	/* the server kept ours: nothing to record */
+	assert_int_equal(store_outbox_set_provider_msgid(s, id,
+	    "<ours@example.test>"), -ENOENT);
+	assert_int_equal(store_outbox_set_provider_msgid(s, id,
+	    "<NEW1@exchangelabs.test>"), 0);
+	assert_int_equal(store_outbox_contact_by_msgid(s, "<ours@example.test>",
+	    &contact, &meeting), 0);
+	assert_int_equal(contact, n.contact_id);
+	contact = 0;
+	assert_int_equal(store_outbox_contact_by_msgid(s,
+	    "<NEW1@exchangelabs.test>", &contact, &meeting), 0);
+	assert_int_equal(contact, n.contact_id);
+	assert_int_equal(store_outbox_contact_by_msgid(s, "", &contact,
+	    &meeting), -ENOENT);
+	assert_int_equal(store_outbox_thread(s, n.contact_id, &root, &subject,
+	    &last), 0);
+	assert_string_equal(root, "<NEW1@exchangelabs.test>");
+	assert_string_equal(last, "<NEW1@exchangelabs.test>");
+	free(root);
+	free(subject);
+	free(last);
+
+	assert_int_equal(store_outbox_pause_get(s, &p), -ENOENT);
+	assert_int_equal(store_outbox_pause_retry(s), -ENOENT);
+	assert_int_equal(store_outbox_pause_set(s, "authentication refused",
+	    "535 5.7.8 no", 100, 3700), 0);
+	assert_int_equal(store_outbox_pause_get(s, &p), 0);
+	assert_string_equal(p.cause, "authentication refused");
+	assert_string_equal(p.error, "535 5.7.8 no");
+	assert_int_equal(p.since, 100);
+	assert_int_equal(p.until, 3700);
+	outbox_pause_done(&p);
+	assert_int_equal(store_outbox_pause_retry(s), 0);
+	assert_int_equal(store_outbox_pause_get(s, &p), 0);
+	assert_int_equal(p.until, 0);   /* still paused, tried at once */
+	outbox_pause_done(&p);
+	assert_int_equal(store_outbox_pause_clear(s), 0);
+	assert_int_equal(store_outbox_pause_get(s, &p), -ENOENT);
+	assert_int_equal(store_outbox_pause_clear(s), -ENOENT);
+}
+
 int
 main(void)
 {
@@ -462,6 +522,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_tx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_msgid_and_pause,
+		    setup, teardown),
 		cmocka_unit_test(test_two_connections),
 	};
 
