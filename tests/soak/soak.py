@@ -89,9 +89,26 @@ import icalendar    # noqa: E402
 
 t.diag("seed %d, %d faults, %d days, %d contacts, build %s" % (
     SEED, ARGS.faults, ARGS.days, ARGS.contacts, BUILD))
-t.diag("replay: tests/soak/run --seed %d --faults %d --days %d%s" % (
-    SEED, ARGS.faults, ARGS.days,
-    "".join(" --without " + w for w in ARGS.without)))
+
+def _replay():
+    """The command line that replays this run: the seed and every option
+    given but --seed and --keep."""
+    out, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if a in ("--seed", "--keep"):
+            skip = a == "--seed"
+            continue
+        if a.startswith("--seed="):
+            continue
+        out.append(a)
+    return "tests/soak/run --seed %d %s" % (SEED, " ".join(out))
+
+
+REPLAY = _replay().strip()
+t.diag("replay: " + REPLAY)
 
 USER = "me@example.test"
 RNG = random.Random(SEED)
@@ -1376,8 +1393,7 @@ for inv, v in violations.items():
          "\n".join(v[:30]))
 passed = t._n - t._failed
 t.diag("seed %d: %s" % (SEED, "every invariant held" if not t._failed else
-                        "FAILED - replay: tests/soak/run --seed %d --faults %d"
-                        " --days %d" % (SEED, ARGS.faults, ARGS.days)))
+                        "FAILED - replay: " + REPLAY))
 daemon.stop()
 ctl_log.close()
 print("# PASS: %d" % passed)
