@@ -1269,7 +1269,7 @@ imap_fetch_headers(struct imap_conn *c, const uint32_t *uids, size_t n,
 	struct mailimap_section *section;
 	struct mailimap_set *set = NULL;
 	struct imap_hdr *hs;
-	clist *names, *result = NULL;
+	clist *names = NULL, *result = NULL;
 	clistiter *it;
 	size_t i, budget;
 	int r;
@@ -1279,14 +1279,15 @@ imap_fetch_headers(struct imap_conn *c, const uint32_t *uids, size_t n,
 		hs[i].uid = uids[i];
 	if (n == 0)
 		goto done;
-	if ((names = clist_new()) == NULL)
+	if (fields != NULL && (names = clist_new()) == NULL)
 		fatalx("clist_new");
-	for (i = 0; fields[i] != NULL; i++)
+	for (i = 0; fields != NULL && fields[i] != NULL; i++)
 		if (clist_append(names, xstrdup(fields[i])) < 0)
 			fatalx("clist_append");
 	/* the names are taken by the list, the list by the section, the
 	 * section by the attribute, the attribute by ft */
-	if ((section = mailimap_section_new_header_fields(
+	if ((section = names == NULL ? mailimap_section_new(NULL) :
+	    mailimap_section_new_header_fields(
 	    mailimap_header_list_new(names))) == NULL ||
 	    (ft = mailimap_fetch_type_new_fetch_att_list_empty()) == NULL ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft,
@@ -1297,13 +1298,22 @@ imap_fetch_headers(struct imap_conn *c, const uint32_t *uids, size_t n,
 	    mailimap_fetch_att_new_body_peek_section(section)) !=
 	    MAILIMAP_NO_ERROR)
 		fatalx("mailimap fetch type");
-	/* one range: UIDs between the first and the last that are not in
-	 * uids are gone (the caller asked for all UIDs after one) */
-	if ((set = mailimap_set_new_interval(uids[0], uids[n - 1])) == NULL)
-		fatalx("mailimap_set_new_interval");
+	/* the UIDs as ranges of consecutive ones */
+	if ((set = mailimap_set_new_empty()) == NULL)
+		fatalx("mailimap_set_new_empty");
+	for (i = 0; i < n; ) {
+		size_t k = i;
+
+		while (k + 1 < n && uids[k + 1] == uids[k] + 1)
+			k++;
+		if (mailimap_set_add_interval(set, uids[i], uids[k]) !=
+		    MAILIMAP_NO_ERROR)
+			fatalx("mailimap_set_add_interval");
+		i = k + 1;
+	}
 	budget = n * (max_each + 256) + IMAP_SLACK;
-	if (budget > IMAP_BUDGET)
-		budget = IMAP_BUDGET;
+	if (budget > IMAP_BUDGET + IMAP_SLACK)
+		budget = IMAP_BUDGET + IMAP_SLACK;
 	if ((r = imap_begin(c, budget, ret_err)) < 0)
 		goto out;
 	if ((r = mailimap_uid_fetch(c->imap, set, ft, &result)) !=

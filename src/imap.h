@@ -93,12 +93,14 @@ int imap_uids_after(struct imap_conn *c, uint32_t after, uint32_t **ret,
  * (nothing downloaded); -ENOENT when there is no such UID. */
 int imap_fetch(struct imap_conn *c, uint32_t uid, size_t max, char **ret,
     size_t *ret_len, char **ret_err);
-/* Header fields of many messages at once: one UID FETCH over the range
- * uids[0]:uids[n-1] (ascending) of UID, RFC822.SIZE and
- * BODY.PEEK[HEADER.FIELDS (fields)], fields NULL-terminated. *ret has one
- * entry per UID, in the same order: found false when the server sent
- * nothing for it (expunged), data NULL when its fields are over max_each
- * bytes. Free with imap_hdrs_free(*ret, n). */
+/* Header fields (or whole messages) of many messages at once: one
+ * UID FETCH of uids (ascending, sent as ranges) for UID, RFC822.SIZE and
+ * BODY.PEEK[HEADER.FIELDS (fields)], fields NULL-terminated, or with
+ * fields NULL BODY.PEEK[]. The command may read n * max_each bytes, at
+ * most 32 MB: the caller keeps a batch of whole messages under that.
+ * *ret has one entry per UID, in the same order: found false when the
+ * server sent nothing for it (expunged), data NULL when it is over
+ * max_each bytes. Free with imap_hdrs_free(*ret, n). */
 struct imap_hdr {
 	uint32_t uid;
 	uint32_t size;                  /* RFC822.SIZE */

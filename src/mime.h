@@ -120,11 +120,12 @@ int mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
  * report_type; text is "", no calendars. */
 int mime_parse_headers(const char *raw, size_t len, struct inmsg **ret,
     char **ret_err);
-/* mime_parse_headers for n header blocks in one isolated child: rets[i]
- * is NULL for a block that could not be read. A negative errno (all
- * rets NULL) when the child failed. */
-int mime_parse_headers_isolated(const char *const *raws, const size_t *lens,
-    size_t n, struct inmsg **rets, char **ret_err);
+/* mime_parse (or with headers_only mime_parse_headers) of n messages in
+ * one isolated child: rets[i] is NULL for one that could not be read. A
+ * negative errno (all rets NULL) when the child failed: which message
+ * made it fail is not known. */
+int mime_parse_many_isolated(const char *const *raws, const size_t *lens,
+    size_t n, bool headers_only, struct inmsg **rets, char **ret_err);
 void inmsg_free(struct inmsg *m);
 
 /* For tests only: called in the parse child before it parses (a test sets

@@ -1782,22 +1782,25 @@ mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
 }
 
 int
-mime_parse_headers_isolated(const char *const *raws, const size_t *lens,
-    size_t n, struct inmsg **rets, char **ret_err)
+mime_parse_many_isolated(const char *const *raws, const size_t *lens,
+    size_t n, bool headers_only, struct inmsg **rets, char **ret_err)
 {
-	struct parse_job job = { raws, lens, n, true };
+	struct parse_job job = { raws, lens, n, headers_only };
 	struct reader rd;
 	struct buf b;
-	size_t i, max = 65536;
+	size_t i, max = 65536, lim = headers_only ? MIME_MAX_HEADER_BLOCK :
+	    MIME_MAX_MESSAGE;
 	int r;
 
 	for (i = 0; i < n; i++) {
 		rets[i] = NULL;
-		if (lens[i] > MIME_MAX_HEADER_BLOCK)
-			return fail(-E2BIG, ret_err, "header block of %zu "
-			    "octets is over the %u limit", lens[i],
-			    MIME_MAX_HEADER_BLOCK);
-		max += lens[i] * 4 + 4096;     /* decoded: 3x for U+FFFD */
+		if (lens[i] > lim)
+			return fail(-E2BIG, ret_err, "%s of %zu octets is over "
+			    "the %zu limit", headers_only ? "header block" :
+			    "message", lens[i], lim);
+		/* decoded: 3x for U+FFFD, and the framing */
+		max += lens[i] * 4 + 65536 < SER_MAX ? lens[i] * 4 + 65536 :
+		    SER_MAX;
 	}
 	buf_init(&b);
 	if ((r = run_isolated(&job, max, &b, ret_err)) < 0)

@@ -694,6 +694,7 @@ out:
 
 #define HDR_BATCH       500             /* UIDs per header fetch */
 #define HDR_MAX         (16 * 1024)     /* larger header fields: read whole */
+#define WHOLE_BYTES     (16u * 1024 * 1024)  /* whole messages per FETCH */
 
 /* Every field the decision below (and classify_message's bounce and
  * automatic-reply tests) reads. */
@@ -847,7 +848,8 @@ decide(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
 			lens[nh] = hs[i].len;
 			idx[nh++] = i;
 		}
-	if (nh > 0 && mime_parse_headers_isolated(raws, lens, nh, got, &err) < 0)
+	if (nh > 0 && mime_parse_many_isolated(raws, lens, nh, true, got,
+	    &err) < 0)
 		log_warnx("header fields of UIDs %u-%u unreadable (%s); reading "
 		    "those messages whole", uids[0], uids[n - 1],
 		    err ? err : "parse error");
@@ -868,8 +870,223 @@ decide(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
 	free(err);
 }
 
-/* One batch of new UIDs: header fields, the filter, then each message
- * that concerns us in order, the runs between them recorded as seen.
+/* One at a time, as a batch that cannot be read together is: each message
+ * that concerns us in order, the runs between them recorded as seen. */
+static int
+batch_one_by_one(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
+    const bool *whole, size_t n, volatile int *stop)
+{
+	uint32_t skipped = 0;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n && !*stop && r == 0; i++) {
+		if (!whole[i]) {
+			skipped = uids[i];
+			continue;
+		}
+		if (skipped != 0 && (r = skip_upto(s, uidvalidity, skipped)) < 0)
+			break;
+		skipped = 0;
+		r = process_uid(s, uidvalidity, uids[i]);
+	}
+	if (r == 0 && skipped != 0)
+		r = skip_upto(s, uidvalidity, skipped);
+	return r;
+}
+
+/* Records one message read whole, inside the batch's transaction (its
+ * reaction in a savepoint of its own: record_uid). <0 only when the record
+ * could not be written. */
+static int
+record_one(struct sched *s, uint32_t uidvalidity, uint32_t uid,
+    const char *raw, size_t len, struct inmsg *m)
+{
+	int r;
+
+	if (str_empty(m->message_id)) {
+		free(m->message_id);
+		m->message_id = content_key(raw, len);
+	}
+	if ((r = store_inbound_known(s->st, m->message_id)) == 1) {
+		log_debug("message UID %u already seen (%s)", uid, m->message_id);
+		return advance(s, uidvalidity, uid);
+	}
+	return r < 0 ? r : record_uid(s, m, uidvalidity, uid);
+}
+
+/* The messages that concern us in a batch, read whole together. */
+struct wholes {
+	size_t n;
+	size_t *at;                     /* index in the batch */
+	const char **raws;
+	size_t *lens;
+	struct imap_hdr **bodies;       /* one fetch result per chunk */
+	size_t *chunk_n;
+	size_t n_chunks;
+	struct inmsg **ms;
+};
+
+static void
+wholes_free(struct wholes *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_chunks; i++)
+		imap_hdrs_free(w->bodies[i], w->chunk_n[i]);
+	for (i = 0; w->ms != NULL && i < w->n; i++)
+		inmsg_free(w->ms[i]);
+	free(w->at);
+	free(w->raws);
+	free(w->lens);
+	free(w->bodies);
+	free(w->chunk_n);
+	free(w->ms);
+}
+
+/* Fetches the messages of w whole, in chunks of at most WHOLE_BYTES.
+ * -EAGAIN when one is missing, <0 when the connection failed. */
+static int
+wholes_fetch(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
+    struct wholes *w)
+{
+	uint32_t *cu = xcalloc(w->n, sizeof(*cu));
+	size_t i = 0, k, j;
+	char *err = NULL;
+	int r = 0;
+
+	w->bodies = xcalloc(w->n, sizeof(*w->bodies));
+	w->chunk_n = xcalloc(w->n, sizeof(*w->chunk_n));
+	while (i < w->n && r == 0) {
+		size_t bytes = 0, nc = 0;
+		struct imap_hdr *b = NULL;
+
+		for (k = i; k < w->n && (nc == 0 || bytes +
+		    hs[w->at[k]].size <= WHOLE_BYTES); k++) {
+			bytes += hs[w->at[k]].size;
+			cu[nc++] = uids[w->at[k]];
+		}
+		if (imap_fetch_headers(s->imap, cu, nc, NULL, MIME_MAX_MESSAGE,
+		    &b, &err) < 0) {
+			sched_imap_lost(s, "FETCH", err);
+			r = -EIO;
+			break;
+		}
+		w->bodies[w->n_chunks] = b;
+		w->chunk_n[w->n_chunks++] = nc;
+		for (j = 0; j < nc; j++) {
+			if (!b[j].found || b[j].data == NULL) {
+				r = -EAGAIN;
+				break;
+			}
+			w->raws[i + j] = b[j].data;
+			w->lens[i + j] = b[j].len;
+		}
+		i = k;
+	}
+	free(cu);
+	free(err);
+	return r;
+}
+
+/* Records the messages of a batch read whole and the batch's last UID. */
+static int
+record_all(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
+    size_t n, const struct wholes *w)
+{
+	size_t j;
+	int r = 0;
+
+	for (j = 0; j < w->n && r >= 0; j++)
+		r = record_one(s, uidvalidity, uids[w->at[j]], w->raws[j],
+		    w->lens[j], w->ms[j]);
+	if (r >= 0)
+		r = store_mailbox_set(s->st, s->cfg->imap.inbox, uidvalidity,
+		    uids[n - 1]);
+	return r;
+}
+
+/* One more parse attempt for each message of w. */
+static int
+bump_all(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
+    const struct wholes *w)
+{
+	size_t j;
+	int r = 0;
+
+	for (j = 0; j < w->n && r == 0; j++)
+		r = store_quarantine_bump(s->st, s->cfg->imap.inbox, uidvalidity,
+		    uids[w->at[j]], "parsing");
+	return r;
+}
+
+/* Reads the messages of a batch that concern us whole, in one FETCH (or a
+ * few) and one parse child, and records them and the batch's last UID in
+ * one transaction. -EAGAIN when they are to be read one at a time
+ * instead: a header missing, a parse that failed, or a message tried
+ * before (its attempts are counted one message at a time). */
+static int
+batch_together(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
+    const struct imap_hdr *hs, const bool *whole, size_t n)
+{
+	const char *box = s->cfg->imap.inbox;
+	struct wholes w = { 0 };
+	size_t i, j;
+	char *err = NULL;
+	int r = 0, attempts;
+
+	w.at = xcalloc(n, sizeof(*w.at));
+	for (i = 0; i < n; i++) {
+		if (!whole[i])
+			continue;
+		attempts = 0;
+		store_quarantine_attempts(s->st, box, uidvalidity, uids[i],
+		    &attempts);
+		if (!hs[i].found || hs[i].size > MIME_MAX_MESSAGE || attempts > 0) {
+			r = -EAGAIN;
+			goto out;
+		}
+		w.at[w.n++] = i;
+	}
+	w.raws = xcalloc(w.n + 1, sizeof(*w.raws));
+	w.lens = xcalloc(w.n + 1, sizeof(*w.lens));
+	w.ms = xcalloc(w.n + 1, sizeof(*w.ms));
+	if (w.n > 0) {
+		if ((r = wholes_fetch(s, uids, hs, &w)) < 0)
+			goto out;
+		/* counted before trying, so even our own death counts */
+		if ((r = STORE_TX(s->st, bump_all(s, uidvalidity, uids,
+		    &w))) < 0)
+			goto out;
+		if (mime_parse_many_isolated(w.raws, w.lens, w.n, false, w.ms,
+		    &err) < 0) {
+			log_warnx("messages UID %u-%u: cannot parse them together "
+			    "(%s); one at a time", uids[0], uids[n - 1],
+			    err ? err : "parse error");
+			r = -EAGAIN;
+			goto out;
+		}
+		for (j = 0; j < w.n; j++)
+			if (w.ms[j] == NULL) {
+				r = -EAGAIN;
+				goto out;
+			}
+	}
+	if ((r = STORE_TX(s->st, record_all(s, uidvalidity, uids, n, &w))) < 0) {
+		log_warnx("messages UID %u-%u: cannot record them together: %s%s",
+		    uids[0], uids[n - 1], store_errmsg(s->st),
+		    store_unwritable(r) ? "" : "; one at a time");
+		if (!store_unwritable(r))
+			r = -EAGAIN;
+	}
+out:
+	wholes_free(&w);
+	free(err);
+	return r;
+}
+
+/* One batch of new UIDs: header fields, the filter, then the messages
+ * that concern us, together when they can be, else one at a time.
  * <0 when the connection failed or a record could not be written. */
 static int
 process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
@@ -877,10 +1094,9 @@ process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 {
 	struct imap_hdr *hs = NULL;
 	bool *whole = NULL;
-	uint32_t skipped = 0;
 	size_t i, nwhole = 0;
 	char *err = NULL;
-	int r = 0;
+	int r;
 
 	if (imap_fetch_headers(s->imap, uids, n, filter_fields, HDR_MAX, &hs,
 	    &err) < 0) {
@@ -890,22 +1106,14 @@ process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 	}
 	whole = xcalloc(n, sizeof(*whole));
 	decide(s, uids, hs, n, whole);
-	imap_hdrs_free(hs, n);
-	for (i = 0; i < n && !*stop && r == 0; i++) {
-		if (!whole[i]) {
-			skipped = uids[i];
-			continue;
-		}
-		nwhole++;
-		if (skipped != 0 && (r = skip_upto(s, uidvalidity, skipped)) < 0)
-			break;
-		skipped = 0;
-		r = process_uid(s, uidvalidity, uids[i]);
-	}
-	if (r == 0 && skipped != 0)
-		r = skip_upto(s, uidvalidity, skipped);
+	for (i = 0; i < n; i++)
+		nwhole += whole[i];
 	log_debug("UIDs %u-%u: %zu of %zu read whole", uids[0], uids[n - 1],
 	    nwhole, n);
+	r = batch_together(s, uidvalidity, uids, hs, whole, n);
+	imap_hdrs_free(hs, n);
+	if (r == -EAGAIN && s->imap != NULL)
+		r = batch_one_by_one(s, uidvalidity, uids, whole, n, stop);
 	free(whole);
 	return r;
 }
