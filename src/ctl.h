@@ -45,6 +45,9 @@ const char *ctl_gate_rule(struct ctl *c, enum gate_why why, char *out,
 int ctl_meeting(struct ctl *c, int argc, char **argv);
 /* ctl_classify.c */
 int ctl_classify(struct ctl *c, int argc, char **argv);
+/* ctl_setup.c: runs before any configuration exists; config_path is
+ * the -c FILE given, or NULL. */
+int ctl_setup(const char *config_path, int argc, char **argv);
 /* ctl_status.c */
 int ctl_status(struct ctl *c, int argc, char **argv);
 

@@ -59,6 +59,8 @@ usage(FILE *f)
 	    "  queue | queue retry [ID] | queue cancel ID\n"
 	    "  status\n"
 	    "  classify FILE.eml... [--contact ID|EMAIL]\n"
+	    "  setup [--force] [flags]   (first run: asks, checks, writes the\n"
+	    "          configuration; infoviewctl setup --help)\n"
 	    "\n"
 	    "  -c, --config FILE  configuration (default %s)\n"
 	    "      --json         JSON on stdout for listings, show and status\n"
@@ -128,6 +130,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
+	/* setup writes the configuration the others need. */
+	if (strcmp(argv[0], "setup") == 0)
+		return ctl_setup(path, argc, argv);
 	if ((cmd = command_find(argv[0])) < 0) {
 		fprintf(stderr, "infoviewctl: unknown command '%s'\n", argv[0]);
 		usage(stderr);

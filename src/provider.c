@@ -97,3 +97,37 @@ provider_names(void)
 		    i ? ", " : "", presets[i].name);
 	return names;
 }
+
+/* The addresses each provider hands out. Custom domains on Google
+ * Workspace or Microsoft 365 are not known from the name: the setup
+ * wizard asks for those. */
+static const struct {
+	const char *domain, *preset;
+} domains[] = {
+	{ "gmail.com", "gmail" }, { "googlemail.com", "gmail" },
+	{ "outlook.com", "outlook" }, { "hotmail.com", "outlook" },
+	{ "live.com", "outlook" }, { "msn.com", "outlook" },
+	{ "outlook.de", "outlook" }, { "hotmail.co.uk", "outlook" },
+	{ "hotmail.fr", "outlook" }, { "live.co.uk", "outlook" },
+	{ "icloud.com", "icloud" }, { "me.com", "icloud" },
+	{ "mac.com", "icloud" },
+	{ "yahoo.com", "yahoo" }, { "ymail.com", "yahoo" },
+	{ "yahoo.co.uk", "yahoo" }, { "yahoo.fr", "yahoo" },
+	{ "yahoo.de", "yahoo" }, { "rocketmail.com", "yahoo" },
+	{ "fastmail.com", "fastmail" }, { "fastmail.fm", "fastmail" },
+	{ "proton.me", "proton-bridge" }, { "protonmail.com", "proton-bridge" },
+	{ "pm.me", "proton-bridge" },
+};
+
+const struct provider_preset *
+provider_for_domain(const char *domain)
+{
+	size_t i;
+
+	if (domain == NULL)
+		return NULL;
+	for (i = 0; i < nitems(domains); i++)
+		if (strcasecmp(domains[i].domain, domain) == 0)
+			return provider_find(domains[i].preset);
+	return NULL;
+}

@@ -31,6 +31,11 @@ const struct provider_preset *provider_find(const char *name);
 /* All presets, in the order the docs list them; *ret_n of them. */
 const struct provider_preset *provider_all(size_t *ret_n);
 
+/* The preset for the domain of a mail address (case-insensitive: the
+ * provider's own domains such as gmail.com, outlook.com, icloud.com), or
+ * NULL for any other domain. */
+const struct provider_preset *provider_for_domain(const char *domain);
+
 /* "gmail, outlook, ..." for messages (static). */
 const char *provider_names(void);
 
