@@ -81,9 +81,11 @@ static char *
 day_of(struct sched *s, time_t t)
 {
 	char b[64];
+	struct tm tm;
 
-	return xstrdup(tz_format(s->cfg->identity.timezone, t, "%A, %B %d", b,
-	    sizeof(b)));
+	tz_utc_to_local(s->cfg->identity.timezone, t, &tm);
+	return xasprintf("%s%d", tz_format(s->cfg->identity.timezone, t,
+	    "%A, %B ", b, sizeof(b)), tm.tm_mday);
 }
 
 /* "Tue Dec 08 10:00 PST" in the user's zone. */
