@@ -196,7 +196,9 @@ contact_in(struct contact **v, size_t n, int64_t id)
 	return NULL;
 }
 
-/* A queued keep-in-touch reminder due within KEEP_AHEAD (or overdue). */
+/* A queued keep-in-touch reminder due within KEEP_AHEAD (or overdue);
+ * shown only while its contact is still thanked (one who stopped or
+ * answered meanwhile is dropped when it comes due). */
 static bool
 keep_due(const struct outbox_row *q)
 {
@@ -271,7 +273,7 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	for (i = 0; i < nq; i++) {
 		const struct contact *k = contact_in(v, n, q[i]->contact_id);
 
-		if (!keep_due(q[i]) || k == NULL)
+		if (!keep_due(q[i]) || k == NULL || k->state != CS_THANKED)
 			continue;
 		json_begin_object(&j);
 		json_kint(&j, "id", k->id);
@@ -441,7 +443,7 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	for (i = 0, col = 0; i < nq; i++) {
 		const struct contact *k = contact_in(v, n, q[i]->contact_id);
 
-		if (!keep_due(q[i]) || k == NULL)
+		if (!keep_due(q[i]) || k == NULL || k->state != CS_THANKED)
 			continue;
 		if (col++ == 0)
 			printf("\nkeep in touch\n");
