@@ -31,7 +31,10 @@ def ctl_at(cfg, when, *args):
     """infoviewctl under faketime with the clock stopped at `when` (UTC)."""
     cmd = ["faketime", when] + t.command("infoviewctl") + ["-c", cfg] + \
         list(args)
-    return t.run(cmd, env={"TZ": "UTC"})
+    # faketime is preloaded ahead of a sanitizer build's runtime.
+    asan = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"),
+                                "verify_asan_link_order=0") if x)
+    return t.run(cmd, env={"TZ": "UTC", "ASAN_OPTIONS": asan})
 
 
 def run_pty(cfg, *args):
