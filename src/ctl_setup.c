@@ -838,6 +838,31 @@ setup_flags(struct setup *s, int argc, char **argv)
 	return optind == argc ? 0 : EXIT_USAGE;
 }
 
+/* Before the online check reads the app password through pass or
+ * secret-tool, it has to be there: say how to store it and wait. */
+static int
+store_hint(struct setup *s)
+{
+	const struct answers *a = &s->a;
+	char *v;
+
+	if (strcmp(a->signin, "pass") == 0)
+		printf("\nThe check signs in with the app password from pass. If "
+		    "it is not stored yet,\nstore it now in another terminal:\n"
+		    "    pass insert %s\n", a->secret);
+	else if (strcmp(a->signin, "secret-tool") == 0)
+		printf("\nThe check signs in with the app password from the "
+		    "keyring. If it is not\nstored yet, store it now in another "
+		    "terminal:\n    secret-tool store --label=infoviewd service "
+		    "infoviewd user %s\n", a->email);
+	else
+		return 0;
+	if ((v = ask("Press Enter to check", "")) == NULL)
+		return -EINVAL;
+	free(v);
+	return 0;
+}
+
 /* Asks, writes the candidate, checks it. Returns an exit code. */
 static int
 setup_run(struct setup *s)
@@ -868,6 +893,8 @@ setup_run(struct setup *s)
 		    strerror(-r));
 		goto out;
 	}
+	if (s->interactive && s->check_online && store_hint(s) < 0)
+		goto out;
 	if (run_check(tmp, false) < 0 ||
 	    (s->check_online && run_check(tmp, true) < 0)) {
 		fprintf(stderr, "infoviewctl: setup: the check failed (above); "

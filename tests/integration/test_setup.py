@@ -29,9 +29,9 @@ class Tty:
     """infoviewctl on a pseudo-terminal (stdin and stdout), driven like a
     person: wait for a question, type the answer."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.master, slave = pty.openpty()
-        env = t.program_env()
+        env = t.program_env(env)
         self.p = subprocess.Popen(t.command("infoviewctl") + list(args),
                                   env=env, stdin=slave, stdout=slave,
                                   stderr=slave, close_fds=True)
@@ -204,4 +204,37 @@ t.like(text, r'provider = "gmail";', "gmail.com is known as gmail")
 t.like(text, r"password_command = \"pass show 'mail/gmail' \| head -n 1\";",
        "an app password in pass is read with pass show")
 t.like(r.out, r"pass insert mail/gmail", "the next steps say how to store it")
+# --- an app password from pass, on the plain stack ------------------------------
+plain = t.start_stack("plain")
+bindir = os.path.join(d, "bin")
+os.makedirs(bindir)
+with open(os.path.join(bindir, "pass"), "w") as f:
+    # A stand-in for pass(1): `pass show ENTRY` prints the stored password.
+    f.write("#!/bin/sh\n[ \"$1\" = show ] && [ \"$2\" = mail/me ] && "
+            "echo '%s'\n" % plain.password)
+os.chmod(os.path.join(bindir, "pass"), 0o755)
+p = os.path.join(d, "p.conf")
+tty = Tty("-c", p, "setup", "--name", "Sophia Lopez", "--email", ME,
+          "--timezone", "Europe/Berlin", "--provider", "other",
+          "--smtp-url", "smtp://localhost:%d" % plain.smtp_port,
+          "--imap-host", "localhost", "--imap-port", str(plain.imap_port),
+          "--ca-file", plain.ca_file, "--database", db,
+          "--availability", "Fri 15:00-17:00",
+          env={"PATH": bindir + ":" + os.environ.get("PATH", "")})
+seen = tty.expect(r"Sign-in \[pass\]: $")
+t.ok(seen, "the sign-in question offers pass first", tty.out[-300:])
+tty.say("")
+t.ok(tty.expect(r"pass entry holding the app password \[mail/%s\]: $" %
+                re.escape(ME)), "it asks for the pass entry", tty.out[-300:])
+tty.say("mail/me")
+t.ok(tty.expect(r"pass insert mail/me\s+Press Enter to check: $"),
+     "before the check it says how to store the password, and waits",
+     tty.out[-300:])
+tty.say("")
+rc = tty.finish()
+t.is_(rc, 0, "setup with an app password from pass exits 0")
+t.like(tty.out, r"(?s)--online.*signed in.*online check OK",
+       "the online check signs in with the password pass gives")
+t.ok(os.path.exists(p) and "pass show 'mail/me' | head -n 1" in open(p).read(),
+     "the file reads the password with pass")
 t.done_testing()
