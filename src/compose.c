@@ -1,7 +1,7 @@
 /*
  * compose.c - from a contact, the config and a template to a complete
  * message: loads and checks the template set and the question bank,
- * builds the variables of SPEC section 5 (times in the reader's zone),
+ * builds the variables of infoviewd.conf(5) TEMPLATES (times in the reader's zone),
  * renders, and hands the parts to mime_build. The daemon and
  * `infoviewctl preview` both come through here, so a preview is exactly
  * what would be sent.

@@ -1,8 +1,9 @@
 /*
  * compose.h - from a contact, the config and a template to a complete
- * message ready for the outbox: builds the template variables of SPEC
- * section 5, renders, and hands the result to mime_build. Shared by the
- * daemon (sched) and `infoviewctl preview`, so both produce the same bytes.
+ * message ready for the outbox: builds the template variables of
+ * infoviewd.conf(5) TEMPLATES, renders, and hands the result to
+ * mime_build. Called through render.c by the daemon and by `infoviewctl
+ * preview`, so both produce the same bytes.
  */
 #ifndef IV_COMPOSE_H
 #define IV_COMPOSE_H
@@ -20,7 +21,7 @@
  * The question bank's format is described at the top of compose.c. */
 struct tmplset;
 
-/* The template files of SPEC section 5, NULL-terminated (questions.txt not
+/* The template files of infoviewd.conf(5) TEMPLATES, NULL-terminated (questions.txt not
  * included: it is a question bank, not a message). */
 extern const char *const compose_template_names[];
 

@@ -1,5 +1,5 @@
 /*
- * config.c - loads and validates infoviewd.conf (SPEC section 4) into a
+ * config.c - loads and validates infoviewd.conf (infoviewd.conf(5)) into a
  * fresh struct config, and fetches the SMTP and IMAP secrets.
  *
  * libconfig parses the syntax; everything else is ours. Every key is one
@@ -177,7 +177,7 @@ static const char *const groups[] = {
 	"storage", "templates",
 };
 
-/* The shipped availability, as in SPEC section 4. */
+/* The shipped availability, as in infoviewd.conf(5) MEETING. */
 static const char *const default_availability[] = {
 	"Tue 10:00-12:00", "Wed 14:00-17:00", "Thu 09:00-11:00",
 };

@@ -1,5 +1,5 @@
 /*
- * config.h - the daemon's configuration (SPEC section 4), loaded from a
+ * config.h - the daemon's configuration (infoviewd.conf(5)), loaded from a
  * libconfig file into a fresh struct. Loading never changes a config that
  * is in use: SIGHUP swaps the pointer only when the new one validated.
  * Every problem is reported as "FILE:LINE: message".

@@ -1,7 +1,7 @@
 /*
  * ctl.h - what the infoviewctl command files share: the loaded config, the
  * open store, output mode, and the command entry points. Each command
- * returns an exit code of SPEC section 2 (0, 1, 2, 78).
+ * returns an exit code of infoviewctl(1) EXIT STATUS (0, 1, 2, 78).
  */
 #ifndef IV_CTL_H
 #define IV_CTL_H

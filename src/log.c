@@ -25,18 +25,6 @@ log_init(const char *procname, int verbose)
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
-void
-log_set_verbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
-int
-log_get_verbose(void)
-{
-	return log_verbose;
-}
-
 /* Writes one line at syslog priority pri; errnum > 0 appends its text. */
 static void IV_PRINTF(3, 0)
 log_vline(int pri, int errnum, const char *fmt, va_list ap)

@@ -16,8 +16,6 @@
 
 /* verbose: 0 = info and above, 1 = debug. procname prefixes plain lines. */
 void log_init(const char *procname, int verbose);
-void log_set_verbose(int verbose);
-int log_get_verbose(void);
 
 void log_warn(const char *fmt, ...) IV_PRINTF(1, 2);   /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) IV_PRINTF(1, 2);

@@ -199,8 +199,10 @@ meeting_create(struct store *st, const struct config *cfg,
 		goto out;
 	if ((r = queue_meeting_followups(st, cfg, c, &m)) < 0)
 		goto out;
-	store_outbox_cancel_kind(st, c->id, OK_FOLLOWUP, "meeting scheduled");
-	store_inbox_resolve_contact(st, c->id);
+	if ((r = store_outbox_cancel_kind(st, c->id, OK_FOLLOWUP,
+	    "meeting scheduled")) < 0 ||
+	    (r = store_inbox_resolve_contact(st, c->id)) < 0)
+		goto out;
 	if ((r = lifecycle_enter(st, c->id, CS_SCHEDULED,
 	    "meeting scheduled")) < 0) {
 		if (r == -EPERM)
@@ -212,7 +214,8 @@ meeting_create(struct store *st, const struct config *cfg,
 		char when[64];
 
 		tz_format(m.tz, start, "%Y-%m-%d %H:%M %Z", when, sizeof(when));
-		store_event_add(st, c->id, "meeting", when);
+		if ((r = store_event_add(st, c->id, "meeting", when)) < 0)
+			goto out;
 	}
 	if (ret_id)
 		*ret_id = m.id;
@@ -260,7 +263,9 @@ meeting_reschedule(struct store *st, const struct config *cfg,
 	    tz ? tz : m->tz, NULL, m->sequence + 1)) < 0)
 		goto out;
 	/* Whatever hung off the old time moves with it. */
-	store_outbox_cancel_meeting(st, m->id, NULL, "meeting rescheduled");
+	if ((r = store_outbox_cancel_meeting(st, m->id, NULL,
+	    "meeting rescheduled")) < 0)
+		goto out;
 	m->start = start;
 	m->end = end;
 	if (!m->by_contact &&
@@ -277,7 +282,7 @@ meeting_reschedule(struct store *st, const struct config *cfg,
 
 		tz_format(tz ? tz : m->tz, start, "%Y-%m-%d %H:%M %Z", when,
 		    sizeof(when));
-		store_event_add(st, c->id, "meeting", when);
+		r = store_event_add(st, c->id, "meeting", when);
 	}
 out:
 	meeting_free(m);
@@ -304,7 +309,9 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 	if ((r = store_meeting_set_state(st, m->id, MS_CANCELLED,
 	    m->sequence + 1)) < 0)
 		goto out;
-	store_outbox_cancel_meeting(st, m->id, NULL, "meeting cancelled");
+	if ((r = store_outbox_cancel_meeting(st, m->id, NULL,
+	    "meeting cancelled")) < 0)
+		goto out;
 	if (!m->by_contact &&
 	    (r = queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
 	    reason)) < 0)
@@ -313,7 +320,7 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 	 * from scheduled: not after the meeting). */
 	if ((r = lifecycle_unschedule(st, c->id, "meeting cancelled")) < 0)
 		goto out;
-	store_event_add(st, c->id, "meeting", reason ? reason : "cancelled");
+	r = store_event_add(st, c->id, "meeting", reason ? reason : "cancelled");
 out:
 	meeting_free(m);
 	contact_free(c);

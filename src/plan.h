@@ -71,7 +71,7 @@ time_t plan_digest_next(const struct config *cfg, time_t after);
  * caller's transaction. */
 int plan_digest(struct store *st, const struct config *cfg, time_t now);
 
-/* The concrete times to offer a contact now (SPEC: from availability,
+/* The concrete times to offer a contact now (infoviewd.conf(5) MEETING: from availability,
  * future, not overlapping meetings). *ret allocated. */
 int slots_compute(struct store *st, const struct config *cfg, time_t now,
     time_t **ret, size_t *ret_n);

@@ -150,12 +150,6 @@ sched_recover(struct sched *s)
 	return n < 0 ? n : 0;
 }
 
-bool
-sched_inbox_settled(struct sched *s)
-{
-	return s->inbox_settled;
-}
-
 /* The first inbox connection succeeded or failed clearly: the daemon is
  * ready (systemd), before any catch-up on mail that arrived meanwhile. */
 static void

@@ -45,9 +45,6 @@ bool sched_idle_end(struct sched *s);
 /* True when the server's news already sits in our buffer (poll would not
  * see it): do not wait. */
 bool sched_idle_pending(struct sched *s);
-/* True once the first inbox connection succeeded or failed clearly; at
- * that moment READY=1 goes to systemd (unless --once). */
-bool sched_inbox_settled(struct sched *s);
 /* One-line status for STATUS= (static buffer). */
 const char *sched_status_line(struct sched *s);
 /* Drops the IMAP connection so the next pass reconnects (SIGHUP). */

@@ -7,7 +7,7 @@
  * quarantine it), classified, matched to a contact and reacted to in the
  * transaction that records it and advances the last UID seen. The rest
  * only advances the last UID seen. The reactions (human reply, auto-reply,
- * bounce, iTIP) are the replies part of SPEC section 6.
+ * bounce, iTIP) are described in infoviewd(8) DESCRIPTION.
  */
 #include "autoconf.h"
 
@@ -173,14 +173,20 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 	size_t i;
 	int r, added = 0;
 
-	store_outbox_cancel_kind(s->st, c->id, OK_FOLLOWUP, "reply received");
+	/* A follow-up must not go after a reply: a cancel that cannot be
+	 * recorded fails the reaction (and the message is read again). */
+	if ((r = store_outbox_cancel_kind(s->st, c->id, OK_FOLLOWUP,
+	    "reply received")) < 0)
+		return r;
 	if (c->referrer_id != 0) {
 		/* The introduction worked: the referrer's timeline shows it. */
 		char *note = xasprintf("%s (whom they introduced) replied",
 		    str_empty(c->name) ? c->email : c->name);
 
-		store_event_add(s->st, c->referrer_id, "referral", note);
+		r = store_event_add(s->st, c->referrer_id, "referral", note);
 		free(note);
+		if (r < 0)
+			return r;
 	}
 	for (i = 0; i < cl->n_referrals; i++) {
 		const struct referral *rf = &cl->referrals[i];
@@ -191,12 +197,16 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 			added++;
 	}
 	if (cl->intent == INTENT_OPTOUT) {
-		store_outbox_cancel_contact(s->st, c->id, "asked not to be contacted");
+		if ((r = store_outbox_cancel_contact(s->st, c->id,
+		    "asked not to be contacted")) < 0)
+			return r;
 		return lifecycle_advance(s->st, c->id, CS_STOPPED,
 		    "asked not to be contacted");
 	}
 	if (cl->intent == INTENT_DECLINE) {
-		store_outbox_cancel_contact(s->st, c->id, "declined");
+		if ((r = store_outbox_cancel_contact(s->st, c->id,
+		    "declined")) < 0)
+			return r;
 		return lifecycle_advance(s->st, c->id, CS_DECLINED,
 		    "declined in a reply");
 	}
@@ -253,11 +263,13 @@ react_autoreply(struct sched *s, struct contact *c,
     const struct classification *cl)
 {
 	char when[64];
+	int r;
 
 	if (cl->return_date > 0) {
 		/* Give them a day back before the nudge. */
-		store_outbox_postpone_kind(s->st, c->id, OK_FOLLOWUP,
-		    cl->return_date + 86400);
+		if ((r = store_outbox_postpone_kind(s->st, c->id, OK_FOLLOWUP,
+		    cl->return_date + 86400)) < 0)
+			return r;
 		when_text(s->cfg, c, cl->return_date, when, sizeof(when));
 		return store_event_add(s->st, c->id, "auto-reply",
 		    when[0] ? when : "return date");
@@ -275,8 +287,8 @@ react_complaint(struct sched *s, struct contact *c,
 	    cl->bounce_reason ? cl->bounce_reason : "feedback report");
 	int r;
 
-	store_outbox_cancel_contact(s->st, c->id, "complained");
-	if ((r = lifecycle_advance(s->st, c->id, CS_STOPPED, reason)) == 0)
+	if ((r = store_outbox_cancel_contact(s->st, c->id, "complained")) >= 0 &&
+	    (r = lifecycle_advance(s->st, c->id, CS_STOPPED, reason)) == 0)
 		r = need_user(s, c, "complaint", reason, "");
 	free(reason);
 	return r;
@@ -289,8 +301,8 @@ react_bounce(struct sched *s, struct contact *c, const struct classification *cl
 	    cl->bounce_reason ? cl->bounce_reason : "delivery failed");
 	int r;
 
-	store_outbox_cancel_contact(s->st, c->id, "bounced");
-	if ((r = lifecycle_advance(s->st, c->id, CS_BOUNCED, reason)) == 0)
+	if ((r = store_outbox_cancel_contact(s->st, c->id, "bounced")) >= 0 &&
+	    (r = lifecycle_advance(s->st, c->id, CS_BOUNCED, reason)) == 0)
 		r = need_user(s, c, "bounce", reason, "");
 	free(reason);
 	return r;
@@ -324,13 +336,14 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 	r = store_meeting_set_rsvp(s->st, m->id, rsvp, ic->sequence, ic->dtstamp,
 	    ic->comment);
 	if (r == 0)
-		store_event_add(s->st, c->id, "rsvp", rsvp);
+		r = store_event_add(s->st, c->id, "rsvp", rsvp);
 	if (r == 0 && strcmp(rsvp, "declined") == 0) {
 		char *reason = xasprintf("declined the invitation%s%s",
 		    ic->comment ? ": " : "", ic->comment ? ic->comment : "");
 
-		store_outbox_cancel_meeting(s->st, m->id, NULL, "invitation declined");
-		if ((r = lifecycle_advance(s->st, c->id, CS_REPLIED,
+		if ((r = store_outbox_cancel_meeting(s->st, m->id, NULL,
+		    "invitation declined")) >= 0 &&
+		    (r = lifecycle_advance(s->st, c->id, CS_REPLIED,
 		    "declined the invitation")) == 0)
 			r = need_user(s, c, "declined", reason, "");
 		free(reason);

@@ -1,6 +1,6 @@
 /*
  * sched_send.c - the outbox journal: rendering a queued row once, the
- * sending rules of SPEC section 6 (window in the contact's zone, daily and
+ * sending rules of infoviewd.conf(5) OUTREACH (window in the contact's zone, daily and
  * per-domain limits, gap with jitter), "sending" committed before the SMTP
  * transaction and the outcome after it, drafts APPENDed to Drafts, copies
  * to Sent, and the thank-you check in the Sent folder.
@@ -300,17 +300,23 @@ out:
 	return r;
 }
 
-/* Splits the stored envelope into an argv-like array (in place). */
-static size_t
-split_rcpts(char *rcpt, const char **v, size_t max)
+/* Splits the stored envelope into an argv-like array pointing into rcpt
+ * (changed in place); every recipient, however many (caller frees the
+ * array). */
+static const char **
+split_rcpts(char *rcpt, size_t *ret_n)
 {
+	const char **v = NULL;
 	char *tok, *save = NULL;
 	size_t n = 0;
 
-	for (tok = strtok_r(rcpt, " ", &save); tok && n < max;
-	    tok = strtok_r(NULL, " ", &save))
+	for (tok = strtok_r(rcpt, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = tok;
-	return n;
+	}
+	*ret_n = n;
+	return v;
 }
 
 /* APPENDs a thank-you draft to Drafts. -ENOENT: there is no Drafts
@@ -343,7 +349,7 @@ static int
 deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
     char **ret_err)
 {
-	const char *rcpts[8];
+	const char **rcpts;
 	char *envelope;
 	size_t n;
 	int r;
@@ -366,7 +372,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 	if ((r = sched_smtp_ready(s, ret_err)) < 0)
 		return r;
 	envelope = xstrdup(row->rcpt);
-	n = split_rcpts(envelope, rcpts, nitems(rcpts));
+	rcpts = split_rcpts(envelope, &n);
 	r = smtp_send(s->smtp, s->cfg->identity.email, rcpts, n, row->raw,
 	    row->raw_len, ret_err);
 	if ((r == -EACCES || (r < 0 && smtp_auth_refused(s->smtp))) &&
@@ -391,6 +397,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 			r = -EACCES;
 		}
 	}
+	free(rcpts);
 	free(envelope);
 	if (r == 0 && s->smtp != NULL)
 		*ret_assigned = smtp_assigned_msgid(s->smtp);

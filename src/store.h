@@ -170,7 +170,7 @@ int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 
 /* ---- outbox (store_outbox.c) ------------------------------------------- */
 
-/* Outbox states: the journal of SPEC section 6.
+/* Outbox states: the journal drawn at the top of lifecycle.c.
  *   queued -> sending -> sent
  *                     -> queued (4xx: retried later) | failed (5xx)
  *   queued -> held (a required variable was empty) | cancelled */
@@ -318,8 +318,6 @@ struct outbox_sent {
 int store_outbox_sent_since(struct store *s, time_t since, time_t now,
     struct outbox_sent **ret, size_t *ret_n);
 void outbox_sent_free(struct outbox_sent *v, size_t n);
-/* sent_at of the newest contact-facing sent message (0 when none). */
-int store_outbox_last_sent(struct store *s, time_t *ret);
 /* The contact a Message-ID of ours, or the one the submission server gave
  * our message, was sent to (-ENOENT). */
 int store_outbox_contact_by_msgid(struct store *s, const char *msgid,
@@ -335,9 +333,6 @@ int store_outbox_thread(struct store *s, int64_t contact_id,
  * final (no_response). */
 int store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
     size_t *ret_n);
-/* Counts per state (for status): parallel arrays. */
-int store_outbox_state_counts(struct store *s, char ***ret_states,
-    int64_t **ret_counts, size_t *ret_n);
 
 /* Cancels everything still queued or held for the contact (state
  * "cancelled", last_error = why). Returns the number cancelled or <0. */
@@ -390,7 +385,6 @@ int store_inbox_add(struct store *s, int64_t contact_id, const char *kind,
     const char *reason, const char *snippet, int64_t *ret_id);
 int store_inbox_list(struct store *s, bool include_resolved,
     struct inbox_item **ret, size_t *ret_n);
-int store_inbox_resolve(struct store *s, int64_t id);
 int store_inbox_get(struct store *s, int64_t id, struct inbox_item **ret);
 /* Resolves every open item of a contact (a decision was made). */
 int store_inbox_resolve_contact(struct store *s, int64_t contact_id);
@@ -477,8 +471,5 @@ int store_slots_set(struct store *s, int64_t contact_id, const time_t *starts,
     size_t n, long length);
 int store_slots_get(struct store *s, int64_t contact_id, time_t **ret_starts,
     size_t *ret_n);
-/* 1 when any contact was offered a slot overlapping [start, end). */
-int store_slots_taken(struct store *s, time_t start, time_t end,
-    int64_t except_contact);
 
 #endif

@@ -302,21 +302,6 @@ store_inbox_list(struct store *s, bool include_resolved, struct inbox_item **ret
 }
 
 int
-store_inbox_resolve(struct store *s, int64_t id)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE inbox_items SET resolved = 1 WHERE id = ?1");
-	int r;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	if ((r = store_exec_stmt(s, st)) < 0)
-		return r;
-	return sqlite3_changes(s->db) ? 0 : -ENOENT;
-}
-
-int
 store_inbox_resolve_contact(struct store *s, int64_t contact_id)
 {
 	sqlite3_stmt *st = store_prepare(s,

@@ -383,24 +383,3 @@ store_slots_get(struct store *s, int64_t contact_id, time_t **ret_starts,
 	return 0;
 }
 
-int
-store_slots_taken(struct store *s, time_t start, time_t end,
-    int64_t except_contact)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT 1 FROM offered_slots o JOIN contacts c ON c.id = o.contact_id "
-	    "WHERE o.contact_id <> ?3 AND o.start < ?2 AND o.end > ?1 AND "
-	    "c.state IN ('queued', 'contacted', 'followed_up', 'replied') LIMIT 1");
-	int rc;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, start);
-	sqlite3_bind_int64(st, 2, end);
-	sqlite3_bind_int64(st, 3, except_contact);
-	rc = sqlite3_step(st);
-	store_release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
-}

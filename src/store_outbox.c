@@ -576,23 +576,6 @@ outbox_sent_free(struct outbox_sent *v, size_t n)
 }
 
 int
-store_outbox_last_sent(struct store *s, time_t *ret)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT IFNULL(MAX(sent_at), 0) FROM outbox "
-	    "WHERE to_user = 0 AND state = 'sent'");
-	int rc;
-
-	if (st == NULL)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = (time_t)sqlite3_column_int64(st, 0);
-	store_release(s, st);
-	return rc == SQLITE_ROW ? 0 : store_errno(rc);
-}
-
-int
 store_outbox_contact_by_msgid(struct store *s, const char *msgid,
     int64_t *ret_contact, int64_t *ret_meeting)
 {
@@ -651,31 +634,6 @@ store_outbox_thread(struct store *s, int64_t contact_id, char **ret_root_msgid,
 	*ret_root_msgid = root;
 	*ret_subject = subject;
 	*ret_last_msgid = last;
-	return 0;
-}
-
-int
-store_outbox_state_counts(struct store *s, char ***ret_states,
-    int64_t **ret_counts, size_t *ret_n)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
-	char **states = NULL;
-	int64_t *counts = NULL;
-	size_t n = 0;
-
-	if (st == NULL)
-		return -EIO;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		states = xreallocarray(states, n + 1, sizeof(*states));
-		counts = xreallocarray(counts, n + 1, sizeof(*counts));
-		states[n] = store_col_str(st, 0);
-		counts[n++] = sqlite3_column_int64(st, 1);
-	}
-	store_release(s, st);
-	*ret_states = states;
-	*ret_counts = counts;
-	*ret_n = n;
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * template.c - the Mustache subset of SPEC section 5 (see template.h):
+ * template.c - the Mustache subset of infoviewd.conf(5) TEMPLATES (see template.h):
  * a parser from template text to a tree, a renderer of the tree over a
  * tvars context, and the variable check behind `infoviewd -t`.
  *

@@ -1,5 +1,5 @@
 /*
- * template.h - the Mustache subset of SPEC section 5, pure (no I/O beyond
+ * template.h - the Mustache subset of infoviewd.conf(5) TEMPLATES, pure (no I/O beyond
  * reading a template file in template_load, no logging).
  *
  *   {{var}}                 value; a bare {{var}} outside any section is
@@ -97,7 +97,7 @@ int template_render(const struct template *t, const struct tvars *v,
     struct rendered *ret, char **ret_err);
 
 /*
- * The builtin variable names (NULL-terminated): those of SPEC section 5
+ * The builtin variable names (NULL-terminated): those of infoviewd.conf(5) TEMPLATES
  *   first_name name email company role field referrer referrer_first_name
  *   note me_name me_first_name me_email me_signature resume_url
  *   slots (slots.n, slots.when) meeting_when meeting_date meeting_time
@@ -108,7 +108,7 @@ int template_render(const struct template *t, const struct tvars *v,
  *                   compose), so a template can introduce the list once
  * and, set by the caller through compose_req.extra where they apply:
  *   referrer_email  the referrer's address, when known
- *   contact_state   the contact's lifecycle state (SPEC section 3)
+ *   contact_state   the contact's lifecycle state (lifecycle.c)
  *   reason          why the user is told (notice), or why a meeting is
  *                   cancelled (cancel)
  *   snippet         the start of the message that arrived (notice)

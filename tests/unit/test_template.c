@@ -280,7 +280,7 @@ test_check_vars(void **state)
 	free(err);
 	template_free(t);
 
-	/* the builtin list holds SPEC section 5's names */
+	/* the builtin list holds the names in infoviewd.conf(5) TEMPLATES */
 	assert_int_equal(template_parse("b.txt",
 	    "Subject: {{first_name}}\n\n{{name}}{{email}}{{company}}{{role}}"
 	    "{{field}}{{referrer}}{{referrer_first_name}}{{note}}{{me_name}}"
