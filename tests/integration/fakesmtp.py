@@ -19,6 +19,9 @@ command, to answer something else, to answer late, or to hang up:
     srv.script()                       # back to accepting everything
     srv.stop()
 
+ExchangeLike below is an on_data hook that rewrites Message-IDs as
+Exchange Online does (see its comment).
+
 A reply may be a string ("451 ...", multi-line with "\\n") or a list of
 strings used one per occurrence, then the default ("250 ..."): e.g.
 rcpt=["451 4.3.0 busy"] refuses the first RCPT only.
@@ -49,6 +52,7 @@ import socketserver
 import sys
 import threading
 import time
+import uuid
 
 DEFAULT_REPLIES = {
     "greeting": "220 fakesmtp.test ESMTP ready",
@@ -383,6 +387,53 @@ class FakeSMTP:
             self._send(sock, "auth")
         else:
             self._send(sock, None, "535 5.7.8 Error: authentication failed")
+
+
+class ExchangeLike:
+    """An on_data hook that makes FakeSMTP a submission server that rewrites
+    Message-IDs as Exchange Online and Outlook.com do: each accepted message
+    gets a new Message-ID, ours is kept in X-Microsoft-Original-Message-ID,
+    the rewritten message goes on through deliver(raw, rcpts) (e.g. to the
+    real Postfix) and its copy is filed by file_sent(raw) (e.g. an IMAP
+    APPEND to "Sent Items"); the 250 reply to the end of data names the new
+    id ("250 2.6.0 <id> [InternalId=...] Queued mail for delivery"), or,
+    with name_id False, none (the id is then only in the Sent copy).
+
+        relay = ExchangeLike(deliver, file_sent)
+        srv = FakeSMTP(on_data=relay)
+        relay.rewritten          {our Message-ID: the server's}
+    """
+
+    HOST = "PH0PR01MB0001.namprd01.prod.exchangelabs.test"
+
+    def __init__(self, deliver, file_sent, name_id=True):
+        self.deliver = deliver
+        self.file_sent = file_sent
+        self.name_id = name_id
+        self.rewritten = {}
+
+    def __call__(self, m):
+        head, sep, body = m.data.partition(b"\r\n\r\n")
+        out, skip = [], False
+        for line in head.split(b"\r\n"):
+            if line[:1] in (b" ", b"\t") and skip:
+                continue        # a folded Message-ID goes with it
+            skip = line.lower().startswith(b"message-id:")
+            if not skip:
+                out.append(line)
+        new = "<%s@%s>" % (uuid.uuid4().hex.upper(), self.HOST)
+        out.append(b"Message-ID: " + new.encode())
+        out.append(b"X-Microsoft-Original-Message-ID: " +
+                   m.message_id.encode())
+        raw = b"\r\n".join(out) + sep + body
+        self.deliver(raw, m.rcpts)
+        self.file_sent(raw)
+        self.rewritten[m.message_id] = new
+        if not self.name_id:
+            return "250 2.0.0 OK Queued mail for delivery"
+        return "250 2.6.0 %s [InternalId=%d, Hostname=%s] %d bytes in " \
+            "0.012, 512 KB/sec Queued mail for delivery" % (
+                new, len(self.rewritten), self.HOST, len(raw))
 
 
 def _main(argv):

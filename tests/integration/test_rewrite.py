@@ -1,7 +1,7 @@
 # test_rewrite.py - a submission server that rewrites Message-IDs as
 # Exchange Online and Outlook.com do, and replies from another address.
 #
-# The "exchange-like" server is tests/integration/fakesmtp.py with a relay
+# The "exchange-like" server is FakeSMTP with its ExchangeLike relay
 # hook: each message it accepts gets a new Message-ID (the original kept in
 # X-Microsoft-Original-Message-ID), goes on to the real Postfix, and its
 # rewritten copy is filed into the sender's "Sent Items" on the real
@@ -16,7 +16,7 @@ import sqlite3
 import uuid
 
 import ivtest as t
-from fakesmtp import FakeSMTP
+from fakesmtp import ExchangeLike, FakeSMTP
 
 ME = "me5@example.test"
 DAY = 86400
@@ -78,40 +78,12 @@ c = me.imap()
 c.create('"Sent Items"')
 c.logout()
 
-rewritten = {}          # our Message-ID -> the server's
-NAME_ID = [True]        # False: the reply names no id (as Outlook.com may)
-
-
-def exchange_like(m):
-    """The relay hook: rewrite, deliver through Postfix, file in Sent Items,
-    name the new id in the reply."""
-    head, sep, body = m.data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    ours = m.message_id
-    new = "<%s@PH0PR01MB0001.namprd01.prod.exchangelabs.test>" % \
-        uuid.uuid4().hex.upper()
-    out = []
-    skip = False
-    for line in lines:
-        if line[:1] in (b" ", b"\t") and skip:
-            continue
-        skip = line.lower().startswith(b"message-id:")
-        if not skip:
-            out.append(line)
-    out.append(b"Message-ID: " + new.encode())
-    out.append(b"X-Microsoft-Original-Message-ID: " + ours.encode())
-    raw = b"\r\n".join(out) + sep + body
-    t.send_mail(stack, ME, raw, to=m.rcpts, password=stack.password)
-    me.append("Sent Items", raw, flags="\\Seen")
-    rewritten[ours] = new
-    if not NAME_ID[0]:
-        return "250 2.0.0 OK Queued mail for delivery"
-    return "250 2.6.0 %s [InternalId=%d, Hostname=PH0PR01MB0001.namprd01." \
-        "prod.exchangelabs.test] %d bytes in 0.012, 512 KB/sec Queued mail " \
-        "for delivery" % (new, len(rewritten), len(raw))
-
-
-srv = FakeSMTP(on_data=exchange_like)
+relay = ExchangeLike(
+    lambda raw, rcpts: t.send_mail(stack, ME, raw, to=rcpts,
+                                   password=stack.password),
+    lambda raw: me.append("Sent Items", raw, flags="\\Seen"))
+rewritten = relay.rewritten     # our Message-ID -> the server's
+srv = FakeSMTP(on_data=relay)
 t.at_cleanup(srv.stop)
 d = t.tempdir()
 cfg = t.write_config(d, stack, user=ME, **{
@@ -224,7 +196,7 @@ if got is not None and seen[B] is not None:
 
 # --- the reply names no id: learned from the copy in Sent Items ---------------
 G = "gil@outlook-like.test"
-NAME_ID[0] = False
+relay.name_id = False
 ctl(cfg, "contact", "add", G, "--name", "Gil Grey")
 ctl(cfg, "outreach", G)
 r = once(cfg, offset=5 * DAY + 900)
