@@ -192,7 +192,7 @@ store_release(struct store *s, sqlite3_stmt *st)
 			return;
 		}
 	}
-	store_release(s, st);
+	sqlite3_finalize(st);           /* a one-off copy: not cached */
 }
 
 int

@@ -11,6 +11,7 @@
 #include "unit.h"
 #include "lifecycle.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 
 static int
@@ -507,6 +508,35 @@ test_provider_msgid_and_pause(void **state)
 	assert_int_equal(store_outbox_pause_clear(s), -ENOENT);
 }
 
+/* A statement in use while the same SQL is prepared again (nested use),
+ * and more statements than the cache holds: the extra copies are
+ * finalized on release, the cached ones reused. */
+static void
+test_statement_cache(void **state)
+{
+	struct store *s = *state;
+	static const char sql[] = "SELECT 1";
+	sqlite3_stmt *a, *b, *v[STORE_STMT_CACHE + 4];
+	char *texts[STORE_STMT_CACHE + 4];
+	size_t i;
+
+	assert_non_null(a = store_prepare(s, sql));
+	assert_non_null(b = store_prepare(s, sql));
+	assert_ptr_not_equal(a, b);
+	store_release(s, b);
+	store_release(s, a);
+	assert_ptr_equal(store_prepare(s, sql), a);     /* reused */
+	store_release(s, a);
+	for (i = 0; i < nitems(v); i++) {
+		texts[i] = xasprintf("SELECT %zu", i);
+		assert_non_null(v[i] = store_prepare(s, texts[i]));
+	}
+	for (i = 0; i < nitems(v); i++)
+		store_release(s, v[i]);
+	for (i = 0; i < nitems(v); i++)
+		free(texts[i]);
+}
+
 int
 main(void)
 {
@@ -525,6 +555,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_provider_msgid_and_pause,
 		    setup, teardown),
 		cmocka_unit_test(test_two_connections),
+		cmocka_unit_test_setup_teardown(test_statement_cache, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
