@@ -10,12 +10,14 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "account.h"
 #include "folders.h"
+#include "plan.h"
 #include "mime.h"
 #include "sched_int.h"
 #include "util.h"
@@ -24,6 +26,22 @@
 #define SENT_DETECT_MS          10000   /* how long a server-filed copy
                                            may take to appear */
 #define SENT_DETECT_STEP_MS     500
+
+/* One inbox item and one notice to the user (sent like every notice,
+ * whatever the limits), in one transaction. */
+static int
+tell_user(struct sched *s, const char *problem)
+{
+	int64_t item;
+	char param[32];
+	int r;
+
+	if ((r = store_inbox_add(s->st, 0, "config", problem, "", &item)) < 0)
+		return r;
+	snprintf(param, sizeof(param), "%lld", (long long)item);
+	return queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, iv_now(),
+	    param);
+}
 
 /* Says a folder problem once: the log, the status key and one inbox
  * item; the same problem again says nothing. NULL: all is well again. */
@@ -44,7 +62,8 @@ folder_problem(struct sched *s, const char *problem)
 	if (old == NULL || strcmp(old, problem) != 0) {
 		log_warnx("%s", problem);
 		(void)store_kv_set(s->st, FOLDER_PROBLEM_KEY, problem);
-		(void)store_inbox_add(s->st, 0, "config", problem, "", NULL);
+		if (STORE_TX(s->st, tell_user(s, problem)) < 0)
+			log_warnx("could not record a notice about: %s", problem);
 	}
 	free(old);
 }

@@ -328,8 +328,16 @@ t.like(r.out, r"folders +problem: imap\.drafts",
        "missing Drafts: status text shows it")
 r = ctl(cfgm, "inbox")
 t.like(r.out, r"Drafts folder", "missing Drafts: infoviewctl inbox has it")
-once(cfgm, end + DAY + 120)
 pm = t.Account(plain, ME)
+pm.wait_for("INBOX", lambda m: "Drafts folder" in (m.subject or ""),
+            timeout=10)
+time.sleep(1)
+notes = [m for m in pm.messages("INBOX") if "Drafts folder" in (m.subject or "")]
+t.is_(len(notes), 1, "missing Drafts: one notice to the user")
+if notes:
+    t.like(notes[0].text, r"Entw\u00fcrfe", "missing Drafts: the notice "
+           "names the folder")
+once(cfgm, end + DAY + 120)
 rem = pm.wait_for("INBOX", lambda m: m.subject.startswith("Reminder:") and
                   "Zoe" in m.subject, timeout=15)
 t.ok(rem is not None, "missing Drafts: the thank-you reminder still comes")
