@@ -838,6 +838,18 @@ setup_flags(struct setup *s, int argc, char **argv)
 	return optind == argc ? 0 : EXIT_USAGE;
 }
 
+/* A flag's value that goes into the file as it is: one line. */
+static bool
+flag_ok(const char *flag, const char *v)
+{
+	if (v == NULL || (strlen(v) <= 1024 && !str_has_ctl(v, false) &&
+	    v[0] != '\0'))
+		return true;
+	fprintf(stderr, "infoviewctl: setup: --%s: give a value on one line\n",
+	    flag);
+	return false;
+}
+
 /* Before the online check reads the app password through pass or
  * secret-tool, it has to be there: say how to store it and wait. */
 static int
@@ -871,6 +883,14 @@ setup_run(struct setup *s)
 	struct stat st;
 	int rc = EXIT_FAILED, r;
 
+	if (!flag_ok("smtp-url", s->a.smtp_url) ||
+	    !flag_ok("imap-host", s->a.imap_host) ||
+	    !flag_ok("ca-file", s->a.ca_file) ||
+	    !flag_ok("database", s->a.database) ||
+	    (s->a.auth != NULL && !check_auth(s->a.auth))) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (ask_identity(s) < 0 || ask_provider(s) < 0 || ask_signin(s) < 0 ||
 	    ask_availability(s) < 0) {
 		rc = s->interactive ? EXIT_FAILED : EXIT_USAGE;
