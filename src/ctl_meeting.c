@@ -275,7 +275,7 @@ meeting_list(struct ctl *c)
 			json_ktime(&j, "end", m->end);
 			json_kstr(&j, "tz", m->tz);
 			json_kstr(&j, "location", m->location);
-			json_kstr(&j, "state", m->state);
+			json_kstr(&j, "state", store_meeting_state_name(m->state));
 			json_kstr(&j, "rsvp", m->rsvp);
 			json_kstr(&j, "comment", m->rsvp_comment);
 			json_kstr(&j, "uid", m->uid);
@@ -287,7 +287,7 @@ meeting_list(struct ctl *c)
 			printf("%-4lld %-24s %-10s %-12s %-4s %s\n", (long long)m->id,
 			    tz_format(m->tz[0] ? m->tz : c->cfg->identity.timezone,
 			    m->start, "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)),
-			    m->state, m->rsvp, m->end <= iv_now() ? "yes" : "no",
+			    store_meeting_state_name(m->state), m->rsvp, m->end <= iv_now() ? "yes" : "no",
 			    email);
 		contact_free(ct);
 	}

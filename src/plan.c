@@ -254,7 +254,7 @@ meeting_reschedule(struct store *st, const struct config *cfg,
 
 	if ((r = meeting_load(st, meeting_id, &m, &c, ret_err)) < 0)
 		return r;
-	if (strcmp(m->state, MS_CANCELLED) == 0) {
+	if (m->state == MS_CANCELLED) {
 		*ret_err = xasprintf("meeting %lld is cancelled", (long long)meeting_id);
 		r = -EINVAL;
 		goto out;
@@ -300,7 +300,7 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 
 	if ((r = meeting_load(st, meeting_id, &m, &c, ret_err)) < 0)
 		return r;
-	if (strcmp(m->state, MS_CANCELLED) == 0) {
+	if (m->state == MS_CANCELLED) {
 		*ret_err = xasprintf("meeting %lld is already cancelled",
 		    (long long)meeting_id);
 		r = -EALREADY;
@@ -425,7 +425,7 @@ meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
 	free(snip);
 	/* The draft went out before the notes were written: save another. */
 	if (*text != '\0' && cfg->thankyou.draft && m->end <= iv_now() &&
-	    strcmp(m->state, MS_SCHEDULED) == 0 &&
+	    m->state == MS_SCHEDULED &&
 	    (c->state == CS_SCHEDULED || c->state == CS_INTERVIEWED) &&
 	    (r = draft_saved(st, m)) > 0) {
 		if ((r = queue_row(st, cfg, OK_DRAFT, c, m->id, false, iv_now(),

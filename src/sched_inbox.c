@@ -347,7 +347,7 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 		    "declined the invitation")) == 0)
 			r = need_user(s, c, "declined", reason, "");
 		free(reason);
-	} else if (r == 0 && was_declined && strcmp(m->state, MS_SCHEDULED) == 0 &&
+	} else if (r == 0 && was_declined && m->state == MS_SCHEDULED &&
 	    (strcmp(rsvp, "accepted") == 0 || strcmp(rsvp, "tentative") == 0)) {
 		/* They changed their mind: the meeting is on again. */
 		if ((r = queue_meeting_followups(s->st, s->cfg, c, m)) == 0)

@@ -111,7 +111,7 @@ meeting_of(struct meeting **mv, size_t nm, int64_t contact_id, time_t now,
 		const struct meeting *m = mv[i];
 
 		if (m->contact_id != contact_id ||
-		    strcmp(m->state, MS_SCHEDULED) != 0)
+		    m->state != MS_SCHEDULED)
 			continue;
 		if (m->end <= now && (held == NULL || m->start > held->start))
 			held = m;
@@ -206,7 +206,7 @@ keep_news(struct sched *s, const struct contact *c, time_t since,
 		char *d;
 		size_t j;
 
-		if (strcmp(m->state, MS_SCHEDULED) != 0 || m->contact_id == c->id ||
+		if (m->state != MS_SCHEDULED || m->contact_id == c->id ||
 		    m->end > now || m->end <= since)
 			continue;
 		for (j = 0; j < nc && o == NULL; j++)
@@ -286,7 +286,7 @@ digest_vars(struct sched *s, struct keep_vars *k)
 	(void)store_outbox_list(s->st, OB_QUEUED, 0, &ov, &no);
 	(void)store_inbox_list(s->st, false, &iv, &ni);
 	for (i = 0; i < nm; i++) {
-		if (strcmp(mv[i]->state, MS_SCHEDULED) != 0)
+		if (mv[i]->state != MS_SCHEDULED)
 			continue;
 		if (mv[i]->start >= now && mv[i]->start < now + DIGEST_AHEAD)
 			list_add(ahead, meeting_line(s, mv[i], cv, nc));

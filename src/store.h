@@ -414,15 +414,21 @@ void referral_rows_free(struct referral_row *v, size_t n);
 
 /* ---- meetings (store_meeting.c) ---------------------------------------- */
 
-#define MS_SCHEDULED    "scheduled"
-#define MS_CANCELLED    "cancelled"
+/* A meeting is scheduled until cancelled (meeting_cancel, plan.c). */
+enum meeting_state {
+	MS_SCHEDULED,
+	MS_CANCELLED,
+};
+/* "scheduled", "cancelled" as stored and shown. */
+const char *store_meeting_state_name(enum meeting_state state);
 
 struct meeting {
 	int64_t id, contact_id;
 	char *uid;
 	int sequence;
 	time_t start, end;
-	char *tz, *location, *state;
+	char *tz, *location;
+	enum meeting_state state;
 	char *rsvp;                     /* needs-action accepted declined tentative */
 	int rsvp_seq;
 	time_t rsvp_dtstamp;
@@ -447,8 +453,8 @@ int store_meeting_list(struct store *s, int64_t contact_id,
 /* New time (and SEQUENCE); the RSVP goes back to needs-action. */
 int store_meeting_set_time(struct store *s, int64_t id, time_t start,
     time_t end, const char *tz, const char *location, int sequence);
-int store_meeting_set_state(struct store *s, int64_t id, const char *state,
-    int sequence);
+int store_meeting_set_state(struct store *s, int64_t id,
+    enum meeting_state state, int sequence);
 int store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp,
     int seq, time_t dtstamp, const char *comment);
 /* Scheduled meetings whose end has passed and that were not handled. */

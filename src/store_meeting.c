@@ -16,6 +16,12 @@
 	"rsvp_seq, rsvp_dtstamp, rsvp_comment, by_contact, ended_handled, " \
 	"created, updated, notes, notes_at"
 
+const char *
+store_meeting_state_name(enum meeting_state state)
+{
+	return state == MS_CANCELLED ? "cancelled" : "scheduled";
+}
+
 void
 meeting_free(struct meeting *m)
 {
@@ -24,7 +30,6 @@ meeting_free(struct meeting *m)
 	free(m->uid);
 	free(m->tz);
 	free(m->location);
-	free(m->state);
 	free(m->rsvp);
 	free(m->rsvp_comment);
 	free(m->notes);
@@ -54,7 +59,9 @@ meeting_read(sqlite3_stmt *st)
 	m->end = (time_t)sqlite3_column_int64(st, 5);
 	m->tz = store_col_str(st, 6);
 	m->location = store_col_str(st, 7);
-	m->state = store_col_str(st, 8);
+	m->state = sqlite3_column_text(st, 8) != NULL &&
+	    strcmp((const char *)sqlite3_column_text(st, 8), "cancelled") == 0 ?
+	    MS_CANCELLED : MS_SCHEDULED;
 	m->rsvp = store_col_str(st, 9);
 	m->rsvp_seq = sqlite3_column_int(st, 10);
 	m->rsvp_dtstamp = (time_t)sqlite3_column_int64(st, 11);
@@ -119,7 +126,7 @@ store_meeting_add(struct store *s, const struct meeting *m, int64_t *ret_id)
 	sqlite3_bind_int64(st, 5, m->end);
 	store_bind_str(st, 6, m->tz ? m->tz : "");
 	store_bind_str(st, 7, m->location ? m->location : "");
-	store_bind_str(st, 8, m->state ? m->state : MS_SCHEDULED);
+	store_bind_str(st, 8, store_meeting_state_name(m->state));
 	store_bind_str(st, 9, m->rsvp ? m->rsvp : "needs-action");
 	sqlite3_bind_int(st, 10, m->by_contact);
 	sqlite3_bind_int64(st, 11, iv_now());
@@ -202,8 +209,8 @@ store_meeting_set_time(struct store *s, int64_t id, time_t start, time_t end,
 }
 
 int
-store_meeting_set_state(struct store *s, int64_t id, const char *state,
-    int sequence)
+store_meeting_set_state(struct store *s, int64_t id,
+    enum meeting_state state, int sequence)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE meetings SET state = ?2, sequence = ?3, updated = ?4 "
@@ -212,7 +219,7 @@ store_meeting_set_state(struct store *s, int64_t id, const char *state,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, state);
+	store_bind_str(st, 2, store_meeting_state_name(state));
 	sqlite3_bind_int(st, 3, sequence);
 	sqlite3_bind_int64(st, 4, iv_now());
 	return meeting_update(s, st);

@@ -185,7 +185,7 @@ test_meeting_lifecycle(void **state)
 	meeting_free(m);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_int_equal(m->sequence, 2);
-	assert_string_equal(m->state, MS_CANCELLED);
+	assert_int_equal(m->state, MS_CANCELLED);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_CANCEL), 1);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DRAFT), 0);
