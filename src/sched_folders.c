@@ -137,13 +137,94 @@ rewrites_key(const struct config *cfg)
 	return xasprintf("sent_rewrites.%s@%s", cfg->imap.user, cfg->imap.host);
 }
 
-/* Looks for message_id in Sent for up to wait_ms, under its own
- * Message-ID or, where the server rewrote it, in ORIGINAL_ID_HEADER.
- * 1 found (*ret_uid, *ret_rewritten set), 0 not found, <0 cannot tell
- * (the connection failed). */
+#define SENT_COPY_MAX           (1024 * 1024)   /* what we read of a copy */
+#define CONTENT_CANDIDATES      5       /* newest copies compared */
+#define CONTENT_DATE_SLACK      600     /* seconds between Date headers */
+
+/* The first address in a header value: inside <> or the whole value. */
+static char *
+first_address(const char *v)
+{
+	const char *lt, *gt;
+
+	if (v == NULL)
+		return NULL;
+	if ((lt = strchr(v, '<')) != NULL && (gt = strchr(lt, '>')) != NULL)
+		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return xstrdup(v);
+}
+
+/* A copy in the examined Sent folder that is our message by content:
+ * the same subject and recipient, a Date within minutes, another
+ * Message-ID (a server that rewrites ids without keeping ours). 1 with
+ * *ret_uid, 0 none, <0 the connection failed. */
 static int
-find_in_sent(struct sched *s, const char *message_id, long wait_ms,
-    uint32_t *ret_uid, bool *ret_rewritten)
+find_by_content(struct sched *s, const char *raw, size_t len,
+    uint32_t *ret_uid, char **ret_err)
+{
+	struct inmsg *ours = NULL, *m = NULL;
+	uint32_t *uids = NULL;
+	size_t n = 0, looked = 0, clen;
+	char *perr = NULL, *to = NULL, *craw = NULL, *cto;
+	int r = 0;
+
+	if (raw == NULL ||
+	    mime_parse_many_isolated(&raw, &len, 1, true, &ours, &perr) < 0 ||
+	    ours == NULL || str_empty(ours->subject) ||
+	    str_has_ctl(ours->subject, false) ||
+	    (to = first_address(inmsg_header(ours, "To"))) == NULL ||
+	    !email_valid(to))
+		goto out;
+	if ((r = imap_search_header(s->imap, "To", to, &uids, &n,
+	    ret_err)) < 0)
+		goto out;
+	while (n > 0 && r == 0 && looked++ < CONTENT_CANDIDATES) {
+		n--;
+		if ((r = imap_fetch(s->imap, uids[n], SENT_COPY_MAX, &craw,
+		    &clen, ret_err)) < 0) {
+			if (r == -EFBIG || r == -ENOENT)
+				r = 0;
+			continue;
+		}
+		freep(&perr);
+		if (mime_parse_many_isolated((const char *const *)&craw, &clen,
+		    1, true, &m, &perr) == 0 && m != NULL &&
+		    m->subject != NULL && strcmp(m->subject, ours->subject) == 0 &&
+		    m->message_id != NULL && (ours->message_id == NULL ||
+		    strcmp(m->message_id, ours->message_id) != 0) &&
+		    (cto = first_address(inmsg_header(m, "To"))) != NULL) {
+			if (strcasecmp(cto, to) == 0 && (m->date == 0 ||
+			    ours->date == 0 || labs((long)(m->date - ours->date)) <=
+			    CONTENT_DATE_SLACK)) {
+				*ret_uid = uids[n];
+				r = 1;
+			}
+			free(cto);
+		}
+		inmsg_free(m);
+		m = NULL;
+		freep(&craw);
+	}
+out:
+	inmsg_free(ours);
+	inmsg_free(m);
+	free(craw);
+	free(uids);
+	free(perr);
+	free(to);
+	return r;
+}
+
+/* Looks for message_id in Sent for up to wait_ms, under its own
+ * Message-ID or, where the server rewrote it, in ORIGINAL_ID_HEADER, or
+ * by content (find_by_content; raw NULL: not). 1 found (*ret_uid,
+ * *ret_rewritten set), 0 not found, <0 cannot tell (the connection
+ * failed). */
+static int
+find_in_sent(struct sched *s, const char *message_id, const char *raw,
+    size_t len, long wait_ms, uint32_t *ret_uid, bool *ret_rewritten)
 {
 	static const char *const fields[] = { "Message-ID", ORIGINAL_ID_HEADER };
 	uint32_t *uids = NULL, uidvalidity, uidnext;
@@ -174,6 +255,9 @@ find_in_sent(struct sched *s, const char *message_id, long wait_ms,
 			free(uids);
 			uids = NULL;
 		}
+		if (r == 0 && (waited == 0 || waited >= wait_ms) &&
+		    (r = find_by_content(s, raw, len, ret_uid, &err)) > 0)
+			*ret_rewritten = true;
 		if (r != 0 || waited >= wait_ms)
 			break;
 		nap(SENT_DETECT_STEP_MS);
@@ -187,12 +271,11 @@ find_in_sent(struct sched *s, const char *message_id, long wait_ms,
 	return r;
 }
 
-#define SENT_COPY_MAX   (1024 * 1024)   /* what we read of a Sent copy */
-
 char *
-sched_sent_assigned_id(struct sched *s, const char *message_id)
+sched_sent_assigned_id(struct sched *s, const char *message_id,
+    const char *raw, size_t raw_len)
 {
-	char *key = rewrites_key(s->cfg), *known = NULL, *raw = NULL;
+	char *key = rewrites_key(s->cfg), *known = NULL, *copy = NULL;
 	char *err = NULL, *perr = NULL, *assigned = NULL;
 	struct inmsg *m = NULL;
 	const char *h;
@@ -204,16 +287,16 @@ sched_sent_assigned_id(struct sched *s, const char *message_id)
 	if (store_kv_get(s->st, key, &known) < 0 || strcmp(known, "yes") != 0 ||
 	    sched_imap_ready(s) < 0 || s->box_sent == NULL)
 		goto out;
-	if (find_in_sent(s, message_id, SENT_DETECT_MS, &uid, &rewritten) <= 0 ||
-	    !rewritten)
+	if (find_in_sent(s, message_id, raw, raw_len, SENT_DETECT_MS, &uid,
+	    &rewritten) <= 0 || !rewritten)
 		goto out;
-	if ((r = imap_fetch(s->imap, uid, SENT_COPY_MAX, &raw, &len,
+	if ((r = imap_fetch(s->imap, uid, SENT_COPY_MAX, &copy, &len,
 	    &err)) < 0) {
 		if (r != -EFBIG)
 			(void)sched_imap_failed(s, "Sent copy fetch", r, err);
 		goto out;
 	}
-	if (mime_parse_isolated(raw, len, &m, &perr) == 0 &&
+	if (mime_parse_isolated(copy, len, &m, &perr) == 0 &&
 	    (h = inmsg_header(m, "Message-ID")) != NULL) {
 		while (*h == ' ' || *h == '\t')
 			h++;
@@ -223,7 +306,7 @@ sched_sent_assigned_id(struct sched *s, const char *message_id)
 	}
 out:
 	inmsg_free(m);
-	free(raw);
+	free(copy);
 	free(err);
 	free(perr);
 	free(known);
@@ -234,7 +317,8 @@ out:
 /* Whether to APPEND a copy under save_sent = auto: learned once per
  * account, after its first message, and remembered in the database. */
 static bool
-append_needed(struct sched *s, const char *message_id)
+append_needed(struct sched *s, const char *message_id, const char *raw,
+    size_t len)
 {
 	char *key = account_sent_copies_key(s->cfg), *known = NULL;
 	bool append = true, rewritten = false;
@@ -245,7 +329,7 @@ append_needed(struct sched *s, const char *message_id)
 		append = strcmp(known, "yes") != 0;
 		goto out;
 	}
-	if ((r = find_in_sent(s, message_id, SENT_DETECT_MS, &uid,
+	if ((r = find_in_sent(s, message_id, raw, len, SENT_DETECT_MS, &uid,
 	    &rewritten)) < 0) {
 		append = false; /* never two copies; ask again next time */
 		goto out;
@@ -255,9 +339,9 @@ append_needed(struct sched *s, const char *message_id)
 	if (rewritten) {
 		char *rk = rewrites_key(s->cfg);
 
-		log_info("%s rewrites the Message-ID of sent mail and keeps ours "
-		    "in %s; infoviewd learns the new ones from Sent",
-		    s->cfg->smtp.url, ORIGINAL_ID_HEADER);
+		log_info("%s rewrites the Message-ID of sent mail; infoviewd "
+		    "learns the new ones from its copies in Sent",
+		    s->cfg->smtp.url);
 		(void)store_kv_set(s->st, rk, "yes");
 		free(rk);
 	}
@@ -286,7 +370,7 @@ sched_save_sent(struct sched *s, const char *message_id, const char *raw,
 	    sched_imap_ready(s) < 0 || s->box_sent == NULL)
 		return;
 	if (s->cfg->imap.save_sent == SAVE_SENT_AUTO &&
-	    !append_needed(s, message_id))
+	    !append_needed(s, message_id, raw, len))
 		return;
 	if (s->imap == NULL)
 		return;

@@ -77,8 +77,10 @@ bool sched_imap_failed(struct sched *s, const char *what, int r,
 /* Where the server rewrote a message's Message-ID (learned from the
  * first Sent copy) and its reply did not name the new one: the new one,
  * from the copy it filed in Sent (X-Microsoft-Original-Message-ID names
- * ours); NULL when not found. Allocated. */
-char *sched_sent_assigned_id(struct sched *s, const char *message_id);
+ * ours, or by content: subject, recipient, date); NULL when not found.
+ * Allocated. */
+char *sched_sent_assigned_id(struct sched *s, const char *message_id,
+    const char *raw, size_t raw_len);
 void sched_save_sent(struct sched *s, const char *message_id,
     const char *raw, size_t len);
 

@@ -515,7 +515,8 @@ resume_sending(struct sched *s)
 static void
 learn_assigned_id(struct sched *s, const struct outbox_row *row)
 {
-	char *id = sched_sent_assigned_id(s, row->message_id);
+	char *id = sched_sent_assigned_id(s, row->message_id, row->raw,
+	    row->raw_len);
 
 	if (id != NULL && strcmp(id, row->message_id) != 0 &&
 	    STORE_TX(s->st, store_outbox_set_provider_msgid(s->st, row->id,

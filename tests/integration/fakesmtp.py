@@ -397,7 +397,9 @@ class ExchangeLike:
     real Postfix) and its copy is filed by file_sent(raw) (e.g. an IMAP
     APPEND to "Sent Items"); the 250 reply to the end of data names the new
     id ("250 2.6.0 <id> [InternalId=...] Queued mail for delivery"), or,
-    with name_id False, none (the id is then only in the Sent copy).
+    with name_id False, none (the id is then only in the Sent copy); with
+    keep_original False the copy does not name ours either (it is ours
+    only by content).
 
         relay = ExchangeLike(deliver, file_sent)
         srv = FakeSMTP(on_data=relay)
@@ -406,10 +408,11 @@ class ExchangeLike:
 
     HOST = "PH0PR01MB0001.namprd01.prod.exchangelabs.test"
 
-    def __init__(self, deliver, file_sent, name_id=True):
+    def __init__(self, deliver, file_sent, name_id=True, keep_original=True):
         self.deliver = deliver
         self.file_sent = file_sent
         self.name_id = name_id
+        self.keep_original = keep_original
         self.rewritten = {}
 
     def __call__(self, m):
@@ -423,8 +426,9 @@ class ExchangeLike:
                 out.append(line)
         new = "<%s@%s>" % (uuid.uuid4().hex.upper(), self.HOST)
         out.append(b"Message-ID: " + new.encode())
-        out.append(b"X-Microsoft-Original-Message-ID: " +
-                   m.message_id.encode())
+        if self.keep_original:
+            out.append(b"X-Microsoft-Original-Message-ID: " +
+                       m.message_id.encode())
         raw = b"\r\n".join(out) + sep + body
         self.deliver(raw, m.rcpts)
         self.file_sent(raw)

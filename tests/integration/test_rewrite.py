@@ -210,6 +210,39 @@ t.like(r.err, r"found on its copy in Sent", "the log says where it came from")
 t.is_(len(me.messages("Sent Items")), len(rewritten),
       "save_sent = auto: no copies of ours next to the server's")
 
+# --- neither the reply nor the copy names ours: learned by content ----------
+ME3 = "me7@example.test"
+me3 = t.Account(stack, ME3)
+c = me3.imap()
+c.create('"Sent Items"')
+c.logout()
+relay3 = ExchangeLike(
+    lambda raw, rcpts: t.send_mail(stack, ME3, raw, to=rcpts,
+                                   password=stack.password),
+    lambda raw: me3.append("Sent Items", raw, flags="\\Seen"),
+    name_id=False, keep_original=False)
+srv3 = FakeSMTP(on_data=relay3)
+t.at_cleanup(srv3.stop)
+d3 = t.tempdir()
+cfg3 = t.write_config(d3, stack, user=ME3, **{
+    "smtp.url": srv3.url, "smtp.tls": "none", "smtp.user": None,
+    "smtp.password_file": None, "smtp.ca_file": None,
+    "imap.sent": "Sent Items", "imap.save_sent": "auto"})
+H1, H2 = "hal@content.test", "hana@content.test"
+for addr in (H1, H2):
+    ctl(cfg3, "contact", "add", addr, "--name", "Hal Hill")
+ctl(cfg3, "outreach", H1, H2)
+r = once(cfg3)
+rows = db(d3, "SELECT message_id, provider_message_id FROM outbox "
+          "WHERE kind = 'outreach'")
+t.ok(len(rows) == 2 and all(p and p == relay3.rewritten.get(m)
+                            for m, p in rows),
+     "by content: both ids learned from the Sent copies, each its own "
+     "(same subject, another recipient)", repr(rows) +
+     repr(relay3.rewritten))
+t.is_(len(me3.messages("Sent Items")), 2,
+      "by content: save_sent = auto added no copies of ours")
+
 # =============================================================================
 # A colleague's reply in a thread the server did not rewrite (real Postfix)
 # =============================================================================
