@@ -327,6 +327,19 @@ append_needed(struct sched *s, const char *message_id, const char *raw,
 
 	if (store_kv_get(s->st, key, &known) == 0 && !str_empty(known)) {
 		append = strcmp(known, "yes") != 0;
+		/* A provider that was slower than SENT_DETECT_MS the first
+		 * time: one look without waiting, so that a copy it did file
+		 * is never doubled. */
+		if (append && (r = find_in_sent(s, message_id, 0, &uid,
+		    &rewritten)) != 0) {
+			append = false;
+			if (r > 0) {
+				(void)store_kv_set(s->st, key, "yes");
+				log_info("%s files sent mail into Sent itself after "
+				    "all; infoviewd will not add copies",
+				    s->cfg->imap.host);
+			}
+		}
 		goto out;
 	}
 	if ((r = find_in_sent(s, message_id, raw, len, SENT_DETECT_MS, &uid,
