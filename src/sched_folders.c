@@ -330,7 +330,7 @@ append_needed(struct sched *s, const char *message_id, const char *raw,
 		/* A provider that was slower than SENT_DETECT_MS the first
 		 * time: one look without waiting, so that a copy it did file
 		 * is never doubled. */
-		if (append && (r = find_in_sent(s, message_id, 0, &uid,
+		if (append && (r = find_in_sent(s, message_id, NULL, 0, 0, &uid,
 		    &rewritten)) != 0) {
 			append = false;
 			if (r > 0) {
