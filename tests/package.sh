@@ -3,8 +3,9 @@
 # scratch directory (dpkg-buildpackage -us -uc -b, which runs the unit tests
 # only), runs lintian on it, and checks the result: the files are where
 # Debian puts them, /etc/infoviewd.conf is a conffile, the units are not
-# enabled behind the user's back, and the packaged infoviewd -t accepts the
-# packaged configuration and templates (extracted into a throwaway root).
+# enabled behind the user's back, the package installs with dpkg into a
+# throwaway root and purges cleanly, and the installed infoviewd -t accepts
+# the installed configuration and templates.
 # Prints TAP and a "# PASS: N / # FAIL: N" summary for .ci/run.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,9 +85,30 @@ check "the binaries are PIE" \
      file '$work/root/usr/sbin/infoviewd' | grep -q 'pie executable' &&
      file '$work/root/usr/bin/infoviewctl' | grep -q 'pie executable'"
 
-# The packaged daemon checks the packaged configuration (its database moved
-# into the scratch directory) with the packaged templates.
-root="$work/root"
+# A real installation with dpkg into a throwaway root: a dpkg database of
+# its own, the maintainer scripts run with DPKG_ROOT (so the host's systemd
+# state is left alone). The root holds no libc, so dependencies are not
+# checked there: the programs run with the host's libraries.
+inst="$work/inst"
+mkdir -p "$inst/var/lib/dpkg/info" "$inst/var/lib/dpkg/updates" \
+    "$inst/var/lib/dpkg/triggers"
+: >"$inst/var/lib/dpkg/status"
+dpkg_root() {
+	dpkg --root="$inst" --force-script-chrootless --force-depends \
+	    --log=/dev/null "$@" >>"$work/dpkg.log" 2>&1
+}
+check "dpkg -i into a throwaway root" "dpkg_root -i '$deb'"
+dpkg-query --admindir="$inst/var/lib/dpkg" -W \
+    -f='${Status}|${Conffiles}\n' infoviewd >"$work/query" 2>&1
+check "dpkg has it installed, /etc/infoviewd.conf a conffile" \
+    "grep -q '^install ok installed|.*/etc/infoviewd.conf' '$work/query'"
+check "installing enables no unit" \
+    "[ ! -e '$inst/etc/systemd/system/multi-user.target.wants/infoviewd.service' ] &&
+     [ ! -e '$inst/etc/systemd/user/default.target.wants/infoviewd.service' ]"
+
+# The installed daemon checks the installed configuration (its database
+# moved into the scratch directory) with the installed templates.
+root="$inst"
 sed "s|/var/lib/infoviewd/infoviewd.db|$work/state/infoviewd.db|" \
     "$root/etc/infoviewd.conf" >"$work/infoviewd.conf"
 mkdir -p "$work/state"
@@ -103,4 +125,9 @@ check "packaged binaries look for the shipped templates in /usr/share/infoviewd"
      grep -aq /usr/share/infoviewd/templates '$root/usr/bin/infoviewctl'"
 check "packaged infoviewctl runs" \
     "'$root/usr/bin/infoviewctl' --help >/dev/null 2>&1"
+check "dpkg --purge removes it, configuration included" \
+    "dpkg_root --purge infoviewd && [ ! -e '$inst/usr/sbin/infoviewd' ] &&
+     [ ! -e '$inst/etc/infoviewd.conf' ] &&
+     [ ! -e '$inst/usr/share/infoviewd/templates/outreach.txt' ]"
+[ "$failed" -eq 0 ] || sed 's/^/# dpkg: /' "$work/dpkg.log"
 finish
