@@ -34,7 +34,9 @@ def ctl_at(cfg, when, *args):
     # faketime is preloaded ahead of a sanitizer build's runtime.
     asan = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"),
                                 "verify_asan_link_order=0") if x)
-    return t.run(cmd, env={"TZ": "UTC", "ASAN_OPTIONS": asan})
+    # faketime sets the clock: cancel any product clock offset (IVTEST_AT).
+    return t.run(cmd, env={"TZ": "UTC", "ASAN_OPTIONS": asan,
+                           "INFOVIEWD_TIME_OFFSET": str(-t.BASE_OFFSET)})
 
 
 def run_pty(cfg, *args):
@@ -179,7 +181,9 @@ for addr in ("ana@acme.test", "bo@acme.test", "cy@initech.test"):
 
 
 def env_at(ts):
-    return {"INFOVIEWD_TIME_OFFSET": str(int(ts - time.time()))}
+    """The product's clock at ts (program_env adds any IVTEST_AT offset
+    to this one, and t.now() includes it)."""
+    return {"INFOVIEWD_TIME_OFFSET": str(int(ts - t.now()))}
 
 
 mon9 = utc("2026-12-07 09:00:00")
