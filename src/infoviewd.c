@@ -374,9 +374,11 @@ record_start(struct store *st)
 	char v[32];
 
 	snprintf(v, sizeof(v), "%ld", (long)getpid());
-	store_kv_set(st, "daemon.pid", v);
-	store_kv_set(st, "daemon.started", format_rfc3339(iv_now(), v, sizeof(v)));
-	store_kv_set(st, "daemon.state", "running");
+	/* What `infoviewctl status` shows; not worth stopping for. */
+	(void)store_kv_set(st, "daemon.pid", v);
+	(void)store_kv_set(st, "daemon.started",
+	    format_rfc3339(iv_now(), v, sizeof(v)));
+	(void)store_kv_set(st, "daemon.state", "running");
 }
 
 /* Waits for the next due time, new mail, a wake-up or a signal. */
@@ -470,7 +472,7 @@ run(const char *path, bool once)
 	}
 	if (!once) {
 		notify_stopping();
-		store_kv_set(st, "daemon.state", "stopped");
+		(void)store_kv_set(st, "daemon.state", "stopped");
 		log_info("stopping");
 	}
 out:

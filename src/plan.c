@@ -421,8 +421,10 @@ meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
 		cut = utf8_cut(snip, cut);      /* not inside a sequence */
 		strcpy(snip + cut, "...");
 	}
-	store_event_add(st, c->id, "note", snip);
+	r = store_event_add(st, c->id, "note", snip);
 	free(snip);
+	if (r < 0)
+		goto out;
 	/* The draft went out before the notes were written: save another. */
 	if (*text != '\0' && cfg->thankyou.draft && m->end <= iv_now() &&
 	    m->state == MS_SCHEDULED &&
@@ -544,8 +546,12 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 			last = rows[i]->sent_at;
 		else if (kind_is(rows[i]->state, OB_QUEUED) && queued == 0)
 			queued = rows[i]->id;
-		else if (kind_is(rows[i]->state, OB_QUEUED))
-			store_outbox_cancel(st, rows[i]->id, "one digest at a time");
+		else if (kind_is(rows[i]->state, OB_QUEUED) &&
+		    (r = store_outbox_cancel(st, rows[i]->id,
+		    "one digest at a time")) < 0) {
+			outbox_rows_free(rows, n);
+			return r;
+		}
 	}
 	next = plan_digest_next(cfg, last > 0 ? last : now);
 	if (next == 0) {

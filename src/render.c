@@ -215,7 +215,8 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 		return r;
 	}
 	if (x->contact != NULL && x->contact->referrer_id != 0)
-		store_contact_get(env->st, x->contact->referrer_id, &x->referrer);
+		(void)store_contact_get(env->st, x->contact->referrer_id,
+		    &x->referrer);              /* gone: no referrer */
 	if (row->meeting_id != 0 &&
 	    (r = store_meeting_get(env->st, row->meeting_id, &x->meeting)) < 0) {
 		*ret_err = xasprintf("queue %lld: its meeting is gone",
@@ -244,7 +245,8 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 		    &x->n_slots)) < 0)
 			return r;
 	} else if (x->contact != NULL) {
-		store_slots_get(env->st, x->contact->id, &x->slot_starts, &x->n_slots);
+		(void)store_slots_get(env->st, x->contact->id, /* none: none */
+		    &x->slot_starts, &x->n_slots);
 	}
 	x->slots = xcalloc(x->n_slots ? x->n_slots : 1, sizeof(*x->slots));
 	for (i = 0; i < x->n_slots; i++) {

@@ -374,8 +374,8 @@ react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
 		free(err);
 		return 0;               /* skipped with a log line */
 	}
-	if (ic.uid != NULL)
-		store_meeting_by_uid(s->st, ic.uid, &m);
+	if (ic.uid != NULL)             /* -ENOENT: none of ours */
+		(void)store_meeting_by_uid(s->st, ic.uid, &m);
 	if (strcmp(ic.method, "REPLY") == 0 && m != NULL)
 		r = react_itip_reply(s, c, m, &ic, sender);
 	else if (strcmp(ic.method, "COUNTER") == 0 && m != NULL && ic.start > 0) {
@@ -489,7 +489,7 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	out->intent = cl.cls == MSG_HUMAN ? reply_intent_name(cl.intent) : "";
 	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
 	    id != 0)
-		store_contact_get(s->st, id, &c);
+		(void)store_contact_get(s->st, id, &c);  /* gone: no contact */
 	if (c == NULL) {
 		log_debug("message from %s matches no contact; ignored",
 		    m->from_addr ? m->from_addr : "(unknown)");
@@ -497,7 +497,8 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	}
 	out->contact_id = c->id;
 	out->snippet = snippet_of(cl.new_text ? cl.new_text : m->text);
-	store_event_add(s->st, c->id, "received", out->snippet);
+	if ((r = store_event_add(s->st, c->id, "received", out->snippet)) < 0)
+		goto out;
 	log_info("%s from %s%s%s%s%s", out->cls, c->email,
 	    out->intent[0] ? ": " : "", out->intent, cl.reason ? " - " : "",
 	    cl.reason ? cl.reason : "");

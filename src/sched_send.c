@@ -163,7 +163,9 @@ gap_after_send(struct sched *s, time_t now)
 		return;
 	gap += (long)random_uniform((uint32_t)(gap / 2 + 1));
 	snprintf(v, sizeof(v), "%lld", (long long)(now + gap));
-	store_kv_set(s->st, GATE_KV_NEXT_AFTER, v);
+	if (store_kv_set(s->st, GATE_KV_NEXT_AFTER, v) < 0)
+		log_warnx("%s: cannot record the gap before the next message: %s",
+		    store_path(s->st), store_errmsg(s->st));
 }
 
 /* How many follow-ups were sent to a contact. */
@@ -198,8 +200,10 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 	    is_draft(row->kind) ? " draft saved" : " sent",
 	    row->message_id, assigned ? " (the server's id: " : "",
 	    assigned ? assigned : "", assigned ? ")" : "", row->subject);
-	store_event_add(s->st, c->id, "sent", detail);
+	r = store_event_add(s->st, c->id, "sent", detail);
 	free(detail);
+	if (r < 0)
+		return r;
 	if (kind_is(row->kind, OK_OUTREACH)) {
 		r = lifecycle_advance(s->st, c->id, CS_CONTACTED,
 		    "outreach sent");
@@ -229,8 +233,9 @@ hold_row(struct sched *s, const struct outbox_row *row, const char *err)
 
 	if ((r = store_outbox_mark_held(s->st, row->id, err)) < 0)
 		return r;
-	if (row->contact_id != 0)
-		store_event_add(s->st, row->contact_id, "held", err);
+	if (row->contact_id != 0 &&
+	    (r = store_event_add(s->st, row->contact_id, "held", err)) < 0)
+		return r;
 	return store_inbox_add(s->st, row->contact_id, "held", err, "", NULL);
 }
 
@@ -506,7 +511,9 @@ resume_sending(struct sched *s)
 		return;
 	log_info("sending resumed (paused since %s: %s)",
 	    format_rfc3339(p.since, since, sizeof(since)), p.cause);
-	store_outbox_pause_clear(s->st);
+	if (store_outbox_pause_clear(s->st) < 0)        /* tried again next time */
+		log_warnx("%s: cannot record that sending resumed: %s",
+		    store_path(s->st), store_errmsg(s->st));
 	outbox_pause_done(&p);
 }
 
