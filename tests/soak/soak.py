@@ -378,6 +378,7 @@ class Daemon:
 
 
 daemon = Daemon()
+t.at_cleanup(lambda: daemon.kill9())   # an interrupted run leaves nothing
 
 # =============================================================================
 # 200 contacts from a LinkedIn-style export, each with a behaviour
@@ -846,9 +847,14 @@ def ctl_race(frng):
         ctl("queue", "cancel", str(frng.choice(rows)[0]))
 
 
+fault_log = open(os.path.join(LOGS, "faults.log"), "a")
+
+
 def fire(kind, frng):
     global kills
     fault_counts[kind] += 1
+    fault_log.write("%s %s (incarnation %d)\n" % (stamp(), kind, daemon.n))
+    fault_log.flush()
     if kind == "kill9":
         if daemon.kill9():
             kills += 1
@@ -884,9 +890,11 @@ def fire(kind, frng):
         write_pw(SMTP_PW, "not-the-password-%d" % frng.randint(0, 999))
         def fixed():
             # The user puts the right password back and tells the daemon
-            # (SIGHUP resumes sending paused by an account refusal).
+            # (SIGHUP or `queue retry` resume sending paused by an account
+            # refusal, also in a daemon started since).
             write_pw(SMTP_PW, stack.password)
             daemon.hup()
+            ctl("queue", "retry")
         start_phase(kind, frng.uniform(2, 10), fixed)
     elif kind == "imap_silent":
         end_phase(kind)
@@ -912,6 +920,7 @@ def fire(kind, frng):
             os.unlink(filler)
         start_phase(kind, frng.uniform(2, 6), free)
     elif kind == "sighup_config":
+        daemon.settle_in()      # a daemon just started has read its config
         broken = GOOD_CONF.replace("outreach = {", "outreach = {\n  "
                                    "daily_limit = ;", 1)
         write_conf(broken)
