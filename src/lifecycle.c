@@ -25,7 +25,8 @@
  *   side exits, from any state not yet closed:
  *     declined  react_human (a reply that declines)
  *     bounced   react_bounce (sched_inbox.c)
- *     stopped   react_human (asked not to be contacted), contact_stop
+ *     stopped   react_human (asked not to be contacted), react_complaint
+ *               (sched_inbox.c, marked as spam), contact_stop
  *               (ctl_contact.c, `infoviewctl contact stop`); also from
  *               bounced and declined
  *

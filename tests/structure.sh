@@ -118,5 +118,23 @@ else
 	printf '%s\n' "$bad" | sed '/^$/d; s/^/#   /'
 fi
 
+# ---- 4: the lifecycle diagram names functions that exist ------------------
+# Every name(...)-like word with an underscore in the comment at the top of
+# lifecycle.c (state names and config keys aside) is a function defined
+# in src/.
+bad=""
+for f in $(sed -n '1,/\*\//p' "$src/lifecycle.c" | tr -c 'a-z0-9_.*\n' ' ' |
+    tr ' ' '\n' | grep -E '^[a-z][a-z0-9]*_[a-z0-9_]*$' | sort -u); do
+	case $f in
+	followed_up | no_response) continue ;;  # states
+	esac
+	grep -q "^$f(" "$src"/*.c || bad="$bad $f"
+done
+if [ -z "$bad" ]; then
+	ok "the lifecycle diagram names only functions that exist"
+else
+	not_ok "the lifecycle diagram names functions that do not exist:$bad"
+fi
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
