@@ -119,7 +119,8 @@ window_next_open(const struct config *cfg, const char *zone, time_t t)
 	    cfg->outreach.window_start_min, cfg->outreach.window_end_min, t);
 	/* The window r lies in: from t to its end, the answer is max(t, r). */
 	timewin_day_of(zone, r, &d);
-	if (timewin_span(zone, &d, cfg->outreach.window_start_min,
+	if ((cfg->outreach.send_days_mask & (1u << d.wday)) &&
+	    timewin_span(zone, &d, cfg->outreach.window_start_min,
 	    cfg->outreach.window_end_min, &open, &close) == 0 &&
 	    open <= r && r < close)
 		window_memo_set(cfg, zone, t, r, close);
