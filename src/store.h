@@ -163,8 +163,6 @@ int store_event_list(struct store *s, int64_t contact_id, struct event **ret,
 #define STORE_STAGES_MAX 8
 int store_contact_reached(struct store *s, const unsigned *stages, size_t n,
     int64_t *ret_counts);
-/* Count of contacts per state, for status: counts[CS_COUNT]. */
-int store_contact_state_counts(struct store *s, int64_t *ret_counts);
 /* All custom variable keys in use (for template checks), caller frees. */
 int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 
