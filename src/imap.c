@@ -367,6 +367,7 @@ static int
 imap_tls_start(struct imap_io *io, const char *host, const char *ca_file,
     char **ret_err)
 {
+	gnutls_x509_trust_list_t empty;
 	gnutls_datum_t out;
 	unsigned status;
 	int r;
@@ -428,6 +429,12 @@ imap_tls_start(struct imap_io *io, const char *host, const char *ca_file,
 		    gnutls_strerror(r));
 		return -EPROTO;
 	}
+	/* Verified. The parsed trust store (hundreds of CAs, most of an idle
+	 * daemon's heap) is not needed for the rest of the session: an empty
+	 * list takes its place (a renegotiation would then fail verification
+	 * and the connection be made again). */
+	if (gnutls_x509_trust_list_init(&empty, 0) == 0)
+		gnutls_certificate_set_trust_list(io->cred, empty, 0);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -433,6 +434,12 @@ run(const char *path, bool once)
 	uint64_t wd_usec = notify_watchdog_usec();
 	time_t next;
 
+	/* A process that mostly waits: one malloc arena (there are no
+	 * threads of ours), and a fixed mmap threshold, so that a large buffer
+	 * (a message read whole) goes back to the system when freed instead
+	 * of raising the threshold for good. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (load_all(path, NULL, &cfg, &ts) < 0)
 		return EXIT_CONFIG;
 	if (store_open(cfg->storage.database, &st, &err) < 0) {

@@ -92,6 +92,7 @@ sched_new(struct config *cfg, struct tmplset *ts, struct store *st, bool once)
 	s->ts = ts;
 	s->st = st;
 	s->inbox_dirty = true;
+	s->worked = true;
 	return s;
 }
 
@@ -392,13 +393,13 @@ smtp_rest(struct sched *s)
 		return;
 	smtp_free(s->smtp);
 	s->smtp = NULL;
-	malloc_trim(0);
+	s->worked = true;
 }
 
 time_t
 sched_pass(struct sched *s, volatile int *stop)
 {
-	time_t now = iv_now(), next, due, paused;
+	time_t now = iv_now(), next, due, paused, send_next;
 	bool idle = s->cfg->imap.idle && s->imap != NULL && imap_has_idle(s->imap);
 	long poll = idle ? s->cfg->imap.idle_refresh : s->cfg->imap.poll_interval;
 
@@ -414,31 +415,57 @@ sched_pass(struct sched *s, volatile int *stop)
 	if (!*stop)
 		sched_send_due(s, stop);
 	now = iv_now();
+	send_next = 0;
+	if ((paused = sched_send_paused_until(s)) > now)
+		send_next = paused;     /* nothing goes out before */
+	else if (store_outbox_next_due(s->st, &due) == 0)
+		send_next = due > now ? due : now + 1;
+	/* Nothing to send for two minutes (whatever else wakes us meanwhile,
+	 * such as the IMAP liveness checks): SMTP rests. */
+	if (s->smtp == NULL || (send_next != 0 && send_next - now <
+	    SMTP_IDLE_CLOSE) || s->smtp_since == 0)
+		s->smtp_since = s->smtp != NULL ? now : 0;
+	else if (now - s->smtp_since >= SMTP_IDLE_CLOSE) {
+		smtp_rest(s);
+		s->smtp_since = 0;
+	}
 	next = now + poll;
 	if (s->imap != NULL)            /* IDLE ends then: is it still there? */
 		next = earliest(next, s->imap_heard + liveness_quiet(s) > now ?
 		    s->imap_heard + liveness_quiet(s) : now + 1);
-	if ((paused = sched_send_paused_until(s)) > now)
-		next = earliest(next, paused);  /* nothing goes out before */
-	else if (store_outbox_next_due(s->st, &due) == 0)
-		next = earliest(next, due > now ? due : now + 1);
+	if (send_next != 0)
+		next = earliest(next, send_next);
+	if (s->smtp_since != 0)
+		next = earliest(next, s->smtp_since + SMTP_IDLE_CLOSE);
 	if (s->imap == NULL)
 		next = earliest(next, s->imap_retry_at > now ? s->imap_retry_at :
 		    now + 1);
 	else if (!idle)
 		next = earliest(next, s->last_sync + poll);
-	if (next - now >= SMTP_IDLE_CLOSE)
-		smtp_rest(s);
 	snprintf(s->status, sizeof(s->status), "%s; next action in %s",
 	    s->imap != NULL ? "watching the inbox" : "inbox unreachable",
 	    format_duration(next - now));
 	return next;
 }
 
+/* After a burst of work, before waiting: the database's page cache and
+ * the heap's free memory go back to the system (see infoviewd(8), memory). */
+static void
+rest(struct sched *s)
+{
+	if (!s->worked)
+		return;
+	s->worked = false;
+	store_release_memory(s->st);
+	malloc_trim(0);
+}
+
 int
 sched_idle_begin(struct sched *s)
 {
 	char *err = NULL;
+
+	rest(s);
 
 	if (!s->cfg->imap.idle || s->imap == NULL || !imap_has_idle(s->imap) ||
 	    s->inbox_dirty)

@@ -1173,6 +1173,8 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 	}
 	for (i = 0; i < n && uids[i] <= last_uid; i++)
 		;
+	if (i < n)
+		s->worked = true;
 	while (i < n && !*stop) {
 		size_t k = n - i < HDR_BATCH ? n - i : HDR_BATCH;
 

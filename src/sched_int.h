@@ -38,6 +38,8 @@ struct sched {
 	bool inbox_settled;
 	bool once;                      /* --once: no systemd notifications */
 	bool inbox_dirty;               /* new mail signalled: sync now */
+	bool worked;                    /* memory to give back before waiting */
+	time_t smtp_since;              /* SMTP open with nothing due since */
 	bool send_paused;               /* the account was refused this pass */
 	bool notices_by_imap;           /* paused: notices go by APPEND */
 	time_t imap_retry_at;

@@ -304,6 +304,12 @@ store_errmsg(struct store *s)
 	return s->errbuf;
 }
 
+void
+store_release_memory(struct store *s)
+{
+	(void)sqlite3_db_release_memory(s->db);
+}
+
 const char *
 store_path(struct store *s)
 {

@@ -59,6 +59,8 @@ int store_kv_get(struct store *s, const char *key, char **ret); /* -ENOENT */
 const char *store_errmsg(struct store *s);
 /* The database's path, for messages. */
 const char *store_path(struct store *s);
+/* Gives the page cache's unused pages back (a daemon about to wait). */
+void store_release_memory(struct store *s);
 
 /* ---- contacts (store_contact.c) ---------------------------------------- */
 
