@@ -877,8 +877,8 @@ ctl_preview(struct ctl *c, int argc, char **argv)
 		goto out;
 	/* A row as the daemon would queue it, rendered as it renders one. */
 	msgid = mime_new_message_id(c->cfg->identity.email);
-	row.kind = (char *)render_kind_of(tname, &row.to_user);
-	row.state = (char *)OB_QUEUED;
+	(void)render_kind_of(tname, &row.kind, &row.to_user); /* known name */
+	row.state = OB_QUEUED;
 	row.contact_id = ct->id;
 	row.meeting_id = preview_meeting(c, ct);
 	row.due = iv_now();

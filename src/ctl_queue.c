@@ -118,7 +118,7 @@ outreach_forecast(struct ctl *c, const int64_t *ids, size_t nids)
 		return;
 	}
 	for (i = 0; i < nf; i++) {
-		if (strcmp(f[i].kind, OK_OUTREACH) != 0)
+		if (f[i].kind != OK_OUTREACH)
 			continue;
 		for (k = 0; k < nids && ids[k] != f[i].contact_id; k++)
 			;
@@ -284,7 +284,7 @@ pause_print(struct ctl *c, const struct outbox_pause *p)
 static time_t
 row_when(const struct outbox_row *r, const struct gate_forecast *f)
 {
-	if (strcmp(r->state, OB_SENT) == 0)
+	if (r->state == OB_SENT)
 		return r->sent_at;
 	return f != NULL ? f->at : r->due;
 }
@@ -306,8 +306,10 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n,
 		for (i = 0; i < n; i++) {
 			json_begin_object(&j);
 			json_kint(&j, "id", v[i]->id);
-			json_kstr(&j, "kind", v[i]->kind);
-			json_kstr(&j, "state", v[i]->state);
+			json_kstr(&j, "kind",
+			    store_outbox_kind_name(v[i]->kind));
+			json_kstr(&j, "state",
+			    store_outbox_state_name(v[i]->state));
 			json_kstr(&j, "email", row_recipient(c, v[i], &owned));
 			free(owned);
 			json_kint(&j, "contact_id", v[i]->contact_id);
@@ -317,7 +319,7 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n,
 			/* The forecast: when a queued row will go out
 			 * under the sending rules, and the rule that
 			 * keeps it from going sooner. */
-			f = strcmp(v[i]->state, OB_QUEUED) == 0 ?
+			f = v[i]->state == OB_QUEUED ?
 			    gate_forecast_find(fc, nfc, v[i]->id) : NULL;
 			json_ktime(&j, "forecast", f ? f->at : 0);
 			json_kstr(&j, "forecast_reason", f ? gate_why_name(f->why) :
@@ -327,7 +329,7 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n,
 			json_kstr(&j, "error", v[i]->last_error);
 			json_kstr(&j, "message_id", v[i]->message_id);
 			json_kstr(&j, "subject", v[i]->subject);
-			if (paused && strcmp(v[i]->state, OB_QUEUED) == 0) {
+			if (paused && v[i]->state == OB_QUEUED) {
 				json_kstr(&j, "paused", pause.cause);
 				json_kstr(&j, "paused_error", pause.error);
 				json_ktime(&j, "paused_until", pause.until);
@@ -349,11 +351,13 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct outbox_row *r = v[i];
 
-		f = strcmp(r->state, OB_QUEUED) == 0 ?
+		f = r->state == OB_QUEUED ?
 		    gate_forecast_find(fc, nfc, r->id) : NULL;
 		printf("%-5lld %-10s %-9s %-21s %-28s ", (long long)r->id,
-		    r->kind, r->state, local_time(c, row_when(r, f), when,
-		    sizeof(when)), row_recipient(c, r, &owned));
+		    store_outbox_kind_name(r->kind),
+		    store_outbox_state_name(r->state), local_time(c,
+		    row_when(r, f), when, sizeof(when)),
+		    row_recipient(c, r, &owned));
 		free(owned);
 		if (f != NULL && f->why != GATE_NOW && f->why != GATE_DUE)
 			printf("(%s)%s", ctl_gate_rule(c, f->why, rule,
@@ -405,7 +409,15 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 		state = optarg;
 	}
 	if (optind == argc) {
-		if (store_outbox_list(c->st, state, 0, &v, &n) < 0) {
+		enum outbox_state want = OB_QUEUED;
+
+		/* A state that is none lists nothing, as before. */
+		if (state != NULL &&
+		    store_outbox_state_parse(state, &want) < 0) {
+			v = NULL;
+			n = 0;
+		} else if (store_outbox_list(c->st, state != NULL ? (int)want :
+		    OB_ANY, 0, &v, &n) < 0) {
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 			return EXIT_FAILED;
 		}

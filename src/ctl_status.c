@@ -202,7 +202,7 @@ contact_in(struct contact **v, size_t n, int64_t id)
 static bool
 keep_due(const struct outbox_row *q)
 {
-	return strcmp(q->kind, OK_KEEP) == 0 && q->due < iv_now() + KEEP_AHEAD;
+	return q->kind == OK_KEEP && q->due < iv_now() + KEEP_AHEAD;
 }
 
 static void
@@ -289,7 +289,7 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	for (i = 0; i < nfc && i < NEXT_ACTIONS; i++) {
 		json_begin_object(&j);
 		json_kint(&j, "id", fc[i].id);
-		json_kstr(&j, "kind", fc[i].kind);
+		json_kstr(&j, "kind", store_outbox_kind_name(fc[i].kind));
 		json_kint(&j, "contact_id", fc[i].contact_id);
 		json_ktime(&j, "due", fc[i].due);
 		json_ktime(&j, "forecast", fc[i].at);
@@ -305,7 +305,7 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	else {
 		json_begin_object(&j);
 		json_kint(&j, "id", ns->id);
-		json_kstr(&j, "kind", ns->kind);
+		json_kstr(&j, "kind", store_outbox_kind_name(ns->kind));
 		json_kint(&j, "contact_id", ns->contact_id);
 		json_ktime(&j, "at", ns->at);
 		json_kstr(&j, "reason", gate_why_name(ns->why));
@@ -463,7 +463,8 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		printf("nothing to a contact is queued\n");
 	else {
 		printf("%s  %s, queue %lld\n", tz_format(c->cfg->identity.timezone,
-		    ns->at, "%Y-%m-%d %H:%M %Z", when, sizeof(when)), ns->kind,
+		    ns->at, "%Y-%m-%d %H:%M %Z", when, sizeof(when)),
+		    store_outbox_kind_name(ns->kind),
 		    (long long)ns->id);
 		if (ns->why == GATE_NOW)
 			printf("           nothing holds it: it goes as soon as "
@@ -476,7 +477,8 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	for (i = 0; i < nfc && i < NEXT_ACTIONS; i++)
 		printf("  %-21s %-10s queue %lld\n", tz_format(
 		    c->cfg->identity.timezone, fc[i].at, "%Y-%m-%d %H:%M %Z",
-		    when, sizeof(when)), fc[i].kind, (long long)fc[i].id);
+		    when, sizeof(when)), store_outbox_kind_name(fc[i].kind),
+		    (long long)fc[i].id);
 	if (nfc == 0)
 		printf("  nothing queued\n");
 }

@@ -66,8 +66,8 @@ gate_log_done(struct gate_log *log)
 bool
 gate_applies(const struct outbox_row *row)
 {
-	return !row->to_user && !kind_is(row->kind, OK_DRAFT) &&
-	    !kind_is(row->kind, OK_UPDATE);
+	return !row->to_user && row->kind != OK_DRAFT &&
+	    row->kind != OK_UPDATE;
 }
 
 /* The last window found: for any t in [lo, close) in that zone under
@@ -324,7 +324,7 @@ replay(struct store *st, const struct config *cfg, time_t now, time_t start,
 
 		out[i].id = rows[i]->id;
 		out[i].contact_id = rows[i]->contact_id;
-		snprintf(out[i].kind, sizeof(out[i].kind), "%s", rows[i]->kind);
+		out[i].kind = rows[i]->kind;
 		out[i].due = rows[i]->due;
 		out[i].at = due;
 		out[i].why = rows[i]->due > start ? GATE_DUE :
@@ -353,7 +353,7 @@ replay(struct store *st, const struct config *cfg, time_t now, time_t start,
 		}
 		r = rows[p.idx];
 		t = gate_next(cfg, log, zones[p.idx], r->domain,
-		    kind_is(r->kind, OK_OUTREACH), from, &why);
+		    r->kind == OK_OUTREACH, from, &why);
 		/* out.at holds the time the row waited for and out.why the
 		 * rule that named it; a row taken at a floor above that
 		 * waited for the floor's rule instead. */
@@ -369,7 +369,7 @@ replay(struct store *st, const struct config *cfg, time_t now, time_t start,
 		/* Nothing is asked about a time before t again. */
 		while (log->first < log->n && log->v[log->first].at <= t - DAY)
 			log->first++;
-		gate_log_add(log, t, r->domain, kind_is(r->kind, OK_OUTREACH));
+		gate_log_add(log, t, r->domain, r->kind == OK_OUTREACH);
 		if (cfg->outreach.min_gap > 0)
 			log->next_after = t + cfg->outreach.min_gap;
 		floor = gate_floor(cfg, log, t, &floor_why);

@@ -67,7 +67,7 @@ const char *gate_why_name(enum gate_why why);
  * random jitter (so a time is the earliest, not a promise). */
 struct gate_forecast {
 	int64_t id, contact_id;
-	char kind[16];
+	enum outbox_kind kind;
 	bool gated;             /* mail to a contact: the rules apply */
 	time_t due;             /* the row's own due time */
 	time_t at;

@@ -28,17 +28,11 @@ contact_zone(const struct config *cfg, const struct contact *c)
 	return cfg->identity.timezone;
 }
 
-bool
-kind_is(const char *kind, const char *what)
-{
-	return strcmp(kind, what) == 0;
-}
-
 
 /* ---- queueing (shared with infoviewctl) ---------------------------------- */
 
 int
-queue_row(struct store *st, const struct config *cfg, const char *kind,
+queue_row(struct store *st, const struct config *cfg, enum outbox_kind kind,
     const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
     const char *param)
 {
@@ -74,14 +68,15 @@ queue_outreach(struct store *st, const struct config *cfg,
 		    c->email, store_state_name(c->state));
 		return -EPERM;
 	}
-	if ((r = store_outbox_list(st, NULL, c->id, &rows, &n)) < 0)
+	if ((r = store_outbox_list(st, OB_ANY, c->id, &rows, &n)) < 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		if (kind_is(rows[i]->kind, OK_OUTREACH) &&
-		    !kind_is(rows[i]->state, OB_CANCELLED) &&
-		    !kind_is(rows[i]->state, OB_FAILED)) {
+		if (rows[i]->kind == OK_OUTREACH &&
+		    rows[i]->state != OB_CANCELLED &&
+		    rows[i]->state != OB_FAILED) {
 			*ret_err = xasprintf("contact %s: outreach already %s "
-			    "(queue id %lld)", c->email, rows[i]->state,
+			    "(queue id %lld)", c->email,
+			    store_outbox_state_name(rows[i]->state),
 			    (long long)rows[i]->id);
 			outbox_rows_free(rows, n);
 			return -EALREADY;
@@ -263,7 +258,7 @@ meeting_reschedule(struct store *st, const struct config *cfg,
 	    tz ? tz : m->tz, NULL, m->sequence + 1)) < 0)
 		goto out;
 	/* Whatever hung off the old time moves with it. */
-	if ((r = store_outbox_cancel_meeting(st, m->id, NULL,
+	if ((r = store_outbox_cancel_meeting(st, m->id, OK_ANY,
 	    "meeting rescheduled")) < 0)
 		goto out;
 	m->start = start;
@@ -309,7 +304,7 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 	if ((r = store_meeting_set_state(st, m->id, MS_CANCELLED,
 	    m->sequence + 1)) < 0)
 		goto out;
-	if ((r = store_outbox_cancel_meeting(st, m->id, NULL,
+	if ((r = store_outbox_cancel_meeting(st, m->id, OK_ANY,
 	    "meeting cancelled")) < 0)
 		goto out;
 	if (!m->by_contact &&
@@ -368,10 +363,10 @@ draft_saved(struct store *st, const struct meeting *m)
 	for (i = 0; i < n; i++) {
 		if (rows[i]->meeting_id != m->id)
 			continue;
-		if (kind_is(rows[i]->state, OB_SENT) ||
-		    kind_is(rows[i]->state, OB_SENDING))
+		if (rows[i]->state == OB_SENT ||
+		    rows[i]->state == OB_SENDING)
 			saved = 1;
-		else if (kind_is(rows[i]->state, OB_QUEUED)) {
+		else if (rows[i]->state == OB_QUEUED) {
 			/* A draft still to come uses the notes: rendered
 			 * already (a retry), it is rendered again. */
 			if (rows[i]->raw != NULL &&
@@ -484,14 +479,14 @@ plan_keep_in_touch(struct store *st, const struct config *cfg,
 	for (i = 0; i < n; i++) {
 		const struct outbox_row *o = rows[i];
 
-		if (!kind_is(o->kind, OK_KEEP))
+		if (o->kind != OK_KEEP)
 			continue;
-		if (kind_is(o->state, OB_QUEUED) || kind_is(o->state, OB_HELD) ||
-		    kind_is(o->state, OB_SENDING))
+		if (o->state == OB_QUEUED || o->state == OB_HELD ||
+		    o->state == OB_SENDING)
 			pending = true;
-		else if (kind_is(o->state, OB_SENT) && o->sent_at > anchor)
+		else if (o->state == OB_SENT && o->sent_at > anchor)
 			anchor = o->sent_at;
-		else if (kind_is(o->state, OB_CANCELLED) && o->due > anchor)
+		else if (o->state == OB_CANCELLED && o->due > anchor)
 			anchor = o->due;
 	}
 	outbox_rows_free(rows, n);
@@ -540,13 +535,13 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 	if ((r = store_outbox_list_kind(st, OK_DIGEST, 0, &rows, &n)) < 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		if (!kind_is(rows[i]->kind, OK_DIGEST))
+		if (rows[i]->kind != OK_DIGEST)
 			continue;
-		if (kind_is(rows[i]->state, OB_SENT) && rows[i]->sent_at > last)
+		if (rows[i]->state == OB_SENT && rows[i]->sent_at > last)
 			last = rows[i]->sent_at;
-		else if (kind_is(rows[i]->state, OB_QUEUED) && queued == 0)
+		else if (rows[i]->state == OB_QUEUED && queued == 0)
 			queued = rows[i]->id;
-		else if (kind_is(rows[i]->state, OB_QUEUED) &&
+		else if (rows[i]->state == OB_QUEUED &&
 		    (r = store_outbox_cancel(st, rows[i]->id,
 		    "one digest at a time")) < 0) {
 			outbox_rows_free(rows, n);

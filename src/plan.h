@@ -81,15 +81,13 @@ const char *contact_zone(const struct config *cfg, const struct contact *c);
 
 
 /* Queues a message row of kind for contact c (or the user) due at `due`. */
-int queue_row(struct store *st, const struct config *cfg, const char *kind,
+int queue_row(struct store *st, const struct config *cfg,
+    enum outbox_kind kind,
     const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
     const char *param);
 /* Queues everything that hangs off a meeting's time: brief, draft,
  * reminders. Called on create and reschedule. */
 int queue_meeting_followups(struct store *st, const struct config *cfg,
     const struct contact *c, const struct meeting *m);
-
-/* Small predicates over the store's state strings. */
-bool kind_is(const char *kind, const char *what);
 
 #endif

@@ -20,7 +20,8 @@
 /* Each outbox kind's template, and whether the kind goes to the user;
  * the first kind listed for a template is the one preview renders. */
 static const struct {
-	const char *kind, *file;
+	enum outbox_kind kind;
+	const char *file;
 	bool to_user;
 } kinds[] = {
 	{ OK_OUTREACH, "outreach.txt", false },
@@ -39,18 +40,19 @@ static const struct {
 };
 
 static const char *
-template_of(const char *kind)
+template_of(enum outbox_kind kind)
 {
 	size_t i;
 
 	for (i = 0; i < nitems(kinds); i++)
-		if (strcmp(kinds[i].kind, kind) == 0)
+		if (kinds[i].kind == kind)
 			return kinds[i].file;
 	return NULL;
 }
 
-const char *
-render_kind_of(const char *template, bool *ret_to_user)
+int
+render_kind_of(const char *template, enum outbox_kind *ret,
+    bool *ret_to_user)
 {
 	size_t i;
 
@@ -58,9 +60,10 @@ render_kind_of(const char *template, bool *ret_to_user)
 		if (strcmp(kinds[i].file, template) == 0) {
 			if (ret_to_user != NULL)
 				*ret_to_user = kinds[i].to_user;
-			return kinds[i].kind;
+			*ret = kinds[i].kind;
+			return 0;
 		}
-	return NULL;
+	return -ENOENT;
 }
 
 void
@@ -240,7 +243,7 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 			x->last = reply;
 		}
 	}
-	if (kind_is(row->kind, OK_OUTREACH)) {
+	if (row->kind == OK_OUTREACH) {
 		if ((r = slots_compute(env->st, env->cfg, iv_now(), &x->slot_starts,
 		    &x->n_slots)) < 0)
 			return r;
@@ -253,19 +256,19 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 		x->slots[i].n = (int)i + 1;
 		x->slots[i].start = x->slot_starts[i];
 	}
-	if (kind_is(row->kind, OK_NOTICE) && !str_empty(row->param) &&
+	if (row->kind == OK_NOTICE && !str_empty(row->param) &&
 	    store_inbox_get(env->st, strtoll(row->param, NULL, 10), &x->item) == 0) {
 		render_extra(x, "reason", xstrdup(x->item->reason));
 		render_extra(x, "snippet", xstrdup(x->item->snippet));
 	}
-	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
+	if (row->kind == OK_PREP && x->contact != NULL &&
 	    store_inbound_thread(env->st, x->contact->id, 5, &x->thread) == 0)
 		render_extra(x, "thread", xstrdup(x->thread));
-	if (kind_is(row->kind, OK_PREP) && x->contact != NULL &&
+	if (row->kind == OK_PREP && x->contact != NULL &&
 	    x->meeting != NULL)
 		render_extra(x, "earlier_notes", earlier_notes(env, x->contact,
 		    x->meeting));
-	if (kind_is(row->kind, OK_REFERRER) && x->contact != NULL) {
+	if (row->kind == OK_REFERRER && x->contact != NULL) {
 		render_extra(x, "tell_referrer", xstrdup("yes"));
 		render_extra(x, "reason", xasprintf("Tell %s how your conversation "
 		    "with %s went: they made the introduction.",
@@ -275,7 +278,7 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 	}
 	if (env->daemon_vars != NULL)
 		env->daemon_vars(env->daemon_arg, row, x);
-	if (kind_is(row->kind, OK_CANCEL) && !str_empty(row->param))
+	if (row->kind == OK_CANCEL && !str_empty(row->param))
 		render_extra(x, "reason", xstrdup(row->param));
 	return 0;
 }
@@ -291,12 +294,12 @@ render_row(const struct render_env *env, const struct outbox_row *row,
 
 	if ((req.template = template_of(row->kind)) == NULL) {
 		*ret_err = xasprintf("queue %lld: unknown kind '%s'",
-		    (long long)row->id, row->kind);
+		    (long long)row->id, store_outbox_kind_name(row->kind));
 		return -EINVAL;
 	}
 	if ((r = render_load(env, row, x, ret_err)) < 0)
 		return r;
-	threaded = !row->to_user && !kind_is(row->kind, OK_OUTREACH) &&
+	threaded = !row->to_user && row->kind != OK_OUTREACH &&
 	    x->root != NULL;
 	req.contact = x->contact;
 	req.referrer_email = x->referrer ? x->referrer->email :
@@ -308,8 +311,8 @@ render_row(const struct render_env *env, const struct outbox_row *row,
 	req.message_id = row->message_id;
 	req.in_reply_to = threaded ? x->last : NULL;
 	req.references = threaded ? x->refs : NULL;
-	req.thread_subject = threaded && (kind_is(row->kind, OK_FOLLOWUP) ||
-	    kind_is(row->kind, OK_DRAFT)) ? x->subject : NULL;
+	req.thread_subject = threaded && (row->kind == OK_FOLLOWUP ||
+	    row->kind == OK_DRAFT) ? x->subject : NULL;
 	req.date = iv_now();
 	if (x->meeting != NULL) {
 		req.meeting_start = x->meeting->start;
@@ -325,12 +328,12 @@ render_row(const struct render_env *env, const struct outbox_row *row,
 	req.lists = x->keep.lists;
 	req.n_lists = x->keep.n_lists;
 	if (env->calendar != NULL && x->meeting != NULL && x->contact != NULL &&
-	    (kind_is(row->kind, OK_INVITE) || kind_is(row->kind, OK_RESCHEDULE) ||
-	    kind_is(row->kind, OK_CANCEL))) {
+	    (row->kind == OK_INVITE || row->kind == OK_RESCHEDULE ||
+	    row->kind == OK_CANCEL)) {
 		ics.env = env;
 		ics.x = x;
-		ics.method = kind_is(row->kind, OK_CANCEL) ? "CANCEL" : "REQUEST";
-		ics.reason = kind_is(row->kind, OK_CANCEL) &&
+		ics.method = row->kind == OK_CANCEL ? "CANCEL" : "REQUEST";
+		ics.reason = row->kind == OK_CANCEL &&
 		    !str_empty(row->param) ? row->param : NULL;
 		req.ics_build = render_ics;
 		req.ics_arg = &ics;

@@ -76,7 +76,8 @@ void render_ctx_done(struct render_ctx *x);
 void render_extra(struct render_ctx *x, const char *key, char *value);
 
 /* The outbox kind a template file ("outreach.txt") is sent as, and
- * whether that kind goes to the user; NULL for no such template. */
-const char *render_kind_of(const char *template, bool *ret_to_user);
+ * whether that kind goes to the user; -ENOENT for no such template. */
+int render_kind_of(const char *template, enum outbox_kind *ret,
+    bool *ret_to_user);
 
 #endif

@@ -341,7 +341,7 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 		char *reason = xasprintf("declined the invitation%s%s",
 		    ic->comment ? ": " : "", ic->comment ? ic->comment : "");
 
-		if ((r = store_outbox_cancel_meeting(s->st, m->id, NULL,
+		if ((r = store_outbox_cancel_meeting(s->st, m->id, OK_ANY,
 		    "invitation declined")) >= 0 &&
 		    (r = lifecycle_advance(s->st, c->id, CS_REPLIED,
 		    "declined the invitation")) == 0)

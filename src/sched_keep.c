@@ -300,8 +300,8 @@ digest_vars(struct sched *s, struct keep_vars *k)
 		free(c);
 	}
 	for (i = 0; i < no; i++) {
-		struct compose_list *l = kind_is(ov[i]->kind, OK_FOLLOWUP) ? fu :
-		    kind_is(ov[i]->kind, OK_KEEP) ? keep : NULL;
+		struct compose_list *l = ov[i]->kind == OK_FOLLOWUP ? fu :
+		    ov[i]->kind == OK_KEEP ? keep : NULL;
 		char *c, *w;
 
 		if (l == NULL || ov[i]->due >= now + DIGEST_AHEAD)
@@ -343,15 +343,15 @@ keep_vars_for(struct sched *s, const struct outbox_row *row,
 {
 	time_t since;
 
-	if (kind_is(row->kind, OK_DIGEST)) {
+	if (row->kind == OK_DIGEST) {
 		digest_vars(s, k);
 		return;
 	}
-	if (c == NULL || (!kind_is(row->kind, OK_KEEP) &&
-	    !kind_is(row->kind, OK_UPDATE)))
+	if (c == NULL || (row->kind != OK_KEEP &&
+	    row->kind != OK_UPDATE))
 		return;
 	/* The update carries its reminder's start of the clock. */
-	since = kind_is(row->kind, OK_UPDATE) && !str_empty(row->param) ?
+	since = row->kind == OK_UPDATE && !str_empty(row->param) ?
 	    (time_t)strtoll(row->param, NULL, 10) :
 	    row->due - s->cfg->thankyou.keep_in_touch;
 	keep_news(s, c, since, k);
@@ -370,9 +370,9 @@ queue_update(struct sched *s, const struct outbox_row *row,
 	if ((r = store_outbox_list_kind(s->st, OK_UPDATE, c->id, &rows, &n)) < 0)
 		return r;
 	for (i = 0; i < n; i++)
-		if (kind_is(rows[i]->kind, OK_UPDATE) &&
-		    rows[i]->created >= row->due && !kind_is(rows[i]->state,
-		    OB_CANCELLED))
+		if (rows[i]->kind == OK_UPDATE &&
+		    rows[i]->created >= row->due &&
+		    rows[i]->state != OB_CANCELLED)
 			break;
 	outbox_rows_free(rows, n);
 	if (i < n)
@@ -402,7 +402,7 @@ keep_in_touch_due(struct sched *s, const struct outbox_row *row,
 	char *msg;
 	int r;
 
-	if (!kind_is(row->kind, OK_KEEP) || c == NULL)
+	if (row->kind != OK_KEEP || c == NULL)
 		return 0;
 	if (every <= 0 || c->state != CS_THANKED) {
 		r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id, every <= 0 ?

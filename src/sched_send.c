@@ -28,9 +28,9 @@
 
 /* Drafts are APPENDed to the Drafts folder, never sent. */
 static bool
-is_draft(const char *kind)
+is_draft(enum outbox_kind kind)
 {
-	return kind_is(kind, OK_DRAFT) || kind_is(kind, OK_UPDATE);
+	return kind == OK_DRAFT || kind == OK_UPDATE;
 }
 
 /* True when the thank-you draft for row's meeting was saved. */
@@ -44,7 +44,7 @@ draft_saved(struct sched *s, const struct outbox_row *row)
 	if (store_outbox_list(s->st, OB_SENT, row->contact_id, &v, &n) < 0)
 		return false;
 	for (i = 0; i < n; i++)
-		if (kind_is(v[i]->kind, OK_DRAFT) &&
+		if (v[i]->kind == OK_DRAFT &&
 		    v[i]->meeting_id == row->meeting_id)
 			saved = true;
 	outbox_rows_free(v, n);
@@ -96,13 +96,13 @@ daemon_vars(void *arg, const struct outbox_row *row, struct render_ctx *x)
 	struct sched *s = arg;
 	size_t i;
 
-	if (kind_is(row->kind, OK_REMINDER) && x->contact != NULL)
+	if (row->kind == OK_REMINDER && x->contact != NULL)
 		render_extra(x, "reason", reminder_reason(s, row, x->contact));
 	keep_vars_for(s, row, x->contact, &x->keep);
 	for (i = 0; i < x->keep.n_scalars; i++)
 		render_extra(x, x->keep.scalars[i].key,
 		    xstrdup(x->keep.scalars[i].value));
-	if (kind_is(row->kind, OK_KEEP) && x->contact != NULL)
+	if (row->kind == OK_KEEP && x->contact != NULL)
 		render_extra(x, "reason", keep_reason(s, x->contact));
 }
 
@@ -122,8 +122,8 @@ envelope_of(struct sched *s, const struct outbox_row *row,
 		buf_printf(&b, " %s", tok);
 	free(cc);
 	if (s->cfg->meeting.copy_to_self && !row->to_user &&
-	    (kind_is(row->kind, OK_INVITE) || kind_is(row->kind, OK_RESCHEDULE) ||
-	    kind_is(row->kind, OK_CANCEL)))
+	    (row->kind == OK_INVITE || row->kind == OK_RESCHEDULE ||
+	    row->kind == OK_CANCEL))
 		buf_printf(&b, " %s", s->cfg->identity.email);
 	return buf_steal(&b);
 }
@@ -147,7 +147,7 @@ gate(struct sched *s, const struct outbox_row *row, const struct contact *c,
 	if (gate_log_load(s->st, now, &log) < 0)
 		return now + LIMIT_RECHECK;     /* the store will say why */
 	t = gate_next(s->cfg, &log, contact_zone(s->cfg, c), row->domain,
-	    kind_is(row->kind, OK_OUTREACH), now, NULL);
+	    row->kind == OK_OUTREACH, now, NULL);
 	gate_log_done(&log);
 	return t > now ? t : 0;
 }
@@ -179,7 +179,7 @@ count_contact_followups(struct sched *s, int64_t contact_id)
 	if (store_outbox_list(s->st, OB_SENT, contact_id, &rows, &n) < 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (kind_is(rows[i]->kind, OK_FOLLOWUP))
+		if (rows[i]->kind == OK_FOLLOWUP)
 			count++;
 	outbox_rows_free(rows, n);
 	return count;
@@ -196,7 +196,8 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 
 	if (c == NULL)
 		return 0;
-	detail = xasprintf("%s%s %s%s%s%s \"%s\"", row->kind,
+	detail = xasprintf("%s%s %s%s%s%s \"%s\"",
+	    store_outbox_kind_name(row->kind),
 	    is_draft(row->kind) ? " draft saved" : " sent",
 	    row->message_id, assigned ? " (the server's id: " : "",
 	    assigned ? assigned : "", assigned ? ")" : "", row->subject);
@@ -204,7 +205,7 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 	free(detail);
 	if (r < 0)
 		return r;
-	if (kind_is(row->kind, OK_OUTREACH)) {
+	if (row->kind == OK_OUTREACH) {
 		r = lifecycle_advance(s->st, c->id, CS_CONTACTED,
 		    "outreach sent");
 		if (r == 0 && cfg->outreach.max_followups > 0)
@@ -213,7 +214,7 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 			    c->followup_not_before ? now +
 			    cfg->outreach.followup_after : c->followup_not_before,
 			    NULL);
-	} else if (kind_is(row->kind, OK_FOLLOWUP)) {
+	} else if (row->kind == OK_FOLLOWUP) {
 		r = lifecycle_advance(s->st, c->id, CS_FOLLOWED_UP,
 		    "follow-up sent");
 		if (r == 0 && count_contact_followups(s, c->id) <
@@ -249,7 +250,7 @@ record_rendered(struct sched *s, const struct outbox_row *row,
 	if ((r = store_outbox_set_rendered(s->st, row->id, out->raw, out->len,
 	    rcpt, out->subject)) < 0)
 		return r;
-	if (kind_is(row->kind, OK_OUTREACH) && x->contact != NULL)
+	if (row->kind == OK_OUTREACH && x->contact != NULL)
 		r = store_slots_set(s->st, x->contact->id, x->slot_starts,
 		    x->n_slots, s->cfg->meeting.duration);
 	return r;
@@ -271,14 +272,15 @@ prepare_row(struct sched *s, struct outbox_row *row)
 	r = render_row(&env, row, &x, &out, &err);
 	if (r == -ENODATA) {
 		log_warnx("queue %lld (%s) held: %s", (long long)row->id,
-		    row->kind, err);
+		    store_outbox_kind_name(row->kind), err);
 		r = STORE_TX(s->st, hold_row(s, row, err));
 		r = r < 0 ? r : -ENODATA;
 		goto out;
 	}
 	if (r < 0) {
 		log_warnx("queue %lld (%s) failed: %s", (long long)row->id,
-		    row->kind, err ? err : strerror(-r));
+		    store_outbox_kind_name(row->kind),
+		    err ? err : strerror(-r));
 		int fr = STORE_TX(s->st, store_outbox_mark_failed(s->st, row->id,
 		    err ? err : strerror(-r)));
 
@@ -598,7 +600,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 			set_health(s, "smtp", "ok", NULL);
 		}
 		log_info("sent queue %lld (%s) to %s", (long long)row->id,
-		    row->kind, row->rcpt);
+		    store_outbox_kind_name(row->kind), row->rcpt);
 		save_sent_copy(s, row);
 		if (assigned == NULL && !row->to_user &&
 		    !is_draft(row->kind))
@@ -607,8 +609,8 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	}
 	if (r == -ENOENT && is_draft(row->kind)) {
 		/* no Drafts folder: told once already; not retried */
-		log_info("queue %lld (%s): %s", (long long)row->id, row->kind,
-		    why);
+		log_info("queue %lld (%s): %s", (long long)row->id,
+		    store_outbox_kind_name(row->kind), why);
 		return STORE_TX(s->st, store_outbox_mark_failed(s->st, row->id,
 		    why));
 	}
@@ -616,12 +618,14 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		return pause_sending(s, row, r, why, now);
 	if (r == -EPERM || r == -EINVAL) {
 		log_warnx("queue %lld (%s) to %s failed permanently: %s",
-		    (long long)row->id, row->kind, row->rcpt, why);
+		    (long long)row->id, store_outbox_kind_name(row->kind),
+		    row->rcpt, why);
 		return STORE_TX(s->st, mark_failed(s, row, why));
 	}
 	/* Transient: 4xx, timeouts, connection loss, TLS trouble. */
 	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
-	    (long long)row->id, row->kind, row->rcpt, why, row->attempts + 1,
+	    (long long)row->id, store_outbox_kind_name(row->kind), row->rcpt,
+	    why, row->attempts + 1,
 	    format_duration(backoff_after(row->attempts + 1)));
 	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + backoff_after(row->attempts + 1), why));
@@ -733,7 +737,7 @@ reminder_unneeded(struct sched *s, const struct outbox_row *row,
 	struct meeting *m = NULL;
 	int r = 0;
 
-	if (!kind_is(row->kind, OK_REMINDER) || c == NULL ||
+	if (row->kind != OK_REMINDER || c == NULL ||
 	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
 		return 0;
 	if (user_wrote_since(s, c, m->end, NULL) > 0) {
@@ -765,7 +769,7 @@ process_row(struct sched *s, struct outbox_row *row)
 		goto out;
 	}
 	if (c != NULL && !row->to_user && lifecycle_closed(c->state) &&
-	    !kind_is(row->kind, OK_CANCEL)) {
+	    row->kind != OK_CANCEL) {
 		r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id,
 		    store_state_name(c->state)));
 		goto out;
@@ -811,7 +815,7 @@ deliver_notices(struct sched *s)
 		return;
 	s->notices_by_imap = true;
 	for (i = 0; i < n && r == 0; i++)
-		if (rows[i]->to_user && kind_is(rows[i]->kind, OK_NOTICE) &&
+		if (rows[i]->to_user && rows[i]->kind == OK_NOTICE &&
 		    rows[i]->due <= now)
 			r = process_row(s, rows[i]);
 	s->notices_by_imap = false;

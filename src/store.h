@@ -174,32 +174,46 @@ int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
  *   queued -> sending -> sent
  *                     -> queued (4xx: retried later) | failed (5xx)
  *   queued -> held (a required variable was empty) | cancelled */
-#define OB_QUEUED       "queued"
-#define OB_HELD         "held"
-#define OB_SENDING      "sending"
-#define OB_SENT         "sent"
-#define OB_FAILED       "failed"
-#define OB_CANCELLED    "cancelled"
+enum outbox_state {
+	OB_QUEUED,
+	OB_HELD,
+	OB_SENDING,
+	OB_SENT,
+	OB_FAILED,
+	OB_CANCELLED,
+};
 
 /* Outbox kinds: one per template. "thankyou" and "update" are drafts:
  * APPENDed to Drafts, never sent. */
-#define OK_OUTREACH     "outreach"
-#define OK_FOLLOWUP     "followup"
-#define OK_INVITE       "invite"
-#define OK_RESCHEDULE   "reschedule"
-#define OK_CANCEL       "cancel"
-#define OK_PREP         "prep"
-#define OK_DRAFT        "thankyou"
-#define OK_REMINDER     "reminder"
-#define OK_REFERRER     "referrer"
-#define OK_NOTICE       "notice"
-#define OK_KEEP         "keepintouch"   /* keep-in-touch reminder to the user */
-#define OK_UPDATE       "update"        /* keep-in-touch update, to Drafts */
-#define OK_DIGEST       "digest"        /* the weekly digest to the user */
+enum outbox_kind {
+	OK_OUTREACH,
+	OK_FOLLOWUP,
+	OK_INVITE,
+	OK_RESCHEDULE,
+	OK_CANCEL,
+	OK_PREP,
+	OK_DRAFT,               /* "thankyou" */
+	OK_REMINDER,
+	OK_REFERRER,
+	OK_NOTICE,
+	OK_KEEP,                /* "keepintouch": reminder to the user */
+	OK_UPDATE,              /* keep-in-touch update, to Drafts */
+	OK_DIGEST,              /* the weekly digest to the user */
+};
+#define OK_COUNT        (OK_DIGEST + 1)
+#define OK_ANY          (-1)    /* no kind filter */
+#define OB_ANY          (-1)    /* no state filter */
+
+/* The names the database stores (and people see); parse: 0 or -EINVAL. */
+const char *store_outbox_state_name(enum outbox_state state);
+int store_outbox_state_parse(const char *name, enum outbox_state *ret);
+const char *store_outbox_kind_name(enum outbox_kind kind);
+int store_outbox_kind_parse(const char *name, enum outbox_kind *ret);
 
 struct outbox_row {
 	int64_t id, contact_id, meeting_id;
-	char *kind, *state;
+	enum outbox_kind kind;
+	enum outbox_state state;
 	bool to_user;
 	time_t due, created, sent_at;
 	int attempts;
@@ -212,7 +226,7 @@ struct outbox_row {
 /* What to queue. message_id is fixed here, once, and reused on every
  * retry. contact_id/meeting_id 0 = none. */
 struct outbox_new {
-	const char *kind;
+	enum outbox_kind kind;
 	int64_t contact_id, meeting_id;
 	bool to_user;
 	time_t due;
@@ -228,14 +242,15 @@ void outbox_rows_free(struct outbox_row **v, size_t n);
 int store_outbox_add(struct store *s, const struct outbox_new *n,
     int64_t *ret_id);
 int store_outbox_get(struct store *s, int64_t id, struct outbox_row **ret);
-/* state NULL = all; contact_id 0 = all. Ordered by due, id. */
-int store_outbox_list(struct store *s, const char *state, int64_t contact_id,
+/* state an enum outbox_state or OB_ANY; contact_id 0 = all. Ordered by
+ * due, id. */
+int store_outbox_list(struct store *s, int state, int64_t contact_id,
     struct outbox_row ***ret, size_t *ret_n);
 /* A queued row is rendered again when it next comes due (what it says
  * changed, e.g. the notes of a draft); its Message-ID stays. */
 int store_outbox_unrender(struct store *s, int64_t id);
 /* Every row of one kind (contact_id 0 = all), ordered by due, id. */
-int store_outbox_list_kind(struct store *s, const char *kind,
+int store_outbox_list_kind(struct store *s, enum outbox_kind kind,
     int64_t contact_id, struct outbox_row ***ret, size_t *ret_n);
 /* Queued rows due at or before now, oldest first, at most max. */
 int store_outbox_due(struct store *s, time_t now, size_t max,
@@ -288,20 +303,21 @@ int store_outbox_retry(struct store *s, int64_t id, time_t now);
 int store_outbox_cancel(struct store *s, int64_t id, const char *why);
 /* Cancels queued/held rows of one kind for a contact; returns count. */
 int store_outbox_cancel_kind(struct store *s, int64_t contact_id,
-    const char *kind, const char *why);
-/* Cancels queued/held rows of a meeting (kind NULL = all kinds). */
+    enum outbox_kind kind, const char *why);
+/* Cancels queued/held rows of a meeting (kind an enum outbox_kind, or
+ * OK_ANY). */
 int store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
-    const char *kind, const char *why);
+    int kind, const char *why);
 /* Postpones queued rows of kind for contact to not before t. */
 int store_outbox_postpone_kind(struct store *s, int64_t contact_id,
-    const char *kind, time_t t);
+    enum outbox_kind kind, time_t t);
 /* After a crash: rows left in "sending" go back to queued (they are sent
  * again with the same Message-ID and bytes). Returns the count. */
 int store_outbox_recover(struct store *s);
-/* Sent (or sending) contact-facing messages since t; domain/kind filter
- * when non-NULL. */
+/* Sent (or sending) contact-facing messages since t; domain filter when
+ * non-NULL, kind filter unless OK_ANY. */
 int store_outbox_count_since(struct store *s, time_t since,
-    const char *domain, const char *kind, int64_t *ret);
+    const char *domain, int kind, int64_t *ret);
 /* The distinct recipients of contact-facing messages sent since t (a
  * bounce that names one of them is theirs): *ret (caller frees each and
  * the array) and *ret_n. */

@@ -21,13 +21,91 @@
 	"to_user, due, created, sent_at, attempts, last_error, message_id, " \
 	"rcpt, domain, subject, in_reply_to, refs, param, raw"
 
+/* The names the database stores, in the enums' order. */
+static const char *const state_names[] = {
+	[OB_QUEUED] = "queued", [OB_HELD] = "held", [OB_SENDING] = "sending",
+	[OB_SENT] = "sent", [OB_FAILED] = "failed",
+	[OB_CANCELLED] = "cancelled",
+};
+static const char *const kind_names[OK_COUNT] = {
+	[OK_OUTREACH] = "outreach", [OK_FOLLOWUP] = "followup",
+	[OK_INVITE] = "invite", [OK_RESCHEDULE] = "reschedule",
+	[OK_CANCEL] = "cancel", [OK_PREP] = "prep", [OK_DRAFT] = "thankyou",
+	[OK_REMINDER] = "reminder", [OK_REFERRER] = "referrer",
+	[OK_NOTICE] = "notice", [OK_KEEP] = "keepintouch",
+	[OK_UPDATE] = "update", [OK_DIGEST] = "digest",
+};
+
+const char *
+store_outbox_state_name(enum outbox_state state)
+{
+	return (unsigned)state < nitems(state_names) ? state_names[state] :
+	    "unknown";
+}
+
+int
+store_outbox_state_parse(const char *name, enum outbox_state *ret)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < nitems(state_names); i++)
+		if (strcmp(state_names[i], name) == 0) {
+			*ret = (enum outbox_state)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *
+store_outbox_kind_name(enum outbox_kind kind)
+{
+	return (unsigned)kind < OK_COUNT ? kind_names[kind] : "unknown";
+}
+
+int
+store_outbox_kind_parse(const char *name, enum outbox_kind *ret)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < OK_COUNT; i++)
+		if (strcmp(kind_names[i], name) == 0) {
+			*ret = (enum outbox_kind)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* A state column; a name this version does not know reads as failed,
+ * so nothing sends a row it cannot understand. */
+static enum outbox_state
+state_from_col(sqlite3_stmt *st, int col)
+{
+	enum outbox_state v;
+
+	if (store_outbox_state_parse((const char *)sqlite3_column_text(st, col),
+	    &v) < 0)
+		return OB_FAILED;
+	return v;
+}
+
+/* A kind column; an unknown kind reads as a notice to the user (never
+ * written to a contact); it fails to render and is held. */
+static enum outbox_kind
+kind_from_col(sqlite3_stmt *st, int col)
+{
+	enum outbox_kind v;
+
+	if (store_outbox_kind_parse((const char *)sqlite3_column_text(st, col),
+	    &v) < 0)
+		return OK_NOTICE;
+	return v;
+}
+
 void
 outbox_row_free(struct outbox_row *r)
 {
 	if (r == NULL)
 		return;
-	free(r->kind);
-	free(r->state);
 	free(r->last_error);
 	free(r->message_id);
 	free(r->rcpt);
@@ -60,8 +138,8 @@ outbox_row_read(sqlite3_stmt *st)
 	r->id = sqlite3_column_int64(st, 0);
 	r->contact_id = sqlite3_column_int64(st, 1);
 	r->meeting_id = sqlite3_column_int64(st, 2);
-	r->kind = store_col_str(st, 3);
-	r->state = store_col_str(st, 4);
+	r->kind = kind_from_col(st, 3);
+	r->state = state_from_col(st, 4);
 	r->to_user = sqlite3_column_int(st, 5) != 0;
 	r->due = (time_t)sqlite3_column_int64(st, 6);
 	r->created = (time_t)sqlite3_column_int64(st, 7);
@@ -122,7 +200,7 @@ store_outbox_add(struct store *s, const struct outbox_new *n, int64_t *ret_id)
 
 	if (st == NULL)
 		return -EIO;
-	store_bind_str(st, 1, n->kind);
+	store_bind_str(st, 1, store_outbox_kind_name(n->kind));
 	sqlite3_bind_int64(st, 2, n->contact_id);
 	sqlite3_bind_int64(st, 3, n->meeting_id);
 	sqlite3_bind_int(st, 4, n->to_user);
@@ -165,7 +243,7 @@ store_outbox_get(struct store *s, int64_t id, struct outbox_row **ret)
 }
 
 int
-store_outbox_list(struct store *s, const char *state, int64_t contact_id,
+store_outbox_list(struct store *s, int state, int64_t contact_id,
     struct outbox_row ***ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = store_prepare(s,
@@ -175,7 +253,8 @@ store_outbox_list(struct store *s, const char *state, int64_t contact_id,
 
 	if (st == NULL)
 		return -EIO;
-	store_bind_str(st, 1, state);
+	store_bind_str(st, 1, state == OB_ANY ? NULL :
+	    store_outbox_state_name((enum outbox_state)state));
 	sqlite3_bind_int64(st, 2, contact_id);
 	return outbox_collect(s, st, ret, ret_n);
 }
@@ -195,7 +274,8 @@ store_outbox_unrender(struct store *s, int64_t id)
 }
 
 int
-store_outbox_list_kind(struct store *s, const char *kind, int64_t contact_id,
+store_outbox_list_kind(struct store *s, enum outbox_kind kind,
+    int64_t contact_id,
     struct outbox_row ***ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = store_prepare(s,
@@ -204,7 +284,7 @@ store_outbox_list_kind(struct store *s, const char *kind, int64_t contact_id,
 
 	if (st == NULL)
 		return -EIO;
-	store_bind_str(st, 1, kind);
+	store_bind_str(st, 1, store_outbox_kind_name(kind));
 	sqlite3_bind_int64(st, 2, contact_id);
 	return outbox_collect(s, st, ret, ret_n);
 }
@@ -286,11 +366,21 @@ store_outbox_mark_sent(struct store *s, int64_t id, time_t at)
 	return outbox_update(s, st);
 }
 
-/* Moves a row in state from1/from2/from3 (NULL = unused) to `to`, setting
- * last_error and, when due > 0, due. -ENOENT when no row moved. */
+#define NO_STATE        (-1)    /* an unused from state of outbox_move */
+
+/* The name of an enum outbox_state, or NULL for NO_STATE. */
+static const char *
+state_or_null(int state)
+{
+	return state == NO_STATE ? NULL :
+	    store_outbox_state_name((enum outbox_state)state);
+}
+
+/* Moves a row in state from1/from2/from3 (NO_STATE = unused) to `to`,
+ * setting last_error and, when due > 0, due. -ENOENT when no row moved. */
 static int
-outbox_move(struct store *s, int64_t id, const char *to, const char *from1,
-    const char *from2, const char *from3, time_t due, const char *err)
+outbox_move(struct store *s, int64_t id, enum outbox_state to, int from1,
+    int from2, int from3, time_t due, const char *err)
 {
 	sqlite3_stmt *st = store_prepare(s, "UPDATE outbox SET state = ?2, "
 	    "due = CASE WHEN ?3 > 0 THEN ?3 ELSE due END, last_error = ?4 "
@@ -299,19 +389,20 @@ outbox_move(struct store *s, int64_t id, const char *to, const char *from1,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, to);
+	store_bind_str(st, 2, store_outbox_state_name(to));
 	sqlite3_bind_int64(st, 3, due);
 	store_bind_str(st, 4, err ? err : "");
-	store_bind_str(st, 5, from1);
-	store_bind_str(st, 6, from2);
-	store_bind_str(st, 7, from3);
+	store_bind_str(st, 5, state_or_null(from1));
+	store_bind_str(st, 6, state_or_null(from2));
+	store_bind_str(st, 7, state_or_null(from3));
 	return outbox_update(s, st);
 }
 
 int
 store_outbox_mark_retry(struct store *s, int64_t id, time_t due, const char *err)
 {
-	return outbox_move(s, id, OB_QUEUED, OB_SENDING, OB_QUEUED, NULL, due, err);
+	return outbox_move(s, id, OB_QUEUED, OB_SENDING, OB_QUEUED, NO_STATE,
+	    due, err);
 }
 
 int
@@ -346,13 +437,15 @@ store_outbox_set_provider_msgid(struct store *s, int64_t id,
 int
 store_outbox_mark_failed(struct store *s, int64_t id, const char *err)
 {
-	return outbox_move(s, id, OB_FAILED, OB_SENDING, OB_QUEUED, NULL, 0, err);
+	return outbox_move(s, id, OB_FAILED, OB_SENDING, OB_QUEUED, NO_STATE, 0,
+	    err);
 }
 
 int
 store_outbox_mark_held(struct store *s, int64_t id, const char *err)
 {
-	return outbox_move(s, id, OB_HELD, OB_QUEUED, NULL, NULL, 0, err);
+	return outbox_move(s, id, OB_HELD, OB_QUEUED, NO_STATE, NO_STATE, 0,
+	    err);
 }
 
 int
@@ -420,8 +513,8 @@ store_outbox_cancel_contact(struct store *s, int64_t contact_id, const char *why
 }
 
 int
-store_outbox_cancel_kind(struct store *s, int64_t contact_id, const char *kind,
-    const char *why)
+store_outbox_cancel_kind(struct store *s, int64_t contact_id,
+    enum outbox_kind kind, const char *why)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
@@ -430,14 +523,14 @@ store_outbox_cancel_kind(struct store *s, int64_t contact_id, const char *kind,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
-	store_bind_str(st, 2, kind);
+	store_bind_str(st, 2, store_outbox_kind_name(kind));
 	store_bind_str(st, 3, why);
 	return store_exec_changes(s, st);
 }
 
 int
-store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
-    const char *kind, const char *why)
+store_outbox_cancel_meeting(struct store *s, int64_t meeting_id, int kind,
+    const char *why)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
@@ -447,14 +540,15 @@ store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, meeting_id);
-	store_bind_str(st, 2, kind);
+	store_bind_str(st, 2, kind == OK_ANY ? NULL :
+	    store_outbox_kind_name((enum outbox_kind)kind));
 	store_bind_str(st, 3, why);
 	return store_exec_changes(s, st);
 }
 
 int
 store_outbox_postpone_kind(struct store *s, int64_t contact_id,
-    const char *kind, time_t t)
+    enum outbox_kind kind, time_t t)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE outbox SET due = MAX(due, ?3) "
@@ -463,7 +557,7 @@ store_outbox_postpone_kind(struct store *s, int64_t contact_id,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
-	store_bind_str(st, 2, kind);
+	store_bind_str(st, 2, store_outbox_kind_name(kind));
 	sqlite3_bind_int64(st, 3, t);
 	return store_exec_changes(s, st);
 }
@@ -481,7 +575,7 @@ store_outbox_recover(struct store *s)
 
 int
 store_outbox_count_since(struct store *s, time_t since, const char *domain,
-    const char *kind, int64_t *ret)
+    int kind, int64_t *ret)
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "SELECT COUNT(*) FROM outbox WHERE to_user = 0 AND "
@@ -493,7 +587,8 @@ store_outbox_count_since(struct store *s, time_t since, const char *domain,
 		return -EIO;
 	sqlite3_bind_int64(st, 1, since);
 	store_bind_str(st, 2, domain);
-	store_bind_str(st, 3, kind);
+	store_bind_str(st, 3, kind == OK_ANY ? NULL :
+	    store_outbox_kind_name((enum outbox_kind)kind));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(st, 0);

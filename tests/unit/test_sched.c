@@ -74,14 +74,14 @@ teardown(void **state)
 }
 
 static size_t
-count_rows(struct store *st, const char *state, const char *kind)
+count_rows(struct store *st, int state, int kind)
 {
 	struct outbox_row **v;
 	size_t n, i, k = 0;
 
 	assert_int_equal(store_outbox_list(st, state, 0, &v, &n), 0);
 	for (i = 0; i < n; i++)
-		if (kind == NULL || strcmp(v[i]->kind, kind) == 0)
+		if (kind == OK_ANY || (int)v[i]->kind == kind)
 			k++;
 	outbox_rows_free(v, n);
 	return k;
@@ -102,7 +102,7 @@ test_queue_outreach_once(void **state)
 	assert_int_equal(queue_outreach(f->st, &f->cfg, c, &err), -EALREADY);
 	assert_non_null(strstr(err, "already queued"));
 	free(err);
-	assert_int_equal(count_rows(f->st, NULL, OK_OUTREACH), 1);
+	assert_int_equal(count_rows(f->st, OB_ANY, OK_OUTREACH), 1);
 	/* A stopped contact is never contacted. */
 	assert_int_equal(lifecycle_enter(f->st, c->id, CS_STOPPED, "t"), 0);
 	contact_free(c);
@@ -261,7 +261,7 @@ test_meeting_note(void **state)
 	/* The draft was saved before the notes: one more is queued. */
 	assert_int_equal(store_outbox_list(f->st, OB_QUEUED, 0, &v, &n), 0);
 	for (i = 0; i < n; i++)
-		if (strcmp(v[i]->kind, OK_DRAFT) == 0) {
+		if (v[i]->kind == OK_DRAFT) {
 			assert_int_equal(store_outbox_set_rendered(f->st, v[i]->id,
 			    "x", 1, "ana@acme.test", "Thank you"), 0);
 			assert_int_equal(store_outbox_mark_sending(f->st, v[i]->id), 0);
@@ -395,7 +395,7 @@ test_outbox_journal(void **state)
 	/* A crash here: recovery requeues it with the same Message-ID. */
 	assert_int_equal(store_outbox_recover(f->st), 1);
 	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
-	assert_string_equal(r->state, OB_QUEUED);
+	assert_int_equal(r->state, OB_QUEUED);
 	assert_string_equal(r->message_id, "<a@example.test>");
 	assert_int_equal(r->attempts, 1);
 	assert_int_equal(r->raw_len, 3);

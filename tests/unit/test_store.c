@@ -454,7 +454,7 @@ static void
 test_provider_msgid_and_pause(void **state)
 {
 	struct store *s = *state;
-	struct outbox_new n = { .kind = "outreach", .due = 1000,
+	struct outbox_new n = { .kind = OK_OUTREACH, .due = 1000,
 	    .message_id = "<ours@example.test>", .domain = "x.test",
 	    .subject = "Hello" };
 	struct outbox_pause p = { 0 };
