@@ -11,11 +11,13 @@ repeat loop when hyperfine is not installed), no shell in between:
                    each run)
   import (again)   the same file re-imported: 10,000 updates, no duplicates
   list / --json    contact list on the 10,000 contacts, output to /dev/null
+  status           infoviewctl status on the same database (no daemon)
 
 Peer (the physical limit of the same work on the same SQLite file): the
 sqlite3 shell importing the same CSV into a table (.import --csv --skip 3,
 WAL, synchronous=FULL), and selecting the listed columns (plain and -json).
-Goal: import <= 1 s, list <= 50 ms.
+Goal: import <= 1 s, list <= 50 ms and within 1.5x of the sqlite3 select in
+the same run, status <= 30 ms.
 """
 
 import json
@@ -140,6 +142,8 @@ def main():
     lst = hyperfine([("list", [ctl, "-c", cfg, "contact", "list"]),
                      ("list --json", [ctl, "-c", cfg, "--json", "contact", "list"])],
                     runs=lruns, warmup=3, env=env)
+    st = hyperfine([("status", [ctl, "-c", cfg, "status"])], runs=lruns,
+                   warmup=3, env=env)
     peer = {}
     if sq:
         peer.update(hyperfine([("sqlite3 .import", [
@@ -162,6 +166,11 @@ def main():
     rec("contact import %d rows (again)" % N, again["import (again)"], "<= 1", "sqlite3 .import")
     rec("contact list (%d)" % N, lst["list"], "<= 0.05", "sqlite3 select")
     rec("contact list --json (%d)" % N, lst["list --json"], "<= 0.05", "sqlite3 -json select")
+    for name, pname in (("list", "sqlite3 select"), ("list --json", "sqlite3 -json select")):
+        if pname in peer:
+            b.record("5 cli", "contact %s / %s (same run)" % (name, pname),
+                     lst[name]["median"] / peer[pname]["median"], "x", goal="<= 1.5")
+    rec("status (%d contacts)" % N, st["status"], "<= 0.03", None)
 
 
 if __name__ == "__main__":

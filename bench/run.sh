@@ -27,7 +27,6 @@ need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing="$missing $1 
 need /usr/bin/python3 python3
 need /usr/sbin/postfix postfix
 need /usr/sbin/smtp-sink postfix
-need /usr/sbin/smtp-source postfix
 need /usr/sbin/dovecot dovecot-imapd
 need /usr/sbin/dovecot dovecot-lmtpd
 need /usr/bin/doveadm dovecot-core
