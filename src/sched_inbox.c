@@ -706,7 +706,7 @@ out:
 
 /* ---- what concerns us: the header filter --------------------------------- */
 
-#define HDR_BATCH       500             /* UIDs per header fetch */
+#define HDR_BATCH       2000            /* UIDs per header fetch */
 #define HDR_MAX         (16 * 1024)     /* larger header fields: read whole */
 #define WHOLE_BYTES     (16u * 1024 * 1024)  /* whole messages per FETCH */
 
