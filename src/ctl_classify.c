@@ -55,7 +55,7 @@ ctx_load(struct ctl *c, struct contact *contact, struct cl_ctx *x)
 		return r;
 	x->cx.slots = x->slots;
 	x->cx.n_slots = n;
-	x->cx.contact_tz = contact_zone(c->cfg, contact);
+	x->cx.contact_tz = plan_contact_zone(c->cfg, contact);
 	x->cx.own_tz = c->cfg->identity.timezone;
 	x->cx.own_addr = c->cfg->identity.email;
 	x->cx.contact_addr = contact ? contact->email : NULL;

@@ -147,7 +147,7 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 		goto usage;
 	if (ctl_contact_lookup(c, argv[optind], &ct) != EXIT_OK)
 		return EXIT_FAILED;
-	zone = o.tz ? o.tz : contact_zone(c->cfg, ct);
+	zone = o.tz ? o.tz : plan_contact_zone(c->cfg, ct);
 	if ((rc = meeting_time(o.at, zone, &start)) != EXIT_OK)
 		goto out;
 	if (start < iv_now())
@@ -159,7 +159,8 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 	}
 	r = contact_adopt_zone(c, ct, o.tz, &err);
 	if (r == 0)
-		r = meeting_create(c->st, c->cfg, ct, start, start + o.duration,
+		r = plan_meeting_create(c->st, c->cfg, ct, start,
+		    start + o.duration,
 		    zone, o.location, false, NULL, &id, &err);
 	rc = meeting_commit(c, r, err);
 	if (rc == EXIT_OK)
@@ -218,13 +219,13 @@ meeting_change(struct ctl *c, int argc, char **argv, bool cancel)
 	}
 	if (cancel) {
 		/* The error text is set by the call: read it after. */
-		r = meeting_cancel(c->st, c->cfg, m->id, o.reason, &err);
+		r = plan_meeting_cancel(c->st, c->cfg, m->id, o.reason, &err);
 		rc = meeting_commit(c, r, err);
 		if (rc == EXIT_OK)
 			printf("meeting %lld cancelled; cancellation queued\n",
 			    (long long)m->id);
 	} else {
-		r = meeting_reschedule(c->st, c->cfg, m->id, start, start +
+		r = plan_meeting_reschedule(c->st, c->cfg, m->id, start, start +
 		    (o.duration ? o.duration : m->end - m->start), zone, &err);
 		rc = meeting_commit(c, r, err);
 		if (rc == EXIT_OK)
@@ -418,7 +419,8 @@ meeting_note_cmd(struct ctl *c, int argc, char **argv)
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	r = meeting_note(c->st, c->cfg, m->id, argc == 3 ? argv[2] : edited,
+	r = plan_meeting_note(c->st, c->cfg, m->id,
+	    argc == 3 ? argv[2] : edited,
 	    argc == 3, &redraft, &err);
 	rc = meeting_commit(c, r, err);
 	if (rc == EXIT_OK)

@@ -158,7 +158,7 @@ outreach_one(struct ctl *c, struct contact *ct)
 	char *err = NULL;
 	int r;
 
-	if ((r = STORE_TX(c->st, queue_outreach(c->st, c->cfg, ct, &err))) < 0) {
+	if ((r = STORE_TX(c->st, plan_outreach(c->st, c->cfg, ct, &err))) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", err ? err :
 		    store_errmsg(c->st));
 		free(err);

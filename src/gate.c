@@ -270,7 +270,7 @@ row_zone(struct store *st, const struct config *cfg,
 
 	if (row->contact_id != 0)
 		(void)store_contact_get(st, row->contact_id, &c);
-	zone = xstrdup(contact_zone(cfg, c));
+	zone = xstrdup(plan_contact_zone(cfg, c));
 	contact_free(c);
 	return zone;
 }

@@ -5,19 +5,19 @@
  *
  * The edges, with the function behind each:
  *
- *   new|no_response --queue_outreach (plan.c)--> queued
+ *   new|no_response --plan_outreach (plan.c)--> queued
  *   new|queued|no_response --outreach sent: after_sent (sched_send.c)--> contacted
  *   queued|contacted --follow-up sent: after_sent--> followed_up
  *   contacted|followed_up --silence past outreach.followup_after:
  *                           mark_unanswered (sched.c)--> no_response
  *   new|queued|contacted|followed_up|no_response
  *           --human reply: react_human (sched_inbox.c)--> replied
- *   scheduled --meeting_cancel (plan.c): lifecycle_unschedule--> the state
+ *   scheduled --plan_meeting_cancel (plan.c): lifecycle_unschedule--> the state
  *               it had before (new|queued|contacted|followed_up|
  *               no_response|replied)
  *   scheduled --invitation declined: react_itip_reply (sched_inbox.c)-->
  *               replied
- *   any but stopped --meeting_create, meeting_reschedule (plan.c),
+ *   any but stopped --plan_meeting_create, plan_meeting_reschedule (plan.c),
  *               invitation accepted again: react_itip_reply--> scheduled
  *   scheduled --meeting end: mark_ended (sched.c)--> interviewed
  *   scheduled|interviewed --thank-you seen in the Sent folder:
@@ -42,7 +42,7 @@
  *   queued|held --store_outbox_cancel_*--> cancelled
  *   failed|held|cancelled --`infoviewctl queue retry`--> queued
  *
- * Meetings: scheduled --meeting_cancel--> cancelled.
+ * Meetings: scheduled --plan_meeting_cancel--> cancelled.
  */
 #include "autoconf.h"
 

@@ -21,7 +21,7 @@
 /* ---- small helpers ------------------------------------------------------- */
 
 const char *
-contact_zone(const struct config *cfg, const struct contact *c)
+plan_contact_zone(const struct config *cfg, const struct contact *c)
 {
 	if (c != NULL && !str_empty(c->tz) && tz_valid(c->tz))
 		return c->tz;
@@ -32,7 +32,8 @@ contact_zone(const struct config *cfg, const struct contact *c)
 /* ---- queueing (shared with infoviewctl) ---------------------------------- */
 
 int
-queue_row(struct store *st, const struct config *cfg, enum outbox_kind kind,
+plan_queue_row(struct store *st, const struct config *cfg,
+    enum outbox_kind kind,
     const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
     const char *param)
 {
@@ -56,7 +57,7 @@ queue_row(struct store *st, const struct config *cfg, enum outbox_kind kind,
 }
 
 int
-queue_outreach(struct store *st, const struct config *cfg,
+plan_outreach(struct store *st, const struct config *cfg,
     const struct contact *c, char **ret_err)
 {
 	struct outbox_row **rows = NULL;
@@ -83,7 +84,8 @@ queue_outreach(struct store *st, const struct config *cfg,
 		}
 	}
 	outbox_rows_free(rows, n);
-	if ((r = queue_row(st, cfg, OK_OUTREACH, c, 0, false, iv_now(), NULL)) < 0)
+	if ((r = plan_queue_row(st, cfg, OK_OUTREACH, c, 0, false, iv_now(),
+	    NULL)) < 0)
 		return r;
 	/* From new or no_response; a replied contact asked again stays so. */
 	return lifecycle_advance(st, c->id, CS_QUEUED, "outreach queued");
@@ -97,7 +99,7 @@ slot_taken(void *arg, time_t start, time_t end)
 }
 
 int
-slots_compute(struct store *st, const struct config *cfg, time_t now,
+plan_slots(struct store *st, const struct config *cfg, time_t now,
     time_t **ret, size_t *ret_n)
 {
 	struct slot_request req = { 0 };
@@ -128,29 +130,31 @@ slots_compute(struct store *st, const struct config *cfg, time_t now,
 /* Queues everything that hangs off a meeting's time: brief, draft,
  * reminders. Called on create and reschedule. */
 int
-queue_meeting_followups(struct store *st, const struct config *cfg,
+plan_meeting_followups(struct store *st, const struct config *cfg,
     const struct contact *c, const struct meeting *m)
 {
 	time_t now = iv_now(), prep = m->start - cfg->meeting.prep_before;
 	int r;
 
-	if ((r = queue_row(st, cfg, OK_PREP, c, m->id, true,
+	if ((r = plan_queue_row(st, cfg, OK_PREP, c, m->id, true,
 	    prep > now ? prep : now, NULL)) < 0)
 		return r;
 	if (cfg->thankyou.draft &&
-	    (r = queue_row(st, cfg, OK_DRAFT, c, m->id, false, m->end, NULL)) < 0)
+	    (r = plan_queue_row(st, cfg, OK_DRAFT, c, m->id, false, m->end,
+	    NULL)) < 0)
 		return r;
-	if ((r = queue_row(st, cfg, OK_REMINDER, c, m->id, true,
+	if ((r = plan_queue_row(st, cfg, OK_REMINDER, c, m->id, true,
 	    m->end + cfg->thankyou.remind_after, NULL)) < 0)
 		return r;
 	if (!str_empty(c->referred_by) &&
-	    (r = queue_row(st, cfg, OK_REFERRER, c, m->id, true, m->end, NULL)) < 0)
+	    (r = plan_queue_row(st, cfg, OK_REFERRER, c, m->id, true, m->end,
+	    NULL)) < 0)
 		return r;
 	return 0;
 }
 
 int
-meeting_create(struct store *st, const struct config *cfg,
+plan_meeting_create(struct store *st, const struct config *cfg,
     const struct contact *c, time_t start, time_t end, const char *tz,
     const char *location, bool by_contact, const char *uid, int64_t *ret_id,
     char **ret_err)
@@ -181,7 +185,7 @@ meeting_create(struct store *st, const struct config *cfg,
 	m.uid = (char *)uid;
 	m.start = start;
 	m.end = end;
-	m.tz = (char *)(tz ? tz : contact_zone(cfg, c));
+	m.tz = (char *)(tz ? tz : plan_contact_zone(cfg, c));
 	m.location = (char *)(location ? location : cfg->meeting.location);
 	m.by_contact = by_contact;
 	if ((r = store_meeting_add(st, &m, &m.id)) < 0) {
@@ -190,9 +194,10 @@ meeting_create(struct store *st, const struct config *cfg,
 		goto out;
 	}
 	if (!by_contact &&
-	    (r = queue_row(st, cfg, OK_INVITE, c, m.id, false, iv_now(), NULL)) < 0)
+	    (r = plan_queue_row(st, cfg, OK_INVITE, c, m.id, false, iv_now(),
+	    NULL)) < 0)
 		goto out;
-	if ((r = queue_meeting_followups(st, cfg, c, &m)) < 0)
+	if ((r = plan_meeting_followups(st, cfg, c, &m)) < 0)
 		goto out;
 	if ((r = store_outbox_cancel_kind(st, c->id, OK_FOLLOWUP,
 	    "meeting scheduled")) < 0 ||
@@ -239,7 +244,7 @@ meeting_load(struct store *st, int64_t id, struct meeting **ret_m,
 }
 
 int
-meeting_reschedule(struct store *st, const struct config *cfg,
+plan_meeting_reschedule(struct store *st, const struct config *cfg,
     int64_t meeting_id, time_t start, time_t end, const char *tz,
     char **ret_err)
 {
@@ -264,10 +269,11 @@ meeting_reschedule(struct store *st, const struct config *cfg,
 	m->start = start;
 	m->end = end;
 	if (!m->by_contact &&
-	    (r = queue_row(st, cfg, OK_RESCHEDULE, c, m->id, false, iv_now(),
+	    (r = plan_queue_row(st, cfg, OK_RESCHEDULE, c, m->id, false,
+	    iv_now(),
 	    NULL)) < 0)
 		goto out;
-	if ((r = queue_meeting_followups(st, cfg, c, m)) < 0)
+	if ((r = plan_meeting_followups(st, cfg, c, m)) < 0)
 		goto out;
 	if ((r = lifecycle_advance(st, c->id, CS_SCHEDULED,
 	    "meeting rescheduled")) < 0)
@@ -286,7 +292,8 @@ out:
 }
 
 int
-meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
+plan_meeting_cancel(struct store *st, const struct config *cfg,
+    int64_t meeting_id,
     const char *reason, char **ret_err)
 {
 	struct meeting *m = NULL;
@@ -308,7 +315,7 @@ meeting_cancel(struct store *st, const struct config *cfg, int64_t meeting_id,
 	    "meeting cancelled")) < 0)
 		goto out;
 	if (!m->by_contact &&
-	    (r = queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
+	    (r = plan_queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
 	    reason)) < 0)
 		goto out;
 	/* Back to where the contact was before the meeting was agreed (only
@@ -382,7 +389,8 @@ draft_saved(struct store *st, const struct meeting *m)
 }
 
 int
-meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
+plan_meeting_note(struct store *st, const struct config *cfg,
+    int64_t meeting_id,
     const char *notes, bool append, bool *ret_redraft, char **ret_err)
 {
 	struct meeting *m = NULL;
@@ -425,7 +433,8 @@ meeting_note(struct store *st, const struct config *cfg, int64_t meeting_id,
 	    m->state == MS_SCHEDULED &&
 	    (c->state == CS_SCHEDULED || c->state == CS_INTERVIEWED) &&
 	    (r = draft_saved(st, m)) > 0) {
-		if ((r = queue_row(st, cfg, OK_DRAFT, c, m->id, false, iv_now(),
+		if ((r = plan_queue_row(st, cfg, OK_DRAFT, c, m->id, false,
+		    iv_now(),
 		    NULL)) < 0)
 			goto out;
 		*ret_redraft = true;
@@ -492,7 +501,7 @@ plan_keep_in_touch(struct store *st, const struct config *cfg,
 	outbox_rows_free(rows, n);
 	if (pending)
 		return 0;
-	if ((r = queue_row(st, cfg, OK_KEEP, c, 0, true,
+	if ((r = plan_queue_row(st, cfg, OK_KEEP, c, 0, true,
 	    anchor + cfg->thankyou.keep_in_touch, NULL)) < 0)
 		return r;
 	return 1;
@@ -557,10 +566,12 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 		 * changed since it was queued). */
 		for (i = 0; i < n; i++)
 			if (rows[i]->id == queued &&
-			    plan_digest_next(cfg, rows[i]->due - 1) != rows[i]->due)
+			    plan_digest_next(cfg,
+			    rows[i]->due - 1) != rows[i]->due)
 				r = store_outbox_defer(st, queued, next);
 	} else
-		r = queue_row(st, cfg, OK_DIGEST, NULL, 0, true, next, NULL);
+		r = plan_queue_row(st, cfg, OK_DIGEST, NULL, 0, true, next,
+		    NULL);
 	outbox_rows_free(rows, n);
 	return r < 0 ? r : 0;
 }

@@ -20,23 +20,23 @@
 /* Queues the first outreach to a contact in state new (or no_response /
  * replied on request). -EALREADY when something is already queued or
  * sent; -EPERM for stopped/bounced/declined contacts. */
-int queue_outreach(struct store *st, const struct config *cfg,
+int plan_outreach(struct store *st, const struct config *cfg,
     const struct contact *c, char **ret_err);
 
 /* Records an agreed time and queues the invitation (unless by_contact:
  * they invited us), the prep brief, the thank-you draft and the
  * reminders. uid NULL = make one. Returns the meeting id. Runs inside the
  * caller's transaction. */
-int meeting_create(struct store *st, const struct config *cfg,
+int plan_meeting_create(struct store *st, const struct config *cfg,
     const struct contact *c, time_t start, time_t end, const char *tz,
     const char *location, bool by_contact, const char *uid,
     int64_t *ret_id, char **ret_err);
 /* Same UID, SEQUENCE+1, METHOD:REQUEST; moves the brief and reminders. */
-int meeting_reschedule(struct store *st, const struct config *cfg,
+int plan_meeting_reschedule(struct store *st, const struct config *cfg,
     int64_t meeting_id, time_t start, time_t end, const char *tz,
     char **ret_err);
 /* Same UID, SEQUENCE+1, METHOD:CANCEL; cancels brief and reminders. */
-int meeting_cancel(struct store *st, const struct config *cfg,
+int plan_meeting_cancel(struct store *st, const struct config *cfg,
     int64_t meeting_id, const char *reason, char **ret_err);
 
 /* Notes from the conversation (infoviewctl(1) "meeting note"): replaces
@@ -47,7 +47,7 @@ int meeting_cancel(struct store *st, const struct config *cfg,
  * bytes of UTF-8 text (tabs and newlines allowed). Runs inside the
  * caller's transaction. */
 #define NOTES_MAX       (16 * 1024)
-int meeting_note(struct store *st, const struct config *cfg,
+int plan_meeting_note(struct store *st, const struct config *cfg,
     int64_t meeting_id, const char *notes, bool append, bool *ret_redraft,
     char **ret_err);
 
@@ -73,21 +73,22 @@ int plan_digest(struct store *st, const struct config *cfg, time_t now);
 
 /* The concrete times to offer a contact now (infoviewd.conf(5) MEETING: from availability,
  * future, not overlapping meetings). *ret allocated. */
-int slots_compute(struct store *st, const struct config *cfg, time_t now,
+int plan_slots(struct store *st, const struct config *cfg, time_t now,
     time_t **ret, size_t *ret_n);
 
 /* The zone to read and show a contact's times in. */
-const char *contact_zone(const struct config *cfg, const struct contact *c);
+const char *plan_contact_zone(const struct config *cfg,
+    const struct contact *c);
 
 
 /* Queues a message row of kind for contact c (or the user) due at `due`. */
-int queue_row(struct store *st, const struct config *cfg,
+int plan_queue_row(struct store *st, const struct config *cfg,
     enum outbox_kind kind,
     const struct contact *c, int64_t meeting_id, bool to_user, time_t due,
     const char *param);
 /* Queues everything that hangs off a meeting's time: brief, draft,
  * reminders. Called on create and reschedule. */
-int queue_meeting_followups(struct store *st, const struct config *cfg,
+int plan_meeting_followups(struct store *st, const struct config *cfg,
     const struct contact *c, const struct meeting *m);
 
 #endif

@@ -244,7 +244,8 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 		}
 	}
 	if (row->kind == OK_OUTREACH) {
-		if ((r = slots_compute(env->st, env->cfg, iv_now(), &x->slot_starts,
+		if ((r = plan_slots(env->st, env->cfg, iv_now(),
+		    &x->slot_starts,
 		    &x->n_slots)) < 0)
 			return r;
 	} else if (x->contact != NULL) {

@@ -39,7 +39,7 @@ tell_user(struct sched *s, const char *problem)
 	if ((r = store_inbox_add(s->st, 0, "config", problem, "", &item)) < 0)
 		return r;
 	snprintf(param, sizeof(param), "%lld", (long long)item);
-	return queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, iv_now(),
+	return plan_queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, iv_now(),
 	    param);
 }
 

@@ -153,14 +153,16 @@ need_user(struct sched *s, const struct contact *c, const char *kind,
 	    &item)) < 0)
 		return r;
 	snprintf(param, sizeof(param), "%lld", (long long)item);
-	return queue_row(s->st, s->cfg, OK_NOTICE, c, 0, true, iv_now(), param);
+	return plan_queue_row(s->st, s->cfg, OK_NOTICE, c, 0, true, iv_now(),
+	    param);
 }
 
 static const char *
 when_text(const struct config *cfg, const struct contact *c, time_t t,
     char *out, size_t len)
 {
-	return tz_format(contact_zone(cfg, c), t, "%a %Y-%m-%d %H:%M %Z", out, len);
+	return tz_format(plan_contact_zone(cfg, c), t, "%a %Y-%m-%d %H:%M %Z",
+	    out, len);
 }
 
 /* A human reply: follow-ups stop in this same transaction, then intent. */
@@ -227,8 +229,9 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 			time_t start = starts[cl->slot_n - 1];
 
 			free(starts);
-			r = meeting_create(s->st, cfg, c, start,
-			    start + cfg->meeting.duration, contact_zone(cfg, c),
+			r = plan_meeting_create(s->st, cfg, c, start,
+			    start + cfg->meeting.duration,
+			    plan_contact_zone(cfg, c),
 			    NULL, false, NULL, NULL, &err);
 			if (r == 0)
 				log_info("%s accepted slot %d; invitation queued",
@@ -350,7 +353,7 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 	} else if (r == 0 && was_declined && m->state == MS_SCHEDULED &&
 	    (strcmp(rsvp, "accepted") == 0 || strcmp(rsvp, "tentative") == 0)) {
 		/* They changed their mind: the meeting is on again. */
-		if ((r = queue_meeting_followups(s->st, s->cfg, c, m)) == 0)
+		if ((r = plan_meeting_followups(s->st, s->cfg, c, m)) == 0)
 			r = lifecycle_advance(s->st, c->id, CS_SCHEDULED,
 			    "accepted the invitation after declining");
 	}
@@ -389,16 +392,19 @@ react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
 	} else if (strcmp(ic.method, "REQUEST") == 0 && ic.start > 0 &&
 	    ic.organizer != NULL && strcasecmp(ic.organizer, c->email) == 0) {
 		if (m == NULL)
-			r = meeting_create(s->st, s->cfg, c, ic.start,
+			r = plan_meeting_create(s->st, s->cfg, c, ic.start,
 			    ic.end > ic.start ? ic.end : ic.start +
-			    s->cfg->meeting.duration, contact_zone(s->cfg, c),
+			    s->cfg->meeting.duration, plan_contact_zone(s->cfg,
+			    c),
 			    ic.location, true, ic.uid, NULL, &err);
 		else if (m->by_contact && ic.sequence > m->sequence)
-			r = meeting_reschedule(s->st, s->cfg, m->id, ic.start,
+			r = plan_meeting_reschedule(s->st, s->cfg, m->id,
+			    ic.start,
 			    ic.end > ic.start ? ic.end : ic.start +
 			    s->cfg->meeting.duration, NULL, &err);
 	} else if (strcmp(ic.method, "CANCEL") == 0 && m != NULL && m->by_contact)
-		r = meeting_cancel(s->st, s->cfg, m->id, "cancelled by the contact",
+		r = plan_meeting_cancel(s->st, s->cfg, m->id,
+		    "cancelled by the contact",
 		    &err);
 	else
 		log_info("calendar %s from %s not for a meeting of ours; ignored",
@@ -461,7 +467,7 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 	}
 	ctx.slots = slots;
 	ctx.n_slots = n;
-	ctx.contact_tz = contact_zone(s->cfg, c);
+	ctx.contact_tz = plan_contact_zone(s->cfg, c);
 	ctx.own_tz = s->cfg->identity.timezone;
 	ctx.now = iv_now();
 	ctx.own_addr = s->cfg->identity.email;
@@ -824,7 +830,7 @@ concerns(struct sched *s, const struct inmsg *h)
 		return true;            /* the null sender of a notification */
 	ctx.now = iv_now();
 	ctx.own_addr = own;
-	ctx.contact_tz = contact_zone(s->cfg, NULL);
+	ctx.contact_tz = plan_contact_zone(s->cfg, NULL);
 	ctx.class_only = true;
 	if (classify_message(h, &ctx, &cl) < 0)
 		return true;

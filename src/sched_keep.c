@@ -378,7 +378,8 @@ queue_update(struct sched *s, const struct outbox_row *row,
 	if (i < n)
 		return 0;               /* a retry of the same reminder */
 	snprintf(param, sizeof(param), "%lld", (long long)since);
-	return queue_row(s->st, s->cfg, OK_UPDATE, c, 0, false, iv_now(), param);
+	return plan_queue_row(s->st, s->cfg, OK_UPDATE, c, 0, false, iv_now(),
+	    param);
 }
 
 /* The row waits until wrote + every: they were written to meanwhile. */

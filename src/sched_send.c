@@ -146,7 +146,7 @@ gate(struct sched *s, const struct outbox_row *row, const struct contact *c,
 		return 0;
 	if (gate_log_load(s->st, now, &log) < 0)
 		return now + LIMIT_RECHECK;     /* the store will say why */
-	t = gate_next(s->cfg, &log, contact_zone(s->cfg, c), row->domain,
+	t = gate_next(s->cfg, &log, plan_contact_zone(s->cfg, c), row->domain,
 	    row->kind == OK_OUTREACH, now, NULL);
 	gate_log_done(&log);
 	return t > now ? t : 0;
@@ -209,7 +209,7 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 		r = lifecycle_advance(s->st, c->id, CS_CONTACTED,
 		    "outreach sent");
 		if (r == 0 && cfg->outreach.max_followups > 0)
-			r = queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
+			r = plan_queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
 			    now + cfg->outreach.followup_after >
 			    c->followup_not_before ? now +
 			    cfg->outreach.followup_after : c->followup_not_before,
@@ -219,7 +219,7 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 		    "follow-up sent");
 		if (r == 0 && count_contact_followups(s, c->id) <
 		    cfg->outreach.max_followups)
-			r = queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
+			r = plan_queue_row(s->st, cfg, OK_FOLLOWUP, c, 0, false,
 			    now + cfg->outreach.followup_after, NULL);
 	}
 	return r;
@@ -447,7 +447,8 @@ pause_notice(struct sched *s, const char *reason, time_t now)
 	if ((r = store_inbox_add(s->st, 0, "account", reason, "", &item)) < 0)
 		return r;
 	snprintf(param, sizeof(param), "%lld", (long long)item);
-	return queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, now, param);
+	return plan_queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, now,
+	    param);
 }
 
 /* Records a pause: the row back in the queue, the pause, and (when it

@@ -430,7 +430,7 @@ void referral_rows_free(struct referral_row *v, size_t n);
 
 /* ---- meetings (store_meeting.c) ---------------------------------------- */
 
-/* A meeting is scheduled until cancelled (meeting_cancel, plan.c). */
+/* A meeting is scheduled until cancelled (plan_meeting_cancel, plan.c). */
 enum meeting_state {
 	MS_SCHEDULED,
 	MS_CANCELLED,

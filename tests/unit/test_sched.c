@@ -94,12 +94,12 @@ test_queue_outreach_once(void **state)
 	struct contact *c;
 	char *err = NULL;
 
-	assert_int_equal(queue_outreach(f->st, &f->cfg, f->c, &err), 0);
+	assert_int_equal(plan_outreach(f->st, &f->cfg, f->c, &err), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_OUTREACH), 1);
 	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 	assert_int_equal(c->state, CS_QUEUED);
 	/* A second request is refused, not doubled. */
-	assert_int_equal(queue_outreach(f->st, &f->cfg, c, &err), -EALREADY);
+	assert_int_equal(plan_outreach(f->st, &f->cfg, c, &err), -EALREADY);
 	assert_non_null(strstr(err, "already queued"));
 	free(err);
 	assert_int_equal(count_rows(f->st, OB_ANY, OK_OUTREACH), 1);
@@ -108,7 +108,7 @@ test_queue_outreach_once(void **state)
 	contact_free(c);
 	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 	err = NULL;
-	assert_int_equal(queue_outreach(f->st, &f->cfg, c, &err), -EPERM);
+	assert_int_equal(plan_outreach(f->st, &f->cfg, c, &err), -EPERM);
 	free(err);
 	contact_free(c);
 }
@@ -124,7 +124,7 @@ test_slots(void **state)
 	/* Friday 2026-11-20 12:00 in Los Angeles. */
 	assert_int_equal(tz_local_to_utc("America/Los_Angeles", 2026, 11, 20, 12,
 	    0, &now), 0);
-	assert_int_equal(slots_compute(f->st, &f->cfg, now, &v, &n), 0);
+	assert_int_equal(plan_slots(f->st, &f->cfg, now, &v, &n), 0);
 	assert_int_equal(n, 3);
 	for (i = 0; i < n; i++) {
 		assert_true(v[i] > now);
@@ -136,9 +136,10 @@ test_slots(void **state)
 	 * half hour. */
 	start = v[0];
 	free(v);
-	assert_int_equal(meeting_create(f->st, &f->cfg, f->c, start, start + 1800,
+	assert_int_equal(plan_meeting_create(f->st, &f->cfg, f->c, start,
+	    start + 1800,
 	    NULL, NULL, false, NULL, NULL, NULL), 0);
-	assert_int_equal(slots_compute(f->st, &f->cfg, now, &v, &n), 0);
+	assert_int_equal(plan_slots(f->st, &f->cfg, now, &v, &n), 0);
 	assert_int_equal(n, 3);
 	for (i = 0; i < n; i++)
 		assert_true(v[i] + 1800 <= start || v[i] >= start + 1800);
@@ -155,7 +156,8 @@ test_meeting_lifecycle(void **state)
 	char *err = NULL;
 	time_t start = iv_now() + 3 * 86400;
 
-	assert_int_equal(meeting_create(f->st, &f->cfg, f->c, start, start + 1800,
+	assert_int_equal(plan_meeting_create(f->st, &f->cfg, f->c, start,
+	    start + 1800,
 	    NULL, NULL, false, NULL, &id, &err), 0);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_int_equal(m->sequence, 0);
@@ -170,7 +172,8 @@ test_meeting_lifecycle(void **state)
 	assert_int_equal(c->state, CS_SCHEDULED);
 	contact_free(c);
 
-	assert_int_equal(meeting_reschedule(f->st, &f->cfg, id, start + 86400,
+	assert_int_equal(plan_meeting_reschedule(f->st, &f->cfg, id,
+	    start + 86400,
 	    start + 86400 + 1800, NULL, &err), 0);
 	meeting_free(m);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
@@ -181,7 +184,8 @@ test_meeting_lifecycle(void **state)
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 1);
 	assert_int_equal(count_rows(f->st, OB_CANCELLED, OK_REMINDER), 1);
 
-	assert_int_equal(meeting_cancel(f->st, &f->cfg, id, "sick", &err), 0);
+	assert_int_equal(plan_meeting_cancel(f->st, &f->cfg, id, "sick", &err),
+	    0);
 	meeting_free(m);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_int_equal(m->sequence, 2);
@@ -189,7 +193,8 @@ test_meeting_lifecycle(void **state)
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_CANCEL), 1);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DRAFT), 0);
-	assert_int_equal(meeting_cancel(f->st, &f->cfg, id, NULL, &err), -EALREADY);
+	assert_int_equal(plan_meeting_cancel(f->st, &f->cfg, id, NULL, &err),
+	    -EALREADY);
 	free(err);
 	meeting_free(m);
 	/* Ana never replied (the meeting was agreed elsewhere): she is back
@@ -213,9 +218,11 @@ test_meeting_note(void **state)
 	bool redraft = true;
 	time_t start = iv_now() - 3600;
 
-	assert_int_equal(meeting_create(f->st, &f->cfg, f->c, start, start + 1800,
+	assert_int_equal(plan_meeting_create(f->st, &f->cfg, f->c, start,
+	    start + 1800,
 	    NULL, NULL, false, NULL, &id, &err), 0);
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, " budgets \n", true,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, " budgets \n",
+	    true,
 	    &redraft, &err), 0);
 	assert_false(redraft);          /* the draft is still to come */
 	/* A draft rendered already (a retry waiting) is rendered again. */
@@ -223,7 +230,7 @@ test_meeting_note(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(store_outbox_set_rendered(f->st, v[0]->id, "x", 1,
 	    "ana@acme.test", "Thank you"), 0);
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, "courses", true,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "courses", true,
 	    &redraft, &err), 0);
 	assert_false(redraft);
 	{
@@ -238,23 +245,25 @@ test_meeting_note(void **state)
 	assert_string_equal(m->notes, "budgets\ncourses");
 	assert_true(m->notes_at > 0);
 	meeting_free(m);
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, "bell\a", false,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "bell\a", false,
 	    &redraft, &err), -EINVAL);
 	assert_non_null(strstr(err, "control characters"));
 	free(err);
 	err = NULL;
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, "\xc3(", false,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "\xc3(", false,
 	    &redraft, &err), -EINVAL);
 	free(err);
 	err = NULL;
 	big = xcalloc(1, NOTES_MAX + 2);
 	memset(big, 'a', NOTES_MAX + 1);
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, big, false, &redraft,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, big, false,
+	    &redraft,
 	    &err), -EINVAL);
 	free(big);
 	free(err);
 	err = NULL;
-	assert_int_equal(meeting_note(f->st, &f->cfg, 999, "x", false, &redraft,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, 999, "x", false,
+	    &redraft,
 	    &err), -ENOENT);
 	free(err);
 	err = NULL;
@@ -270,12 +279,13 @@ test_meeting_note(void **state)
 		}
 	outbox_rows_free(v, n);
 	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_INTERVIEWED, "t"), 0);
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, "mentors", false,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "mentors", false,
 	    &redraft, &err), 0);
 	assert_true(redraft);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DRAFT), 1);
 	/* Removing the notes asks for no draft. */
-	assert_int_equal(meeting_note(f->st, &f->cfg, id, "", false, &redraft,
+	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "", false,
+	    &redraft,
 	    &err), 0);
 	assert_false(redraft);
 }
@@ -361,10 +371,11 @@ test_cancel_restores_state(void **state)
 		for (k = 0; k < n; k++)
 			assert_int_equal(lifecycle_enter(f->st, f->c->id,
 			    path[k], "t"), 0);
-		assert_int_equal(meeting_create(f->st, &f->cfg, f->c,
+		assert_int_equal(plan_meeting_create(f->st, &f->cfg, f->c,
 		    start + (time_t)i * 86400, start + (time_t)i * 86400 + 1800,
 		    NULL, NULL, false, NULL, &id, &err), 0);
-		assert_int_equal(meeting_cancel(f->st, &f->cfg, id, NULL, &err),
+		assert_int_equal(plan_meeting_cancel(f->st, &f->cfg, id, NULL,
+		    &err),
 		    0);
 		assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 		assert_int_equal(c->state, before[i]);
