@@ -6,34 +6,34 @@
  * The edges, with the function behind each:
  *
  *   new|no_response --plan_outreach (plan.c)--> queued
- *   new|queued|no_response --outreach sent: after_sent (sched_send.c)--> contacted
+ *   new|queued|no_response --outreach sent: after_sent (send.c)--> contacted
  *   queued|contacted --follow-up sent: after_sent--> followed_up
  *   contacted|followed_up --silence past outreach.followup_after:
  *                           mark_unanswered (sched.c)--> no_response
  *   new|queued|contacted|followed_up|no_response
- *           --human reply: react_human (sched_inbox.c)--> replied
+ *           --human reply: react_human (inbox.c)--> replied
  *   scheduled --plan_meeting_cancel (plan.c): lifecycle_unschedule--> the state
  *               it had before (new|queued|contacted|followed_up|
  *               no_response|replied)
- *   scheduled --invitation declined: react_itip_reply (sched_inbox.c)-->
+ *   scheduled --invitation declined: react_itip_reply (inbox.c)-->
  *               replied
  *   any but stopped --plan_meeting_create, plan_meeting_reschedule (plan.c),
  *               invitation accepted again: react_itip_reply--> scheduled
  *   scheduled --meeting end: mark_ended (sched.c)--> interviewed
  *   scheduled|interviewed --thank-you seen in the Sent folder:
- *               reminder_unneeded (sched_send.c)--> thanked
+ *               reminder_unneeded (send.c)--> thanked
  *   side exits, from any state not yet closed:
  *     declined  react_human (a reply that declines)
- *     bounced   react_bounce (sched_inbox.c)
+ *     bounced   react_bounce (inbox.c)
  *     stopped   react_human (asked not to be contacted), react_complaint
- *               (sched_inbox.c, marked as spam), contact_stop
+ *               (inbox.c, marked as spam), contact_stop
  *               (ctl_contact.c, `infoviewctl contact stop`); also from
  *               bounced and declined
  *
  * The outbox journal (store_outbox.c, a compare-and-set in SQL per edge):
  *
  *   queued --render_row fails for an empty required value: hold_row
- *           (sched_send.c)--> held
+ *           (send.c)--> held
  *   queued --prepare_row, then store_outbox_mark_sending, committed before
  *           SMTP (process_row)--> sending
  *   sending --2xx: finish_row--> sent   --4xx, timeout: finish_row--> queued

@@ -3,8 +3,8 @@
  * decision is a store transaction, so a restart at any instant resumes
  * where it stopped. This file holds the pass, the connections and the
  * time-driven transitions; plan.c what gets queued (outreach, meetings
- * and what hangs off them), sched_send.c the outbox journal,
- * sched_inbox.c the inbox and the reactions to replies.
+ * and what hangs off them), send.c the outbox journal,
+ * inbox.c the inbox and the reactions to replies.
  *
  * The contact lifecycle and the outbox journal, with the function behind
  * each edge, are drawn at the top of lifecycle.c.

@@ -1,7 +1,8 @@
 /*
  * sched_int.h - what the daemon's coordinator files share (sched.c,
- * sched_send.c, sched_inbox.c): the handle, the limits, and the helpers
- * each of them uses. Nothing outside sched*.c includes this.
+ * send.c, inbox.c): the handle, the limits, and the helpers
+ * each of them uses. Only the daemon's files (sched*.c, send.c,
+ * inbox.c) include this.
  */
 #ifndef IV_SCHED_INT_H
 #define IV_SCHED_INT_H
@@ -86,9 +87,9 @@ char *sched_sent_assigned_id(struct sched *s, const char *message_id,
 void sched_save_sent(struct sched *s, const char *message_id,
     const char *raw, size_t len);
 
-/* sched_send.c: sends everything due now; stops early when asked. */
+/* send.c: sends everything due now; stops early when asked. */
 void sched_send_due(struct sched *s, volatile int *stop);
-/* sched_send.c: mail from the user to c after t in the Sent folder?
+/* send.c: mail from the user to c after t in the Sent folder?
  * 1 yes (*ret_when: its Date, when not NULL), 0 no, <0 cannot tell. */
 int user_wrote_since(struct sched *s, const struct contact *c, time_t t,
     time_t *ret_when);
@@ -107,7 +108,7 @@ int keep_in_touch_due(struct sched *s, const struct outbox_row *row,
     const struct contact *c);
 /* When sending paused for the account may try again (0: not paused). */
 time_t sched_send_paused_until(struct sched *s);
-/* sched_inbox.c: catches up on everything since the last UID seen. */
+/* inbox.c: catches up on everything since the last UID seen. */
 void sched_sync_inbox(struct sched *s, volatile int *stop);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sched_send.c - the outbox journal: rendering a queued row once, the
+ * send.c - the outbox journal: rendering a queued row once, the
  * sending rules of infoviewd.conf(5) OUTREACH (window in the contact's zone, daily and
  * per-domain limits, gap with jitter), "sending" committed before the SMTP
  * transaction and the outcome after it, drafts APPENDed to Drafts, copies

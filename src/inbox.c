@@ -1,5 +1,5 @@
 /*
- * sched_inbox.c - the inbox: new UIDs in order, in batches. The header
+ * inbox.c - the inbox: new UIDs in order, in batches. The header
  * fields of a batch come in one UID FETCH and are read in one parse child;
  * a message that concerns us (from or in reply to a contact or one of our
  * messages, a bounce or report, an automatic reply to the user, a
