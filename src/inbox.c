@@ -502,7 +502,7 @@ react(struct sched *s, const struct inmsg *m, struct reaction *out)
 		goto out;
 	}
 	out->contact_id = c->id;
-	out->snippet = snippet_of(cl.new_text ? cl.new_text : m->text);
+	out->snippet = sched_snippet(cl.new_text ? cl.new_text : m->text);
 	if ((r = store_event_add(s->st, c->id, "received", out->snippet)) < 0)
 		goto out;
 	log_info("%s from %s%s%s%s%s", out->cls, c->email,

@@ -67,7 +67,7 @@ render_kind_of(const char *template, enum outbox_kind *ret,
 }
 
 void
-keep_vars_done(struct keep_vars *k)
+render_keep_vars_done(struct keep_vars *k)
 {
 	size_t i, j;
 
@@ -100,7 +100,7 @@ render_ctx_done(struct render_ctx *x)
 	if (x->item != NULL)
 		inbox_items_free(x->item, 1);
 	free(x->thread);
-	keep_vars_done(&x->keep);
+	render_keep_vars_done(&x->keep);
 }
 
 void

@@ -38,14 +38,14 @@ struct render_env {
 };
 
 /* Variables given as lists and scalars (keep-in-touch news, the
- * digest): filled by the daemon, freed with keep_vars_done. */
+ * digest): filled by the daemon, freed with render_keep_vars_done. */
 struct keep_vars {
 	struct compose_list lists[6];
 	size_t n_lists;
 	struct kvpair scalars[4];
 	size_t n_scalars;
 };
-void keep_vars_done(struct keep_vars *k);
+void render_keep_vars_done(struct keep_vars *k);
 
 /* Everything a row needs besides the template: loaded by render_row,
  * freed by render_ctx_done (also after a failure). */

@@ -32,7 +32,7 @@
 
 /* A snippet of text for notices and the timeline: one paragraph, bounded. */
 char *
-snippet_of(const char *text)
+sched_snippet(const char *text)
 {
 	struct buf b;
 	const char *p;
@@ -57,7 +57,7 @@ snippet_of(const char *text)
 }
 
 long
-backoff_after(int attempts)
+sched_backoff(int attempts)
 {
 	long d = BACKOFF_MIN;
 
@@ -67,7 +67,7 @@ backoff_after(int attempts)
 }
 
 void
-set_health(struct sched *s, const char *what, const char *health,
+sched_set_health(struct sched *s, const char *what, const char *health,
     const char *err)
 {
 	char key[64];
@@ -193,7 +193,7 @@ sched_imap_ready(struct sched *s)
 	}
 	s->imap_backoff = 0;
 	s->imap_heard = s->imap_connected_at = iv_now();
-	set_health(s, "imap", "ok", NULL);
+	sched_set_health(s, "imap", "ok", NULL);
 	log_info("connected to IMAP server %s:%d", s->cfg->imap.host,
 	    s->cfg->imap.port);
 	settle(s, "watching the inbox");
@@ -206,7 +206,7 @@ fail:
 	log_warnx("IMAP %s:%d: %s (retrying in %s)", s->cfg->imap.host,
 	    s->cfg->imap.port, err ? err : strerror(-r),
 	    format_duration(s->imap_backoff));
-	set_health(s, "imap", "error", err ? err : strerror(-r));
+	sched_set_health(s, "imap", "error", err ? err : strerror(-r));
 	settle(s, "inbox unreachable; retrying");
 	free(err);
 	return r;
@@ -219,7 +219,7 @@ sched_imap_lost(struct sched *s, const char *what, const char *err)
 	time_t now = iv_now();
 
 	log_warnx("IMAP %s failed: %s; reconnecting", what, err ? err : "error");
-	set_health(s, "imap", "error", err);
+	sched_set_health(s, "imap", "error", err);
 	imap_drop(s);
 	/* A session that ran for a while (a BYE after hours, a silent
 	 * server) is replaced at once; one that fails right after connecting

@@ -56,10 +56,10 @@ struct sched {
 
 /* sched.c: small helpers */
 /* One paragraph of text, bounded (caller frees). */
-char *snippet_of(const char *text);
+char *sched_snippet(const char *text);
 /* Seconds to wait before retry number `attempts`. */
-long backoff_after(int attempts);
-void set_health(struct sched *s, const char *what, const char *health,
+long sched_backoff(int attempts);
+void sched_set_health(struct sched *s, const char *what, const char *health,
     const char *err);
 
 /* sched.c: connections. 0 when connected (or connectable). */
@@ -91,20 +91,20 @@ void sched_save_sent(struct sched *s, const char *message_id,
 void sched_send_due(struct sched *s, volatile int *stop);
 /* send.c: mail from the user to c after t in the Sent folder?
  * 1 yes (*ret_when: its Date, when not NULL), 0 no, <0 cannot tell. */
-int user_wrote_since(struct sched *s, const struct contact *c, time_t t,
+int sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
     time_t *ret_when);
 
 /* sched_keep.c: keeping in touch and the weekly digest. */
 /* The variables of a keepintouch, update or digest row (nothing for other
  * kinds). c may be NULL (digest). */
-void keep_vars_for(struct sched *s, const struct outbox_row *row,
+void sched_keep_vars(struct sched *s, const struct outbox_row *row,
     const struct contact *c, struct keep_vars *k);
 /* A keep-in-touch reminder came due: 1 when it was handled here (the
  * user wrote to the contact since - the clock starts again from that
  * mail - or the contact is no longer thanked); 0 to send it, after
  * queueing the drafted update for the Drafts folder; the store's error
  * when that could not be recorded. */
-int keep_in_touch_due(struct sched *s, const struct outbox_row *row,
+int sched_keep_due(struct sched *s, const struct outbox_row *row,
     const struct contact *c);
 /* When sending paused for the account may try again (0: not paused). */
 time_t sched_send_paused_until(struct sched *s);

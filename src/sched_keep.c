@@ -338,7 +338,7 @@ digest_vars(struct sched *s, struct keep_vars *k)
 }
 
 void
-keep_vars_for(struct sched *s, const struct outbox_row *row,
+sched_keep_vars(struct sched *s, const struct outbox_row *row,
     const struct contact *c, struct keep_vars *k)
 {
 	time_t since;
@@ -395,7 +395,7 @@ keep_deferred(struct sched *s, const struct outbox_row *row,
 }
 
 int
-keep_in_touch_due(struct sched *s, const struct outbox_row *row,
+sched_keep_due(struct sched *s, const struct outbox_row *row,
     const struct contact *c)
 {
 	long every = s->cfg->thankyou.keep_in_touch;
@@ -410,7 +410,8 @@ keep_in_touch_due(struct sched *s, const struct outbox_row *row,
 		    "keep_in_touch is off" : "the contact is no longer thanked"));
 		return r < 0 ? r : 1;
 	}
-	if (user_wrote_since(s, c, since, &wrote) > 0 && wrote + every > now) {
+	if (sched_user_wrote_since(s, c, since, &wrote) > 0 &&
+	    wrote + every > now) {
 		char *d = when_of(s, wrote + every);
 
 		log_info("mail to %s found in the Sent folder; keeping in "

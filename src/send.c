@@ -98,7 +98,7 @@ daemon_vars(void *arg, const struct outbox_row *row, struct render_ctx *x)
 
 	if (row->kind == OK_REMINDER && x->contact != NULL)
 		render_extra(x, "reason", reminder_reason(s, row, x->contact));
-	keep_vars_for(s, row, x->contact, &x->keep);
+	sched_keep_vars(s, row, x->contact, &x->keep);
 	for (i = 0; i < x->keep.n_scalars; i++)
 		render_extra(x, x->keep.scalars[i].key,
 		    xstrdup(x->keep.scalars[i].value));
@@ -491,7 +491,7 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 
 	tr = STORE_TX(s->st, record_pause(s, row, cause, why,
 	    again ? old.since : now, now + wait, again ? NULL : reason));
-	set_health(s, "smtp", "paused", why);
+	sched_set_health(s, "smtp", "paused", why);
 	log_warnx("sending paused, %s by %s: %s; every message stays queued, "
 	    "next try in %s (SIGHUP or `infoviewctl queue retry`: at once)",
 	    cause, s->cfg->smtp.url, why, format_duration(wait));
@@ -598,7 +598,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 			gap_after_send(s, now);
 		if (!is_draft(row->kind) && !s->notices_by_imap) {
 			resume_sending(s);
-			set_health(s, "smtp", "ok", NULL);
+			sched_set_health(s, "smtp", "ok", NULL);
 		}
 		log_info("sent queue %lld (%s) to %s", (long long)row->id,
 		    store_outbox_kind_name(row->kind), row->rcpt);
@@ -627,10 +627,10 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
 	    (long long)row->id, store_outbox_kind_name(row->kind), row->rcpt,
 	    why, row->attempts + 1,
-	    format_duration(backoff_after(row->attempts + 1)));
+	    format_duration(sched_backoff(row->attempts + 1)));
 	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
-	    now + backoff_after(row->attempts + 1), why));
-	set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
+	    now + sched_backoff(row->attempts + 1), why));
+	sched_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
 	    "smtp", "error", why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
 		/* a new connection gets a freshly fetched token */
@@ -666,7 +666,7 @@ header_has_address(const char *list, const char *addr)
  * (a thank-you already written). 1 yes (with the Date of the newest such
  * message in *ret_when when not NULL), 0 no, <0 cannot tell. */
 int
-user_wrote_since(struct sched *s, const struct contact *c, time_t t,
+sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
     time_t *ret_when)
 {
 	uint32_t *uids = NULL, uidvalidity, uidnext;
@@ -741,7 +741,7 @@ reminder_unneeded(struct sched *s, const struct outbox_row *row,
 	if (row->kind != OK_REMINDER || c == NULL ||
 	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
 		return 0;
-	if (user_wrote_since(s, c, m->end, NULL) > 0) {
+	if (sched_user_wrote_since(s, c, m->end, NULL) > 0) {
 		log_info("thank-you to %s found in %s; no reminder needed",
 		    c->email, "the Sent folder");
 		if ((r = STORE_TX(s->st, mark_thanked(s, row, c))) == 0)
@@ -780,7 +780,7 @@ process_row(struct sched *s, struct outbox_row *row)
 		goto out;
 	}
 	if ((r = reminder_unneeded(s, row, c)) != 0 ||
-	    (r = keep_in_touch_due(s, row, c)) != 0)
+	    (r = sched_keep_due(s, row, c)) != 0)
 		goto out;
 	if (row->raw == NULL && (r = prepare_row(s, row)) < 0)
 		goto out;
