@@ -360,13 +360,15 @@ class Daemon:
 
     def ensure(self, disk_phase):
         """Restarts a daemon that ended by itself; a crash is a violation,
-        an exit with a clear error only while the disk is full is not."""
+        an exit with a clear error about the full disk (while the disk is,
+        or was, full) is not."""
         if self.alive():
             return
         if self.proc is not None and not self.expected_exit:
             rc = self.proc.returncode
             tail = self.log()[-800:]
-            if rc < 0 or not disk_phase:
+            clear = re.search(r"(?i)disk is full|disk full|no space", tail)
+            if rc < 0 or not (disk_phase or clear):
                 violate("daemon never crashes", "incarnation %d ended by "
                         "itself with %r at %s: %s" % (self.n, rc, stamp(),
                                                       tail))
