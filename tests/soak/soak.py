@@ -900,9 +900,13 @@ def fire(kind, frng):
         start_phase(kind, frng.uniform(2, 10), fixed)
     elif kind == "imap_silent":
         end_phase(kind)
-        pids = imap_pids()
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+        pids = []
+        for pid in imap_pids():
+            try:                # a session may end meanwhile
+                os.kill(pid, signal.SIGSTOP)
+                pids.append(pid)
+            except ProcessLookupError:
+                pass
 
         def cont(pids=pids):
             for pid in pids:
@@ -1242,7 +1246,12 @@ def outreach_batch():
     """The user's morning: outreach for the next batch of contacts."""
     if not batches:
         return
-    b = [p.email for p in batches.pop(0) if p.email.lower() not in forgotten]
+    # Not those the user has stopped or forgotten meanwhile (infoviewctl
+    # rightly refuses outreach to a stopped contact).
+    b = [p.email for p in batches.pop(0) if p.email.lower() not in forgotten
+         and p.email.lower() not in stopped]
+    if not b:
+        return
     r = ctl("outreach", *b)
     if r.rc != 0:
         t.diag("outreach batch: exit %r: %s" % (r.rc, r.err[-300:]))
