@@ -573,11 +573,10 @@ parse_guarded(struct sched *s, uint32_t uidvalidity, uint32_t uid,
 	while (attempts < PARSE_ATTEMPTS) {
 		char *err = NULL;
 
-		/* Counted before trying, so even our own death counts: a
-		 * count that cannot be recorded stops here. */
-		if ((r = STORE_TX(s->st, store_quarantine_bump(s->st, box,
-		    uidvalidity, uid, "parsing"))) < 0)
-			return r;
+		/* Only a failed parse counts. The parse runs in a child, so a
+		 * message cannot take the daemon down with it; and a message
+		 * that parsed but could not be recorded (a full disk) must
+		 * never be skipped as if it were broken. */
 		attempts++;
 		if ((r = mime_parse_isolated(raw, len, ret, &err)) == 0)
 			return 0;
@@ -1026,20 +1025,6 @@ record_all(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 	return r;
 }
 
-/* One more parse attempt for each message of w. */
-static int
-bump_all(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
-    const struct wholes *w)
-{
-	size_t j;
-	int r = 0;
-
-	for (j = 0; j < w->n && r == 0; j++)
-		r = store_quarantine_bump(s->st, s->cfg->imap.inbox, uidvalidity,
-		    uids[w->at[j]], "parsing");
-	return r;
-}
-
 /* Reads the messages of a batch that concern us whole, in one FETCH (or a
  * few) and one parse child, and records them and the batch's last UID in
  * one transaction. -EAGAIN when they are to be read one at a time
@@ -1074,10 +1059,8 @@ batch_together(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 	if (w.n > 0) {
 		if ((r = wholes_fetch(s, uids, hs, &w)) < 0)
 			goto out;
-		/* counted before trying, so even our own death counts */
-		if ((r = STORE_TX(s->st, bump_all(s, uidvalidity, uids,
-		    &w))) < 0)
-			goto out;
+		/* Nothing is counted here: a failure is retried one message
+		 * at a time, where each failed parse counts (parse_guarded). */
 		if (mime_parse_many_isolated(w.raws, w.lens, w.n, false, w.ms,
 		    &err) < 0) {
 			log_warnx("messages UID %u-%u: cannot parse them together "
