@@ -301,7 +301,7 @@ gate_floor(const struct config *cfg, const struct gate_log *log, time_t t,
  * them (earliest first, queue order among equals). A row waits in
  * `later` under a lower bound of its time; when the floor (gate_floor)
  * reaches it, it moves to `ready`, where rows are taken in queue order
- * and asked gate_next: a row that may go at the floor is sent there (a
+ * (first outreach last) and asked gate_next: a row that may go at the floor is sent there (a
  * send only adds to the log, which can only delay the rest, so nothing
  * could have gone sooner); one held by its own rules (its zone's
  * window, its domain) goes back to `later` with the time it named. */
@@ -340,9 +340,12 @@ replay(struct store *st, const struct config *cfg, time_t now, time_t start,
 		enum gate_why why;
 		time_t from, t;
 
+		/* Among the ready, first outreach goes last, as the sender
+		 * takes them (store_outbox_due). */
 		while (later.n > 0 && later.v[0].key <= floor) {
 			p = heap_pop(&later);
-			heap_push(&ready, (struct pending){ 0, p.idx });
+			heap_push(&ready, (struct pending){
+			    rows[p.idx]->kind == OK_OUTREACH, p.idx });
 		}
 		if (ready.n > 0) {
 			p = heap_pop(&ready);

@@ -295,7 +295,11 @@ store_outbox_due(struct store *s, time_t now, size_t max,
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "SELECT " OUTBOX_COLUMNS " FROM outbox "
-	    "WHERE state = 'queued' AND due <= ?1 ORDER BY due, id LIMIT ?2");
+	    "WHERE state = 'queued' AND due <= ?1 "
+	    /* A conversation under way (an invitation, an answer, a
+	     * follow-up) goes before cold first contacts, which would
+	     * otherwise hold it behind the daily limit for days. */
+	    "ORDER BY kind = 'outreach', due, id LIMIT ?2");
 
 	if (st == NULL)
 		return -EIO;
