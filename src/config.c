@@ -266,25 +266,6 @@ problem(struct load *l, const config_setting_t *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A value made safe to quote in a message: controls become \xNN (static). */
-static const char *
-shown(const char *s)
-{
-	static char out[256];
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < sizeof(out); s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", ch);
-		else
-			out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void *
 slot(struct load *l, const struct key *k)
 {
@@ -405,7 +386,7 @@ parse_email(struct load *l, const struct key *k, config_setting_t *s,
 {
 	if (!email_valid(v)) {
 		problem(l, s, "%s.%s: \"%s\" is not a valid e-mail "
-		    "address", k->group, k->name, shown(v));
+		    "address", k->group, k->name, str_shown(v));
 		return;
 	}
 	set_str(l, k, v);
@@ -418,7 +399,7 @@ parse_zone(struct load *l, const struct key *k, config_setting_t *s,
 	if (!tz_valid(v)) {
 		problem(l, s, "%s.%s: unknown time zone \"%s\" (use "
 		    "an IANA name such as \"America/Los_Angeles\")", k->group,
-		    k->name, shown(v));
+		    k->name, str_shown(v));
 		return;
 	}
 	set_str(l, k, v);
@@ -540,7 +521,7 @@ parse_smtp_url(struct load *l, const struct key *k, config_setting_t *s,
 		problem(l, s, "%s.%s: \"%s\" %s (e.g. "
 		    "\"smtp://smtp.example.org:587\" or "
 		    "\"smtps://smtp.example.org\")", k->group, k->name,
-		    shown(v), why);
+		    str_shown(v), why);
 		return;
 	}
 	free(host);
@@ -557,7 +538,7 @@ parse_smtp_tls(struct load *l, const struct key *k, config_setting_t *s,
 		l->c->smtp.tls = SMTP_TLS_NONE;
 	else
 		problem(l, s, "%s.%s: \"%s\" is not one of "
-		    "required, none", k->group, k->name, shown(v));
+		    "required, none", k->group, k->name, str_shown(v));
 }
 
 static void
@@ -572,7 +553,7 @@ parse_imap_tls(struct load *l, const struct key *k, config_setting_t *s,
 		l->c->imap.tls = IMAP_TLS_NONE;
 	else
 		problem(l, s, "%s.%s: \"%s\" is not one of "
-		    "implicit, starttls, none", k->group, k->name, shown(v));
+		    "implicit, starttls, none", k->group, k->name, str_shown(v));
 }
 
 const char *
@@ -610,7 +591,7 @@ parse_auth(struct load *l, const struct key *k, config_setting_t *s,
 {
 	if (auth_of(v, (enum auth_mech *)slot(l, k)) < 0)
 		problem(l, s, "%s.%s: \"%s\" is not one of password, xoauth2, "
-		    "oauthbearer", k->group, k->name, shown(v));
+		    "oauthbearer", k->group, k->name, str_shown(v));
 }
 
 /* "auto" | "true" | "false" (or yes/no) -> *ret. 0 or -EINVAL. */
@@ -657,7 +638,7 @@ parse_host(struct load *l, const struct key *k, config_setting_t *s,
 	if (!ok) {
 		problem(l, s, "%s.%s: \"%s\" is not a host name or "
 		    "address (the port goes in %s.port)", k->group, k->name,
-		    shown(v), k->group);
+		    str_shown(v), k->group);
 		return;
 	}
 	set_str(l, k, v);
@@ -673,12 +654,12 @@ parse_file(struct load *l, const struct key *k, config_setting_t *s,
 	if (*v != '\0') {
 		if (stat(v, &st) == -1 || access(v, R_OK) == -1) {
 			problem(l, s, "%s.%s: \"%s\": cannot read: %s",
-			    k->group, k->name, shown(v), strerror(errno));
+			    k->group, k->name, str_shown(v), strerror(errno));
 			return;
 		}
 		if (!S_ISREG(st.st_mode)) {
 			problem(l, s, "%s.%s: \"%s\" is not a file",
-			    k->group, k->name, shown(v));
+			    k->group, k->name, str_shown(v));
 			return;
 		}
 	}
@@ -732,12 +713,12 @@ parse_send_window(struct load *l, const struct key *k, config_setting_t *s,
 	if (parse_window(v, &start, &end) < 0) {
 		problem(l, s, "%s.%s: bad time window \"%s\" (use "
 		    "\"HH:MM-HH:MM\", e.g. \"09:00-17:00\")", k->group, k->name,
-		    shown(v));
+		    str_shown(v));
 		return;
 	}
 	if (start >= end) {
 		problem(l, s, "%s.%s: \"%s\" ends before it starts",
-		    k->group, k->name, shown(v));
+		    k->group, k->name, str_shown(v));
 		return;
 	}
 	l->c->outreach.window_start_min = start;
@@ -819,7 +800,7 @@ parse_send_days(struct load *l, const struct key *k, config_setting_t *s,
 	if (parse_days(v, &l->c->outreach.send_days_mask) < 0)
 		problem(l, s, "%s.%s: bad days \"%s\" (use e.g. "
 		    "\"Mon-Fri\", \"Mon,Wed,Fri\" or \"Sat-Sun\")", k->group,
-		    k->name, shown(v));
+		    k->name, str_shown(v));
 }
 
 /* "Tue 10:00-12:00" -> *ret. Returns 0 or -EINVAL. */
@@ -867,16 +848,16 @@ parse_availability(struct load *l, const struct key *k, config_setting_t *s,
 		if (parse_avail(v, &w[i]) < 0) {
 			problem(l, e, "%s.%s[%d]: bad entry \"%s\" "
 			    "(use a day and a window, e.g. \"Tue 10:00-12:00\")",
-			    k->group, k->name, i + 1, shown(v));
+			    k->group, k->name, i + 1, str_shown(v));
 			bad++;
 		} else if (w[i].end_min <= w[i].start_min) {
 			problem(l, e, "%s.%s[%d]: \"%s\" ends before "
-			    "it starts", k->group, k->name, i + 1, shown(v));
+			    "it starts", k->group, k->name, i + 1, str_shown(v));
 			bad++;
 		} else if ((long)(w[i].end_min - w[i].start_min) * 60 < dur) {
 			problem(l, e, "%s.%s[%d]: \"%s\" is shorter "
 			    "than meeting.duration (%s)", k->group, k->name, i + 1,
-			    shown(v), format_duration(dur));
+			    str_shown(v), format_duration(dur));
 			bad++;
 		}
 	}
@@ -1005,18 +986,18 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 		v = config_setting_get_string(s);
 		if (parse_duration(v, &secs) < 0) {
 			problem(l, s, "%s.%s: bad duration \"%s\" "
-			    DURATION_HINT, k->group, k->name, shown(v));
+			    DURATION_HINT, k->group, k->name, str_shown(v));
 			return;
 		}
 		if (secs < k->min) {
 			problem(l, s, "%s.%s: \"%s\" is too short "
-			    "(at least %s)", k->group, k->name, shown(v),
+			    "(at least %s)", k->group, k->name, str_shown(v),
 			    format_duration(k->min));
 			return;
 		}
 		if (secs > k->max) {
 			problem(l, s, "%s.%s: \"%s\" is too long "
-			    "(at most %s)", k->group, k->name, shown(v),
+			    "(at most %s)", k->group, k->name, str_shown(v),
 			    format_duration(k->max));
 			return;
 		}
@@ -1100,7 +1081,7 @@ parse_digest(struct load *l, const struct key *k, config_setting_t *s,
 	if (sp == NULL || (wday = parse_wday(v, (size_t)(sp - v))) < 0 ||
 	    parse_hhmm(sp + 1, &min) < 0) {
 		problem(l, s, "digest: \"%s\" is not a day and a time (e.g. "
-		    "\"Mon 08:00\"; \"\" turns the digest off)", shown(v));
+		    "\"Mon 08:00\"; \"\" turns the digest off)", str_shown(v));
 		return;
 	}
 	l->c->digest.wday = wday;
@@ -1128,7 +1109,7 @@ load_top(struct load *l, const struct key *k, config_setting_t *s)
 	}
 	if (*v != '\0' && provider_find(v) == NULL) {
 		problem(l, s, "provider: unknown provider \"%s\" (known: %s; or "
-		    "leave it out and set the servers)", shown(v),
+		    "leave it out and set the servers)", str_shown(v),
 		    provider_names());
 		return;
 	}
@@ -1207,7 +1188,7 @@ walk(struct load *l, config_setting_t *root)
 			hint = suggest(NULL, gname);
 			problem(l, g, "unknown %s \"%s\"%s%s%s",
 			    config_setting_is_group(g) ? "group" : "setting",
-			    shown(gname), hint ? " (did you mean " : "",
+			    str_shown(gname), hint ? " (did you mean " : "",
 			    hint ? hint : "", hint ? "?)" : "");
 			continue;
 		}
@@ -1222,7 +1203,7 @@ walk(struct load *l, config_setting_t *root)
 			if ((k = find_key(gname, mname)) == NULL) {
 				hint = suggest(gname, mname);
 				problem(l, m, "%s.%s: unknown key%s%s%s",
-				    gname, shown(mname), hint ? " (did you mean " : "",
+				    gname, str_shown(mname), hint ? " (did you mean " : "",
 				    hint ? hint : "", hint ? "?)" : "");
 				continue;
 			}
@@ -1328,14 +1309,14 @@ check_together(struct load *l)
 		else if (!host_is_loopback(host))
 			problem(l, s, "smtp.tls: \"none\" is allowed "
 			    "only for a loopback host (localhost, 127.0.0.1, ::1), "
-			    "not \"%s\"", shown(host));
+			    "not \"%s\"", str_shown(host));
 	}
 	free(host);
 	if (c->imap.host != NULL && c->imap.tls == IMAP_TLS_NONE &&
 	    !host_is_loopback(c->imap.host))
 		problem(l, setting_of(l, "imap", "tls"), "imap.tls: "
 		    "\"none\" is allowed only for a loopback host (localhost, "
-		    "127.0.0.1, ::1), not \"%s\"", shown(c->imap.host));
+		    "127.0.0.1, ::1), not \"%s\"", str_shown(c->imap.host));
 	if (setting_of(l, "imap", "port") == NULL &&
 	    !l->preset[find_key("imap", "port") - keys])
 		c->imap.port = c->imap.tls == IMAP_TLS_IMPLICIT ? 993 : 143;

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "folders.h"
+#include "utf8.h"
 #include "util.h"
 
 /* Tried in this order when no mailbox carries the attribute. Servers
@@ -137,27 +138,6 @@ folders_mutf7_encode(const char *s)
 	return buf_steal(&b);
 }
 
-/* Appends code point cp as UTF-8. */
-static void
-put_utf8(struct buf *b, uint32_t cp)
-{
-	if (cp < 0x80)
-		buf_addch(b, (char)cp);
-	else if (cp < 0x800) {
-		buf_addch(b, (char)(0xc0 | (cp >> 6)));
-		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_addch(b, (char)(0xe0 | (cp >> 12)));
-		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_addch(b, (char)(0xf0 | (cp >> 18)));
-		buf_addch(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
 /* Decodes one &...- run starting after '&'; false when malformed. */
 static bool
 decode_run(struct buf *b, const char **pp)
@@ -183,13 +163,13 @@ decode_run(struct buf *b, const char **pp)
 			} else if (unit >= 0xdc00 && unit <= 0xdfff) {
 				if (hi == 0)
 					return false;
-				put_utf8(b, 0x10000 + ((hi - 0xd800) << 10) +
+				utf8_put(b, 0x10000 + ((hi - 0xd800) << 10) +
 				    (unit - 0xdc00));
 				hi = 0;
 			} else {
 				if (hi != 0 || (unit >= 0x20 && unit <= 0x7e))
 					return false;
-				put_utf8(b, unit);
+				utf8_put(b, unit);
 			}
 		}
 	}

@@ -609,21 +609,7 @@ add_codepoint(struct buf *b, unsigned long cp)
 	if (cp < 0x20 || cp == 0x7f || (cp >= 0xd800 && cp <= 0xdfff) ||
 	    cp > 0x10ffff)
 		cp = cp == '\n' || cp == '\t' ? cp : ' ';
-	if (cp < 0x80)
-		buf_addch(b, (char)cp);
-	else if (cp < 0x800) {
-		buf_addch(b, (char)(0xc0 | (cp >> 6)));
-		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_addch(b, (char)(0xe0 | (cp >> 12)));
-		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_addch(b, (char)(0xf0 | (cp >> 18)));
-		buf_addch(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
-	}
+	utf8_put(b, (uint32_t)cp);
 }
 
 /* Decodes the entity at s ("&amp;" ...); returns octets consumed, 0 if

@@ -21,25 +21,6 @@
 #define SECRET_MAX      4096    /* bytes of a secret we accept (tokens of
                                    Microsoft's run to about 2,500) */
 
-/* A value made safe to quote in a message: controls become \xNN (static). */
-static const char *
-shown(const char *s)
-{
-	static char out[256];
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < sizeof(out); s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", ch);
-		else
-			out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* "(mode 0644)" wording: what group/other may do with a file. */
 static const char *
 exposure(mode_t mode)
@@ -103,17 +84,17 @@ secret_file_check(const char *key, const char *path, char **why)
 	struct stat st;
 
 	if (stat(path, &st) == -1) {
-		*why = xasprintf("%s \"%s\": cannot read: %s", key, shown(path),
+		*why = xasprintf("%s \"%s\": cannot read: %s", key, str_shown(path),
 		    strerror(errno));
 		return -errno;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		*why = xasprintf("%s \"%s\" is not a file", key, shown(path));
+		*why = xasprintf("%s \"%s\" is not a file", key, str_shown(path));
 		return -EINVAL;
 	}
 	if (st.st_mode & 077) {
 		*why = xasprintf("%s \"%s\" is %s by others (mode %04o); "
-		    "chmod 600 it", key, shown(path), exposure(st.st_mode),
+		    "chmod 600 it", key, str_shown(path), exposure(st.st_mode),
 		    (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
@@ -138,17 +119,17 @@ read_secret_file(const struct credentials *cr, const char *source,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		r = -errno;
 		*ret_err = xasprintf("%s \"%s\": cannot read: %s", source,
-		    shown(path), strerror(errno));
+		    str_shown(path), strerror(errno));
 		return r;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		*ret_err = xasprintf("%s \"%s\" is not a file", source, shown(path));
+		*ret_err = xasprintf("%s \"%s\" is not a file", source, str_shown(path));
 		r = -EINVAL;
 		goto out;
 	}
 	if (private && (st.st_mode & 077)) {
 		*ret_err = xasprintf("%s \"%s\" is %s by others (mode %04o); "
-		    "chmod 600 it", source, shown(path), exposure(st.st_mode),
+		    "chmod 600 it", source, str_shown(path), exposure(st.st_mode),
 		    (unsigned)(st.st_mode & 07777));
 		r = -EPERM;
 		goto out;
@@ -160,7 +141,7 @@ read_secret_file(const struct credentials *cr, const char *source,
 		if (n == -1) {
 			r = -errno;
 			*ret_err = xasprintf("%s \"%s\": cannot read: %s", source,
-			    shown(path), strerror(errno));
+			    str_shown(path), strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -169,7 +150,7 @@ read_secret_file(const struct credentials *cr, const char *source,
 	}
 	if (len > SECRET_MAX) {
 		*ret_err = xasprintf("%s \"%s\" is longer than %d bytes", source,
-		    shown(path), SECRET_MAX);
+		    str_shown(path), SECRET_MAX);
 		r = -EFBIG;
 		goto out;
 	}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "utf8.h"
+#include "util.h"
 
 size_t
 utf8_seq_len(const char *str, size_t n)
@@ -69,4 +70,24 @@ utf8_cut(const char *s, size_t n)
 	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
 	return n;
+}
+
+void
+utf8_put(struct buf *b, uint32_t cp)
+{
+	if (cp < 0x80)
+		buf_addch(b, (char)cp);
+	else if (cp < 0x800) {
+		buf_addch(b, (char)(0xc0 | (cp >> 6)));
+		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_addch(b, (char)(0xe0 | (cp >> 12)));
+		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_addch(b, (char)(0xf0 | (cp >> 18)));
+		buf_addch(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		buf_addch(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addch(b, (char)(0x80 | (cp & 0x3f)));
+	}
 }

@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct buf;
 
 /* Length (1..4) of the well-formed UTF-8 sequence at s, of which at most
  * n bytes may be read; 0 when it is not one (overlong forms, surrogates,
@@ -20,5 +23,7 @@ bool utf8_valid(const char *s);
 size_t utf8_width(const char *s);
 /* The largest length <= n that does not cut a UTF-8 sequence of s. */
 size_t utf8_cut(const char *s, size_t n);
+/* Appends the UTF-8 encoding of code point cp (at most U+10FFFF) to b. */
+void utf8_put(struct buf *b, uint32_t cp);
 
 #endif

@@ -595,3 +595,22 @@ read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	*ret = buf_steal(&b);
 	return 0;
 }
+
+/* A value made safe to quote in a message: controls become \xNN (static). */
+const char *
+str_shown(const char *s)
+{
+	static char out[256];
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < sizeof(out); s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return out;
+}

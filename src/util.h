@@ -78,7 +78,9 @@ bool email_valid(const char *addr);
 char *email_domain(const char *addr);
 /* True when s contains a C0 control (other than TAB when allow_tab) or DEL. */
 bool str_has_ctl(const char *s, bool allow_tab);
-/* True when s is well-formed UTF-8 (no overlongs, surrogates). */
+/* s made safe to quote in a message: controls, '"' and '\\' become \xNN.
+ * A static buffer (256 bytes, longer values cut): one use per call. */
+const char *str_shown(const char *s);
 /* In-place ASCII lower-casing; returns s. */
 char *str_lower(char *s);
 /* Leading and trailing white space removed, in place; returns s. */
