@@ -670,7 +670,7 @@ process_uid(struct sched *s, uint32_t uidvalidity, uint32_t uid)
 		goto out;
 	}
 	if (r < 0) {
-		sched_imap_lost(s, "FETCH", err);
+		conn_imap_lost(s, "FETCH", err);
 		goto out;
 	}
 	if ((r = parse_guarded(s, uidvalidity, uid, raw, len, &m)) < 0) {
@@ -987,7 +987,7 @@ wholes_fetch(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
 		}
 		if (imap_fetch_headers(s->imap, cu, nc, NULL, MIME_MAX_MESSAGE,
 		    &b, &err) < 0) {
-			sched_imap_lost(s, "FETCH", err);
+			conn_imap_lost(s, "FETCH", err);
 			r = -EIO;
 			break;
 		}
@@ -1103,7 +1103,7 @@ process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 
 	if (imap_fetch_headers(s->imap, uids, n, filter_fields, HDR_MAX, &hs,
 	    &err) < 0) {
-		sched_imap_lost(s, "FETCH", err);
+		conn_imap_lost(s, "FETCH", err);
 		free(err);
 		return -EIO;
 	}
@@ -1131,10 +1131,10 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 	size_t n = 0, i;
 	char *err = NULL, stamp[32];
 
-	if (sched_imap_ready(s) < 0)
+	if (conn_imap_ready(s) < 0)
 		return;
 	if (imap_examine(s->imap, box, &uidvalidity, &uidnext, &err) < 0) {
-		sched_imap_lost(s, "EXAMINE", err);
+		conn_imap_lost(s, "EXAMINE", err);
 		goto out;
 	}
 	if (store_mailbox_get(s->st, box, &known_validity, &last_uid) < 0) {
@@ -1157,7 +1157,7 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 		last_uid = 0;
 	}
 	if (imap_uids_after(s->imap, last_uid, &uids, &n, &err) < 0) {
-		sched_imap_lost(s, "SEARCH", err);
+		conn_imap_lost(s, "SEARCH", err);
 		goto out;
 	}
 	for (i = 0; i < n && uids[i] <= last_uid; i++)

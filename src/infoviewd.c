@@ -23,6 +23,7 @@
 #include "compose.h"
 #include "config.h"
 #include "folders.h"
+#include "connections.h"
 #include "control.h"
 #include "notify.h"
 #include "sched.h"
@@ -399,10 +400,11 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 	pfd[n++].events = POLLIN;
 	pfd[n].fd = control_fd;
 	pfd[n++].events = POLLIN;
-	idle_fd = sched_idle_begin(s);
+	sched_rest(s);
+	idle_fd = conn_idle_begin(s);
 	pfd[n].fd = idle_fd;
 	pfd[n++].events = POLLIN;
-	if (idle_fd >= 0 && sched_idle_pending(s))
+	if (idle_fd >= 0 && conn_idle_pending(s))
 		timeout_ms = 0;
 	else if (idle_fd == -2 && timeout_ms > 2000)
 		timeout_ms = 2000;      /* connection lost: reconnect soon */
@@ -419,7 +421,7 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 		log_debug("woken by infoviewctl");
 		control_drain(control_fd);
 	}
-	sched_idle_end(s);
+	conn_idle_end(s);
 }
 
 static int

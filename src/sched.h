@@ -1,12 +1,13 @@
 /*
  * sched.h - the coordinator: decides what is due and owns the state
  * machines (contact lifecycle, outbox journal, meetings). The diagrams are
- * at the top of sched.c. Everything it decides is written to the store
+ * at the top of lifecycle.c. Everything it decides is written to the store
  * first, so a restart at any instant resumes exactly.
  *
  * What gets queued (outreach, meetings) is plan.h: it works on the store
  * and config alone, so infoviewctl uses it too (and the daemon acts on the
- * rows it writes when woken).
+ * rows it writes when woken). The mail server connections, and IMAP IDLE
+ * around the main loop's wait, are connections.h.
  */
 #ifndef IV_SCHED_H
 #define IV_SCHED_H
@@ -36,18 +37,10 @@ int sched_recover(struct sched *s);
  * next pass is wanted. */
 time_t sched_pass(struct sched *s, volatile int *stop);
 
-/* IMAP IDLE around the main loop's poll: begin returns the fd to poll
- * (-1 when not idling: no connection, or no IDLE support; -2 when the
- * connection was just lost: wait only briefly); end reports whether new
- * mail arrived. */
-int sched_idle_begin(struct sched *s);
-bool sched_idle_end(struct sched *s);
-/* True when the server's news already sits in our buffer (poll would not
- * see it): do not wait. */
-bool sched_idle_pending(struct sched *s);
+/* After a burst of work, before waiting: gives the database's page cache
+ * and the heap's free memory back to the system. */
+void sched_rest(struct sched *s);
 /* One-line status for STATUS= (static buffer). */
 const char *sched_status_line(struct sched *s);
-/* Drops the IMAP connection so the next pass reconnects (SIGHUP). */
-void sched_disconnect(struct sched *s);
 
 #endif

@@ -104,7 +104,7 @@ sched_imap_failed(struct sched *s, const char *what, int r, const char *err)
 	if (s->imap == NULL)
 		return true;
 	if (!imap_usable(s->imap) || r == -ENOTCONN) {
-		sched_imap_lost(s, what, err);
+		conn_imap_lost(s, what, err);
 		return true;
 	}
 	/* The server said NO: the folder is gone or refuses us. Said once;
@@ -285,7 +285,7 @@ sched_sent_assigned_id(struct sched *s, const char *message_id,
 	int r;
 
 	if (store_kv_get(s->st, key, &known) < 0 || strcmp(known, "yes") != 0 ||
-	    sched_imap_ready(s) < 0 || s->box_sent == NULL)
+	    conn_imap_ready(s) < 0 || s->box_sent == NULL)
 		goto out;
 	if (find_in_sent(s, message_id, raw, raw_len, SENT_DETECT_MS, &uid,
 	    &rewritten) <= 0 || !rewritten)
@@ -380,7 +380,7 @@ sched_save_sent(struct sched *s, const char *message_id, const char *raw,
 	int r;
 
 	if (s->cfg->imap.save_sent == SAVE_SENT_FALSE ||
-	    sched_imap_ready(s) < 0 || s->box_sent == NULL)
+	    conn_imap_ready(s) < 0 || s->box_sent == NULL)
 		return;
 	if (s->cfg->imap.save_sent == SAVE_SENT_AUTO &&
 	    !append_needed(s, message_id, raw, len))

@@ -1,8 +1,8 @@
 /*
  * sched_int.h - what the daemon's coordinator files share (sched.c,
- * send.c, inbox.c): the handle, the limits, and the helpers
- * each of them uses. Only the daemon's files (sched*.c, send.c,
- * inbox.c) include this.
+ * connections.c, send.c, inbox.c): the handle, the limits, and the
+ * helpers each of them uses. Only the daemon's files (sched*.c,
+ * connections.c, send.c, inbox.c) include this.
  */
 #ifndef IV_SCHED_INT_H
 #define IV_SCHED_INT_H
@@ -11,21 +11,17 @@
 #include <time.h>
 
 #include "compose.h"
+#include "connections.h"
 #include "render.h"
 #include "sched.h"
 #include "smtp.h"
 #include "imap.h"
 
-#define LIVENESS_QUIET          60          /* a silent server is asked */
-#define LIVENESS_ANSWER         30          /* and must answer within */
-#define RECONNECT_QUICK         30          /* a connection that lived this
-                                               long is replaced at once */
 #define BACKOFF_MIN             30
 #define BACKOFF_MAX             (60 * 60)
 #define LIMIT_RECHECK           (10 * 60)
 #define PARSE_ATTEMPTS          3
 #define SNIPPET_MAX             400
-#define SMTP_IDLE_CLOSE         120         /* close SMTP when idle longer */
 #define PAUSE_AUTH_RETRY        (60 * 60)   /* sign-in refused: try hourly */
 #define PAUSE_QUOTA_WINDOW      (24 * 3600) /* quota: the providers' day */
 
@@ -59,14 +55,6 @@ struct sched {
 char *sched_snippet(const char *text);
 /* Seconds to wait before retry number `attempts`. */
 long sched_backoff(int attempts);
-void sched_set_health(struct sched *s, const char *what, const char *health,
-    const char *err);
-
-/* sched.c: connections. 0 when connected (or connectable). */
-int sched_smtp_ready(struct sched *s, char **ret_err);
-int sched_imap_ready(struct sched *s);
-/* After a failed IMAP command: drop the connection, retry soon. */
-void sched_imap_lost(struct sched *s, const char *what, const char *err);
 
 /* sched_folders.c: finds Sent and Drafts on the new connection and says
  * once when one is missing. Returns 0, or LIST's error (*ret_err). */

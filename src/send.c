@@ -79,7 +79,7 @@ keep_reason(struct sched *s, const struct contact *c)
 	char *folder, *text;
 
 	/* no Drafts folder (said once elsewhere): no update was saved */
-	(void)sched_imap_ready(s);
+	(void)conn_imap_ready(s);
 	if (s->box_drafts == NULL)
 		return xasprintf("Keep in touch with %s.", who);
 	folder = folders_mutf7_decode(s->box_drafts);
@@ -333,7 +333,7 @@ save_draft(struct sched *s, struct outbox_row *row, char **ret_err)
 {
 	int r;
 
-	if (sched_imap_ready(s) < 0) {
+	if (conn_imap_ready(s) < 0) {
 		*ret_err = xstrdup("IMAP server unavailable");
 		return -EAGAIN;
 	}
@@ -365,7 +365,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 		return save_draft(s, row, ret_err);
 	if (s->notices_by_imap) {
 		/* sending is paused: the notice goes straight into the inbox */
-		if (sched_imap_ready(s) < 0) {
+		if (conn_imap_ready(s) < 0) {
 			*ret_err = xstrdup("IMAP server unavailable");
 			return -EAGAIN;
 		}
@@ -376,7 +376,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 		}
 		return 0;
 	}
-	if ((r = sched_smtp_ready(s, ret_err)) < 0)
+	if ((r = conn_smtp_ready(s, ret_err)) < 0)
 		return r;
 	envelope = xstrdup(row->rcpt);
 	rcpts = split_rcpts(envelope, &n);
@@ -389,7 +389,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 		freep(ret_err);
 		smtp_free(s->smtp);
 		s->smtp = NULL;
-		if ((r = sched_smtp_ready(s, ret_err)) == 0)
+		if ((r = conn_smtp_ready(s, ret_err)) == 0)
 			r = smtp_send(s->smtp, s->cfg->identity.email, rcpts, n,
 			    row->raw, row->raw_len, ret_err);
 		if (r < 0 && s->smtp != NULL && (r == -EACCES ||
@@ -491,7 +491,7 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 
 	tr = STORE_TX(s->st, record_pause(s, row, cause, why,
 	    again ? old.since : now, now + wait, again ? NULL : reason));
-	sched_set_health(s, "smtp", "paused", why);
+	conn_set_health(s, "smtp", "paused", why);
 	log_warnx("sending paused, %s by %s: %s; every message stays queued, "
 	    "next try in %s (SIGHUP or `infoviewctl queue retry`: at once)",
 	    cause, s->cfg->smtp.url, why, format_duration(wait));
@@ -598,7 +598,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 			gap_after_send(s, now);
 		if (!is_draft(row->kind) && !s->notices_by_imap) {
 			resume_sending(s);
-			sched_set_health(s, "smtp", "ok", NULL);
+			conn_set_health(s, "smtp", "ok", NULL);
 		}
 		log_info("sent queue %lld (%s) to %s", (long long)row->id,
 		    store_outbox_kind_name(row->kind), row->rcpt);
@@ -630,7 +630,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	    format_duration(sched_backoff(row->attempts + 1)));
 	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + sched_backoff(row->attempts + 1), why));
-	sched_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
+	conn_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
 	    "smtp", "error", why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
 		/* a new connection gets a freshly fetched token */
@@ -675,7 +675,7 @@ sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
 	size_t len;
 	int found = 0, r;
 
-	if (sched_imap_ready(s) < 0)
+	if (conn_imap_ready(s) < 0)
 		return -EAGAIN;
 	if (s->box_sent == NULL)
 		return -ENOENT;         /* no Sent folder: said once already */

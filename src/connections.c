@@ -1,0 +1,279 @@
+/*
+ * connections.c - the daemon's two mail server connections (see
+ * connections.h): the SMTP handle and its rest when nothing is due, the
+ * IMAP connection with its backoff, IDLE around the main loop's wait, and
+ * the liveness checks that replace a connection that stopped answering
+ * (infoviewd.conf(5), imap.idle_refresh).
+ *
+ * IMAP: connect (LOGIN, Sent and Drafts found) -> IDLE while waiting ->
+ * DONE when the wait ends, answered within LIVENESS_ANSWER -> commands of
+ * the pass -> IDLE again. Any failed command drops the connection
+ * (conn_imap_lost); the next pass reconnects, at once when the session had
+ * lived a while, with a growing backoff when connecting itself fails.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "connections.h"
+#include "notify.h"
+#include "sched_int.h"
+#include "util.h"
+
+#define LIVENESS_QUIET          60          /* a silent server is asked */
+#define LIVENESS_ANSWER         30          /* and must answer within */
+#define RECONNECT_QUICK         30          /* a connection that lived this
+                                               long is replaced at once */
+#define SMTP_IDLE_CLOSE         120         /* close SMTP when idle longer */
+
+void
+conn_set_health(struct sched *s, const char *what, const char *health,
+    const char *err)
+{
+	char key[64];
+
+	/* Shown by `infoviewctl status`; the next change writes it again. */
+	snprintf(key, sizeof(key), "%s.health", what);
+	(void)store_kv_set(s->st, key, health);
+	snprintf(key, sizeof(key), "%s.last_error", what);
+	if (err != NULL)
+		(void)store_kv_set(s->st, key, err);
+}
+
+/* ---- SMTP ---------------------------------------------------------------- */
+
+int
+conn_smtp_ready(struct sched *s, char **ret_err)
+{
+	if (s->smtp != NULL)
+		return 0;
+	return account_smtp_open(s->cfg, &s->smtp, ret_err);
+}
+
+/* Nothing to send for a while: close the SMTP connection (the server
+ * would drop it anyway) and give its TLS state, which holds a parsed copy
+ * of the system trust store, back to the system. */
+static void
+smtp_rest(struct sched *s)
+{
+	if (s->smtp == NULL)
+		return;
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	s->worked = true;
+}
+
+time_t
+conn_smtp_idle(struct sched *s, time_t now, time_t send_next)
+{
+	/* Nothing to send for two minutes (whatever else wakes us meanwhile,
+	 * such as the IMAP liveness checks): SMTP rests. */
+	if (s->smtp == NULL || (send_next != 0 && send_next - now <
+	    SMTP_IDLE_CLOSE) || s->smtp_since == 0)
+		s->smtp_since = s->smtp != NULL ? now : 0;
+	else if (now - s->smtp_since >= SMTP_IDLE_CLOSE) {
+		smtp_rest(s);
+		s->smtp_since = 0;
+	}
+	return s->smtp_since != 0 ? s->smtp_since + SMTP_IDLE_CLOSE : 0;
+}
+
+/* ---- IMAP ---------------------------------------------------------------- */
+
+/* Drops the IMAP connection (LOGOUT when it is still there). */
+static void
+drop_imap(struct sched *s)
+{
+	imap_free(s->imap);
+	s->imap = NULL;
+	s->imap_idling = false;
+	freep(&s->box_sent);
+	freep(&s->box_drafts);
+}
+
+void
+conn_disconnect(struct sched *s)
+{
+	drop_imap(s);
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+}
+
+/* The first inbox connection succeeded or failed clearly: the daemon is
+ * ready (systemd), before any catch-up on mail that arrived meanwhile. */
+static void
+settle(struct sched *s, const char *status)
+{
+	if (s->inbox_settled)
+		return;
+	s->inbox_settled = true;
+	if (!s->once)
+		notify_ready(status);
+}
+
+int
+conn_imap_ready(struct sched *s)
+{
+	char *err = NULL;
+	time_t now = iv_now();
+	int r;
+
+	if (s->imap != NULL)
+		return 0;
+	if (now < s->imap_retry_at)
+		return -EAGAIN;
+	if ((r = account_imap_connect(s->cfg, &s->imap, &err)) < 0)
+		goto fail;
+	if ((r = sched_folders_find(s, &err)) < 0) {
+		drop_imap(s);
+		goto fail;
+	}
+	s->imap_backoff = 0;
+	s->imap_heard = s->imap_connected_at = iv_now();
+	conn_set_health(s, "imap", "ok", NULL);
+	log_info("connected to IMAP server %s:%d", s->cfg->imap.host,
+	    s->cfg->imap.port);
+	settle(s, "watching the inbox");
+	return 0;
+fail:
+	s->imap_backoff = s->imap_backoff ? s->imap_backoff * 2 : 5;
+	if (s->imap_backoff > BACKOFF_MAX / 4)
+		s->imap_backoff = BACKOFF_MAX / 4;
+	s->imap_retry_at = now + s->imap_backoff;
+	log_warnx("IMAP %s:%d: %s (retrying in %s)", s->cfg->imap.host,
+	    s->cfg->imap.port, err ? err : strerror(-r),
+	    format_duration(s->imap_backoff));
+	conn_set_health(s, "imap", "error", err ? err : strerror(-r));
+	settle(s, "inbox unreachable; retrying");
+	free(err);
+	return r;
+}
+
+void
+conn_imap_lost(struct sched *s, const char *what, const char *err)
+{
+	time_t now = iv_now();
+
+	log_warnx("IMAP %s failed: %s; reconnecting", what, err ? err : "error");
+	conn_set_health(s, "imap", "error", err);
+	drop_imap(s);
+	/* A session that ran for a while (a BYE after hours, a silent
+	 * server) is replaced at once; one that fails right after connecting
+	 * waits a little, so a server that hangs up on us is not hammered. */
+	s->imap_retry_at = now - s->imap_connected_at >= RECONNECT_QUICK ? now :
+	    now + 2;
+	s->inbox_dirty = true;
+}
+
+void
+conn_imap_heard(struct sched *s)
+{
+	if (s->imap != NULL)
+		s->imap_heard = iv_now();
+}
+
+/* ---- liveness ------------------------------------------------------------ */
+
+/* How long the server may stay silent before it is asked whether it is
+ * still there, and how long it then has to answer (infoviewd.conf(5),
+ * imap.idle_refresh): together under the 2 minutes in which a connection
+ * that stopped answering is replaced. */
+static long
+liveness_quiet(const struct sched *s)
+{
+	return s->cfg->imap.idle_refresh < LIVENESS_QUIET ?
+	    s->cfg->imap.idle_refresh : LIVENESS_QUIET;
+}
+
+static long
+liveness_answer(const struct sched *s)
+{
+	return s->cfg->imap.idle_refresh < LIVENESS_ANSWER ?
+	    s->cfg->imap.idle_refresh : LIVENESS_ANSWER;
+}
+
+/* Not idling and nothing heard for a while: a NOOP that must be answered
+ * within liveness_answer, else the connection is replaced. */
+void
+conn_check_alive(struct sched *s)
+{
+	char *err = NULL;
+	long old;
+	int r;
+
+	if (s->imap == NULL || s->imap_idling ||
+	    iv_now() - s->imap_heard < liveness_quiet(s))
+		return;
+	old = imap_set_timeout(s->imap, liveness_answer(s));
+	r = imap_noop(s->imap, &err);
+	imap_set_timeout(s->imap, old);
+	if (r < 0)
+		conn_imap_lost(s, "NOOP", err);
+	else
+		s->imap_heard = iv_now();
+	free(err);
+}
+
+time_t
+conn_check_at(const struct sched *s, time_t now)
+{
+	time_t at = s->imap_heard + liveness_quiet(s);
+
+	return at > now ? at : now + 1;
+}
+
+/* ---- IDLE ---------------------------------------------------------------- */
+
+int
+conn_idle_begin(struct sched *s)
+{
+	char *err = NULL;
+
+	if (!s->cfg->imap.idle || s->imap == NULL || !imap_has_idle(s->imap) ||
+	    s->inbox_dirty)
+		return -1;
+	if (imap_idle_start(s->imap, &err) < 0) {
+		conn_imap_lost(s, "IDLE", err);
+		free(err);
+		return -2;              /* lost: the caller retries soon */
+	}
+	s->imap_idling = true;
+	log_debug("IMAP IDLE started");
+	return imap_fd(s->imap);
+}
+
+bool
+conn_idle_pending(struct sched *s)
+{
+	return s->imap_idling && s->imap != NULL && imap_idle_ready(s->imap);
+}
+
+bool
+conn_idle_end(struct sched *s)
+{
+	char *err = NULL;
+	bool news = false;
+	long old;
+	int r;
+
+	if (!s->imap_idling || s->imap == NULL)
+		return false;
+	s->imap_idling = false;
+	/* DONE is also the liveness check: it must be answered soon */
+	old = imap_set_timeout(s->imap, liveness_answer(s));
+	r = imap_idle_done(s->imap, &news, &err);
+	imap_set_timeout(s->imap, old);
+	if (r < 0) {
+		conn_imap_lost(s, "IDLE", err);
+		free(err);
+		return true;
+	}
+	s->imap_heard = iv_now();
+	if (news)
+		s->inbox_dirty = true;
+	return news;
+}
