@@ -11,11 +11,11 @@
  *   contacted|followed_up --silence past outreach.followup_after:
  *                           mark_unanswered (sched.c)--> no_response
  *   new|queued|contacted|followed_up|no_response
- *           --human reply: react_human (inbox.c)--> replied
+ *           --human reply: react_human (react.c)--> replied
  *   scheduled --plan_meeting_cancel (plan.c): lifecycle_unschedule--> the state
  *               it had before (new|queued|contacted|followed_up|
  *               no_response|replied)
- *   scheduled --invitation declined: react_itip_reply (inbox.c)-->
+ *   scheduled --invitation declined: react_itip_reply (react.c)-->
  *               replied
  *   any but stopped --plan_meeting_create, plan_meeting_reschedule (plan.c),
  *               invitation accepted again: react_itip_reply--> scheduled
@@ -24,9 +24,9 @@
  *               reminder_unneeded (send.c)--> thanked
  *   side exits, from any state not yet closed:
  *     declined  react_human (a reply that declines)
- *     bounced   react_bounce (inbox.c)
+ *     bounced   react_bounce (react.c)
  *     stopped   react_human (asked not to be contacted), react_complaint
- *               (inbox.c, marked as spam), contact_stop
+ *               (react.c, marked as spam), contact_stop
  *               (ctl_contact.c, `infoviewctl contact stop`); also from
  *               bounced and declined
  *

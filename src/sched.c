@@ -6,14 +6,14 @@
  * follow-up, keep-in-touch planning) and the rest before waiting;
  * connections.c the mail server connections, plan.c what gets queued
  * (outreach, meetings and what hangs off them), send.c the outbox
- * journal, inbox.c the inbox and the reactions to replies.
+ * journal, inbox.c the inbox, react.c the reactions to what it reads.
  *
  * The contact lifecycle and the outbox journal, with the function behind
  * each edge, are drawn at the top of lifecycle.c.
  *
  * Inbox (per UID, in order): fetch -> parse in a child (three failures
- * quarantine it) -> classify -> react, record and advance last_uid in one
- * transaction.
+ * quarantine it) -> classify and react (react.c), record and advance
+ * last_uid in one transaction.
  */
 #include "autoconf.h"
 

@@ -1,8 +1,8 @@
 /*
  * sched_int.h - what the daemon's coordinator files share (sched.c,
- * connections.c, send.c, inbox.c): the handle, the limits, and the
- * helpers each of them uses. Only the daemon's files (sched*.c,
- * connections.c, send.c, inbox.c) include this.
+ * connections.c, send.c, inbox.c, react.c): the handle, the limits, and
+ * the helpers each of them uses. Only the daemon's files (sched*.c,
+ * connections.c, send.c, inbox.c, react.c) include this.
  */
 #ifndef IV_SCHED_INT_H
 #define IV_SCHED_INT_H
