@@ -57,7 +57,7 @@ account_imap_connect(const struct config *cfg, struct imap_conn **ret,
 	if (r == -EPERM && cfg->imap.auth != AUTH_PASSWORD) {
 		/* the token may have expired since the helper cached it */
 		log_debug("imap: %s; fetching the token again", err);
-		freep(&err);
+		util_freep(&err);
 		r = imap_try(cfg, ret, &err);
 	}
 	if (r < 0)
@@ -142,9 +142,9 @@ account_folders(const struct config *cfg, struct imap_conn *c,
 void
 account_folders_done(struct account_folders *f)
 {
-	freep(&f->sent);
-	freep(&f->drafts);
-	freep(&f->problem);
+	util_freep(&f->sent);
+	util_freep(&f->drafts);
+	util_freep(&f->problem);
 }
 
 char *

@@ -33,7 +33,7 @@
 #include "util.h"
 
 const char *
-msg_class_name(enum msg_class c)
+classify_class_name(enum msg_class c)
 {
 	switch (c) {
 	case MSG_HUMAN:
@@ -53,7 +53,7 @@ msg_class_name(enum msg_class c)
 }
 
 const char *
-reply_intent_name(enum reply_intent i)
+classify_intent_name(enum reply_intent i)
 {
 	switch (i) {
 	case INTENT_UNCLEAR:
@@ -118,7 +118,7 @@ classify_message(const struct inmsg *m, const struct classify_ctx *ctx,
 }
 
 void
-classification_done(struct classification *c)
+classify_done(struct classification *c)
 {
 	size_t k;
 

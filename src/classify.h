@@ -74,13 +74,13 @@ struct classification {
 	size_t n_referrals;
 };
 
-const char *msg_class_name(enum msg_class c);
-const char *reply_intent_name(enum reply_intent i);
+const char *classify_class_name(enum msg_class c);
+const char *classify_intent_name(enum reply_intent i);
 
-/* Classifies m. Returns 0; *ret filled (classification_done frees). */
+/* Classifies m. Returns 0; *ret filled (classify_done frees). */
 int classify_message(const struct inmsg *m, const struct classify_ctx *ctx,
     struct classification *ret);
-void classification_done(struct classification *c);
+void classify_done(struct classification *c);
 
 /* Helpers exposed for unit tests and for the fuzz target. */
 char *classify_strip_quotes(const char *text);   /* new text only */

@@ -60,7 +60,7 @@ creport_autoreply_reason(const struct inmsg *m)
 			r = xasprintf("automatic reply (Auto-Submitted: %.40s)", low);
 			goto out;
 		}
-		freep(&low);
+		util_freep(&low);
 	}
 	if (ctext_header(m, "X-Autoreply") != NULL || ctext_header(m, "X-Autorespond") != NULL ||
 	    ctext_header(m, "X-Autoresponder") != NULL) {
@@ -74,7 +74,7 @@ creport_autoreply_reason(const struct inmsg *m)
 			r = xasprintf("automatic reply (Precedence: %.20s)", low);
 			goto out;
 		}
-		freep(&low);
+		util_freep(&low);
 	}
 	low = ctext_lower_dup(m->subject);
 	if ((hit = ctext_which_any(low, strlen(low), vacation_subjects)) != NULL) {

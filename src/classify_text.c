@@ -178,7 +178,7 @@ ctext_address_dup(const char *s, size_t a, size_t b)
 {
 	char *addr = str_lower(xstrndup(s + a, b - a));
 
-	if (!email_valid(addr) || b - a > 254) {
+	if (!util_email_valid(addr) || b - a > 254) {
 		free(addr);
 		return NULL;
 	}

@@ -165,12 +165,12 @@ questions_load(struct tmplset *ts, const char *dir, const char *shipped,
 
 	if (!str_empty(dir)) {
 		path = xasprintf("%s/questions.txt", dir);
-		r = read_file(path, QUESTIONS_MAX_FILE, &text, &len);
+		r = util_read_file(path, QUESTIONS_MAX_FILE, &text, &len);
 	}
 	if (r == -ENOENT) {
 		free(path);
 		path = xasprintf("%s/questions.txt", shipped);
-		r = read_file(path, QUESTIONS_MAX_FILE, &text, &len);
+		r = util_read_file(path, QUESTIONS_MAX_FILE, &text, &len);
 	}
 	if (r < 0)
 		buf_printf(errs, "%s: %s\n", path, r == -EFBIG ?
@@ -186,7 +186,7 @@ questions_load(struct tmplset *ts, const char *dir, const char *shipped,
 /* ---- the template set ---------------------------------------------------- */
 
 void
-tmplset_free(struct tmplset *ts)
+compose_tmplset_free(struct tmplset *ts)
 {
 	size_t i;
 
@@ -218,7 +218,7 @@ known_vars(const char *const *extra)
 }
 
 int
-tmplset_load(const struct config *cfg, const char *const *extra_vars,
+compose_tmplset_load(const struct config *cfg, const char *const *extra_vars,
     struct tmplset **ret, char **ret_err)
 {
 	struct tmplset *ts = xcalloc(1, sizeof(*ts));
@@ -245,7 +245,7 @@ tmplset_load(const struct config *cfg, const char *const *extra_vars,
 	free(known);
 	if (errs.len > 0) {
 		errs.data[--errs.len] = '\0';
-		tmplset_free(ts);
+		compose_tmplset_free(ts);
 		if (ret_err)
 			*ret_err = buf_steal(&errs);
 		else
@@ -258,7 +258,7 @@ tmplset_load(const struct config *cfg, const char *const *extra_vars,
 }
 
 const struct template *
-tmplset_get(const struct tmplset *ts, const char *name)
+compose_tmplset_get(const struct tmplset *ts, const char *name)
 {
 	size_t i;
 
@@ -350,7 +350,7 @@ format_minutes(long secs)
 static void
 set_owned(struct tvars *v, const char *name, char *value)
 {
-	tvars_set(v, name, value);
+	template_vars_set(v, name, value);
 	free(value);
 }
 
@@ -365,24 +365,24 @@ set_contact_vars(struct tvars *v, const struct contact *c,
 	 * that a contact's own non-empty first_name variable is kept (for
 	 * names like "Dr. Jane Smith"). */
 	for (i = 0; i < c->n_vars; i++) {
-		tvars_set(v, c->vars[i].key, c->vars[i].value);
+		template_vars_set(v, c->vars[i].key, c->vars[i].value);
 		if (strcmp(c->vars[i].key, "first_name") == 0 &&
 		    !str_empty(c->vars[i].value))
 			own_first = c->vars[i].value;
 	}
 	if (own_first == NULL)
-		set_owned(v, "first_name", first_name_of(c->name));
-	tvars_set(v, "name", c->name);
-	tvars_set(v, "email", c->email);
-	tvars_set(v, "company", c->company);
-	tvars_set(v, "role", c->role);
-	tvars_set(v, "field", c->field);
-	tvars_set(v, "note", c->note);
-	tvars_set(v, "contact_state", store_state_name(c->state));
+		set_owned(v, "first_name", util_first_name_of(c->name));
+	template_vars_set(v, "name", c->name);
+	template_vars_set(v, "email", c->email);
+	template_vars_set(v, "company", c->company);
+	template_vars_set(v, "role", c->role);
+	template_vars_set(v, "field", c->field);
+	template_vars_set(v, "note", c->note);
+	template_vars_set(v, "contact_state", store_state_name(c->state));
 	if (str_empty(referrer))
 		referrer = c->referred_by;
-	tvars_set(v, "referrer", referrer);
-	set_owned(v, "referrer_first_name", first_name_of(referrer));
+	template_vars_set(v, "referrer", referrer);
+	set_owned(v, "referrer_first_name", util_first_name_of(referrer));
 }
 
 static void
@@ -404,11 +404,12 @@ set_meeting_vars(struct tvars *v, const struct config *cfg,
 	    wday_names[tm.tm_wday], month_names[tm.tm_mon], tm.tm_mday,
 	    tm.tm_year + 1900));
 	set_owned(v, "meeting_time", xasprintf("%s %s", hm, ampm));
-	tvars_set(v, "meeting_tz", tz_abbrev(reader, req->meeting_start, abbr,
-	    sizeof(abbr)));
+	template_vars_set(v, "meeting_tz",
+	    tz_abbrev(reader, req->meeting_start, abbr, sizeof(abbr)));
 	set_owned(v, "meeting_duration",
 	    format_minutes((long)(end - req->meeting_start)));
-	tvars_set(v, "meeting_location", !str_empty(req->meeting_location) ?
+	template_vars_set(v, "meeting_location",
+	    !str_empty(req->meeting_location) ?
 	    req->meeting_location : cfg->meeting.location);
 }
 
@@ -422,7 +423,7 @@ set_topics(struct tvars *v, const char *notes)
 	char *copy = xstrdup(notes ? notes : ""), *p = copy, *line;
 	size_t n = 0;
 
-	tvars_list_declare(v, "topics");
+	template_vars_list_declare(v, "topics");
 	while ((line = strsep(&p, "\n")) != NULL && n < TOPICS_MAX) {
 		str_trim(line);
 		if (*line == '-' || *line == '*')
@@ -433,7 +434,7 @@ set_topics(struct tvars *v, const char *notes)
 		str_trim(line);
 		if (*line == '\0')
 			continue;
-		tvars_list_add_str(v, "topics", line);
+		template_vars_list_add_str(v, "topics", line);
 		n++;
 	}
 	free(copy);
@@ -444,7 +445,7 @@ static struct tvars *
 build_vars(const struct config *cfg, const struct tmplset *ts,
     const struct compose_req *req)
 {
-	struct tvars *v = tvars_new(), *it;
+	struct tvars *v = template_vars_new(), *it;
 	const char *user_zone, *contact_zone, *reader, *other, *label;
 	time_t len;
 	size_t i, k;
@@ -460,23 +461,23 @@ build_vars(const struct config *cfg, const struct tmplset *ts,
 	if (req->contact != NULL)
 		set_contact_vars(v, req->contact, req->referrer_name);
 	if (!str_empty(req->referrer_email))
-		tvars_set(v, "referrer_email", req->referrer_email);
+		template_vars_set(v, "referrer_email", req->referrer_email);
 	else if (!str_empty(req->referrer_name)) {
-		tvars_set(v, "referrer", req->referrer_name);
+		template_vars_set(v, "referrer", req->referrer_name);
 		set_owned(v, "referrer_first_name",
-		    first_name_of(req->referrer_name));
+		    util_first_name_of(req->referrer_name));
 	}
-	tvars_set(v, "me_name", cfg->identity.name);
-	set_owned(v, "me_first_name", first_name_of(cfg->identity.name));
-	tvars_set(v, "me_email", cfg->identity.email);
-	tvars_set(v, "me_signature", cfg->identity.signature);
-	tvars_set(v, "resume_url", cfg->identity.resume_url);
+	template_vars_set(v, "me_name", cfg->identity.name);
+	set_owned(v, "me_first_name", util_first_name_of(cfg->identity.name));
+	template_vars_set(v, "me_email", cfg->identity.email);
+	template_vars_set(v, "me_signature", cfg->identity.signature);
+	template_vars_set(v, "resume_url", cfg->identity.resume_url);
 
 	len = req->slot_length > 0 ? req->slot_length :
 	    cfg->meeting.duration > 0 ? cfg->meeting.duration : 1800;
-	tvars_list_declare(v, "slots");
+	template_vars_list_declare(v, "slots");
 	for (i = 0; i < req->n_slots; i++) {
-		it = tvars_list_add(v, "slots");
+		it = template_vars_list_add(v, "slots");
 		set_owned(it, "n", xasprintf("%d", req->slots[i].n));
 		set_owned(it, "when", format_when(reader, other, label,
 		    req->slots[i].start, req->slots[i].start + len));
@@ -485,25 +486,26 @@ build_vars(const struct config *cfg, const struct tmplset *ts,
 		set_owned(v, "slot_count", xasprintf("%zu", req->n_slots));
 	if (req->meeting_start != 0)
 		set_meeting_vars(v, cfg, req, reader, other, label);
-	tvars_set(v, "notes", req->notes);
+	template_vars_set(v, "notes", req->notes);
 	set_topics(v, req->notes);
 
-	tvars_list_declare(v, "questions");
+	template_vars_list_declare(v, "questions");
 	for (i = 0; i < ts->n_cats; i++) {
-		it = tvars_list_add(v, "questions");
-		tvars_set(it, "category", ts->cats[i].category);
-		tvars_list_declare(it, "items");
+		it = template_vars_list_add(v, "questions");
+		template_vars_set(it, "category", ts->cats[i].category);
+		template_vars_list_declare(it, "items");
 		for (k = 0; k < ts->cats[i].n_items; k++)
-			tvars_list_add_str(it, "items", ts->cats[i].items[k]);
+			template_vars_list_add_str(it, "items",
+			    ts->cats[i].items[k]);
 	}
 	for (i = 0; i < req->n_lists; i++) {
-		tvars_list_declare(v, req->lists[i].name);
+		template_vars_list_declare(v, req->lists[i].name);
 		for (k = 0; k < req->lists[i].n; k++)
-			tvars_list_add_str(v, req->lists[i].name,
+			template_vars_list_add_str(v, req->lists[i].name,
 			    req->lists[i].items[k]);
 	}
 	for (i = 0; i < req->n_extra; i++)
-		tvars_set(v, req->extra[i].key, req->extra[i].value);
+		template_vars_set(v, req->extra[i].key, req->extra[i].value);
 	return v;
 }
 
@@ -523,7 +525,7 @@ normalize_cc(const char *in, char **ret, char **ret_bad)
 		str_trim(tok);
 		if (*tok == '\0')
 			continue;
-		if (!email_valid(tok)) {
+		if (!util_email_valid(tok)) {
 			*ret_bad = xstrdup(tok);
 			r = -EINVAL;
 			goto out;
@@ -549,15 +551,15 @@ reply_subject(const char *subject)
 }
 
 void
-composed_done(struct composed *c)
+compose_done(struct composed *c)
 {
 	if (c == NULL)
 		return;
-	freep(&c->raw);
+	util_freep(&c->raw);
 	c->len = 0;
-	freep(&c->subject);
-	freep(&c->to_addr);
-	freep(&c->cc);
+	util_freep(&c->subject);
+	util_freep(&c->to_addr);
+	util_freep(&c->cc);
 }
 
 int
@@ -576,14 +578,14 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 	who = req->contact ? xasprintf("contact %s", req->contact->email) :
 	    xstrdup(req->template ? req->template : "message");
 	if (req->template == NULL ||
-	    (t = tmplset_get(ts, req->template)) == NULL) {
+	    (t = compose_tmplset_get(ts, req->template)) == NULL) {
 		msg = xasprintf("%s: no template '%s'", who,
 		    req->template ? req->template : "");
 		r = -EINVAL;
 		goto out;
 	}
 	if (!req->to_user && (req->contact == NULL ||
-	    !email_valid(req->contact->email))) {
+	    !util_email_valid(req->contact->email))) {
 		msg = xasprintf("%s: no valid recipient address", who);
 		r = -EINVAL;
 		goto out;
@@ -605,7 +607,7 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 		r = -EINVAL;
 		goto out;
 	}
-	if (rd.reply_to != NULL && !email_valid(rd.reply_to)) {
+	if (rd.reply_to != NULL && !util_email_valid(rd.reply_to)) {
 		msg = xasprintf("%s: %s: Reply-To: '%s' is not a valid "
 		    "address", who, template_filename(t), rd.reply_to);
 		r = -EINVAL;
@@ -639,7 +641,7 @@ compose_build(const struct config *cfg, const struct tmplset *ts,
 	m.message_id = req->message_id ? req->message_id : msgid;
 	m.in_reply_to = req->in_reply_to;
 	m.references = req->references;
-	m.date = req->date ? req->date : iv_now();
+	m.date = req->date ? req->date : util_now();
 	m.text = rd.body;
 	m.ics = ics != NULL ? ics : req->ics;
 	m.ics_method = req->ics_method;
@@ -671,7 +673,7 @@ out:
 	free(raw);
 	free(msgid);
 	free(ics);
-	rendered_done(&rd);
-	tvars_free(v);
+	template_rendered_done(&rd);
+	template_vars_free(v);
 	return r;
 }

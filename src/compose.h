@@ -29,10 +29,11 @@ extern const char *const compose_template_names[];
  * shipped dir) plus questions.txt, checks syntax and variable names
  * (builtins plus custom keys in extra_vars). All problems as
  * "FILE:LINE: message" lines. Returns 0 or -EINVAL. */
-int tmplset_load(const struct config *cfg, const char *const *extra_vars,
-    struct tmplset **ret, char **ret_err);
-void tmplset_free(struct tmplset *t);
-const struct template *tmplset_get(const struct tmplset *t, const char *name);
+int compose_tmplset_load(const struct config *cfg,
+    const char *const *extra_vars, struct tmplset **ret, char **ret_err);
+void compose_tmplset_free(struct tmplset *t);
+const struct template *compose_tmplset_get(const struct tmplset *t,
+    const char *name);
 
 /* A list of strings for a template ({{#name}}{{.}}{{/name}}). */
 struct compose_list {
@@ -86,7 +87,7 @@ struct composed {
 	char *to_addr;                  /* envelope recipient */
 	char *cc;                       /* extra recipients ("" if none) */
 };
-void composed_done(struct composed *c);
+void compose_done(struct composed *c);
 
 /*
  * Renders req. Times ({{slots}}, meeting_*) read in the reader's zone -

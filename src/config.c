@@ -384,7 +384,7 @@ static void
 parse_email(struct load *l, const struct key *k, config_setting_t *s,
     const char *v)
 {
-	if (!email_valid(v)) {
+	if (!util_email_valid(v)) {
 		problem(l, s, "%s.%s: \"%s\" is not a valid e-mail "
 		    "address", k->group, k->name, str_shown(v));
 		return;
@@ -697,7 +697,8 @@ parse_window(const char *v, int *ret_start, int *ret_end)
 	memcpy(a, v, (size_t)(dash - v));
 	a[dash - v] = '\0';
 	snprintf(b, sizeof(b), "%s", dash + 1);
-	if (parse_hhmm(str_trim(a), &s) < 0 || parse_hhmm(str_trim(b), &e) < 0)
+	if (util_parse_hhmm(str_trim(a), &s) < 0 ||
+	    util_parse_hhmm(str_trim(b), &e) < 0)
 		return -EINVAL;
 	*ret_start = s;
 	*ret_end = e;
@@ -731,7 +732,7 @@ day_of(const char *s, size_t len)
 {
 	static const char *full[] = { "sunday", "monday", "tuesday",
 	    "wednesday", "thursday", "friday", "saturday" };
-	int d = parse_wday(s, len);
+	int d = util_parse_wday(s, len);
 
 	if (d < 0 || len > strlen(full[d]) || strncasecmp(s, full[d], len) != 0)
 		return -EINVAL;
@@ -857,7 +858,7 @@ parse_availability(struct load *l, const struct key *k, config_setting_t *s,
 		} else if ((long)(w[i].end_min - w[i].start_min) * 60 < dur) {
 			problem(l, e, "%s.%s[%d]: \"%s\" is shorter "
 			    "than meeting.duration (%s)", k->group, k->name, i + 1,
-			    str_shown(v), format_duration(dur));
+			    str_shown(v), util_format_duration(dur));
 			bad++;
 		}
 	}
@@ -984,7 +985,7 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 			break;
 		}
 		v = config_setting_get_string(s);
-		if (parse_duration(v, &secs) < 0) {
+		if (util_parse_duration(v, &secs) < 0) {
 			problem(l, s, "%s.%s: bad duration \"%s\" "
 			    DURATION_HINT, k->group, k->name, str_shown(v));
 			return;
@@ -992,13 +993,13 @@ load_key(struct load *l, const struct key *k, config_setting_t *s)
 		if (secs < k->min) {
 			problem(l, s, "%s.%s: \"%s\" is too short "
 			    "(at least %s)", k->group, k->name, str_shown(v),
-			    format_duration(k->min));
+			    util_format_duration(k->min));
 			return;
 		}
 		if (secs > k->max) {
 			problem(l, s, "%s.%s: \"%s\" is too long "
 			    "(at most %s)", k->group, k->name, str_shown(v),
-			    format_duration(k->max));
+			    util_format_duration(k->max));
 			return;
 		}
 		*(long *)slot(l, k) = secs;
@@ -1078,8 +1079,8 @@ parse_digest(struct load *l, const struct key *k, config_setting_t *s,
 		l->c->digest.wday = -1;
 		return;
 	}
-	if (sp == NULL || (wday = parse_wday(v, (size_t)(sp - v))) < 0 ||
-	    parse_hhmm(sp + 1, &min) < 0) {
+	if (sp == NULL || (wday = util_parse_wday(v, (size_t)(sp - v))) < 0 ||
+	    util_parse_hhmm(sp + 1, &min) < 0) {
 		problem(l, s, "digest: \"%s\" is not a day and a time (e.g. "
 		    "\"Mon 08:00\"; \"\" turns the digest off)", str_shown(v));
 		return;
@@ -1358,7 +1359,7 @@ check_includes(struct load *l, const char *file, int depth)
 		    INCLUDE_DEPTH_MAX);
 		return false;
 	}
-	if (read_file(file, 4u << 20, &text, &len) < 0)
+	if (util_read_file(file, 4u << 20, &text, &len) < 0)
 		return true;            /* config_read reports what it cannot read */
 	if (memchr(text, '\0', len) != NULL) {
 		/* Text never holds one; libconfig would read a name cut there. */

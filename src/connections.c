@@ -91,8 +91,8 @@ drop_imap(struct sched *s)
 	imap_free(s->imap);
 	s->imap = NULL;
 	s->imap_idling = false;
-	freep(&s->box_sent);
-	freep(&s->box_drafts);
+	util_freep(&s->box_sent);
+	util_freep(&s->box_drafts);
 }
 
 void
@@ -119,7 +119,7 @@ int
 conn_imap_ready(struct sched *s)
 {
 	char *err = NULL;
-	time_t now = iv_now();
+	time_t now = util_now();
 	int r;
 
 	if (s->imap != NULL)
@@ -133,7 +133,7 @@ conn_imap_ready(struct sched *s)
 		goto fail;
 	}
 	s->imap_backoff = 0;
-	s->imap_heard = s->imap_connected_at = iv_now();
+	s->imap_heard = s->imap_connected_at = util_now();
 	conn_set_health(s, "imap", "ok", NULL);
 	log_info("connected to IMAP server %s:%d", s->cfg->imap.host,
 	    s->cfg->imap.port);
@@ -146,7 +146,7 @@ fail:
 	s->imap_retry_at = now + s->imap_backoff;
 	log_warnx("IMAP %s:%d: %s (retrying in %s)", s->cfg->imap.host,
 	    s->cfg->imap.port, err ? err : strerror(-r),
-	    format_duration(s->imap_backoff));
+	    util_format_duration(s->imap_backoff));
 	conn_set_health(s, "imap", "error", err ? err : strerror(-r));
 	settle(s, "inbox unreachable; retrying");
 	free(err);
@@ -156,7 +156,7 @@ fail:
 void
 conn_imap_lost(struct sched *s, const char *what, const char *err)
 {
-	time_t now = iv_now();
+	time_t now = util_now();
 
 	log_warnx("IMAP %s failed: %s; reconnecting", what, err ? err : "error");
 	conn_set_health(s, "imap", "error", err);
@@ -173,7 +173,7 @@ void
 conn_imap_heard(struct sched *s)
 {
 	if (s->imap != NULL)
-		s->imap_heard = iv_now();
+		s->imap_heard = util_now();
 }
 
 /* ---- liveness ------------------------------------------------------------ */
@@ -206,7 +206,7 @@ conn_check_alive(struct sched *s)
 	int r;
 
 	if (s->imap == NULL || s->imap_idling ||
-	    iv_now() - s->imap_heard < liveness_quiet(s))
+	    util_now() - s->imap_heard < liveness_quiet(s))
 		return;
 	old = imap_set_timeout(s->imap, liveness_answer(s));
 	r = imap_noop(s->imap, &err);
@@ -214,7 +214,7 @@ conn_check_alive(struct sched *s)
 	if (r < 0)
 		conn_imap_lost(s, "NOOP", err);
 	else
-		s->imap_heard = iv_now();
+		s->imap_heard = util_now();
 	free(err);
 }
 
@@ -272,7 +272,7 @@ conn_idle_end(struct sched *s)
 		free(err);
 		return true;
 	}
-	s->imap_heard = iv_now();
+	s->imap_heard = util_now();
 	if (news)
 		s->inbox_dirty = true;
 	return news;

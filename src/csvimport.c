@@ -141,7 +141,7 @@ title_norm(const char *s)
 }
 
 bool
-contact_var_key_valid(const char *key)
+csvimport_var_key_valid(const char *key)
 {
 	const char *p;
 	size_t i;
@@ -180,7 +180,7 @@ value_check(const char *what, const char *v, bool multiline)
 }
 
 int
-contact_in_check(const struct contact_in *in, char **ret_why)
+csvimport_contact_in_check(const struct contact_in *in, char **ret_why)
 {
 	const struct { const char *what, *v; bool multiline; } f[] = {
 		{ "email", in->email, false }, { "name", in->name, false },
@@ -195,7 +195,7 @@ contact_in_check(const struct contact_in *in, char **ret_why)
 	for (i = 0; i < nitems(f) && why == NULL; i++)
 		if (f[i].v != NULL)
 			why = value_check(f[i].what, f[i].v, f[i].multiline);
-	if (why == NULL && !email_valid(in->email)) {
+	if (why == NULL && !util_email_valid(in->email)) {
 		pv = printable(in->email ? in->email : "");
 		why = xasprintf("invalid email address '%s'", pv);
 		free(pv);
@@ -206,7 +206,7 @@ contact_in_check(const struct contact_in *in, char **ret_why)
 		free(pv);
 	}
 	for (i = 0; i < in->n_vars && why == NULL; i++) {
-		if (!contact_var_key_valid(in->vars[i].key)) {
+		if (!csvimport_var_key_valid(in->vars[i].key)) {
 			pv = printable(in->vars[i].key);
 			why = xasprintf("invalid variable name '%s' (a-z, 0-9 and _, "
 			    "starting with a letter, not a built-in name)", pv);
@@ -266,7 +266,7 @@ header_try(struct csvctx *x)
 
 		cols[i].key = title_norm(raw);
 		cols[i].title = printable(raw);
-		cols[i].role = contact_var_key_valid(cols[i].key) ? COL_VAR :
+		cols[i].role = csvimport_var_key_valid(cols[i].key) ? COL_VAR :
 		    COL_IGNORE;
 		for (j = 0; j < nitems(col_names); j++)
 			if (strcmp(cols[i].key, col_names[j].title) == 0)
@@ -420,7 +420,7 @@ row_import(struct csvctx *x)
 		csvctx_skip(x, why);
 		goto out;
 	}
-	if (contact_in_check(&in, &why) < 0) {
+	if (csvimport_contact_in_check(&in, &why) < 0) {
 		csvctx_skip(x, why);
 		goto out;
 	}

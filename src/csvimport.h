@@ -36,13 +36,13 @@ int csvimport_buffer(const char *name, const char *data, size_t len,
 
 /* True when key is a usable custom variable name: [a-z][a-z0-9_]*, at
  * most CONTACT_MAX_VAR_KEY bytes, and not a built-in template variable. */
-bool contact_var_key_valid(const char *key);
+bool csvimport_var_key_valid(const char *key);
 /*
- * Checks a contact before it is stored: email_valid, tz_valid, valid
+ * Checks a contact before it is stored: util_email_valid, tz_valid, valid
  * UTF-8 of at most CSV_MAX_FIELD bytes, no control characters (note may
  * hold TAB and LF), variable keys. Returns 0, or -EINVAL with *ret_why
  * (allocated) naming the field and, where safe, the value.
  */
-int contact_in_check(const struct contact_in *in, char **ret_why);
+int csvimport_contact_in_check(const struct contact_in *in, char **ret_why);
 
 #endif

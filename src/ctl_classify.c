@@ -49,7 +49,7 @@ ctx_load(struct ctl *c, struct contact *contact, struct cl_ctx *x)
 		x->slots[i].n = (int)i + 1;
 		x->slots[i].start = x->starts[i];
 	}
-	x->cx.now = iv_now();
+	x->cx.now = util_now();
 	if ((r = store_outbox_rcpts_since(c->st, x->cx.now - CLASSIFY_RECENT,
 	    &x->known, &x->n_known)) < 0)
 		return r;
@@ -113,7 +113,7 @@ print_text(const char *path, const struct classification *cl,
 	size_t i;
 	const char *p, *nl;
 
-	printf("%s: %s\n", path, msg_class_name(cl->cls));
+	printf("%s: %s\n", path, classify_class_name(cl->cls));
 	if (who != NULL)
 		printf("  %-11s %s\n", "contact:", who->email);
 	if (cl->bounced_rcpt != NULL)
@@ -124,7 +124,7 @@ print_text(const char *path, const struct classification *cl,
 		printf("  %-11s %s\n", "diagnostic:", cl->bounce_reason);
 	print_time("back:", x->cx.contact_tz, cl->return_date);
 	if (cl->cls == MSG_HUMAN) {
-		printf("  %-11s %s\n", "intent:", reply_intent_name(cl->intent));
+		printf("  %-11s %s\n", "intent:", classify_intent_name(cl->intent));
 		if (cl->intent == INTENT_ACCEPT_SLOT)
 			printf("  %-11s %d\n", "slot:", cl->slot_n);
 		if (cl->intent == INTENT_PROPOSE_TIME)
@@ -157,14 +157,14 @@ print_json(struct json *j, const char *path, const struct classification *cl,
 
 	json_begin_object(j);
 	json_kstr(j, "file", path);
-	json_kstr(j, "class", msg_class_name(cl->cls));
+	json_kstr(j, "class", classify_class_name(cl->cls));
 	json_kstr(j, "contact", who ? who->email : NULL);
 	json_kstr(j, "recipient", cl->bounced_rcpt);
 	json_kstr(j, "status", cl->bounce_status);
 	json_kstr(j, "diagnostic", cl->bounce_reason);
 	json_ktime(j, "return_date", cl->return_date);
 	json_kstr(j, "intent", cl->cls == MSG_HUMAN ?
-	    reply_intent_name(cl->intent) : NULL);
+	    classify_intent_name(cl->intent) : NULL);
 	json_key(j, "slot");
 	if (cl->intent == INTENT_ACCEPT_SLOT)
 		json_int(j, cl->slot_n);
@@ -211,7 +211,7 @@ classify_file(struct ctl *c, struct cl_ctx *x, const char *path,
 	size_t len;
 	int r;
 
-	if ((r = read_file(path, MIME_MAX_MESSAGE + 1, &raw, &len)) < 0) {
+	if ((r = util_read_file(path, MIME_MAX_MESSAGE + 1, &raw, &len)) < 0) {
 		print_error(j, path, strerror(-r));
 		return EXIT_FAILED;
 	}
@@ -233,8 +233,8 @@ classify_file(struct ctl *c, struct cl_ctx *x, const char *path,
 	else
 		print_text(path, &cl, x, who);
 	contact_free(who);
-	classification_done(&cl);
-	inmsg_free(m);
+	classify_done(&cl);
+	mime_inmsg_free(m);
 	free(raw);
 	return EXIT_OK;
 }

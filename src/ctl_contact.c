@@ -207,7 +207,7 @@ contact_add(struct ctl *c, int argc, char **argv)
 	in.vars = vars;
 	in.n_vars = n_vars;
 	rc = EXIT_FAILED;
-	if (contact_in_check(&in, &why) < 0) {
+	if (csvimport_contact_in_check(&in, &why) < 0) {
 		ctl_errf("contact add: refused: %s", why);
 		goto out;
 	}
@@ -816,7 +816,8 @@ preview_templates(struct ctl *c, struct tmplset **ret)
 	}
 	keys = xreallocarray(keys, n + 1, sizeof(*keys));
 	keys[n] = NULL;
-	if (tmplset_load(c->cfg, (const char *const *)keys, ret, &err) < 0) {
+	if (compose_tmplset_load(c->cfg, (const char *const *)keys, ret,
+	    &err) < 0) {
 		fprintf(stderr, "%s", err ? err : "infoviewctl: preview: cannot "
 		    "load the templates\n");
 		if (err != NULL && *err != '\0' && err[strlen(err) - 1] != '\n')
@@ -881,7 +882,7 @@ ctl_preview(struct ctl *c, int argc, char **argv)
 	row.state = OB_QUEUED;
 	row.contact_id = ct->id;
 	row.meeting_id = preview_meeting(c, ct);
-	row.due = iv_now();
+	row.due = util_now();
 	row.message_id = msgid;
 	env.st = c->st;
 	env.cfg = c->cfg;
@@ -896,9 +897,9 @@ ctl_preview(struct ctl *c, int argc, char **argv)
 	fwrite(out.raw, 1, out.len, stdout);
 	rc = EXIT_OK;
 out:
-	composed_done(&out);
+	compose_done(&out);
 	render_ctx_done(&x);
-	tmplset_free(ts);
+	compose_tmplset_free(ts);
 	contact_free(ct);
 	free(msgid);
 	free(err);

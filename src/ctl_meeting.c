@@ -47,7 +47,7 @@ meeting_parse(int argc, char **argv, struct meeting_opts *o)
 		case 'l': o->location = optarg; break;
 		case 'r': o->reason = optarg; break;
 		case 'd':
-			if (parse_duration(optarg, &o->duration) < 0 ||
+			if (util_parse_duration(optarg, &o->duration) < 0 ||
 			    o->duration < 60 || o->duration > 8 * 3600) {
 				fprintf(stderr, "infoviewctl: --duration %s: use e.g. "
 				    "\"30m\" (1 minute to 8 hours)\n", optarg);
@@ -81,7 +81,7 @@ meeting_time(const char *at, const char *zone, time_t *ret)
 		fprintf(stderr, "infoviewctl: --at \"YYYY-MM-DD HH:MM\" is required\n");
 		return EXIT_USAGE;
 	}
-	if (parse_local_datetime(at, &y, &mo, &d, &h, &mi) < 0 ||
+	if (util_parse_local_datetime(at, &y, &mo, &d, &h, &mi) < 0 ||
 	    tz_local_to_utc(zone, y, mo, d, h, mi, ret) < 0) {
 		fprintf(stderr, "infoviewctl: --at %s: use \"YYYY-MM-DD HH:MM\"\n", at);
 		return EXIT_USAGE;
@@ -150,7 +150,7 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 	zone = o.tz ? o.tz : plan_contact_zone(c->cfg, ct);
 	if ((rc = meeting_time(o.at, zone, &start)) != EXIT_OK)
 		goto out;
-	if (start < iv_now())
+	if (start < util_now())
 		fprintf(stderr, "infoviewctl: warning: %s is in the past\n", o.at);
 	if ((r = store_tx_begin(c->st)) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
@@ -282,13 +282,13 @@ meeting_list(struct ctl *c)
 			json_kstr(&j, "uid", m->uid);
 			json_kint(&j, "sequence", m->sequence);
 			json_kstr(&j, "notes", m->notes);
-			json_kbool(&j, "past", m->end <= iv_now());
+			json_kbool(&j, "past", m->end <= util_now());
 			json_end_object(&j);
 		} else
 			printf("%-4lld %-24s %-10s %-12s %-4s %s\n", (long long)m->id,
 			    tz_format(m->tz[0] ? m->tz : c->cfg->identity.timezone,
 			    m->start, "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)),
-			    store_meeting_state_name(m->state), m->rsvp, m->end <= iv_now() ? "yes" : "no",
+			    store_meeting_state_name(m->state), m->rsvp, m->end <= util_now() ? "yes" : "no",
 			    email);
 		contact_free(ct);
 	}
@@ -371,7 +371,7 @@ edit_notes(const char *current, char **ret)
 	}
 	if ((rc = run_editor(path)) != EXIT_OK)
 		goto out_unlink;
-	if ((r = read_file(path, NOTES_MAX + 1, &text, &len)) < 0) {
+	if ((r = util_read_file(path, NOTES_MAX + 1, &text, &len)) < 0) {
 		fprintf(stderr, "infoviewctl: %s: %s\n", path, r == -EFBIG ?
 		    "notes are too long" : strerror(-r));
 		rc = EXIT_FAILED;

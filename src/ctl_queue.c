@@ -78,7 +78,7 @@ ctl_gate_rule(struct ctl *c, enum gate_why why, char *out, size_t len)
 		    cfg->outreach.per_domain_daily);
 		break;
 	case GATE_GAP:
-		snprintf(out, len, "gap %s", format_duration(cfg->outreach.min_gap));
+		snprintf(out, len, "gap %s", util_format_duration(cfg->outreach.min_gap));
 		break;
 	default:
 		snprintf(out, len, "%s", gate_why_name(why));
@@ -112,7 +112,7 @@ outreach_forecast(struct ctl *c, const int64_t *ids, size_t nids)
 	char a[64], b[64], days[64], gap[32];
 	size_t nf, i, k, count = 0;
 
-	if (gate_forecast(c->st, cfg, iv_now(), &f, &nf) < 0) {
+	if (gate_forecast(c->st, cfg, util_now(), &f, &nf) < 0) {
 		fprintf(stderr, "infoviewctl: no forecast: %s\n",
 		    store_errmsg(c->st));
 		return;
@@ -134,7 +134,7 @@ outreach_forecast(struct ctl *c, const int64_t *ids, size_t nids)
 	if (count == 0)
 		return;
 	days_text(cfg->outreach.send_days_mask, days, sizeof(days));
-	snprintf(gap, sizeof(gap), "%s", format_duration(cfg->outreach.min_gap));
+	snprintf(gap, sizeof(gap), "%s", util_format_duration(cfg->outreach.min_gap));
 	printf("%zu outreach message%s queued: the first goes out %s, the last "
 	    "%s (%d day%s)\n", count, count == 1 ? "" : "s",
 	    tz_format(zone, first, "%Y-%m-%d %H:%M %Z", a, sizeof(a)),
@@ -275,8 +275,8 @@ pause_print(struct ctl *c, const struct outbox_pause *p)
 	    sizeof(when)), p->cause);
 	printf("  server said: %s\n", p->error);
 	printf("  next try %s; `infoviewctl queue retry` tries at once\n\n",
-	    p->until > iv_now() ? local_time(c, p->until, when, sizeof(when)) :
-	    "now");
+	    p->until > util_now() ?
+	    local_time(c, p->until, when, sizeof(when)) : "now");
 }
 
 /* When a row goes (or went) out: sent_at for sent rows, the forecast
@@ -421,7 +421,7 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 			return EXIT_FAILED;
 		}
-		if (gate_forecast(c->st, c->cfg, iv_now(), &fc, &nfc) < 0) {
+		if (gate_forecast(c->st, c->cfg, util_now(), &fc, &nfc) < 0) {
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 			outbox_rows_free(v, n);
 			return EXIT_FAILED;
@@ -438,7 +438,7 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[optind], "retry") == 0) {
 		/* a paused account is retried as well (its rows are queued) */
 		resumed = store_outbox_pause_retry(c->st) == 0;
-		r = store_outbox_retry(c->st, id, iv_now());
+		r = store_outbox_retry(c->st, id, util_now());
 		if (r == -EINVAL && resumed) {
 			printf("sending resumes now\n");
 			ctl_wake(c);

@@ -202,7 +202,7 @@ contact_in(struct contact **v, size_t n, int64_t id)
 static bool
 keep_due(const struct outbox_row *q)
 {
-	return q->kind == OK_KEEP && q->due < iv_now() + KEEP_AHEAD;
+	return q->kind == OK_KEEP && q->due < util_now() + KEEP_AHEAD;
 }
 
 static void
@@ -400,7 +400,7 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		fputs("           server said: ", stdout);
 		print_clipped(d->pause.error, 80 - 24);
 		printf("\n           next try %s; `infoviewctl queue retry` "
-		    "tries at once\n", d->pause.until > iv_now() ?
+		    "tries at once\n", d->pause.until > util_now() ?
 		    tz_format(c->cfg->identity.timezone, d->pause.until,
 		    "%Y-%m-%d %H:%M %Z", when, sizeof(when)) : "now");
 	} else
@@ -447,7 +447,7 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 			continue;
 		if (col++ == 0)
 			printf("\nkeep in touch\n");
-		printf("  %-21s ", q[i]->due <= iv_now() ? "now" : tz_format(
+		printf("  %-21s ", q[i]->due <= util_now() ? "now" : tz_format(
 		    c->cfg->identity.timezone, q[i]->due, "%Y-%m-%d %H:%M %Z",
 		    when, sizeof(when)));
 		if (!str_empty(k->name)) {
@@ -503,7 +503,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	 * rules, soonest first. */
 	if (store_contact_list(c->st, NULL, NULL, &v, &n) < 0 ||
 	    store_outbox_list(c->st, OB_QUEUED, 0, &q, &nq) < 0 ||
-	    gate_forecast(c->st, c->cfg, iv_now(), &fc, &nfc) < 0) {
+	    gate_forecast(c->st, c->cfg, util_now(), &fc, &nfc) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 		contacts_free(v, n);
 		outbox_rows_free(q, nq);

@@ -113,7 +113,7 @@ record_uid(struct sched *s, const struct inmsg *m, uint32_t uidvalidity,
 	in.message_id = m->message_id;
 	in.from_addr = m->from_addr;
 	in.subject = m->subject;
-	in.at = m->date ? m->date : iv_now();
+	in.at = m->date ? m->date : util_now();
 	in.cls = re.cls;
 	in.intent = re.intent;
 	in.snippet = re.snippet;
@@ -183,7 +183,7 @@ out:
 			r = 0;          /* skipped, as a broken message is */
 		}
 	}
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 	free(err);
 	return r < 0 ? r : 0;
@@ -240,7 +240,8 @@ names_contact(struct sched *s, const char *v)
 static bool
 to_user(struct sched *s, const struct inmsg *h)
 {
-	const char *to = inmsg_header(h, "To"), *cc = inmsg_header(h, "Cc");
+	const char *to = mime_inmsg_header(h, "To"),
+	    *cc = mime_inmsg_header(h, "Cc");
 	const char *own = s->cfg->identity.email;
 
 	return (to != NULL && strcasestr(to, own) != NULL) ||
@@ -252,17 +253,17 @@ to_user(struct sched *s, const struct inmsg *h)
 static bool
 auto_reply(const struct inmsg *h, const struct classification *cl)
 {
-	const char *v = inmsg_header(h, "Auto-Submitted");
+	const char *v = mime_inmsg_header(h, "Auto-Submitted");
 
 	while (v != NULL && (*v == ' ' || *v == '\t'))
 		v++;
 	if (v != NULL && *v != '\0' && strncasecmp(v, "no", 2) == 0 &&
 	    !isalpha((unsigned char)v[2]))
 		v = NULL;
-	if ((v != NULL && *v != '\0') || inmsg_header(h, "X-Autoreply") ||
-	    inmsg_header(h, "X-Autorespond") || inmsg_header(h, "X-Autoresponder"))
+	if ((v != NULL && *v != '\0') || mime_inmsg_header(h, "X-Autoreply") ||
+	    mime_inmsg_header(h, "X-Autorespond") || mime_inmsg_header(h, "X-Autoresponder"))
 		return true;
-	return cl->cls == MSG_AUTOREPLY && inmsg_header(h, "Precedence") == NULL;
+	return cl->cls == MSG_AUTOREPLY && mime_inmsg_header(h, "Precedence") == NULL;
 }
 
 /*
@@ -291,23 +292,23 @@ concerns(struct sched *s, const struct inmsg *h)
 	if (!str_empty(h->from_addr) && strcasecmp(h->from_addr, own) == 0)
 		return false;           /* react_message leaves our own mail */
 	if (react_match_contact(s, h, &by_thread) != 0 ||
-	    names_contact(s, inmsg_header(h, "Sender")) ||
-	    names_contact(s, inmsg_header(h, "Reply-To")))
+	    names_contact(s, mime_inmsg_header(h, "Sender")) ||
+	    names_contact(s, mime_inmsg_header(h, "Reply-To")))
 		return true;
 	if (strcmp(h->content_type, "text/calendar") == 0 ||
 	    strcmp(h->content_type, "application/ics") == 0 ||
 	    strcmp(h->content_type, "multipart/report") == 0 ||
-	    inmsg_header(h, "X-Failed-Recipients") != NULL)
+	    mime_inmsg_header(h, "X-Failed-Recipients") != NULL)
 		return true;
 	if (!str_empty(h->from_addr) && ((v = strrchr(h->from_addr, '@')) !=
 	    NULL) && (strcmp(v, "@sns.amazonaws.com") == 0 ||
 	    strcmp(v, "@amazonses.com") == 0 ||
 	    (strlen(v) > 14 && strcmp(v + strlen(v) - 14, ".amazonses.com") == 0)))
 		return true;            /* SES notifications (JSON) */
-	if ((v = inmsg_header(h, "Return-Path")) != NULL &&
+	if ((v = mime_inmsg_header(h, "Return-Path")) != NULL &&
 	    strcmp(v + strspn(v, " "), "<>") == 0)
 		return true;            /* the null sender of a notification */
-	ctx.now = iv_now();
+	ctx.now = util_now();
 	ctx.own_addr = own;
 	ctx.contact_tz = plan_contact_zone(s->cfg, NULL);
 	ctx.class_only = true;
@@ -315,7 +316,7 @@ concerns(struct sched *s, const struct inmsg *h)
 		return true;
 	yes = cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT ||
 	    cl.cls == MSG_REPORT || (to_user(s, h) && auto_reply(h, &cl));
-	classification_done(&cl);
+	classify_done(&cl);
 	return yes;
 }
 
@@ -360,7 +361,7 @@ decide(struct sched *s, const uint32_t *uids, const struct imap_hdr *hs,
 	if (tx)
 		(void)store_tx_end(s->st, 0);   /* nothing written to keep */
 	for (i = 0; i < n; i++)
-		inmsg_free(hm[i]);
+		mime_inmsg_free(hm[i]);
 	free(hm);
 	free(raws);
 	free(lens);
@@ -434,7 +435,7 @@ wholes_free(struct wholes *w)
 	for (i = 0; i < w->n_chunks; i++)
 		imap_hdrs_free(w->bodies[i], w->chunk_n[i]);
 	for (i = 0; w->ms != NULL && i < w->n; i++)
-		inmsg_free(w->ms[i]);
+		mime_inmsg_free(w->ms[i]);
 	free(w->at);
 	free(w->raws);
 	free(w->lens);
@@ -652,10 +653,10 @@ sched_sync_inbox(struct sched *s, volatile int *stop)
 		i += k;
 		notify_watchdog();
 	}
-	s->last_sync = iv_now();
+	s->last_sync = util_now();
 	s->inbox_dirty = false;
 	(void)store_kv_set(s->st, "imap.last_sync",     /* shown by status */
-	    format_rfc3339(s->last_sync, stamp, sizeof(stamp)));
+	    util_format_rfc3339(s->last_sync, stamp, sizeof(stamp)));
 out:
 	free(uids);
 	free(err);

@@ -139,17 +139,18 @@ check_only(const char *path)
 	}
 	if (store_open(cfg->storage.database, &st, &err) < 0) {
 		print_problems(err, true);
-		freep(&err);
+		util_freep(&err);
 		ok = false;
 	}
 	keys = custom_keys(st);
-	if (tmplset_load(cfg, (const char *const *)keys, &ts, &err) < 0) {
+	if (compose_tmplset_load(cfg, (const char *const *)keys, &ts,
+	    &err) < 0) {
 		print_problems(err, true);
-		freep(&err);
+		util_freep(&err);
 		ok = false;
 	}
 	strv_free(keys);
-	tmplset_free(ts);
+	compose_tmplset_free(ts);
 	store_close(st);
 	config_free(cfg);
 	if (!ok)
@@ -305,7 +306,7 @@ check_online(const char *path)
 	/* read-only: what an earlier run learned about Sent copies */
 	if (access(cfg->storage.database, R_OK) == 0 &&
 	    store_open(cfg->storage.database, &st, &err) < 0)
-		freep(&err);
+		util_freep(&err);
 	ok = online_imap(cfg, st);
 	ok = online_smtp(cfg) && ok;
 	store_close(st);
@@ -329,7 +330,7 @@ load_all(const char *path, struct store *st, struct config **ret_cfg,
 	if ((r = config_load(path, &cfg, &err)) < 0)
 		goto fail;
 	keys = custom_keys(st);
-	r = tmplset_load(cfg, (const char *const *)keys, &ts, &err);
+	r = compose_tmplset_load(cfg, (const char *const *)keys, &ts, &err);
 	strv_free(keys);
 	if (r < 0)
 		goto fail;
@@ -362,7 +363,7 @@ reload(const char *path, struct sched *s, struct store *st,
 	if (strcmp(ncfg->storage.database, (*cfg)->storage.database) != 0)
 		log_warnx("storage.database changed; restart infoviewd to use it");
 	sched_reload(s, ncfg, nts);
-	tmplset_free(*ts);
+	compose_tmplset_free(*ts);
 	config_free(*cfg);
 	*cfg = ncfg;
 	*ts = nts;
@@ -379,7 +380,7 @@ record_start(struct store *st)
 	/* What `infoviewctl status` shows; not worth stopping for. */
 	(void)store_kv_set(st, "daemon.pid", v);
 	(void)store_kv_set(st, "daemon.started",
-	    format_rfc3339(iv_now(), v, sizeof(v)));
+	    util_format_rfc3339(util_now(), v, sizeof(v)));
 	(void)store_kv_set(st, "daemon.state", "running");
 }
 
@@ -389,7 +390,7 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 {
 	struct pollfd pfd[3];
 	int idle_fd, n = 0, timeout_ms;
-	long long wait_s = (long long)(next - iv_now());
+	long long wait_s = (long long)(next - util_now());
 
 	if (wait_s < 0)
 		wait_s = 0;
@@ -488,7 +489,7 @@ out:
 	control_close(control_fd, cfg->storage.database);
 	sched_free(s);
 	store_close(st);
-	tmplset_free(ts);
+	compose_tmplset_free(ts);
 	config_free(cfg);
 	return rc;
 }

@@ -131,12 +131,12 @@ check_event(const char *method, const struct invite_event *ev, char **ret_err)
 		set_err(ret_err, "invite: missing or unusable uid");
 		return -EINVAL;
 	}
-	if (!email_valid(ev->organizer_email)) {
+	if (!util_email_valid(ev->organizer_email)) {
 		set_err(ret_err, "invite: bad organizer address %s",
 		    ev->organizer_email ? ev->organizer_email : "(none)");
 		return -EINVAL;
 	}
-	if (!email_valid(ev->attendee_email)) {
+	if (!util_email_valid(ev->attendee_email)) {
 		set_err(ret_err, "invite: bad attendee address %s",
 		    ev->attendee_email ? ev->attendee_email : "(none)");
 		return -EINVAL;
@@ -235,7 +235,7 @@ build_vevent(bool cancel, const struct invite_event *ev)
 
 	icalcomponent_add_property(e, icalproperty_new_uid(ev->uid));
 	icalcomponent_add_property(e, icalproperty_new_dtstamp(
-	    utc_time(ev->dtstamp > 0 ? ev->dtstamp : iv_now())));
+	    utc_time(ev->dtstamp > 0 ? ev->dtstamp : util_now())));
 	icalcomponent_add_property(e, icalproperty_new_sequence(ev->sequence));
 	icalcomponent_add_property(e, icalproperty_new_dtstart(utc_time(ev->start)));
 	icalcomponent_add_property(e, icalproperty_new_dtend(utc_time(ev->end)));
@@ -805,7 +805,7 @@ mailto_addr(const char *v)
 	if (strncasecmp(v, "mailto:", 7) == 0)
 		v += 7;
 	a = str_trim(xstrdup(v));
-	if (!email_valid(a)) {
+	if (!util_email_valid(a)) {
 		free(a);
 		return NULL;
 	}
@@ -841,7 +841,7 @@ trimmed(char *s)
 {
 	str_trim(s);
 	if (*s == '\0')
-		freep(&s);
+		util_freep(&s);
 	return s;
 }
 
@@ -1070,7 +1070,7 @@ invite_parse(const char *text, size_t len, const char *sender,
 	memset(&c, 0, sizeof(c));
 	r = 0;
 out:
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	if (root != NULL)
 		icalcomponent_free(root);
 	free(copy);
@@ -1078,7 +1078,7 @@ out:
 }
 
 void
-ical_in_done(struct ical_in *c)
+invite_ical_in_done(struct ical_in *c)
 {
 	if (c == NULL)
 		return;

@@ -71,6 +71,6 @@ struct ical_in {
  * Returns 0 or -EBADMSG (*ret untouched, *ret_err says why). */
 int invite_parse(const char *text, size_t len, const char *sender,
     struct ical_in *ret, char **ret_err);
-void ical_in_done(struct ical_in *c);
+void invite_ical_in_done(struct ical_in *c);
 
 #endif

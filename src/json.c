@@ -181,7 +181,7 @@ json_time(struct json *j, time_t t)
 		json_null(j);
 		return;
 	}
-	json_str(j, format_rfc3339(t, buf, sizeof(buf)));
+	json_str(j, util_format_rfc3339(t, buf, sizeof(buf)));
 }
 
 void

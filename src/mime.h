@@ -36,7 +36,7 @@ struct outmsg {
  * Builds the complete message: CRLF line ends only, no line over 998
  * octets, UTF-8 text/plain quoted-printable, RFC 2047 for non-ASCII header
  * text, MIME-Version. Refuses (-EINVAL, *ret_err says which field) any
- * address that fails email_valid and any header text with CR, LF or other
+ * address that fails util_email_valid and any header text with CR, LF or other
  * controls. *ret is NUL-terminated; *ret_len (may be NULL) excludes the
  * NUL. cc and reply_to may hold "addr" or "Name <addr>" elements. A NULL
  * message_id gets a fresh one (mime_new_message_id), a NULL ics_method
@@ -99,7 +99,7 @@ struct inmsg {
 };
 
 /* The value of header name (case-insensitive), first one, or NULL. */
-const char *inmsg_header(const struct inmsg *m, const char *name);
+const char *mime_inmsg_header(const struct inmsg *m, const char *name);
 
 /* Parses in-process. Enforces the MIME_MAX_* bounds before and while
  * parsing (rejecting with -E2BIG / -EBADMSG and *ret_err), and rejects
@@ -126,7 +126,7 @@ int mime_parse_headers(const char *raw, size_t len, struct inmsg **ret,
  * made it fail is not known. */
 int mime_parse_many_isolated(const char *const *raws, const size_t *lens,
     size_t n, bool headers_only, struct inmsg **rets, char **ret_err);
-void inmsg_free(struct inmsg *m);
+void mime_inmsg_free(struct inmsg *m);
 
 /* For tests only: called in the parse child before it parses (a test sets
  * it to abort() or to stall); and the parent's wall-clock limit on the

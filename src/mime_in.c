@@ -1222,7 +1222,7 @@ parse_from(struct inmsg *m, const char *v)
 /* ---- public ------------------------------------------------------------------- */
 
 const char *
-inmsg_header(const struct inmsg *m, const char *name)
+mime_inmsg_header(const struct inmsg *m, const char *name)
 {
 	size_t i;
 
@@ -1233,7 +1233,7 @@ inmsg_header(const struct inmsg *m, const char *name)
 }
 
 void
-inmsg_free(struct inmsg *m)
+mime_inmsg_free(struct inmsg *m)
 {
 	size_t i;
 
@@ -1290,7 +1290,7 @@ fill_headers(struct inmsg *m, const char *s, size_t len)
 	const char *subj;
 
 	read_headers(m, s, header_block_len(s, len), &rh);
-	if ((subj = inmsg_header(m, "Subject")) != NULL)
+	if ((subj = mime_inmsg_header(m, "Subject")) != NULL)
 		m->subject = xstrdup(subj);
 	parse_from(m, rh.from);
 	m->date = parse_date(rh.date);
@@ -1364,7 +1364,7 @@ mime_parse(const char *raw, size_t len, struct inmsg **ret, char **ret_err)
 	*ret = m;
 	m = NULL;
 out:
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(w.html);
 	if (mime != NULL)
 		mailmime_free(mime);
@@ -1396,7 +1396,7 @@ mime_parse_headers(const char *raw, size_t len, struct inmsg **ret,
 	m = xcalloc(1, sizeof(*m));
 	fill_headers(m, s, len);
 	/* the top-level type as mime_parse reads it, and a report's type */
-	if ((v = inmsg_header(m, "Content-Type")) != NULL &&
+	if ((v = mime_inmsg_header(m, "Content-Type")) != NULL &&
 	    mailmime_content_parse(v, strlen(v), &idx, &ct) ==
 	    MAILIMF_NO_ERROR && ct != NULL) {
 		m->content_type = content_type_string(ct);
@@ -1415,7 +1415,7 @@ mime_parse_headers(const char *raw, size_t len, struct inmsg **ret,
 out:
 	if (ct != NULL)
 		mailmime_content_free(ct);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(s);
 	return r;
 }
@@ -1597,7 +1597,7 @@ de_message(struct reader *rd)
 	m->n_parts = (size_t)n;
 	return m;
 bad:
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	return NULL;
 }
 
@@ -1654,7 +1654,7 @@ parse_child(int fd, void *arg)
 		r = job->headers ? mime_parse_headers(job->raws[i], job->lens[i],
 		    &m, &err) : mime_parse(job->raws[i], job->lens[i], &m, &err);
 		ser_result(&b, r, err, m);
-		inmsg_free(m);
+		mime_inmsg_free(m);
 		free(err);
 	}
 	r = write_all(fd, b.data, b.len) == 0 ? 0 : 1;
@@ -1757,7 +1757,7 @@ mime_parse_isolated(const char *raw, size_t len, struct inmsg **ret,
 
 		r = decode_result(&rd, ret, ret_err);
 		if (r == 0 && rd.left != 0) {
-			inmsg_free(*ret);
+			mime_inmsg_free(*ret);
 			*ret = NULL;
 			r = fail(-ECHILD, ret_err,
 			    "MIME parser child sent a bad result");
@@ -1797,7 +1797,7 @@ mime_parse_many_isolated(const char *const *raws, const size_t *lens,
 			break;
 	if (i < n || rd.left != 0) {
 		for (i = 0; i < n; i++) {
-			inmsg_free(rets[i]);
+			mime_inmsg_free(rets[i]);
 			rets[i] = NULL;
 		}
 		r = fail(-ECHILD, ret_err, "MIME parser child sent a bad result");

@@ -291,7 +291,7 @@ static int
 add_mailbox(struct buf *b, const char *field, const char *name,
     const char *addr, char **ret_err)
 {
-	if (!email_valid(addr))
+	if (!util_email_valid(addr))
 		return refuse(ret_err, field, "invalid address", addr ? addr : "");
 	if (name != NULL && str_has_ctl(name, false))
 		return refuse(ret_err, field, "display name with control characters",
@@ -528,7 +528,7 @@ new_boundary(const char *tag)
 	char hex[sizeof(r) * 2 + 1];
 	size_t i;
 
-	random_bytes(r, sizeof(r));
+	util_random_bytes(r, sizeof(r));
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(hex + i * 2, 3, "%02x", r[i]);
 	return xasprintf("=_%s%s", tag, hex);
@@ -651,7 +651,7 @@ add_headers(struct buf *b, const struct outmsg *m, char **ret_err)
 	const char *subject = m->subject ? m->subject : "";
 	int r;
 
-	format_date(m->date != 0 ? m->date : iv_now(), date, sizeof(date));
+	format_date(m->date != 0 ? m->date : util_now(), date, sizeof(date));
 	add_header(b, "Date", date);
 	if ((r = header_mailbox(b, "From", m->from_name, m->from_addr,
 	    ret_err)) < 0)
@@ -715,11 +715,11 @@ mime_new_message_id(const char *from_addr)
 	char hex[sizeof(r) * 2 + 1], *domain = NULL, *id;
 	size_t i;
 
-	random_bytes(r, sizeof(r));
+	util_random_bytes(r, sizeof(r));
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(hex + i * 2, 3, "%02x", r[i]);
-	if (email_valid(from_addr))
-		domain = email_domain(from_addr);
+	if (util_email_valid(from_addr))
+		domain = util_email_domain(from_addr);
 	id = xasprintf("<%s.%lld@%s>", hex, (long long)time(NULL),
 	    domain ? domain : "infoviewd.invalid");
 	free(domain);

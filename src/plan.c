@@ -39,7 +39,7 @@ plan_queue_row(struct store *st, const struct config *cfg,
 {
 	struct outbox_new n = { 0 };
 	char *msgid = mime_new_message_id(cfg->identity.email);
-	char *domain = c != NULL ? email_domain(c->email) : NULL;
+	char *domain = c != NULL ? util_email_domain(c->email) : NULL;
 	int r;
 
 	n.kind = kind;
@@ -84,7 +84,7 @@ plan_outreach(struct store *st, const struct config *cfg,
 		}
 	}
 	outbox_rows_free(rows, n);
-	if ((r = plan_queue_row(st, cfg, OK_OUTREACH, c, 0, false, iv_now(),
+	if ((r = plan_queue_row(st, cfg, OK_OUTREACH, c, 0, false, util_now(),
 	    NULL)) < 0)
 		return r;
 	/* From new or no_response; a replied contact asked again stays so. */
@@ -133,7 +133,7 @@ int
 plan_meeting_followups(struct store *st, const struct config *cfg,
     const struct contact *c, const struct meeting *m)
 {
-	time_t now = iv_now(), prep = m->start - cfg->meeting.prep_before;
+	time_t now = util_now(), prep = m->start - cfg->meeting.prep_before;
 	int r;
 
 	if ((r = plan_queue_row(st, cfg, OK_PREP, c, m->id, true,
@@ -171,12 +171,12 @@ plan_meeting_create(struct store *st, const struct config *cfg,
 	}
 	if (uid == NULL) {
 		char hex[sizeof(rnd) * 2 + 1];
-		char *domain = email_domain(cfg->identity.email);
+		char *domain = util_email_domain(cfg->identity.email);
 
-		random_bytes(rnd, sizeof(rnd));
+		util_random_bytes(rnd, sizeof(rnd));
 		for (i = 0; i < sizeof(rnd); i++)
 			snprintf(hex + i * 2, 3, "%02x", rnd[i]);
-		made = xasprintf("%s.%lld@%s", hex, (long long)iv_now(),
+		made = xasprintf("%s.%lld@%s", hex, (long long)util_now(),
 		    domain ? domain : "localhost");
 		free(domain);
 		uid = made;
@@ -194,7 +194,7 @@ plan_meeting_create(struct store *st, const struct config *cfg,
 		goto out;
 	}
 	if (!by_contact &&
-	    (r = plan_queue_row(st, cfg, OK_INVITE, c, m.id, false, iv_now(),
+	    (r = plan_queue_row(st, cfg, OK_INVITE, c, m.id, false, util_now(),
 	    NULL)) < 0)
 		goto out;
 	if ((r = plan_meeting_followups(st, cfg, c, &m)) < 0)
@@ -270,7 +270,7 @@ plan_meeting_reschedule(struct store *st, const struct config *cfg,
 	m->end = end;
 	if (!m->by_contact &&
 	    (r = plan_queue_row(st, cfg, OK_RESCHEDULE, c, m->id, false,
-	    iv_now(),
+	    util_now(),
 	    NULL)) < 0)
 		goto out;
 	if ((r = plan_meeting_followups(st, cfg, c, m)) < 0)
@@ -315,7 +315,7 @@ plan_meeting_cancel(struct store *st, const struct config *cfg,
 	    "meeting cancelled")) < 0)
 		goto out;
 	if (!m->by_contact &&
-	    (r = plan_queue_row(st, cfg, OK_CANCEL, c, m->id, false, iv_now(),
+	    (r = plan_queue_row(st, cfg, OK_CANCEL, c, m->id, false, util_now(),
 	    reason)) < 0)
 		goto out;
 	/* Back to where the contact was before the meeting was agreed (only
@@ -429,12 +429,12 @@ plan_meeting_note(struct store *st, const struct config *cfg,
 	if (r < 0)
 		goto out;
 	/* The draft went out before the notes were written: save another. */
-	if (*text != '\0' && cfg->thankyou.draft && m->end <= iv_now() &&
+	if (*text != '\0' && cfg->thankyou.draft && m->end <= util_now() &&
 	    m->state == MS_SCHEDULED &&
 	    (c->state == CS_SCHEDULED || c->state == CS_INTERVIEWED) &&
 	    (r = draft_saved(st, m)) > 0) {
 		if ((r = plan_queue_row(st, cfg, OK_DRAFT, c, m->id, false,
-		    iv_now(),
+		    util_now(),
 		    NULL)) < 0)
 			goto out;
 		*ret_redraft = true;

@@ -149,7 +149,7 @@ need_user(struct sched *s, const struct contact *c, const char *kind,
 	    &item)) < 0)
 		return r;
 	snprintf(param, sizeof(param), "%lld", (long long)item);
-	return plan_queue_row(s->st, s->cfg, OK_NOTICE, c, 0, true, iv_now(),
+	return plan_queue_row(s->st, s->cfg, OK_NOTICE, c, 0, true, util_now(),
 	    param);
 }
 
@@ -257,7 +257,7 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 		    "; suggested other people (infoviewctl referral list)" : "");
 		break;
 	}
-	r = need_user(s, c, reply_intent_name(cl->intent), reason, snippet);
+	r = need_user(s, c, classify_intent_name(cl->intent), reason, snippet);
 	free(reason);
 	return r;
 }
@@ -414,7 +414,7 @@ react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
 		log_warnx("calendar from %s: %s", sender, err ? err : strerror(-r));
 	free(err);
 	meeting_free(m);
-	ical_in_done(&ic);
+	invite_ical_in_done(&ic);
 	return r;
 }
 
@@ -469,7 +469,7 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 	ctx.n_slots = n;
 	ctx.contact_tz = plan_contact_zone(s->cfg, c);
 	ctx.own_tz = s->cfg->identity.timezone;
-	ctx.now = iv_now();
+	ctx.now = util_now();
 	ctx.own_addr = s->cfg->identity.email;
 	ctx.contact_addr = c ? c->email : NULL;
 	ctx.class_only = c == NULL;     /* a stranger: only a bounce matters */
@@ -486,13 +486,14 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 	    &known, &n_known) == 0 && n_known > 0) {
 		ctx.known_rcpts = (const char *const *)known;
 		ctx.n_known = n_known;
-		classification_done(&cl);
+		classify_done(&cl);
 		if ((r = classify_message(m, &ctx, &cl)) < 0)
 			goto out;
 		id = match_bounce(s, m, &cl);
 	}
-	out->cls = msg_class_name(cl.cls);
-	out->intent = cl.cls == MSG_HUMAN ? reply_intent_name(cl.intent) : "";
+	out->cls = classify_class_name(cl.cls);
+	out->intent = cl.cls == MSG_HUMAN ?
+	    classify_intent_name(cl.intent) : "";
 	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
 	    id != 0)
 		(void)store_contact_get(s->st, id, &c);  /* gone: no contact */
@@ -534,7 +535,7 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 		break;
 	}
 out:
-	classification_done(&cl);
+	classify_done(&cl);
 	contact_free(c);
 	free(slots);
 	free(starts);

@@ -140,7 +140,7 @@ render_ics(void *arg, const char *text, char **ret_ics, char **ret_err)
 	    x->contact->email : x->contact->name);
 	ev.uid = x->meeting->uid;
 	ev.sequence = x->meeting->sequence;
-	ev.dtstamp = iv_now();
+	ev.dtstamp = util_now();
 	ev.start = x->meeting->start;
 	ev.end = x->meeting->end;
 	ev.summary = summary;
@@ -244,7 +244,7 @@ render_load(const struct render_env *env, const struct outbox_row *row,
 		}
 	}
 	if (row->kind == OK_OUTREACH) {
-		if ((r = plan_slots(env->st, env->cfg, iv_now(),
+		if ((r = plan_slots(env->st, env->cfg, util_now(),
 		    &x->slot_starts,
 		    &x->n_slots)) < 0)
 			return r;
@@ -304,7 +304,7 @@ render_row(const struct render_env *env, const struct outbox_row *row,
 	    x->root != NULL;
 	req.contact = x->contact;
 	req.referrer_email = x->referrer ? x->referrer->email :
-	    x->contact != NULL && email_valid(x->contact->referred_by) ?
+	    x->contact != NULL && util_email_valid(x->contact->referred_by) ?
 	    x->contact->referred_by : NULL;
 	req.referrer_name = x->referrer ? x->referrer->name :
 	    x->contact ? x->contact->referred_by : NULL;
@@ -314,7 +314,7 @@ render_row(const struct render_env *env, const struct outbox_row *row,
 	req.references = threaded ? x->refs : NULL;
 	req.thread_subject = threaded && (row->kind == OK_FOLLOWUP ||
 	    row->kind == OK_DRAFT) ? x->subject : NULL;
-	req.date = iv_now();
+	req.date = util_now();
 	if (x->meeting != NULL) {
 		req.meeting_start = x->meeting->start;
 		req.meeting_end = x->meeting->end;

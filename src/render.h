@@ -64,7 +64,7 @@ struct render_ctx {
 	struct keep_vars keep;          /* keepintouch, update, digest */
 };
 
-/* Renders row into *out (composed_done frees it) with what it needs in *x
+/* Renders row into *out (compose_done frees it) with what it needs in *x
  * (render_ctx_done frees it, also after a failure). -ENODATA: a required
  * value is empty (the row is held; *ret_err names each); -EINVAL: a kind
  * without a template; else the store's or composer's error. */

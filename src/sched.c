@@ -236,7 +236,7 @@ sched_status_line(struct sched *s)
 time_t
 sched_pass(struct sched *s, volatile int *stop)
 {
-	time_t now = iv_now(), next, due, paused, send_next, smtp_rests;
+	time_t now = util_now(), next, due, paused, send_next, smtp_rests;
 	bool idle = s->cfg->imap.idle && s->imap != NULL && imap_has_idle(s->imap);
 	long poll = idle ? s->cfg->imap.idle_refresh : s->cfg->imap.poll_interval;
 
@@ -250,7 +250,7 @@ sched_pass(struct sched *s, volatile int *stop)
 	}
 	if (!*stop)
 		sched_send_due(s, stop);
-	now = iv_now();
+	now = util_now();
 	send_next = 0;
 	if ((paused = sched_send_paused_until(s)) > now)
 		send_next = paused;     /* nothing goes out before */
@@ -271,7 +271,7 @@ sched_pass(struct sched *s, volatile int *stop)
 		next = earliest(next, s->last_sync + poll);
 	snprintf(s->status, sizeof(s->status), "%s; next action in %s",
 	    s->imap != NULL ? "watching the inbox" : "inbox unreachable",
-	    format_duration(next - now));
+	    util_format_duration(next - now));
 	return next;
 }
 

@@ -39,8 +39,8 @@ tell_user(struct sched *s, const char *problem)
 	if ((r = store_inbox_add(s->st, 0, "config", problem, "", &item)) < 0)
 		return r;
 	snprintf(param, sizeof(param), "%lld", (long long)item);
-	return plan_queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true, iv_now(),
-	    param);
+	return plan_queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true,
+	    util_now(), param);
 }
 
 /* Says a folder problem once: the log, the status key and one inbox
@@ -174,8 +174,8 @@ find_by_content(struct sched *s, const char *raw, size_t len,
 	    mime_parse_many_isolated(&raw, &len, 1, true, &ours, &perr) < 0 ||
 	    ours == NULL || str_empty(ours->subject) ||
 	    str_has_ctl(ours->subject, false) ||
-	    (to = first_address(inmsg_header(ours, "To"))) == NULL ||
-	    !email_valid(to))
+	    (to = first_address(mime_inmsg_header(ours, "To"))) == NULL ||
+	    !util_email_valid(to))
 		goto out;
 	if ((r = imap_search_header(s->imap, "To", to, &uids, &n,
 	    ret_err)) < 0)
@@ -188,13 +188,13 @@ find_by_content(struct sched *s, const char *raw, size_t len,
 				r = 0;
 			continue;
 		}
-		freep(&perr);
+		util_freep(&perr);
 		if (mime_parse_many_isolated((const char *const *)&craw, &clen,
 		    1, true, &m, &perr) == 0 && m != NULL &&
 		    m->subject != NULL && strcmp(m->subject, ours->subject) == 0 &&
 		    m->message_id != NULL && (ours->message_id == NULL ||
 		    strcmp(m->message_id, ours->message_id) != 0) &&
-		    (cto = first_address(inmsg_header(m, "To"))) != NULL) {
+		    (cto = first_address(mime_inmsg_header(m, "To"))) != NULL) {
 			if (strcasecmp(cto, to) == 0 && (m->date == 0 ||
 			    ours->date == 0 || labs((long)(m->date - ours->date)) <=
 			    CONTENT_DATE_SLACK)) {
@@ -203,13 +203,13 @@ find_by_content(struct sched *s, const char *raw, size_t len,
 			}
 			free(cto);
 		}
-		inmsg_free(m);
+		mime_inmsg_free(m);
 		m = NULL;
-		freep(&craw);
+		util_freep(&craw);
 	}
 out:
-	inmsg_free(ours);
-	inmsg_free(m);
+	mime_inmsg_free(ours);
+	mime_inmsg_free(m);
 	free(craw);
 	free(uids);
 	free(perr);
@@ -297,7 +297,7 @@ sched_sent_assigned_id(struct sched *s, const char *message_id,
 		goto out;
 	}
 	if (mime_parse_isolated(copy, len, &m, &perr) == 0 &&
-	    (h = inmsg_header(m, "Message-ID")) != NULL) {
+	    (h = mime_inmsg_header(m, "Message-ID")) != NULL) {
 		while (*h == ' ' || *h == '\t')
 			h++;
 		if (*h == '<' && strchr(h, '>') != NULL &&
@@ -305,7 +305,7 @@ sched_sent_assigned_id(struct sched *s, const char *message_id,
 			assigned = xstrndup(h, (size_t)(strchr(h, '>') - h + 1));
 	}
 out:
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(copy);
 	free(err);
 	free(perr);

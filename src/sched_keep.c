@@ -182,7 +182,7 @@ keep_news(struct sched *s, const struct contact *c, time_t since,
 	struct compose_list *news = keep_list(k, "referral_news");
 	struct compose_list *talks = keep_list(k, "interviews_since");
 	size_t nc = 0, nm = 0, nr = 0, i;
-	time_t now = iv_now();
+	time_t now = util_now();
 
 	(void)store_contact_list(s->st, NULL, NULL, &cv, &nc);
 	(void)store_meeting_list(s->st, 0, &mv, &nm);
@@ -278,7 +278,7 @@ digest_vars(struct sched *s, struct keep_vars *k)
 	struct compose_list *keep = keep_list(k, "keep_due");
 	struct compose_list *fields = keep_list(k, "fields");
 	size_t nc = 0, nm = 0, no = 0, ni = 0, i, j;
-	time_t now = iv_now();
+	time_t now = util_now();
 	int goal = s->cfg->goal.interviews_per_field;
 
 	(void)store_contact_list(s->st, NULL, NULL, &cv, &nc);
@@ -378,7 +378,7 @@ queue_update(struct sched *s, const struct outbox_row *row,
 	if (i < n)
 		return 0;               /* a retry of the same reminder */
 	snprintf(param, sizeof(param), "%lld", (long long)since);
-	return plan_queue_row(s->st, s->cfg, OK_UPDATE, c, 0, false, iv_now(),
+	return plan_queue_row(s->st, s->cfg, OK_UPDATE, c, 0, false, util_now(),
 	    param);
 }
 
@@ -399,7 +399,7 @@ sched_keep_due(struct sched *s, const struct outbox_row *row,
     const struct contact *c)
 {
 	long every = s->cfg->thankyou.keep_in_touch;
-	time_t since = row->due - every, wrote = 0, now = iv_now();
+	time_t since = row->due - every, wrote = 0, now = util_now();
 	char *msg;
 	int r;
 

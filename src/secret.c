@@ -230,7 +230,7 @@ secret_get(const struct credentials *cr, char **ret, char **ret_err)
 			goto done;
 		if (r != -ENOENT)
 			goto fail;
-		freep(&err);
+		util_freep(&err);
 	}
 	if (!str_empty(cr->command)) {
 		snprintf(key, sizeof(key), "%s.password_command", cr->service);

@@ -161,7 +161,7 @@ gap_after_send(struct sched *s, time_t now)
 
 	if (gap <= 0)
 		return;
-	gap += (long)random_uniform((uint32_t)(gap / 2 + 1));
+	gap += (long)util_random_uniform((uint32_t)(gap / 2 + 1));
 	snprintf(v, sizeof(v), "%lld", (long long)(now + gap));
 	if (store_kv_set(s->st, GATE_KV_NEXT_AFTER, v) < 0)
 		log_warnx("%s: cannot record the gap before the next message: %s",
@@ -302,7 +302,7 @@ prepare_row(struct sched *s, struct outbox_row *row)
 out:
 	free(err);
 	free(rcpt);
-	composed_done(&out);
+	compose_done(&out);
 	render_ctx_done(&x);
 	return r;
 }
@@ -386,7 +386,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 	    account_smtp_oauth(s->cfg)) {
 		/* An OAuth2 token expires; the helper gives a fresh one. */
 		log_debug("smtp: %s; fetching the token again", *ret_err);
-		freep(ret_err);
+		util_freep(ret_err);
 		smtp_free(s->smtp);
 		s->smtp = NULL;
 		if ((r = conn_smtp_ready(s, ret_err)) == 0)
@@ -485,7 +485,7 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 	char *reason = xasprintf("Sending is paused: the mail server refused "
 	    "the account (%s: %s). Every message stays queued; infoviewd tries "
 	    "again in %s, or at once after SIGHUP or `infoviewctl queue "
-	    "retry`.", cause, why, format_duration(wait));
+	    "retry`.", cause, why, util_format_duration(wait));
 
 	int tr;
 
@@ -494,7 +494,7 @@ pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
 	conn_set_health(s, "smtp", "paused", why);
 	log_warnx("sending paused, %s by %s: %s; every message stays queued, "
 	    "next try in %s (SIGHUP or `infoviewctl queue retry`: at once)",
-	    cause, s->cfg->smtp.url, why, format_duration(wait));
+	    cause, s->cfg->smtp.url, why, util_format_duration(wait));
 	s->send_paused = true;
 	if (s->smtp != NULL)
 		smtp_disconnect(s->smtp);
@@ -513,7 +513,7 @@ resume_sending(struct sched *s)
 	if (store_outbox_pause_get(s->st, &p) < 0)
 		return;
 	log_info("sending resumed (paused since %s: %s)",
-	    format_rfc3339(p.since, since, sizeof(since)), p.cause);
+	    util_format_rfc3339(p.since, since, sizeof(since)), p.cause);
 	if (store_outbox_pause_clear(s->st) < 0)        /* tried again next time */
 		log_warnx("%s: cannot record that sending resumed: %s",
 		    store_path(s->st), store_errmsg(s->st));
@@ -582,7 +582,7 @@ static int
 finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
     const char *err, const char *assigned)
 {
-	time_t now = iv_now();
+	time_t now = util_now();
 	const char *why = err ? err : strerror(-r);
 	int tr;
 
@@ -627,7 +627,7 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
 	    (long long)row->id, store_outbox_kind_name(row->kind), row->rcpt,
 	    why, row->attempts + 1,
-	    format_duration(sched_backoff(row->attempts + 1)));
+	    util_format_duration(sched_backoff(row->attempts + 1)));
 	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
 	    now + sched_backoff(row->attempts + 1), why));
 	conn_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
@@ -693,16 +693,16 @@ sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
 		    &err)) < 0)
 			break;
 		if (mime_parse_isolated(raw, len, &m, &perr) == 0 && m->date > t) {
-			to = inmsg_header(m, "To");
-			cc = inmsg_header(m, "Cc");
+			to = mime_inmsg_header(m, "To");
+			cc = mime_inmsg_header(m, "Cc");
 			found = header_has_address(to, c->email) ||
 			    header_has_address(cc, c->email);
 			if (found && ret_when != NULL)
 				*ret_when = m->date;
 		}
-		inmsg_free(m);
-		freep(&raw);
-		freep(&perr);
+		mime_inmsg_free(m);
+		util_freep(&raw);
+		util_freep(&perr);
 	}
 out:
 	if (r < 0 && r != -EFBIG) {
@@ -758,7 +758,7 @@ static int
 process_row(struct sched *s, struct outbox_row *row)
 {
 	struct contact *c = NULL;
-	time_t now = iv_now(), until;
+	time_t now = util_now(), until;
 	char *err = NULL, *assigned = NULL;
 	int r;
 
@@ -808,7 +808,7 @@ static void
 deliver_notices(struct sched *s)
 {
 	struct outbox_row **rows;
-	time_t now = iv_now();
+	time_t now = util_now();
 	size_t n, i;
 	int r = 0;
 
@@ -832,10 +832,10 @@ sched_send_due(struct sched *s, volatile int *stop)
 	size_t n, i;
 	int rounds, r = 0;
 
-	s->send_paused = sched_send_paused_until(s) > iv_now();
+	s->send_paused = sched_send_paused_until(s) > util_now();
 	for (rounds = 0; rounds < 10000 && !*stop && r == 0 && !s->send_paused;
 	    rounds++) {
-		if (store_outbox_due(s->st, iv_now(), 16, &rows, &n) < 0 || n == 0)
+		if (store_outbox_due(s->st, util_now(), 16, &rows, &n) < 0 || n == 0)
 			return;
 		for (i = 0; i < n && !*stop && r == 0 && !s->send_paused; i++) {
 			r = process_row(s, rows[i]);

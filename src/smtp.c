@@ -590,7 +590,7 @@ smtp_check(struct smtp_conn *c, char **ret_err)
 	buf_done(&c->reply);
 	c->reply_complete = false;
 	c->auth_refused = false;
-	freep(&c->failure);
+	util_freep(&c->failure);
 	/* the options of a send, then stop once connected and signed in:
 	 * no MAIL FROM, nothing sent */
 	{
@@ -627,7 +627,7 @@ smtp_send(struct smtp_conn *c, const char *from, const char *const *rcpts,
 	size_t i;
 	int r;
 
-	if (!email_valid(from)) {
+	if (!util_email_valid(from)) {
 		*ret_err = xstrdup("refusing sender address: not a plain "
 		    "address (control characters or special characters)");
 		r = -EINVAL;
@@ -639,7 +639,7 @@ smtp_send(struct smtp_conn *c, const char *from, const char *const *rcpts,
 		goto out;
 	}
 	for (i = 0; i < n_rcpts; i++) {
-		if (!email_valid(rcpts[i])) {
+		if (!util_email_valid(rcpts[i])) {
 			*ret_err = xstrdup("refusing recipient address: not "
 			    "a plain address (control characters or special "
 			    "characters)");
@@ -670,7 +670,7 @@ smtp_send(struct smtp_conn *c, const char *from, const char *const *rcpts,
 	buf_done(&c->reply);
 	c->reply_complete = false;
 	c->auth_refused = false;
-	freep(&c->failure);
+	util_freep(&c->failure);
 
 	if ((rc = smtp_setopts(c, mailfrom, list)) != CURLE_OK) {
 		*ret_err = xasprintf("curl: %s", curl_easy_strerror(rc));

@@ -343,7 +343,7 @@ store_event_add(struct store *s, int64_t contact_id, const char *kind,
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, contact_id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)iv_now());
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)util_now());
 	store_bind_str(st, 3, kind);
 	store_bind_str(st, 4, detail ? detail : "");
 	return store_exec_stmt(s, st);
@@ -445,7 +445,7 @@ contact_insert(struct store *s, const struct contact_in *in, int64_t *ret_id)
 		sqlite3_bind_null(st, 7);
 	store_bind_str(st, 8, in->note ? in->note : "");
 	store_bind_str(st, 9, in->tz ? in->tz : "");
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)iv_now());
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(s->db);
@@ -512,7 +512,7 @@ contact_update(struct store *s, const struct contact *old,
 	store_bind_str(st, 7, in->referred_by);
 	store_bind_str(st, 8, in->note);
 	store_bind_str(st, 9, in->tz);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)iv_now());
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)util_now());
 	sqlite3_bind_int(st, 11, reref);
 	if (ref != 0)
 		sqlite3_bind_int64(st, 12, ref);
@@ -681,7 +681,7 @@ store_contact_set_state(struct store *s, int64_t id, enum contact_state from,
 	sqlite3_bind_int64(st, 1, id);
 	store_bind_str(st, 2, store_state_name(from));
 	store_bind_str(st, 3, store_state_name(to));
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)iv_now());
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
@@ -701,7 +701,7 @@ store_contact_set_state(struct store *s, int64_t id, enum contact_state from,
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)iv_now());
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)util_now());
 	store_bind_str(st, 3, detail);
 	store_bind_str(st, 4, store_state_name(from));
 	store_bind_str(st, 5, store_state_name(to));

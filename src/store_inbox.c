@@ -141,7 +141,7 @@ store_inbound_thread(struct store *s, int64_t contact_id, size_t max,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char when[32];
 
-		format_rfc3339((time_t)sqlite3_column_int64(st, 0), when, sizeof(when));
+		util_format_rfc3339((time_t)sqlite3_column_int64(st, 0), when, sizeof(when));
 		buf_printf(&b, "%s %s:\n%s\n\n", when,
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2));
@@ -229,7 +229,7 @@ store_inbox_add(struct store *s, int64_t contact_id, const char *kind,
 	store_bind_str(st, 2, kind);
 	store_bind_str(st, 3, reason ? reason : "");
 	store_bind_str(st, 4, snippet ? snippet : "");
-	sqlite3_bind_int64(st, 5, iv_now());
+	sqlite3_bind_int64(st, 5, util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		return r;
 	if (ret_id)
@@ -341,7 +341,7 @@ store_referral_add(struct store *s, int64_t from_contact_id, const char *email,
 	sqlite3_bind_int64(st, 1, from_contact_id);
 	store_bind_str(st, 2, email ? email : "");
 	store_bind_str(st, 3, name ? name : "");
-	sqlite3_bind_int64(st, 4, iv_now());
+	sqlite3_bind_int64(st, 4, util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		return r;
 	return 1;

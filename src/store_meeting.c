@@ -129,7 +129,7 @@ store_meeting_add(struct store *s, const struct meeting *m, int64_t *ret_id)
 	store_bind_str(st, 8, store_meeting_state_name(m->state));
 	store_bind_str(st, 9, m->rsvp ? m->rsvp : "needs-action");
 	sqlite3_bind_int(st, 10, m->by_contact);
-	sqlite3_bind_int64(st, 11, iv_now());
+	sqlite3_bind_int64(st, 11, util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		return r;
 	if (ret_id)
@@ -204,7 +204,7 @@ store_meeting_set_time(struct store *s, int64_t id, time_t start, time_t end,
 	store_bind_str(st, 4, tz ? tz : "");
 	store_bind_str(st, 5, location);
 	sqlite3_bind_int(st, 6, sequence);
-	sqlite3_bind_int64(st, 7, iv_now());
+	sqlite3_bind_int64(st, 7, util_now());
 	return meeting_update(s, st);
 }
 
@@ -221,7 +221,7 @@ store_meeting_set_state(struct store *s, int64_t id,
 	sqlite3_bind_int64(st, 1, id);
 	store_bind_str(st, 2, store_meeting_state_name(state));
 	sqlite3_bind_int(st, 3, sequence);
-	sqlite3_bind_int64(st, 4, iv_now());
+	sqlite3_bind_int64(st, 4, util_now());
 	return meeting_update(s, st);
 }
 
@@ -240,7 +240,7 @@ store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp, int seq,
 	sqlite3_bind_int(st, 3, seq);
 	sqlite3_bind_int64(st, 4, dtstamp);
 	store_bind_str(st, 5, comment ? comment : "");
-	sqlite3_bind_int64(st, 6, iv_now());
+	sqlite3_bind_int64(st, 6, util_now());
 	return meeting_update(s, st);
 }
 
@@ -283,7 +283,7 @@ store_meeting_set_notes(struct store *s, int64_t id, const char *notes)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	store_bind_str(st, 2, notes ? notes : "");
-	sqlite3_bind_int64(st, 3, iv_now());
+	sqlite3_bind_int64(st, 3, util_now());
 	if ((r = store_exec_changes(s, st)) < 0)
 		return r;
 	return r == 0 ? -ENOENT : 0;

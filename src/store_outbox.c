@@ -211,7 +211,7 @@ store_outbox_add(struct store *s, const struct outbox_new *n, int64_t *ret_id)
 	store_bind_str(st, 9, n->refs ? n->refs : "");
 	store_bind_str(st, 10, n->subject ? n->subject : "");
 	store_bind_str(st, 11, n->param ? n->param : "");
-	sqlite3_bind_int64(st, 12, iv_now());
+	sqlite3_bind_int64(st, 12, util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
 		return r;
 	if (ret_id)

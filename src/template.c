@@ -58,7 +58,7 @@ const char *const template_builtin_vars[] = {
 };
 
 struct tvars *
-tvars_new(void)
+template_vars_new(void)
 {
 	return xcalloc(1, sizeof(struct tvars));
 }
@@ -71,14 +71,14 @@ tvar_clear(struct tvar *tv)
 	free(tv->value);
 	tv->value = NULL;
 	for (i = 0; i < tv->n_items; i++)
-		tvars_free(tv->items[i]);
+		template_vars_free(tv->items[i]);
 	free(tv->items);
 	tv->items = NULL;
 	tv->n_items = 0;
 }
 
 void
-tvars_free(struct tvars *v)
+template_vars_free(struct tvars *v)
 {
 	size_t i;
 
@@ -120,7 +120,7 @@ tvars_slot(struct tvars *v, const char *name)
 }
 
 void
-tvars_set(struct tvars *v, const char *name, const char *value)
+template_vars_set(struct tvars *v, const char *name, const char *value)
 {
 	struct tvar *tv = tvars_slot(v, name);
 
@@ -129,7 +129,7 @@ tvars_set(struct tvars *v, const char *name, const char *value)
 }
 
 void
-tvars_list_declare(struct tvars *v, const char *name)
+template_vars_list_declare(struct tvars *v, const char *name)
 {
 	struct tvar *tv = tvars_slot(v, name);
 
@@ -138,14 +138,14 @@ tvars_list_declare(struct tvars *v, const char *name)
 }
 
 struct tvars *
-tvars_list_add(struct tvars *v, const char *name)
+template_vars_list_add(struct tvars *v, const char *name)
 {
 	struct tvar *tv = tvars_slot(v, name);
 	struct tvars *item;
 
 	if (tv->value != NULL)
 		tvar_clear(tv);
-	item = tvars_new();
+	item = template_vars_new();
 	tv->items = xreallocarray(tv->items, tv->n_items + 1,
 	    sizeof(*tv->items));
 	tv->items[tv->n_items++] = item;
@@ -153,13 +153,13 @@ tvars_list_add(struct tvars *v, const char *name)
 }
 
 void
-tvars_list_add_str(struct tvars *v, const char *name, const char *value)
+template_vars_list_add_str(struct tvars *v, const char *name, const char *value)
 {
-	tvars_set(tvars_list_add(v, name), ".", value);
+	template_vars_set(template_vars_list_add(v, name), ".", value);
 }
 
 const char *
-tvars_get(const struct tvars *v, const char *name)
+template_vars_get(const struct tvars *v, const char *name)
 {
 	const struct tvar *tv = tvars_find(v, name);
 
@@ -633,12 +633,12 @@ template_load(const char *dir, const char *shipped_dir, const char *name,
 
 	if (!str_empty(dir)) {
 		path = xasprintf("%s/%s", dir, name);
-		r = read_file(path, TEMPLATE_MAX_FILE, &text, &len);
+		r = util_read_file(path, TEMPLATE_MAX_FILE, &text, &len);
 	}
 	if (r == -ENOENT && !str_empty(shipped_dir)) {
 		free(path);
 		path = xasprintf("%s/%s", shipped_dir, name);
-		r = read_file(path, TEMPLATE_MAX_FILE, &text, &len);
+		r = util_read_file(path, TEMPLATE_MAX_FILE, &text, &len);
 	}
 	if (r < 0) {
 		if (ret_err)
@@ -864,14 +864,14 @@ render_part(struct rstate *rs, const struct nodes *ns, bool body)
 }
 
 void
-rendered_done(struct rendered *r)
+template_rendered_done(struct rendered *r)
 {
 	if (r == NULL)
 		return;
-	freep(&r->subject);
-	freep(&r->cc);
-	freep(&r->reply_to);
-	freep(&r->body);
+	util_freep(&r->subject);
+	util_freep(&r->cc);
+	util_freep(&r->reply_to);
+	util_freep(&r->body);
 }
 
 int

@@ -38,20 +38,21 @@
 
 /* A rendering context: named scalars and named lists of sub-contexts. */
 struct tvars;
-struct tvars *tvars_new(void);
-void tvars_free(struct tvars *v);
+struct tvars *template_vars_new(void);
+void template_vars_free(struct tvars *v);
 /* Sets (copies) a scalar; value NULL is stored as "". Replaces a scalar or
  * list of the same name. */
-void tvars_set(struct tvars *v, const char *name, const char *value);
+void template_vars_set(struct tvars *v, const char *name, const char *value);
 /* Appends an item to list `name` (creating the list); the item is owned by
  * v. Marks the list as present even before the first add. */
-struct tvars *tvars_list_add(struct tvars *v, const char *name);
+struct tvars *template_vars_list_add(struct tvars *v, const char *name);
 /* Declares list `name` (possibly left empty). */
-void tvars_list_declare(struct tvars *v, const char *name);
+void template_vars_list_declare(struct tvars *v, const char *name);
 /* Appends a plain string item to list `name` ({{.}} inside the section). */
-void tvars_list_add_str(struct tvars *v, const char *name, const char *value);
+void template_vars_list_add_str(struct tvars *v, const char *name,
+    const char *value);
 /* A scalar's value, NULL when unset (or a list). */
-const char *tvars_get(const struct tvars *v, const char *name);
+const char *template_vars_get(const struct tvars *v, const char *name);
 
 struct template;
 
@@ -83,7 +84,7 @@ struct rendered {
 	char *reply_to;         /* NULL when absent or rendered empty */
 	char *body;             /* LF line ends */
 };
-void rendered_done(struct rendered *r);
+void template_rendered_done(struct rendered *r);
 
 /* Renders. Returns 0; -ENODATA with *ret_err = "first_name, company" (the
  * required variables that were empty, each named once, in order of first

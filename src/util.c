@@ -89,7 +89,7 @@ xasprintf(const char *fmt, ...)
 }
 
 void
-freep(void *pp)
+util_freep(void *pp)
 {
 	void **p = pp;
 
@@ -178,7 +178,7 @@ buf_done(struct buf *b)
 }
 
 int
-parse_duration(const char *s, long *ret_secs)
+util_parse_duration(const char *s, long *ret_secs)
 {
 	long total = 0;
 	bool any = false;
@@ -221,7 +221,7 @@ parse_duration(const char *s, long *ret_secs)
 }
 
 const char *
-format_duration(long secs)
+util_format_duration(long secs)
 {
 	static char out[64];
 	long d = secs / 86400, h = (secs % 86400) / 3600;
@@ -241,7 +241,7 @@ format_duration(long secs)
 }
 
 int
-parse_hhmm(const char *s, int *ret_min)
+util_parse_hhmm(const char *s, int *ret_min)
 {
 	int h, m, n = 0;
 
@@ -254,7 +254,7 @@ parse_hhmm(const char *s, int *ret_min)
 }
 
 int
-parse_wday(const char *s, size_t len)
+util_parse_wday(const char *s, size_t len)
 {
 	static const char *days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 	size_t i;
@@ -268,7 +268,7 @@ parse_wday(const char *s, size_t len)
 }
 
 time_t
-iv_now(void)
+util_now(void)
 {
 	const char *off = getenv("INFOVIEWD_TIME_OFFSET");
 	time_t now = time(NULL);
@@ -415,7 +415,7 @@ tz_abbrev(const char *zone, time_t t, char *out, size_t outlen)
 }
 
 char *
-format_rfc3339(time_t t, char *out, size_t outlen)
+util_format_rfc3339(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
 
@@ -425,7 +425,8 @@ format_rfc3339(time_t t, char *out, size_t outlen)
 }
 
 int
-parse_local_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi)
+util_parse_local_datetime(const char *s, int *y, int *mo, int *d, int *h,
+    int *mi)
 {
 	int n = 0;
 	char sep;
@@ -440,7 +441,7 @@ parse_local_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi)
 }
 
 bool
-email_valid(const char *addr)
+util_email_valid(const char *addr)
 {
 	const char *at, *p;
 
@@ -462,7 +463,7 @@ email_valid(const char *addr)
 }
 
 char *
-email_domain(const char *addr)
+util_email_domain(const char *addr)
 {
 	const char *at = addr ? strrchr(addr, '@') : NULL;
 
@@ -515,7 +516,7 @@ str_empty(const char *s)
 }
 
 char *
-first_name_of(const char *name)
+util_first_name_of(const char *name)
 {
 	size_t n;
 
@@ -528,7 +529,7 @@ first_name_of(const char *name)
 }
 
 void
-random_bytes(void *p, size_t n)
+util_random_bytes(void *p, size_t n)
 {
 	unsigned char *c = p;
 
@@ -546,7 +547,7 @@ random_bytes(void *p, size_t n)
 }
 
 uint32_t
-random_uniform(uint32_t bound)
+util_random_uniform(uint32_t bound)
 {
 	uint32_t r, min;
 
@@ -554,13 +555,13 @@ random_uniform(uint32_t bound)
 		return 0;
 	min = -bound % bound;
 	do
-		random_bytes(&r, sizeof(r));
+		util_random_bytes(&r, sizeof(r));
 	while (r < min);
 	return r % bound;
 }
 
 int
-read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+util_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	struct buf b;
 	char chunk[65536];

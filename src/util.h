@@ -22,7 +22,7 @@ char *xstrdup(const char *s);          /* xstrdup(NULL) == NULL */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) IV_PRINTF(1, 2);
 /* free(*p) and set *p = NULL. */
-void freep(void *pp);
+void util_freep(void *pp);
 
 /* A growable byte buffer, always NUL-terminated after the data. */
 struct buf {
@@ -40,17 +40,17 @@ void buf_done(struct buf *b);
 
 /* Durations "90s", "30m", "24h", "5d", "1h30m"; a bare number is seconds.
  * Returns 0 or -EINVAL; *ret untouched on failure. */
-int parse_duration(const char *s, long *ret_secs);
+int util_parse_duration(const char *s, long *ret_secs);
 /* "1d 2h", "30m", "45s": short human text of a duration (static buffer). */
-const char *format_duration(long secs);
+const char *util_format_duration(long secs);
 /* "HH:MM" -> minutes after midnight (0..1440). */
-int parse_hhmm(const char *s, int *ret_min);
+int util_parse_hhmm(const char *s, int *ret_min);
 /* Day names "Mon".."Sun" (case-insensitive) -> 0 (Sun) .. 6 (Sat). */
-int parse_wday(const char *s, size_t len);
+int util_parse_wday(const char *s, size_t len);
 
 /* Wall-clock now. INFOVIEWD_TIME_OFFSET (seconds, may be negative) in the
  * environment moves it, for tests and the demo; read on every call. */
-time_t iv_now(void);
+time_t util_now(void);
 
 /* Time zones: IANA names checked against the system zoneinfo. */
 bool tz_valid(const char *zone);
@@ -67,15 +67,15 @@ char *tz_format(const char *zone, time_t t, const char *fmt, char *out,
 char *tz_abbrev(const char *zone, time_t t, char *out, size_t outlen);
 
 /* RFC 3339 UTC: "2026-11-21T17:00:00Z". out must hold 21 bytes. */
-char *format_rfc3339(time_t t, char *out, size_t outlen);
+char *util_format_rfc3339(time_t t, char *out, size_t outlen);
 /* Parses "YYYY-MM-DD HH:MM" (also with 'T'); returns 0 or -EINVAL. */
-int parse_local_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi);
+int util_parse_local_datetime(const char *s, int *y, int *mo, int *d, int *h, int *mi);
 
 /* Strict addr-spec check for addresses we hand to SMTP: printable ASCII,
  * one '@', no spaces, no <>()[],;:"\ and no control characters. */
-bool email_valid(const char *addr);
+bool util_email_valid(const char *addr);
 /* Lower-cased copy of the part after '@' (caller frees), NULL if none. */
-char *email_domain(const char *addr);
+char *util_email_domain(const char *addr);
 /* True when s contains a C0 control (other than TAB when allow_tab) or DEL. */
 bool str_has_ctl(const char *s, bool allow_tab);
 /* s made safe to quote in a message: controls, '"' and '\\' become \xNN.
@@ -87,14 +87,14 @@ char *str_lower(char *s);
 char *str_trim(char *s);
 bool str_empty(const char *s);          /* NULL or "" */
 /* First word of a display name ("Zoë Ångström" -> "Zoë"), caller frees. */
-char *first_name_of(const char *name);
+char *util_first_name_of(const char *name);
 
 /* Fills p with n random bytes (getrandom); fatal on failure. */
-void random_bytes(void *p, size_t n);
+void util_random_bytes(void *p, size_t n);
 /* Uniform random integer in [0, bound). */
-uint32_t random_uniform(uint32_t bound);
+uint32_t util_random_uniform(uint32_t bound);
 
 /* Reads a whole file up to max bytes; returns 0, -EFBIG or -errno. */
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 #endif

@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c.method == NULL || c.uid == NULL ||
 		    (c.attendee == NULL) != (c.partstat == NULL))
 			abort();
-		ical_in_done(&c);
+		invite_ical_in_done(&c);
 	}
 	free(err);
 	return 0;

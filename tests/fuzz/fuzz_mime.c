@@ -65,10 +65,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m->cals[i].data == NULL ||
 		    strlen(m->cals[i].data) > m->cals[i].len)
 			abort();
-	(void)inmsg_header(m, "Subject");
+	(void)mime_inmsg_header(m, "Subject");
 	memset(&c, 0, sizeof(c));
 	if (classify_message(m, &ctx, &c) == 0)
-		classification_done(&c);
-	inmsg_free(m);
+		classify_done(&c);
+	mime_inmsg_free(m);
 	return 0;
 }

@@ -91,7 +91,7 @@ read_password(const char *path)
 
 	if (dash_null(path) == NULL)
 		return NULL;
-	if ((r = read_file(path, 4096, &pw, &len)) < 0) {
+	if ((r = util_read_file(path, 4096, &pw, &len)) < 0) {
 		fprintf(stderr, "ivprobe: %s: %s\n", path, strerror(-r));
 		exit(2);
 	}
@@ -106,7 +106,7 @@ read_message(const char *path, size_t *ret_len)
 	char *m;
 	int r;
 
-	if ((r = read_file(path, MSG_MAX, &m, ret_len)) < 0) {
+	if ((r = util_read_file(path, MSG_MAX, &m, ret_len)) < 0) {
 		fprintf(stderr, "ivprobe: %s: %s\n", path, strerror(-r));
 		exit(2);
 	}

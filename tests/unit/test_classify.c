@@ -261,14 +261,14 @@ test_intents(void **state)
 		    strcmp(local(c.proposed), cases[i].when) != 0 ||
 		    strcmp(refs, cases[i].refs) != 0) {
 			print_error("case %zu [%s]: %s slot %d at [%s] refs [%s] "
-			    "(%s)\n", i, cases[i].text, reply_intent_name(c.intent),
+			    "(%s)\n", i, cases[i].text, classify_intent_name(c.intent),
 			    c.slot_n, local(c.proposed), refs, c.reason);
 			failed++;
 		}
 		assert_non_null(c.reason);
 		assert_true(strlen(c.reason) > 0);
 		free(refs);
-		classification_done(&c);
+		classify_done(&c);
 	}
 	assert_int_equal(failed, 0);
 }
@@ -288,7 +288,7 @@ test_referral_names(void **state)
 	assert_string_equal(c.referrals[0].email, "maria.chen@acme.test");
 	assert_string_equal(c.referrals[1].name, "Priya Patel");
 	assert_string_equal(c.referrals[1].email, "");
-	classification_done(&c);
+	classify_done(&c);
 }
 
 static void
@@ -312,26 +312,26 @@ test_headers(void **state)
 	classify_message(&m, &ctx, &c);
 	assert_int_equal(c.cls, MSG_AUTOREPLY);
 	assert_string_equal(local(c.return_date), "2026-12-02 00:00");
-	classification_done(&c);
+	classify_done(&c);
 
 	m.headers = auto_no;
 	m.text = (char *)"Tuesday works.";
 	classify_message(&m, &ctx, &c);
 	assert_int_equal(c.cls, MSG_HUMAN);
 	assert_int_equal(c.intent, INTENT_ACCEPT_SLOT);
-	classification_done(&c);
+	classify_done(&c);
 
 	/* X-Auto-Response-Suppress alone is not an auto-reply. */
 	m.headers = suppress;
 	classify_message(&m, &ctx, &c);
 	assert_int_equal(c.cls, MSG_HUMAN);
-	classification_done(&c);
+	classify_done(&c);
 
 	m.headers = bulk;
 	classify_message(&m, &ctx, &c);
 	assert_int_equal(c.cls, MSG_AUTOREPLY);
 	assert_int_equal(c.return_date, 0);
-	classification_done(&c);
+	classify_done(&c);
 
 	m.headers = NULL;
 	m.n_headers = 0;
@@ -340,8 +340,8 @@ test_headers(void **state)
 	classify_message(&m, &ctx, &c);
 	assert_int_equal(c.cls, MSG_CALENDAR);
 	assert_non_null(strstr(c.reason, "REPLY"));
-	classification_done(&c);
-	classification_done(NULL);
+	classify_done(&c);
+	classify_done(NULL);
 }
 
 /* A person's answer whose subject has delivery words is a reply. */
@@ -354,10 +354,10 @@ test_reply_subjects(void **state)
 	classify_text("Re: Delivery status notification for the team", "Tuesday works.", &c);
 	assert_int_equal(c.cls, MSG_HUMAN);
 	assert_int_equal(c.intent, INTENT_ACCEPT_SLOT);
-	classification_done(&c);
+	classify_done(&c);
 	classify_text("AW: Undeliverable: our spam complaint process", "Gerne, Dienstag passt.", &c);
 	assert_int_equal(c.cls, MSG_HUMAN);
-	classification_done(&c);
+	classify_done(&c);
 }
 
 static void
@@ -387,11 +387,11 @@ test_return_dates(void **state)
 		m.text = (char *)cases[i].text;
 		classify_message(&m, &ctx, &c);
 		if (c.cls != MSG_AUTOREPLY || strcmp(local(c.return_date), cases[i].when) != 0)
-			print_error("case %zu: %s [%s] (%s)\n", i, msg_class_name(c.cls),
+			print_error("case %zu: %s [%s] (%s)\n", i, classify_class_name(c.cls),
 			    local(c.return_date), c.reason);
 		assert_int_equal(c.cls, MSG_AUTOREPLY);
 		assert_string_equal(local(c.return_date), cases[i].when);
-		classification_done(&c);
+		classify_done(&c);
 	}
 }
 
@@ -418,14 +418,14 @@ test_bounce_shapes(void **state)
 	assert_string_equal(c.bounced_rcpt, "james.walker@acme.test");
 	assert_string_equal(c.bounce_reason, "550 5.1.1 <james.walker@acme.test>: "
 	    "Recipient address rejected: User unknown");
-	classification_done(&c);
+	classify_done(&c);
 
 	/* A delay notice is not a bounce. */
 	m.delivery_status = (char *)"Final-Recipient: rfc822; james.walker@acme.test\n"
 	    "Action: delayed\nStatus: 4.4.1\n";
 	classify_message(&m, &ctx, &c);
 	assert_int_equal(c.cls, MSG_REPORT);
-	classification_done(&c);
+	classify_done(&c);
 
 	memset(&m, 0, sizeof(m));
 	m.subject = (char *)"failure notice";
@@ -440,7 +440,7 @@ test_bounce_shapes(void **state)
 	assert_int_equal(c.cls, MSG_BOUNCE);
 	assert_string_equal(c.bounced_rcpt, "james.walker@acme.test");
 	assert_string_equal(c.bounce_reason, "Remote host said: 550 5.1.1 No such user");
-	classification_done(&c);
+	classify_done(&c);
 }
 
 /* A report is tied to a contact we wrote to: the DSN recipient when it is
@@ -476,7 +476,7 @@ test_report_attribution(void **state)
 	assert_string_equal(c.bounced_rcpt, "lee.wong@hooli.test");
 	assert_string_equal(c.bounce_status, "5.1.1");
 	assert_string_equal(c.returned_msgid, "<outreach.9@example.org>");
-	classification_done(&c);
+	classify_done(&c);
 
 	/* Action before Final-Recipient, a temporary status that failed */
 	m.delivery_status = (char *)"Reporting-MTA: dns; mx.hooli.test\n\n"
@@ -485,7 +485,7 @@ test_report_attribution(void **state)
 	classify_message(&m, &kx, &c);
 	assert_int_equal(c.cls, MSG_BOUNCE);
 	assert_string_equal(c.bounced_rcpt, "ana.silva@initech.test");
-	classification_done(&c);
+	classify_done(&c);
 
 	/* one failed recipient among delivered ones is a bounce for it */
 	m.delivery_status = (char *)"Final-Recipient: rfc822; a@hooli.test\n"
@@ -495,7 +495,7 @@ test_report_attribution(void **state)
 	classify_message(&m, &kx, &c);
 	assert_int_equal(c.cls, MSG_BOUNCE);
 	assert_string_equal(c.bounced_rcpt, "ana.silva@initech.test");
-	classification_done(&c);
+	classify_done(&c);
 
 	/* no DSN: the addressee and the sender of the returned mail are ours */
 	memset(&m, 0, sizeof(m));
@@ -508,7 +508,7 @@ test_report_attribution(void **state)
 	classify_message(&m, &kx, &c);
 	assert_int_equal(c.cls, MSG_BOUNCE);
 	assert_string_equal(c.bounced_rcpt, "lee.wong@hooli.test");
-	classification_done(&c);
+	classify_done(&c);
 }
 
 /* ---- the .eml table ------------------------------------------------------ */
@@ -642,7 +642,7 @@ test_mail_table(void **state)
 	for (i = 0; i < nitems(mail_cases); i++) {
 		mc = &mail_cases[i];
 		snprintf(name, sizeof(name), "mail/%s", mc->file);
-		assert_int_equal(read_file(unit_data_path(name), MIME_MAX_MESSAGE,
+		assert_int_equal(util_read_file(unit_data_path(name), MIME_MAX_MESSAGE,
 		    &raw, &len), 0);
 		if (mime_parse(raw, len, &m, &err) != 0)
 			fail_msg("%s: %s", mc->file, err);
@@ -656,8 +656,9 @@ test_mail_table(void **state)
 		    strcmp(mc->bounced, c.bounced_rcpt) != 0) ||
 		    str_empty(c.reason)) {
 			print_error("%s: %s %s slot %d [%s] refs [%s] bounced [%s] "
-			    "(%s)\n", mc->file, msg_class_name(c.cls),
-			    reply_intent_name(c.intent), c.slot_n, when, refs,
+			    "(%s)\n", mc->file, classify_class_name(c.cls),
+			    classify_intent_name(c.intent), c.slot_n, when,
+			    refs,
 			    c.bounced_rcpt ? c.bounced_rcpt : "", c.reason);
 			failed++;
 		}
@@ -666,8 +667,8 @@ test_mail_table(void **state)
 			failed++;
 		}
 		free(refs);
-		classification_done(&c);
-		inmsg_free(m);
+		classify_done(&c);
+		mime_inmsg_free(m);
 		free(raw);
 	}
 	assert_true(nitems(mail_cases) >= 40);
@@ -704,7 +705,7 @@ test_every_fixture_accepts_only_what_it_says(void **state)
 			if (len < 5 || strcmp(de->d_name + len - 4, ".eml") != 0)
 				continue;
 			snprintf(name, sizeof(name), "%s/%s", dirs[k], de->d_name);
-			assert_int_equal(read_file(unit_data_path(name),
+			assert_int_equal(util_read_file(unit_data_path(name),
 			    MIME_MAX_MESSAGE, &raw, &len), 0);
 			mc = NULL;
 			for (i = 0; k == 0 && i < nitems(mail_cases); i++)
@@ -728,10 +729,10 @@ test_every_fixture_accepts_only_what_it_says(void **state)
 					    name, c.slot_n, c.reason);
 					bad++;
 				}
-				classification_done(&c);
-				inmsg_free(m);
+				classify_done(&c);
+				mime_inmsg_free(m);
 			} else
-				freep(&err);
+				util_freep(&err);
 			free(raw);
 			seen++;
 		}

@@ -143,9 +143,9 @@ load_shipped(const struct config *cfg)
 	char *err = NULL;
 	int r;
 
-	r = tmplset_load(cfg, NULL, &ts, &err);
+	r = compose_tmplset_load(cfg, NULL, &ts, &err);
 	if (r != 0)
-		fail_msg("tmplset_load: %s", err ? err : "?");
+		fail_msg("compose_tmplset_load: %s", err ? err : "?");
 	return ts;
 }
 
@@ -160,16 +160,16 @@ test_shipped_load(void **state)
 	config_init(&cfg, NULL);
 	ts = load_shipped(&cfg);
 	for (i = 0; compose_template_names[i] != NULL; i++) {
-		const struct template *t = tmplset_get(ts, compose_template_names[i]);
+		const struct template *t = compose_tmplset_get(ts, compose_template_names[i]);
 
 		assert_non_null(t);
 		assert_non_null(strstr(template_filename(t),
 		    compose_template_names[i]));
 	}
 	assert_int_equal(i, 12);
-	assert_null(tmplset_get(ts, "questions.txt"));
-	assert_null(tmplset_get(ts, "nope.txt"));
-	tmplset_free(ts);
+	assert_null(compose_tmplset_get(ts, "questions.txt"));
+	assert_null(compose_tmplset_get(ts, "nope.txt"));
+	compose_tmplset_free(ts);
 }
 
 static void
@@ -239,7 +239,7 @@ test_outreach(void **state)
 	assert_non_null(strstr(body, "Sophia López\n"));
 	free(body);
 	free(hdr);
-	composed_done(&out);
+	compose_done(&out);
 
 	/* without a referrer nor slots the message still reads well */
 	req.referrer_name = NULL;
@@ -250,8 +250,8 @@ test_outreach(void **state)
 	assert_null(strstr(body, "a reply with the number"));
 	assert_null(strstr(body, "{{"));
 	free(body);
-	composed_done(&out);
-	tmplset_free(ts);
+	compose_done(&out);
+	compose_tmplset_free(ts);
 }
 
 /* Notes fill the thank-you: topics are the lines, list markers off, at
@@ -287,13 +287,13 @@ test_thankyou_notes(void **state)
 	assert_null(strstr(body, "six is too many"));
 	assert_null(strstr(body, "[TOPIC ONE]"));
 	free(body);
-	composed_done(&out);
+	compose_done(&out);
 	req.notes = NULL;
 	assert_int_equal(compose_build(&cfg, ts, &req, &out, &err), 0);
 	body = body_text(out.raw);
 	assert_non_null(strstr(body, "[TOPIC ONE]"));
 	free(body);
-	composed_done(&out);
+	compose_done(&out);
 	/* the new messages render with nothing to say, too */
 	for (i = 0; i < nitems(names); i++) {
 		req.template = names[i];
@@ -303,9 +303,9 @@ test_thankyou_notes(void **state)
 		body = body_text(out.raw);
 		assert_null(strstr(body, "{{"));
 		free(body);
-		composed_done(&out);
+		compose_done(&out);
 	}
-	tmplset_free(ts);
+	compose_tmplset_free(ts);
 }
 
 static void
@@ -334,8 +334,8 @@ test_missing_first_name(void **state)
 	req.template = "notice.txt";
 	req.to_user = true;
 	assert_int_equal(compose_build(&cfg, ts, &req, &out, &err), 0);
-	composed_done(&out);
-	tmplset_free(ts);
+	compose_done(&out);
+	compose_tmplset_free(ts);
 }
 
 /* Fails unless every line of raw's header block is a plain "Name: value"
@@ -430,7 +430,7 @@ test_header_injection(void **state)
 			free(body);
 		}
 		built++;
-		composed_done(&out);
+		compose_done(&out);
 	}
 	/* the company appears only in the bodies of most messages */
 	assert_true(built >= 6);
@@ -449,11 +449,11 @@ test_header_injection(void **state)
 		if (compose_build(&cfg, ts, &req, &out, &err) == 0) {
 			assert_clean_headers(req.template, out.raw);
 			assert_null(strstr(out.raw, "\r\nBcc"));
-			composed_done(&out);
+			compose_done(&out);
 		}
 		free(err);
 	}
-	tmplset_free(ts);
+	compose_tmplset_free(ts);
 }
 
 static void
@@ -489,11 +489,11 @@ test_threading_and_user_mail(void **state)
 	    "<outreach.1@example.org>");
 	assert_non_null(header_value(hdr, "References"));
 	free(hdr);
-	composed_done(&out);
+	compose_done(&out);
 	req.thread_subject = "RE: A few questions";
 	assert_int_equal(compose_build(&cfg, ts, &req, &out, &err), 0);
 	assert_string_equal(out.subject, "RE: A few questions");
-	composed_done(&out);
+	compose_done(&out);
 
 	/* a notice goes to the user, auto-generated */
 	memset(&req, 0, sizeof(req));
@@ -514,7 +514,7 @@ test_threading_and_user_mail(void **state)
 	assert_non_null(strstr(body, "Could we do Friday at 3 instead?"));
 	assert_non_null(strstr(body, "infoviewctl meeting schedule zoe@example.com"));
 	free(body);
-	composed_done(&out);
+	compose_done(&out);
 
 	/* the prep brief: meeting in the user's zone, questions by category */
 	memset(&req, 0, sizeof(req));
@@ -537,7 +537,7 @@ test_threading_and_user_mail(void **state)
 	assert_non_null(strstr(body, "Bo Lee"));
 	assert_non_null(strstr(body, "Met at the career fair"));
 	free(body);
-	composed_done(&out);
+	compose_done(&out);
 
 	/* an invitation carries the calendar */
 	memset(&req, 0, sizeof(req));
@@ -553,8 +553,8 @@ test_threading_and_user_mail(void **state)
 	    "Tuesday, November 24, 2026");
 	assert_non_null(strcasestr(out.raw, "text/calendar"));
 	assert_non_null(strcasestr(out.raw, "method=REQUEST"));
-	composed_done(&out);
-	tmplset_free(ts);
+	compose_done(&out);
+	compose_tmplset_free(ts);
 }
 
 static void
@@ -576,7 +576,7 @@ test_user_dir(void **state)
 	/* a broken directory: every problem is reported, in every file */
 	snprintf(dir, sizeof(dir), "%s", unit_data_path("templates/broken"));
 	config_init(&cfg, dir);
-	assert_int_equal(tmplset_load(&cfg, NULL, &ts, &err), -EINVAL);
+	assert_int_equal(compose_tmplset_load(&cfg, NULL, &ts, &err), -EINVAL);
 	assert_null(ts);
 	assert_non_null(strstr(err, "broken/followup.txt:6: section 'slots' is never closed"));
 	assert_non_null(strstr(err, "broken/invite.txt:1: unknown header 'Bcc'"));
@@ -589,12 +589,12 @@ test_user_dir(void **state)
 	/* a user's outreach.txt wins over the shipped one; custom keys */
 	snprintf(dir, sizeof(dir), "%s", unit_data_path("templates/custom"));
 	config_init(&cfg, dir);
-	assert_int_equal(tmplset_load(&cfg, NULL, &ts, &err), -EINVAL);
+	assert_int_equal(compose_tmplset_load(&cfg, NULL, &ts, &err), -EINVAL);
 	assert_non_null(strstr(err, "custom/outreach.txt:1: unknown variable 'hobby'"));
 	assert_non_null(strstr(err, "custom/outreach.txt:5: unknown variable 'hobby'"));
 	free(err);
 	err = NULL;
-	assert_int_equal(tmplset_load(&cfg, extra, &ts, &err), 0);
+	assert_int_equal(compose_tmplset_load(&cfg, extra, &ts, &err), 0);
 	contact_init(&c, "zoe@example.com", "Dr. Zoe Smith", "Nordlys AB");
 	c.vars = vars;
 	c.n_vars = nitems(vars);
@@ -608,11 +608,11 @@ test_user_dir(void **state)
 	body = body_text(out.raw);
 	assert_non_null(strstr(body, "Hello Zoe,\nI hear you like sailing."));
 	free(body);
-	composed_done(&out);
+	compose_done(&out);
 	/* the shipped followup is still there */
-	assert_non_null(strstr(template_filename(tmplset_get(ts,
+	assert_non_null(strstr(template_filename(compose_tmplset_get(ts,
 	    "followup.txt")), "templates/followup.txt"));
-	tmplset_free(ts);
+	compose_tmplset_free(ts);
 }
 
 int

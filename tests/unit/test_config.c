@@ -125,7 +125,7 @@ test_example_loads(void **state)
 	(void)state;
 	p = xasprintf("%s/etc/infoviewd.conf", getenv("top_srcdir") ?
 	    getenv("top_srcdir") : ".");
-	assert_int_equal(read_file(p, 1 << 20, &text, &len), 0);
+	assert_int_equal(util_read_file(p, 1 << 20, &text, &len), 0);
 	free(p);
 	db = xasprintf("%s/infoviewd.db", tmpdir);
 	tdir = xasprintf("%s/templates", tmpdir);
@@ -692,7 +692,7 @@ test_secret_order(void **state)
 	setenv("CREDENTIALS_DIRECTORY", creds, 1);
 	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-command");
-	freep(&secret);
+	util_freep(&secret);
 
 	text = xasprintf("%s/imap-password", creds);
 	{
@@ -705,17 +705,17 @@ test_secret_order(void **state)
 	free(text);
 	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-credential");
-	freep(&secret);
+	util_freep(&secret);
 	unsetenv("CREDENTIALS_DIRECTORY");
 
 	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-command");
-	freep(&secret);
+	util_freep(&secret);
 
-	freep(&c->imap.cred.command);
+	util_freep(&c->imap.cred.command);
 	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-file");
-	freep(&secret);
+	util_freep(&secret);
 
 	/* The file's mode is checked again when it is read. */
 	assert_int_equal(chmod(pwfile, 0644), 0);
@@ -725,12 +725,12 @@ test_secret_order(void **state)
 	assert_non_null(strstr(err, "imap.password_file"));
 	assert_non_null(strstr(err, "is readable by others (mode 0644); chmod 600 it"));
 	assert_null(strstr(err, "from-file"));
-	freep(&err);
+	util_freep(&err);
 
-	freep(&c->imap.cred.file);
+	util_freep(&c->imap.cred.file);
 	assert_int_equal(secret_get(&c->imap.cred, &secret, &err), 0);
 	assert_string_equal(secret, "from-key");
-	freep(&secret);
+	util_freep(&secret);
 	config_free(c);
 	free(creds);
 }

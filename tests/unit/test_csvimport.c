@@ -350,35 +350,35 @@ test_checks(void **state)
 	char *why = NULL;
 
 	(void)state;
-	assert_true(contact_var_key_valid("school"));
-	assert_true(contact_var_key_valid("met_at2"));
-	assert_false(contact_var_key_valid("2nd"));
-	assert_false(contact_var_key_valid("School"));
-	assert_false(contact_var_key_valid("a-b"));
-	assert_false(contact_var_key_valid(""));
-	assert_false(contact_var_key_valid("me_name"));
-	assert_int_equal(contact_in_check(&in, &why), 0);
+	assert_true(csvimport_var_key_valid("school"));
+	assert_true(csvimport_var_key_valid("met_at2"));
+	assert_false(csvimport_var_key_valid("2nd"));
+	assert_false(csvimport_var_key_valid("School"));
+	assert_false(csvimport_var_key_valid("a-b"));
+	assert_false(csvimport_var_key_valid(""));
+	assert_false(csvimport_var_key_valid("me_name"));
+	assert_int_equal(csvimport_contact_in_check(&in, &why), 0);
 	in.vars = ok_key;
 	in.n_vars = 1;
-	assert_int_equal(contact_in_check(&in, &why), 0);
+	assert_int_equal(csvimport_contact_in_check(&in, &why), 0);
 	in.vars = bad_key;
-	assert_int_equal(contact_in_check(&in, &why), -EINVAL);
+	assert_int_equal(csvimport_contact_in_check(&in, &why), -EINVAL);
 	assert_non_null(strstr(why, "invalid variable name 'first_name'"));
 	free(why);
 	in.n_vars = 0;
 	in.name = "Ann\r\nBcc: x@y.org";
-	assert_int_equal(contact_in_check(&in, &why), -EINVAL);
+	assert_int_equal(csvimport_contact_in_check(&in, &why), -EINVAL);
 	assert_string_equal(why, "name contains a control character "
 	    "(line break, tab or similar)");
 	free(why);
 	in.name = "Ann";
 	in.note = "a\rb";
-	assert_int_equal(contact_in_check(&in, &why), -EINVAL);
+	assert_int_equal(csvimport_contact_in_check(&in, &why), -EINVAL);
 	assert_non_null(strstr(why, "note contains"));
 	free(why);
 	in.note = NULL;
 	in.email = "ann@example";
-	assert_int_equal(contact_in_check(&in, &why), -EINVAL);
+	assert_int_equal(csvimport_contact_in_check(&in, &why), -EINVAL);
 	assert_string_equal(why, "invalid email address 'ann@example'");
 	free(why);
 }

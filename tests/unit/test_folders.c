@@ -86,17 +86,17 @@ test_pick(void **state)
 	    IMAP_MB_SENT, &name, &how), 0);
 	assert_string_equal(name, "[Gmail]/Gesendet");
 	assert_string_equal(how, "special-use");
-	freep(&name);
+	util_freep(&name);
 	assert_int_equal(folders_pick(gmail, nitems(gmail), "auto",
 	    IMAP_MB_DRAFTS, &name, &how), 0);
 	assert_string_equal(name, "[Gmail]/Entw&APw-rfe");
-	freep(&name);
+	util_freep(&name);
 	/* a configured UTF-8 name is found in its wire form */
 	assert_int_equal(folders_pick(gmail, nitems(gmail),
 	    "[Gmail]/Entw\xc3\xbcrfe", IMAP_MB_DRAFTS, &name, &how), 0);
 	assert_string_equal(name, "[Gmail]/Entw&APw-rfe");
 	assert_string_equal(how, "configured");
-	freep(&name);
+	util_freep(&name);
 	/* a configured name that is not there */
 	name = (char *)"untouched";
 	assert_int_equal(folders_pick(gmail, nitems(gmail), "Drafts",
@@ -110,11 +110,11 @@ test_pick(void **state)
 	    IMAP_MB_SENT, &name, &how), 0);
 	assert_string_equal(name, "Sent Messages");
 	assert_string_equal(how, "well-known name");
-	freep(&name);
+	util_freep(&name);
 	assert_int_equal(folders_pick(plain, nitems(plain), "auto",
 	    IMAP_MB_DRAFTS, &name, &how), 0);
 	assert_string_equal(name, "INBOX.Drafts");
-	freep(&name);
+	util_freep(&name);
 	assert_int_equal(folders_pick(none, nitems(none), "auto",
 	    IMAP_MB_SENT, &name, &how), -ENOENT);
 	assert_null(name);

@@ -222,31 +222,31 @@ test_build_refuses(void **state)
 		assert_int_equal(invite_build("REQUEST", &ev, &out, &err), -EINVAL);
 		assert_string_equal(out, "untouched");
 		assert_non_null(err);
-		freep(&err);
+		util_freep(&err);
 		ev = sample_event();
 		ev.organizer_name = bad_names[i];
 		assert_int_equal(invite_build("REQUEST", &ev, &out, &err), -EINVAL);
-		freep(&err);
+		util_freep(&err);
 	}
 	ev = sample_event();
 	ev.uid = "abc\r\nMETHOD:CANCEL";
 	assert_int_equal(invite_build("REQUEST", &ev, &out, &err), -EINVAL);
-	freep(&err);
+	util_freep(&err);
 	ev = sample_event();
 	ev.attendee_email = "ana@example.com\r\nATTENDEE:mailto:x@y.example";
 	assert_int_equal(invite_build("REQUEST", &ev, &out, &err), -EINVAL);
-	freep(&err);
+	util_freep(&err);
 	ev = sample_event();
 	ev.organizer_email = "not an address";
 	assert_int_equal(invite_build("REQUEST", &ev, &out, &err), -EINVAL);
-	freep(&err);
+	util_freep(&err);
 	ev = sample_event();
 	ev.end = ev.start - 60;
 	assert_int_equal(invite_build("REQUEST", &ev, &out, &err), -EINVAL);
-	freep(&err);
+	util_freep(&err);
 	ev = sample_event();
 	assert_int_equal(invite_build("PUBLISH", &ev, &out, &err), -EINVAL);
-	freep(&err);
+	util_freep(&err);
 	assert_string_equal(out, "untouched");
 	/* A NULL ret_err is fine. */
 	ev.uid = "";
@@ -291,13 +291,13 @@ python_read(const char *ics)
 	assert_non_null(f = popen(cmd, "w"));
 	fputs(ics, f);
 	if (pclose(f) != 0) {
-		read_file(xasprintf("%s/out", dir), 1 << 20, &out, &len);
+		util_read_file(xasprintf("%s/out", dir), 1 << 20, &out, &len);
 		print_error("python: %s\n", out ? out : "?");
 		fail();
 	}
 	free(cmd);
 	cmd = xasprintf("%s/out", dir);
-	assert_int_equal(read_file(cmd, 1 << 20, &out, &len), 0);
+	assert_int_equal(util_read_file(cmd, 1 << 20, &out, &len), 0);
 	unlink(cmd);
 	unlink(path);
 	rmdir(dir);
@@ -389,7 +389,7 @@ test_build_then_parse(void **state)
 	assert_string_equal(c.summary, ev.summary);
 	assert_string_equal(c.location, ev.location);
 	assert_null(c.comment);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	free(ics);
 }
 
@@ -482,7 +482,7 @@ check_fixture(const struct fixture *f)
 	int r;
 
 	snprintf(name, sizeof(name), "ical/%s", f->file);
-	assert_int_equal(read_file(unit_data_path(name), 1 << 20, &text, &len), 0);
+	assert_int_equal(util_read_file(unit_data_path(name), 1 << 20, &text, &len), 0);
 	memset(&c, 0x5a, sizeof(c));
 	untouched = c;
 	r = invite_parse(text, len, f->sender, &c, &err);
@@ -510,7 +510,7 @@ check_fixture(const struct fixture *f)
 	assert_str_or_null(c.comment, f->comment, "comment");
 	assert_str_or_null(c.summary, f->summary, "summary");
 	assert_str_or_null(c.location, f->location, "location");
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 }
 
 static void
@@ -583,7 +583,7 @@ test_parse_bounds(void **state)
 	s = many_vevents(INVITE_MAX_COMPONENTS - 1);
 	assert_int_equal(parse_str(s, "a@b.example", &c), 0);
 	assert_string_equal(c.uid, "u0");
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	free(s);
 	/* BEGIN lines hidden by folding are still counted. */
 	s = many_vevents(INVITE_MAX_COMPONENTS);
@@ -621,13 +621,14 @@ test_parse_rrule_not_expanded(void **state)
 	double t0;
 
 	(void)state;
-	assert_int_equal(read_file(unit_data_path("ical/rrule-huge-count.ics"),
+	assert_int_equal(
+	    util_read_file(unit_data_path("ical/rrule-huge-count.ics"),
 	    1 << 20, &text, &len), 0);
 	t0 = now_secs();
 	assert_int_equal(invite_parse(text, len, NULL, &c, NULL), 0);
 	assert_true(now_secs() - t0 < 0.5);
 	assert_int_equal(c.start, T_START);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	free(text);
 }
 
@@ -648,21 +649,21 @@ test_parse_times(void **state)
 	assert_int_equal(c.start, T_START);
 	assert_int_equal(c.end, T_START + 45 * 60);
 	assert_int_equal(c.dtstamp, 0);         /* missing DTSTAMP */
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* Vendor-prefixed IANA name (Lightning's old form). */
 	assert_int_equal(parse_str(CAL("METHOD:REPLY\r\n", "UID:x\r\n"
 	    "DTSTART;TZID=/mozilla.org/20050126_1/America/New_York:20261201T130000\r\n"),
 	    NULL, &c), 0);
 	assert_int_equal(c.start, T_START);
 	assert_int_equal(c.end, 0);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* Plain IANA name; Tokyo by its Windows name. */
 	assert_int_equal(parse_str(CAL("METHOD:REPLY\r\n", "UID:x\r\n"
 	    "DTSTART;TZID=Europe/London:20261201T180000\r\n"
 	    "DTEND;TZID=Tokyo Standard Time:20261202T033000\r\n"), NULL, &c), 0);
 	assert_int_equal(c.start, T_START);
 	assert_int_equal(c.end, T_END);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* Floating times are taken as UTC; a DATE is its UTC midnight. */
 	assert_int_equal(parse_str(CAL("METHOD:REPLY\r\n", "UID:x\r\n"
 	    "DTSTART:20261201T180000\r\nDTEND;VALUE=DATE:20261202\r\n"
@@ -670,7 +671,7 @@ test_parse_times(void **state)
 	assert_int_equal(c.start, T_START);
 	assert_int_equal(c.end, 1796169600);
 	assert_int_equal(c.dtstamp, T_STAMP);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* A summer date in an Outlook-style VTIMEZONE (10:00 PDT = 17:00Z). */
 	assert_int_equal(parse_str(
 	    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REPLY\r\n"
@@ -686,7 +687,7 @@ test_parse_times(void **state)
 	    "END:VEVENT\r\nEND:VCALENDAR\r\n", NULL, &c), 0);
 	assert_int_equal(c.start, 1782925200);
 	assert_int_equal(c.end, 1767290400);    /* 2026-01-01 18:00Z (PST) */
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* A VTIMEZONE with rules that ended (UNTIL) and their successors:
 	 * 2026-03-20 10:00 is EDT under the 2007 rules (14:00Z), EST under
 	 * the old ones. The TZID names no real zone, so only the block counts. */
@@ -710,13 +711,13 @@ test_parse_times(void **state)
 	    "END:VEVENT\r\nEND:VCALENDAR\r\n", NULL, &c), 0);
 	assert_int_equal(c.start, 1774015200);
 	assert_int_equal(c.end, 1111330800);    /* 2005-03-20 15:00Z (EST) */
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* An unknown zone gives no time, not a wrong one. */
 	assert_int_equal(parse_str(CAL("METHOD:COUNTER\r\n", "UID:x\r\n"
 	    "DTSTART;TZID=Mars Standard Time:20261201T180000\r\n"), NULL, &c), 0);
 	assert_int_equal(c.start, 0);
 	assert_int_equal(c.end, 0);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* Impossible dates. */
 	assert_int_equal(parse_str(CAL("METHOD:REPLY\r\n", "UID:x\r\n"
 	    "DTSTART:20260230T100000Z\r\n"), NULL, &c), -EBADMSG);
@@ -738,7 +739,7 @@ test_parse_people(void **state)
 	assert_string_equal(c.partstat, "ACCEPTED");
 	assert_string_equal(c.comment, "See you, then");
 	assert_null(c.organizer);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* Several, none the sender: nobody. */
 	assert_int_equal(parse_str(CAL("METHOD:REPLY\r\n", "UID:x\r\n"
 	    "ATTENDEE;PARTSTAT=ACCEPTED:mailto:a@example.com\r\n"
@@ -746,7 +747,7 @@ test_parse_people(void **state)
 	    "c@example.com", &c), 0);
 	assert_null(c.attendee);
 	assert_null(c.partstat);
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* No PARTSTAT is NEEDS-ACTION; an X-RESPONSE-COMMENT property. */
 	assert_int_equal(parse_str(CAL("METHOD:reply\r\n", "UID:x\r\n"
 	    "ATTENDEE:mailto:b@example.com\r\n"
@@ -755,7 +756,7 @@ test_parse_people(void **state)
 	assert_string_equal(c.method, "REPLY");
 	assert_string_equal(c.partstat, "NEEDS-ACTION");
 	assert_string_equal(c.comment, "Maybe, let me check");
-	ical_in_done(&c);
+	invite_ical_in_done(&c);
 	/* Required: METHOD, a VEVENT, its UID. */
 	assert_int_equal(parse_str(CAL("", "UID:x\r\n"), NULL, &c), -EBADMSG);
 	assert_int_equal(parse_str(CAL("METHOD:REPLY\r\n", "SUMMARY:x\r\n"),

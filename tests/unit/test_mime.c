@@ -109,7 +109,7 @@ parse_fixture(const char *name)
 	size_t len = 0;
 	struct inmsg *m;
 
-	assert_int_equal(read_file(unit_data_path(name), 1 << 20, &raw, &len), 0);
+	assert_int_equal(util_read_file(unit_data_path(name), 1 << 20, &raw, &len), 0);
 	m = parse_ok(raw, len);
 	free(raw);
 	return m;
@@ -167,7 +167,7 @@ test_build_roundtrip(void **state)
 	assert_null(strstr(raw, "Auto-Submitted"));
 	assert_null(strstr(raw, "Zoë"));        /* encoded, never raw 8-bit */
 	m = parse_ok(raw, len);
-	assert_string_equal(inmsg_header(m, "To"), "Zoë Ångström <zoe@example.com>");
+	assert_string_equal(mime_inmsg_header(m, "To"), "Zoë Ångström <zoe@example.com>");
 	assert_string_equal(m->subject, "Café chat — 20 minutes?");
 	assert_string_equal(m->from_addr, "sophia@example.org");
 	assert_string_equal(m->from_name, "Sophia Lopez");
@@ -175,15 +175,16 @@ test_build_roundtrip(void **state)
 	assert_string_equal(m->in_reply_to, "<prev.1@example.com>");
 	assert_string_equal(m->references,
 	    "<first.0@example.org> <prev.1@example.com>");
-	assert_string_equal(inmsg_header(m, "Reply-To"),
+	assert_string_equal(mime_inmsg_header(m, "Reply-To"),
 	    "sophia+replies@example.org");
-	assert_non_null(strstr(inmsg_header(m, "Cc"), "ana.perez@example.net"));
-	assert_non_null(strstr(inmsg_header(m, "Cc"), "\"Perez, Ana\""));
+	assert_non_null(strstr(mime_inmsg_header(m, "Cc"),
+	    "ana.perez@example.net"));
+	assert_non_null(strstr(mime_inmsg_header(m, "Cc"), "\"Perez, Ana\""));
 	assert_int_equal(m->date, 1795000000);
 	assert_string_equal(m->content_type, "text/plain");
 	assert_string_equal(m->text, "Hello Zoë,\n\nÅngström's work — fascinating.\nBye\n");
 	assert_int_equal(m->n_cals, 0);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 
 	/* a pure-ASCII short body goes as 7bit; auto-submitted when asked */
@@ -226,7 +227,7 @@ test_build_line_rules(void **state)
 	assert_non_null(strstr(m->text, "middle\n.\nend\n.\n trailing  \nFrom here\n=_x\n"));
 	assert_int_equal(strncmp(m->text, "start\n", 6), 0);
 	assert_int_equal(strspn(m->text + 6, "abcdefghijklmnopqrstuvwxyz"), 5000);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 	buf_done(&text);
 
@@ -240,7 +241,7 @@ test_build_line_rules(void **state)
 	m = parse_ok(raw, len);
 	assert_string_equal(m->subject, o.subject);
 	assert_string_equal(m->from_name, o.from_name);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 
 	/* ASCII that looks like an encoded word is encoded, so it survives */
@@ -250,9 +251,9 @@ test_build_line_rules(void **state)
 	raw = build_ok(&o, &len);
 	m = parse_ok(raw, len);
 	assert_string_equal(m->subject, o.subject);
-	assert_string_equal(inmsg_header(m, "To"),
+	assert_string_equal(mime_inmsg_header(m, "To"),
 	    "\"Back\\\\slash \\\"Quote\\\" (paren)\" <zoe@example.com>");
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 
 	/* an ASCII subject with a 300-character word still fits the rules */
@@ -265,7 +266,7 @@ test_build_line_rules(void **state)
 	raw = build_ok(&o, &len);
 	m = parse_ok(raw, len);
 	assert_string_equal(m->subject, text.data);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 	buf_done(&text);
 }
@@ -384,7 +385,7 @@ test_build_ics_layout(void **state)
 	assert_non_null(strstr(m->cals[0].data, "Zoë — a long summary line that\n  needs"));
 	assert_string_equal(m->cals[0].data, m->cals[1].data);
 	assert_int_equal(m->n_parts, 5);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	free(raw);
 }
 
@@ -425,11 +426,11 @@ test_parse_gmail(void **state)
 	assert_non_null(strstr(m->text, "Slot 2 works for me — Tuesday at 10.\n"));
 	assert_non_null(strstr(m->text, "> Would any of these times work?"));
 	assert_null(strstr(m->text, "<div"));
-	assert_string_equal(inmsg_header(m, "delivered-to"), "sophia@example.org");
-	assert_non_null(strstr(inmsg_header(m, "Received"), "with SMTP id x; Tue, 17"));
+	assert_string_equal(mime_inmsg_header(m, "delivered-to"), "sophia@example.org");
+	assert_non_null(strstr(mime_inmsg_header(m, "Received"), "with SMTP id x; Tue, 17"));
 	assert_null(m->report_type);
 	assert_int_equal(m->n_cals, 0);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 }
 
 static void
@@ -444,14 +445,14 @@ test_parse_charsets(void **state)
 	assert_non_null(strstr(m->text, "disponible mercredi après-midi.\n"));
 	assert_non_null(strstr(m->text, "René Dupré"));
 	assert_int_equal(m->date, 1795006800);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 
 	m = parse_fixture("mime/base64_utf8.eml");
 	assert_string_equal(m->from_name, "Jürgen Weiß");
 	assert_string_equal(m->from_addr, "juergen@example.de");
 	assert_string_equal(m->text,
 	    "Gern! Donnerstag passt mir gut. Grüße aus München – Jürgen 😀\n");
-	inmsg_free(m);
+	mime_inmsg_free(m);
 }
 
 static void
@@ -473,9 +474,10 @@ test_parse_bounce(void **state)
 	assert_null(strstr(m->returned_headers, "BEGIN:VCALENDAR"));
 	/* the returned invitation is not a calendar sent to us */
 	assert_int_equal(m->n_cals, 0);
-	assert_string_equal(inmsg_header(m, "Auto-Submitted"), "auto-replied");
+	assert_string_equal(mime_inmsg_header(m, "Auto-Submitted"),
+	    "auto-replied");
 	assert_string_equal(m->from_addr, "mailer-daemon@mx.example.org");
-	inmsg_free(m);
+	mime_inmsg_free(m);
 }
 
 static void
@@ -491,7 +493,7 @@ test_parse_ics_attachment(void **state)
 	assert_non_null(strstr(m->cals[0].data, "METHOD:REPLY\n"));
 	assert_non_null(strstr(m->cals[0].data, "PARTSTAT=ACCEPTED"));
 	assert_int_equal(m->cals[0].len, strlen(m->cals[0].data));
-	inmsg_free(m);
+	mime_inmsg_free(m);
 }
 
 /* ---- hostile input ------------------------------------------------------------ */
@@ -624,7 +626,7 @@ test_real_boundaries(void **state)
 			fail_msg("%s: %s", good[i], err);
 		assert_non_null(m->text);
 		assert_non_null(strstr(m->text, "hello"));
-		inmsg_free(m);
+		mime_inmsg_free(m);
 		buf_done(&b);
 	}
 	/* Office 365 quoting the original headers as quoted-printable text */
@@ -637,7 +639,7 @@ test_real_boundaries(void **state)
 	if (mime_parse(b.data, b.len, &m, &err) != 0)
 		fail_msg("quoted headers: %s", err);
 	assert_string_equal(m->report_type, "delivery-status");
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	buf_done(&b);
 }
 
@@ -772,23 +774,23 @@ test_hostile_content(void **state)
 	m = parse_ok(broken_b64, sizeof(broken_b64) - 1);
 	assert_non_null(m->text);
 	assert_int_equal(strncmp(m->text, "Hello ", 6), 0);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 
 	m = parse_ok(unknown_cs, sizeof(unknown_cs) - 1);
 	assert_string_equal(m->text, "caf\xef\xbf\xbd ok\n");
 	assert_false(str_has_ctl(m->subject, false));
-	inmsg_free(m);
+	mime_inmsg_free(m);
 
 	m = parse_ok(nul, sizeof(nul) - 1);
 	assert_string_equal(m->subject, "a b");
 	assert_string_equal(m->text, "before after\n");
-	inmsg_free(m);
+	mime_inmsg_free(m);
 
 	m = parse_ok(crlf_subject, sizeof(crlf_subject) - 1);
 	assert_false(str_has_ctl(m->subject, false));
 	assert_non_null(strstr(m->subject, "Bcc: x"));
-	assert_false(str_has_ctl(inmsg_header(m, "Subject"), false));
-	inmsg_free(m);
+	assert_false(str_has_ctl(mime_inmsg_header(m, "Subject"), false));
+	mime_inmsg_free(m);
 
 	/* an oversized calendar is left out, the rest is still read */
 	{
@@ -808,7 +810,7 @@ test_hostile_content(void **state)
 		assert_string_equal(m->text, "see attached");
 		assert_int_equal(m->n_cals, 1);
 		assert_string_equal(m->cals[0].method, "CANCEL");
-		inmsg_free(m);
+		mime_inmsg_free(m);
 		buf_done(&b);
 	}
 
@@ -823,7 +825,7 @@ test_hostile_content(void **state)
 		memcpy(exact, qp_end, sizeof(qp_end) - 1);
 		m = parse_ok(exact, sizeof(qp_end) - 1);
 		assert_int_equal(strncmp(m->text, "ab", 2), 0);
-		inmsg_free(m);
+		mime_inmsg_free(m);
 		free(exact);
 	}
 
@@ -839,7 +841,7 @@ test_hostile_content(void **state)
 		assert_string_equal(m->message_id, "<m@x.test>");
 		assert_string_equal(m->in_reply_to, "<r@x.test>");
 		assert_string_equal(m->references, "<ok@x.test> <nested@x.test>");
-		inmsg_free(m);
+		mime_inmsg_free(m);
 	}
 
 	/* no headers, no body, garbage */
@@ -847,9 +849,9 @@ test_hostile_content(void **state)
 	assert_string_equal(m->text, "");
 	assert_null(m->from_addr);
 	assert_int_equal(m->date, 0);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	m = parse_ok("\xff\xfe\r\n\r\n\x01\x02", 8);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 }
 
 /* ---- isolation ------------------------------------------------------------------ */
@@ -876,7 +878,7 @@ test_isolated(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(read_file(unit_data_path("mime/gmail_reply.eml"),
+	assert_int_equal(util_read_file(unit_data_path("mime/gmail_reply.eml"),
 	    1 << 20, &raw, &len), 0);
 	assert_int_equal(mime_parse_isolated(raw, len, &m, &err), 0);
 	assert_null(err);
@@ -885,17 +887,17 @@ test_isolated(void **state)
 	assert_non_null(strstr(m->text, "Slot 2 works for me"));
 	assert_int_equal(m->date, 1794931953);
 	assert_int_equal(m->n_headers, 11);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	m = NULL;
 
 	/* a calendar comes through the pipe with its length */
 	free(raw);
-	assert_int_equal(read_file(unit_data_path("mime/ics_octet.eml"),
+	assert_int_equal(util_read_file(unit_data_path("mime/ics_octet.eml"),
 	    1 << 20, &raw, &len), 0);
 	assert_int_equal(mime_parse_isolated(raw, len, &m, &err), 0);
 	assert_int_equal(m->n_cals, 1);
 	assert_int_equal(m->cals[0].len, strlen(m->cals[0].data));
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	m = NULL;
 
 	/* refusals travel back with their text */
@@ -905,7 +907,7 @@ test_isolated(void **state)
 	assert_int_equal(mime_parse_isolated(b.data, b.len, &m, &err), -EBADMSG);
 	assert_null(m);
 	assert_non_null(strstr(err, "boundary"));
-	freep(&err);
+	util_freep(&err);
 	buf_done(&b);
 
 	/* a crashing parser costs the message only */
@@ -914,7 +916,7 @@ test_isolated(void **state)
 	mime_isolated_child_hook = NULL;
 	assert_null(m);
 	assert_non_null(strstr(err, "crashed"));
-	freep(&err);
+	util_freep(&err);
 
 	/* a stalled one is killed at the deadline */
 	mime_isolated_child_hook = child_stall;
@@ -924,25 +926,25 @@ test_isolated(void **state)
 	mime_isolated_timeout_ms = 10000;
 	assert_null(m);
 	assert_non_null(strstr(err, "stalled"));
-	freep(&err);
+	util_freep(&err);
 
 	/* with SIGCHLD ignored the exit status is lost: a complete answer
 	 * still counts, a crash still does not */
 	signal(SIGCHLD, SIG_IGN);
 	assert_int_equal(mime_parse_isolated(raw, len, &m, &err), 0);
-	inmsg_free(m);
+	mime_inmsg_free(m);
 	m = NULL;
 	mime_isolated_child_hook = child_abort;
 	assert_int_equal(mime_parse_isolated(raw, len, &m, &err), -ECHILD);
 	mime_isolated_child_hook = NULL;
 	signal(SIGCHLD, SIG_DFL);
 	assert_null(m);
-	freep(&err);
+	util_freep(&err);
 
 	/* and the parent still works afterwards, many times over */
 	for (i = 0; i < 20; i++) {
 		assert_int_equal(mime_parse_isolated(raw, len, &m, &err), 0);
-		inmsg_free(m);
+		mime_inmsg_free(m);
 		m = NULL;
 	}
 	free(raw);

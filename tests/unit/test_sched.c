@@ -154,7 +154,7 @@ test_meeting_lifecycle(void **state)
 	struct contact *c;
 	int64_t id;
 	char *err = NULL;
-	time_t start = iv_now() + 3 * 86400;
+	time_t start = util_now() + 3 * 86400;
 
 	assert_int_equal(plan_meeting_create(f->st, &f->cfg, f->c, start,
 	    start + 1800,
@@ -216,7 +216,7 @@ test_meeting_note(void **state)
 	int64_t id;
 	char *err = NULL, *big;
 	bool redraft = true;
-	time_t start = iv_now() - 3600;
+	time_t start = util_now() - 3600;
 
 	assert_int_equal(plan_meeting_create(f->st, &f->cfg, f->c, start,
 	    start + 1800,
@@ -275,7 +275,7 @@ test_meeting_note(void **state)
 			    "x", 1, "ana@acme.test", "Thank you"), 0);
 			assert_int_equal(store_outbox_mark_sending(f->st, v[i]->id), 0);
 			assert_int_equal(store_outbox_mark_sent(f->st, v[i]->id,
-			    iv_now()), 0);
+			    util_now()), 0);
 		}
 	outbox_rows_free(v, n);
 	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_INTERVIEWED, "t"), 0);
@@ -310,7 +310,7 @@ test_keep_and_digest(void **state)
 	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_THANKED, "t"), 0);
 	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 	thanked = plan_thanked_at(f->st, c);
-	assert_true(thanked > 0 && thanked <= iv_now());
+	assert_true(thanked > 0 && thanked <= util_now());
 	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, c), 1);
 	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, c), 0);
 	assert_int_equal(store_outbox_list_kind(f->st, OK_KEEP, c->id, &v, &n), 0);
@@ -325,7 +325,7 @@ test_keep_and_digest(void **state)
 
 	/* digest: off, then Mondays 08:00 Los Angeles time */
 	assert_int_equal(plan_digest_next(&f->cfg, 1793000000), 0);
-	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(plan_digest(f->st, &f->cfg, util_now()), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DIGEST), 0);
 	f->cfg.digest.wday = 1;
 	f->cfg.digest.min = 8 * 60;
@@ -336,11 +336,11 @@ test_keep_and_digest(void **state)
 	/* at the very time: the next week */
 	assert_int_equal(plan_digest_next(&f->cfg, 1793635200),
 	    1793635200 + 7 * 86400);
-	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
-	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(plan_digest(f->st, &f->cfg, util_now()), 0);
+	assert_int_equal(plan_digest(f->st, &f->cfg, util_now()), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DIGEST), 1);
 	f->cfg.digest.wday = -1;
-	assert_int_equal(plan_digest(f->st, &f->cfg, iv_now()), 0);
+	assert_int_equal(plan_digest(f->st, &f->cfg, util_now()), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_DIGEST), 0);
 }
 
@@ -355,7 +355,7 @@ test_cancel_restores_state(void **state)
 	struct contact *c;
 	int64_t id;
 	char *err = NULL;
-	time_t start = iv_now() + 3 * 86400;
+	time_t start = util_now() + 3 * 86400;
 	size_t i;
 
 	for (i = 0; i < sizeof(before) / sizeof(before[0]); i++) {

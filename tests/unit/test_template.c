@@ -17,26 +17,26 @@
 static struct tvars *
 sample_vars(void)
 {
-	struct tvars *v = tvars_new(), *it;
+	struct tvars *v = template_vars_new(), *it;
 
-	tvars_set(v, "first_name", "Ana");
-	tvars_set(v, "company", "ACME");
-	tvars_set(v, "empty", "");
-	tvars_set(v, "referrer", "Bo Lee");
-	it = tvars_list_add(v, "slots");
-	tvars_set(it, "n", "1");
-	tvars_set(it, "when", "Tue 10:00");
-	it = tvars_list_add(v, "slots");
-	tvars_set(it, "n", "2");
-	tvars_set(it, "when", "Wed 14:00");
-	tvars_list_declare(v, "none");
-	it = tvars_list_add(v, "questions");
-	tvars_set(it, "category", "Daily work");
-	tvars_list_add_str(it, "items", "What is a typical day?");
-	tvars_list_add_str(it, "items", "What do you like most?");
-	it = tvars_list_add(v, "questions");
-	tvars_set(it, "category", "Closing");
-	tvars_list_add_str(it, "items", "Who else should I talk to?");
+	template_vars_set(v, "first_name", "Ana");
+	template_vars_set(v, "company", "ACME");
+	template_vars_set(v, "empty", "");
+	template_vars_set(v, "referrer", "Bo Lee");
+	it = template_vars_list_add(v, "slots");
+	template_vars_set(it, "n", "1");
+	template_vars_set(it, "when", "Tue 10:00");
+	it = template_vars_list_add(v, "slots");
+	template_vars_set(it, "n", "2");
+	template_vars_set(it, "when", "Wed 14:00");
+	template_vars_list_declare(v, "none");
+	it = template_vars_list_add(v, "questions");
+	template_vars_set(it, "category", "Daily work");
+	template_vars_list_add_str(it, "items", "What is a typical day?");
+	template_vars_list_add_str(it, "items", "What do you like most?");
+	it = template_vars_list_add(v, "questions");
+	template_vars_set(it, "category", "Closing");
+	template_vars_list_add_str(it, "items", "Who else should I talk to?");
 	return v;
 }
 
@@ -63,7 +63,7 @@ render_body(const char *body, const struct tvars *v, int *ret_rc,
 	*ret_err = err;
 	out = r.body;
 	r.body = NULL;
-	rendered_done(&r);
+	template_rendered_done(&r);
 	return out;
 }
 
@@ -116,7 +116,7 @@ test_render_table(void **state)
 			    cases[i].out);
 		free(out);
 	}
-	tvars_free(v);
+	template_vars_free(v);
 }
 
 static void
@@ -139,9 +139,9 @@ test_headers(void **state)
 	assert_string_equal(r.cc, "bo@example.org");
 	assert_null(r.reply_to);
 	assert_string_equal(r.body, "Body\nline 2\n");
-	rendered_done(&r);
+	template_rendered_done(&r);
 	template_free(t);
-	tvars_free(v);
+	template_vars_free(v);
 }
 
 static void
@@ -149,12 +149,12 @@ test_required(void **state)
 {
 	struct template *t = NULL;
 	struct rendered r = { 0 };
-	struct tvars *v = tvars_new();
+	struct tvars *v = template_vars_new();
 	char *err = NULL;
 
 	(void)state;
-	tvars_set(v, "first_name", "");
-	tvars_set(v, "role", "Engineer");
+	template_vars_set(v, "first_name", "");
+	template_vars_set(v, "role", "Engineer");
 	assert_int_equal(template_parse("r.txt",
 	    "Subject: {{company}} and you\n\nHi {{first_name}}, {{role}} at "
 	    "{{company}}; {{#x}}{{optional}}{{/x}} {{field}}\n", &t, &err), 0);
@@ -163,15 +163,15 @@ test_required(void **state)
 	assert_null(r.subject);
 	free(err);
 	err = NULL;
-	tvars_set(v, "first_name", "Ana");
-	tvars_set(v, "company", "ACME");
-	tvars_set(v, "field", "design");
+	template_vars_set(v, "first_name", "Ana");
+	template_vars_set(v, "company", "ACME");
+	template_vars_set(v, "field", "design");
 	assert_int_equal(template_render(t, v, &r, &err), 0);
 	assert_string_equal(r.subject, "ACME and you");
 	assert_string_equal(r.body, "Hi Ana, Engineer at ACME;  design\n");
-	rendered_done(&r);
+	template_rendered_done(&r);
 	template_free(t);
-	tvars_free(v);
+	template_vars_free(v);
 }
 
 static void
@@ -220,7 +220,7 @@ test_depth_and_size(void **state)
 {
 	struct template *t = NULL;
 	struct rendered r = { 0 };
-	struct tvars *v = tvars_new(), *it;
+	struct tvars *v = template_vars_new(), *it;
 	struct buf b;
 	char *err = NULL;
 	int i;
@@ -240,8 +240,8 @@ test_depth_and_size(void **state)
 	for (i = 0; i < 1000; i++)
 		buf_addch(&b, 'x');
 	for (i = 0; i < 2000; i++) {
-		it = tvars_list_add(v, "items");
-		tvars_set(it, "v", b.data);
+		it = template_vars_list_add(v, "items");
+		template_vars_set(it, "v", b.data);
 	}
 	buf_done(&b);
 	assert_int_equal(template_parse("big.txt",
@@ -250,7 +250,7 @@ test_depth_and_size(void **state)
 	assert_null(r.body);
 	free(err);
 	template_free(t);
-	tvars_free(v);
+	template_vars_free(v);
 }
 
 static void
@@ -301,75 +301,75 @@ test_header_injection(void **state)
 {
 	struct template *t = NULL;
 	struct rendered r = { 0 };
-	struct tvars *v = tvars_new();
+	struct tvars *v = template_vars_new();
 	char *err = NULL;
 
 	(void)state;
 	assert_int_equal(template_parse("i.txt",
 	    "Subject: Hello {{name}}\nCc: {{cc}}\n\nDear {{name}},\n", &t,
 	    &err), 0);
-	tvars_set(v, "name", "Eve\r\nBcc: x@y");
-	tvars_set(v, "cc", "a@b.example");
+	template_vars_set(v, "name", "Eve\r\nBcc: x@y");
+	template_vars_set(v, "cc", "a@b.example");
 	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
 	assert_non_null(strstr(err, "Subject"));
 	assert_null(r.subject);
 	free(err);
 	err = NULL;
-	tvars_set(v, "name", "Eve");
-	tvars_set(v, "cc", "a@b.example\nBcc: x@y");
+	template_vars_set(v, "name", "Eve");
+	template_vars_set(v, "cc", "a@b.example\nBcc: x@y");
 	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
 	assert_non_null(strstr(err, "Cc"));
 	free(err);
 	err = NULL;
-	tvars_set(v, "name", "Eve\tTab");
-	tvars_set(v, "cc", "a@b.example");
+	template_vars_set(v, "name", "Eve\tTab");
+	template_vars_set(v, "cc", "a@b.example");
 	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
 	free(err);
 	err = NULL;
 	/* a value never adds recipients to Cc: */
-	tvars_set(v, "name", "Eve");
-	tvars_set(v, "cc", "a@b.example, evil@x.test");
+	template_vars_set(v, "name", "Eve");
+	template_vars_set(v, "cc", "a@b.example, evil@x.test");
 	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
 	assert_non_null(strstr(err, "Cc"));
 	free(err);
 	err = NULL;
-	tvars_set(v, "cc", "Eve <a@b.example>");
+	template_vars_set(v, "cc", "Eve <a@b.example>");
 	assert_int_equal(template_render(t, v, &r, &err), -EINVAL);
 	free(err);
 	err = NULL;
-	tvars_set(v, "cc", "a@b.example");
+	template_vars_set(v, "cc", "a@b.example");
 	/* the body may hold line breaks from a value; CR LF becomes LF */
-	tvars_set(v, "name", "Eve");
+	template_vars_set(v, "name", "Eve");
 	assert_int_equal(template_render(t, v, &r, &err), 0);
-	rendered_done(&r);
+	template_rendered_done(&r);
 	template_free(t);
 	assert_int_equal(template_parse("j.txt",
 	    "Subject: x\n\n{{note}}\n", &t, &err), 0);
-	tvars_set(v, "note", "a\r\nb\rc");
+	template_vars_set(v, "note", "a\r\nb\rc");
 	assert_int_equal(template_render(t, v, &r, &err), 0);
 	assert_string_equal(r.body, "a\nb\nc\n");
-	rendered_done(&r);
+	template_rendered_done(&r);
 	template_free(t);
-	tvars_free(v);
+	template_vars_free(v);
 }
 
 static void
 test_tvars(void **state)
 {
-	struct tvars *v = tvars_new();
+	struct tvars *v = template_vars_new();
 
 	(void)state;
-	assert_null(tvars_get(v, "a"));
-	tvars_set(v, "a", NULL);
-	assert_string_equal(tvars_get(v, "a"), "");
-	tvars_set(v, "a", "1");
-	assert_string_equal(tvars_get(v, "a"), "1");
-	tvars_list_add_str(v, "a", "x");        /* a list now */
-	assert_null(tvars_get(v, "a"));
-	tvars_set(v, "a", "2");
-	assert_string_equal(tvars_get(v, "a"), "2");
-	tvars_free(v);
-	tvars_free(NULL);
+	assert_null(template_vars_get(v, "a"));
+	template_vars_set(v, "a", NULL);
+	assert_string_equal(template_vars_get(v, "a"), "");
+	template_vars_set(v, "a", "1");
+	assert_string_equal(template_vars_get(v, "a"), "1");
+	template_vars_list_add_str(v, "a", "x");        /* a list now */
+	assert_null(template_vars_get(v, "a"));
+	template_vars_set(v, "a", "2");
+	assert_string_equal(template_vars_get(v, "a"), "2");
+	template_vars_free(v);
+	template_vars_free(NULL);
 }
 
 int

@@ -22,12 +22,12 @@ test_durations(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(parse_duration(ok[i].in, &v), 0);
+		assert_int_equal(util_parse_duration(ok[i].in, &v), 0);
 		assert_int_equal(v, ok[i].out);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 7;
-		assert_int_equal(parse_duration(bad[i], &v), -EINVAL);
+		assert_int_equal(util_parse_duration(bad[i], &v), -EINVAL);
 		assert_int_equal(v, 7);
 	}
 }
@@ -59,15 +59,15 @@ test_addresses(void **state)
 	char *d;
 
 	(void)state;
-	assert_true(email_valid("ana.perez@example.org"));
-	assert_true(email_valid("a+tag@sub.example.co.uk"));
-	assert_false(email_valid("ana@example.org\r\nRCPT TO:<x@y.z>"));
-	assert_false(email_valid("ana example@x.org"));
-	assert_false(email_valid("<ana@x.org>"));
-	assert_false(email_valid("ana@localhost"));
-	assert_false(email_valid("ana@@x.org"));
-	assert_false(email_valid(""));
-	d = email_domain("Ana@Example.ORG");
+	assert_true(util_email_valid("ana.perez@example.org"));
+	assert_true(util_email_valid("a+tag@sub.example.co.uk"));
+	assert_false(util_email_valid("ana@example.org\r\nRCPT TO:<x@y.z>"));
+	assert_false(util_email_valid("ana example@x.org"));
+	assert_false(util_email_valid("<ana@x.org>"));
+	assert_false(util_email_valid("ana@localhost"));
+	assert_false(util_email_valid("ana@@x.org"));
+	assert_false(util_email_valid(""));
+	d = util_email_domain("Ana@Example.ORG");
 	assert_string_equal(d, "example.org");
 	free(d);
 }
@@ -96,7 +96,7 @@ test_first_name(void **state)
 	char *f;
 
 	(void)state;
-	f = first_name_of("  Zoë Ångström");
+	f = util_first_name_of("  Zoë Ångström");
 	assert_string_equal(f, "Zoë");
 	free(f);
 }
