@@ -702,10 +702,10 @@ stop_one(struct store *st, const struct contact *ct, int *ret_cancelled,
 
 	if ((r = lifecycle_enter(st, ct->id, CS_STOPPED,
 	    "stopped with infoviewctl")) < 0 ||
-	    (r = store_outbox_cancel_contact(st, ct->id, "contact stopped")) < 0)
+	    (r = lifecycle_outbox_cancel_contact(st, ct->id, "contact stopped")) < 0)
 		return r;
 	*ret_cancelled = r;
-	if ((r = store_outbox_cancel_kind(st, ct->id, OK_KEEP,
+	if ((r = lifecycle_outbox_cancel_kind(st, ct->id, OK_KEEP,
 	    "contact stopped")) < 0)
 		return r;
 	*ret_keep = r;

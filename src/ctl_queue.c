@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "gate.h"
 #include "json.h"
+#include "lifecycle.h"
 #include "plan.h"
 #include "util.h"
 
@@ -388,6 +389,30 @@ queue_resume(struct ctl *c)
 	return EXIT_OK;
 }
 
+/* `queue retry ID` (retry true) or `queue cancel ID`: the row along the
+ * journal's edge (lifecycle.c). Returns 0; -ENOENT no such row; -EPERM
+ * not from the state it is in (*ret_was); or the store's error. */
+static int
+queue_move(struct ctl *c, int64_t id, bool retry, enum outbox_state *ret_was)
+{
+	struct outbox_change cancel = { .error = "cancelled with infoviewctl" };
+	struct outbox_row *row;
+	int r;
+
+	if ((r = store_outbox_get(c->st, id, &row)) < 0)
+		return r;
+	*ret_was = row->state;
+	if (retry ? !lifecycle_outbox_retryable(row->state) :
+	    !lifecycle_outbox_allowed(row->state, OB_CANCELLED))
+		r = -EPERM;
+	else if (retry)
+		r = lifecycle_outbox_retry(c->st, row, util_now());
+	else
+		r = lifecycle_outbox_move(c->st, row, OB_CANCELLED, &cancel);
+	outbox_row_free(row);
+	return r;
+}
+
 int
 ctl_queue(struct ctl *c, int argc, char **argv)
 {
@@ -400,6 +425,7 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 	const char *state = NULL;
 	size_t n, nfc;
 	int64_t id;
+	enum outbox_state was = OB_QUEUED;
 	bool resumed = false;
 	int ch, r;
 
@@ -438,29 +464,36 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[optind], "retry") == 0) {
 		/* a paused account is retried as well (its rows are queued) */
 		resumed = store_outbox_pause_retry(c->st) == 0;
-		r = store_outbox_retry(c->st, id, util_now());
-		if (r == -EINVAL && resumed) {
+		r = queue_move(c, id, true, &was);
+		if (r == -EPERM && resumed) {
 			printf("sending resumes now\n");
 			ctl_wake(c);
 			return EXIT_OK;
 		}
 	}
 	else if (strcmp(argv[optind], "cancel") == 0)
-		r = store_outbox_cancel(c->st, id, "cancelled with infoviewctl");
+		r = queue_move(c, id, false, &was);
 	else
 		goto usage;
 	if (r == -ENOENT) {
 		fprintf(stderr, "infoviewctl: no queue entry %lld\n", (long long)id);
 		return EXIT_FAILED;
 	}
-	if (r == -EINVAL) {
-		fprintf(stderr, "infoviewctl: queue entry %lld cannot be %s in its "
-		    "current state (see `infoviewctl queue`)\n", (long long)id,
+	if (r == -ESTALE) {
+		fprintf(stderr, "infoviewctl: queue entry %lld changed meanwhile "
+		    "(see `infoviewctl queue`)\n", (long long)id);
+		return EXIT_FAILED;
+	}
+	if (r == -EPERM) {
+		fprintf(stderr, "infoviewctl: queue entry %lld is %s; it cannot "
+		    "be %s (see `infoviewctl queue`)\n", (long long)id,
+		    store_outbox_state_name(was),
 		    strcmp(argv[optind], "retry") == 0 ? "retried" : "cancelled");
 		return EXIT_FAILED;
 	}
 	if (r < 0) {
-		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		fprintf(stderr, "infoviewctl: queue entry %lld: %s\n",
+		    (long long)id, store_errmsg(c->st));
 		return EXIT_FAILED;
 	}
 	printf("queue entry %lld %s\n", (long long)id,

@@ -1,9 +1,11 @@
 /*
- * lifecycle.c - the contact lifecycle (the states are listed in
- * infoviewctl(1) under "contact list"): one table of allowed edges and one
- * function, lifecycle_enter(), through which every state change goes.
+ * lifecycle.c - the lifecycles of contacts, outbox rows and meetings (the
+ * states are listed in infoviewctl(1) under "contact list", "queue" and
+ * "meeting list"): for each one table of allowed edges and one function
+ * through which every state change goes. The store (store_*.c) performs a
+ * change as a compare-and-set; which changes exist is decided here.
  *
- * The edges, with the function behind each:
+ * Contacts (lifecycle_enter), the edges with the function behind each:
  *
  *   new|no_response --plan_outreach (plan.c)--> queued
  *   new|queued|no_response --outreach sent: after_sent (send.c)--> contacted
@@ -30,23 +32,37 @@
  *               (ctl_contact.c, `infoviewctl contact stop`); also from
  *               bounced and declined
  *
- * The outbox journal (store_outbox.c, a compare-and-set in SQL per edge):
+ * The outbox journal, one row per message (lifecycle_outbox_move, a
+ * compare-and-set in store_outbox_move):
  *
- *   queued --render_row fails for an empty required value: hold_row
+ *   queued --render_row finds a required value empty: hold_row
  *           (send.c)--> held
- *   queued --prepare_row, then store_outbox_mark_sending, committed before
- *           SMTP (process_row)--> sending
- *   sending --2xx: finish_row--> sent   --4xx, timeout: finish_row--> queued
- *   sending --5xx: finish_row--> failed
- *   sending --after a crash: sched_recover (sched.c)--> queued
- *   queued|held --store_outbox_cancel_*--> cancelled
- *   failed|held|cancelled --`infoviewctl queue retry`--> queued
+ *   queued --render_row fails otherwise: prepare_row (send.c)--> failed
+ *   queued --bytes stored, then process_row (send.c), committed before
+ *           SMTP--> sending
+ *   sending --2xx: record_sent (send.c)--> sent
+ *   sending --5xx, or no Drafts folder for a draft: mark_failed,
+ *           finish_row (send.c)--> failed
+ *   sending --4xx, timeout: finish_row; the account refused:
+ *           record_pause (send.c); after a crash: sched_recover (sched.c)
+ *           --> queued
+ *   queued|held --lifecycle_outbox_cancel_contact/_kind/_meeting (a reply:
+ *           react_human, react_bounce, react_complaint, react_itip_reply;
+ *           contact_stop; plan_meeting_create/reschedule/cancel,
+ *           plan_keep_in_touch (plan.c)), process_row (contact gone or
+ *           closed), mark_thanked (send.c), sched_keep_due (sched_keep.c),
+ *           plan_digest (plan.c), queue_move (ctl_queue.c)--> cancelled
+ *   failed --queue_move, `infoviewctl queue cancel`--> cancelled
+ *   failed|held|cancelled --lifecycle_outbox_retry: queue_move,
+ *           `infoviewctl queue retry`--> queued
+ *   sent is final.
  *
  * Meetings: scheduled --plan_meeting_cancel--> cancelled.
  */
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "lifecycle.h"
 #include "util.h"
@@ -158,4 +174,163 @@ lifecycle_unschedule(struct store *st, int64_t id, const char *why)
 	else if (r < 0)
 		return r;
 	return lifecycle_enter(st, id, before, why);
+}
+
+/* ---- the outbox journal ---------------------------------------------- */
+
+/* For each target state, the states a row may be moved from. */
+static const unsigned outbox_from[] = {
+	[OB_QUEUED] = B(OB_SENDING) | B(OB_HELD) | B(OB_FAILED) |
+	    B(OB_CANCELLED),
+	[OB_HELD] = B(OB_QUEUED),
+	[OB_SENDING] = B(OB_QUEUED),
+	[OB_SENT] = B(OB_SENDING),
+	[OB_FAILED] = B(OB_QUEUED) | B(OB_SENDING),
+	[OB_CANCELLED] = B(OB_QUEUED) | B(OB_HELD) | B(OB_FAILED),
+};
+
+bool
+lifecycle_outbox_allowed(enum outbox_state from, enum outbox_state to)
+{
+	if ((unsigned)from >= nitems(outbox_from) ||
+	    (unsigned)to >= nitems(outbox_from))
+		return false;
+	return (outbox_from[to] & B(from)) != 0;
+}
+
+int
+lifecycle_outbox_move(struct store *st, struct outbox_row *row,
+    enum outbox_state to, const struct outbox_change *ch)
+{
+	const char *from = store_outbox_state_name(row->state);
+	int r;
+
+	if (!lifecycle_outbox_allowed(row->state, to)) {
+		log_warnx("queue %lld (%s, contact %lld): %s -> %s refused",
+		    (long long)row->id, store_outbox_kind_name(row->kind),
+		    (long long)row->contact_id, from,
+		    store_outbox_state_name(to));
+		return -EPERM;
+	}
+	if ((r = store_outbox_move(st, row->id, row->state, to, ch)) < 0)
+		return r;
+	log_debug("queue %lld (%s, contact %lld): %s -> %s%s%s",
+	    (long long)row->id, store_outbox_kind_name(row->kind),
+	    (long long)row->contact_id, from, store_outbox_state_name(to),
+	    ch == NULL || str_empty(ch->error) ? "" : ": ",
+	    ch == NULL || str_empty(ch->error) ? "" : ch->error);
+	row->state = to;
+	return 0;
+}
+
+bool
+lifecycle_outbox_retryable(enum outbox_state state)
+{
+	return state == OB_FAILED || state == OB_HELD || state == OB_CANCELLED;
+}
+
+int
+lifecycle_outbox_retry(struct store *st, struct outbox_row *row, time_t now)
+{
+	struct outbox_change ch = { .error = "", .due = now,
+	    .unrender = row->state == OB_HELD };
+
+	if (!lifecycle_outbox_retryable(row->state)) {
+		log_warnx("queue %lld (%s, contact %lld): %s is not retried",
+		    (long long)row->id, store_outbox_kind_name(row->kind),
+		    (long long)row->contact_id,
+		    store_outbox_state_name(row->state));
+		return -EPERM;
+	}
+	return lifecycle_outbox_move(st, row, OB_QUEUED, &ch);
+}
+
+/* Cancels rows (only those to the contact when contact_facing); the
+ * count or -errno. */
+static int
+cancel_rows(struct store *st, struct outbox_row **rows, size_t n,
+    bool contact_facing, const char *why)
+{
+	struct outbox_change ch = { .error = why };
+	size_t i;
+	int r, count = 0;
+
+	for (i = 0; i < n; i++) {
+		if (contact_facing && rows[i]->to_user)
+			continue;
+		if ((r = lifecycle_outbox_move(st, rows[i], OB_CANCELLED,
+		    &ch)) < 0)
+			return r;
+		count++;
+	}
+	return count;
+}
+
+/* Cancels the pending rows store_outbox_pending finds, in one
+ * transaction. */
+static int
+cancel_pending(struct store *st, int64_t contact_id, int64_t meeting_id,
+    int kind, bool contact_facing, const char *why)
+{
+	struct outbox_row **rows;
+	size_t n;
+	int r;
+
+	if ((r = store_tx_begin(st)) < 0)
+		return r;
+	if ((r = store_outbox_pending(st, contact_id, meeting_id, kind, &rows,
+	    &n)) == 0) {
+		r = cancel_rows(st, rows, n, contact_facing, why);
+		outbox_rows_free(rows, n);
+	}
+	return store_tx_end(st, r);
+}
+
+int
+lifecycle_outbox_cancel_contact(struct store *st, int64_t contact_id,
+    const char *why)
+{
+	if (contact_id == 0)
+		return 0;
+	return cancel_pending(st, contact_id, 0, OK_ANY, true, why);
+}
+
+int
+lifecycle_outbox_cancel_kind(struct store *st, int64_t contact_id,
+    enum outbox_kind kind, const char *why)
+{
+	if (contact_id == 0)
+		return 0;
+	return cancel_pending(st, contact_id, 0, (int)kind, false, why);
+}
+
+int
+lifecycle_outbox_cancel_meeting(struct store *st, int64_t meeting_id,
+    int kind, const char *why)
+{
+	if (meeting_id == 0)
+		return 0;
+	return cancel_pending(st, 0, meeting_id, kind, false, why);
+}
+
+/* Moves every row in sending back to queued; the count or -errno. */
+static int
+requeue_sending(struct store *st)
+{
+	struct outbox_row **rows;
+	size_t n, i;
+	int r;
+
+	if ((r = store_outbox_list(st, OB_SENDING, 0, &rows, &n)) < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++)
+		r = lifecycle_outbox_move(st, rows[i], OB_QUEUED, NULL);
+	outbox_rows_free(rows, n);
+	return r < 0 ? r : (int)n;
+}
+
+int
+lifecycle_outbox_recover(struct store *st)
+{
+	return STORE_TX(st, requeue_sending(st));
 }

@@ -1,8 +1,9 @@
 /*
- * lifecycle.h - the contact lifecycle: the table of allowed edges between
- * the states of enum contact_state (store.h) and the one function that
- * moves a contact along an edge. The diagram, with the function behind
- * each edge, is at the top of lifecycle.c.
+ * lifecycle.h - the lifecycles of contacts, outbox rows and meetings: for
+ * each, the table of allowed edges between the states of its enum
+ * (store.h) and the one function that moves one along an edge. The
+ * diagrams, with the function behind each edge, are at the top of
+ * lifecycle.c.
  *
  * Domain layer: used by the daemon and by infoviewctl alike.
  */
@@ -11,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -49,5 +51,44 @@ int lifecycle_advance(struct store *st, int64_t id, enum contact_state to,
  * it had before it was scheduled (a contact who never replied is not
  * made `replied`), or replied when the log does not say. 0 or -errno. */
 int lifecycle_unschedule(struct store *st, int64_t id, const char *why);
+
+/* ---- the outbox journal ---------------------------------------------- */
+
+/* True when the journal has the edge from -> to. */
+bool lifecycle_outbox_allowed(enum outbox_state from, enum outbox_state to);
+
+/* The one transition of an outbox row: moves row from row->state (as it
+ * was read) to `to`, with what else ch changes (NULL: nothing), as a
+ * compare-and-set in the store, sets row->state and logs "old -> new"
+ * with the row's id and contact. Returns 0; -EPERM when the journal has
+ * no such edge (nothing changes; logged, naming the row); -ESTALE when
+ * the row left row->state meanwhile; -ENOENT when it is gone; -ENODATA
+ * for sending without bytes; another negative errno when the store
+ * failed. */
+int lifecycle_outbox_move(struct store *st, struct outbox_row *row,
+    enum outbox_state to, const struct outbox_change *ch);
+
+/* `infoviewctl queue retry`: a failed, held or cancelled row queued again,
+ * due at now (a held row is rendered again); a row being sent is not,
+ * its outcome is still to come (-EPERM). As lifecycle_outbox_move. */
+bool lifecycle_outbox_retryable(enum outbox_state state);
+int lifecycle_outbox_retry(struct store *st, struct outbox_row *row,
+    time_t now);
+
+/* Cancels what is still queued or held: for a contact (what goes to
+ * them, not the user's reminders about them), of one kind for a contact,
+ * or of a meeting (kind an enum outbox_kind or OK_ANY), each row with
+ * last_error = why, in one transaction. Return the number cancelled, or a
+ * negative errno. */
+int lifecycle_outbox_cancel_contact(struct store *st, int64_t contact_id,
+    const char *why);
+int lifecycle_outbox_cancel_kind(struct store *st, int64_t contact_id,
+    enum outbox_kind kind, const char *why);
+int lifecycle_outbox_cancel_meeting(struct store *st, int64_t meeting_id,
+    int kind, const char *why);
+
+/* After a crash: rows left in sending go back to queued, to be sent again
+ * with the same Message-ID and bytes. Returns the count or -errno. */
+int lifecycle_outbox_recover(struct store *st);
 
 #endif

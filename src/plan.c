@@ -199,7 +199,7 @@ plan_meeting_create(struct store *st, const struct config *cfg,
 		goto out;
 	if ((r = plan_meeting_followups(st, cfg, c, &m)) < 0)
 		goto out;
-	if ((r = store_outbox_cancel_kind(st, c->id, OK_FOLLOWUP,
+	if ((r = lifecycle_outbox_cancel_kind(st, c->id, OK_FOLLOWUP,
 	    "meeting scheduled")) < 0 ||
 	    (r = store_inbox_resolve_contact(st, c->id)) < 0)
 		goto out;
@@ -263,7 +263,7 @@ plan_meeting_reschedule(struct store *st, const struct config *cfg,
 	    tz ? tz : m->tz, NULL, m->sequence + 1)) < 0)
 		goto out;
 	/* Whatever hung off the old time moves with it. */
-	if ((r = store_outbox_cancel_meeting(st, m->id, OK_ANY,
+	if ((r = lifecycle_outbox_cancel_meeting(st, m->id, OK_ANY,
 	    "meeting rescheduled")) < 0)
 		goto out;
 	m->start = start;
@@ -311,7 +311,7 @@ plan_meeting_cancel(struct store *st, const struct config *cfg,
 	if ((r = store_meeting_set_state(st, m->id, MS_CANCELLED,
 	    m->sequence + 1)) < 0)
 		goto out;
-	if ((r = store_outbox_cancel_meeting(st, m->id, OK_ANY,
+	if ((r = lifecycle_outbox_cancel_meeting(st, m->id, OK_ANY,
 	    "meeting cancelled")) < 0)
 		goto out;
 	if (!m->by_contact &&
@@ -476,7 +476,7 @@ plan_keep_in_touch(struct store *st, const struct config *cfg,
 	int r;
 
 	if (cfg->thankyou.keep_in_touch <= 0) {
-		r = store_outbox_cancel_kind(st, c->id, OK_KEEP,
+		r = lifecycle_outbox_cancel_kind(st, c->id, OK_KEEP,
 		    "keep_in_touch is off");
 		return r < 0 ? r : 0;
 	}
@@ -535,10 +535,11 @@ plan_digest_next(const struct config *cfg, time_t after)
 int
 plan_digest(struct store *st, const struct config *cfg, time_t now)
 {
-	struct outbox_row **rows = NULL;
+	struct outbox_row **rows = NULL, *queued = NULL;
+	struct outbox_change one = { .error = "one digest at a time" };
+	struct outbox_change off = { .error = "digest is off" };
 	size_t n = 0, i;
 	time_t last = 0, next;
-	int64_t queued = 0;
 	int r = 0;
 
 	if ((r = store_outbox_list_kind(st, OK_DIGEST, 0, &rows, &n)) < 0)
@@ -548,27 +549,24 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 			continue;
 		if (rows[i]->state == OB_SENT && rows[i]->sent_at > last)
 			last = rows[i]->sent_at;
-		else if (rows[i]->state == OB_QUEUED && queued == 0)
-			queued = rows[i]->id;
+		else if (rows[i]->state == OB_QUEUED && queued == NULL)
+			queued = rows[i];
 		else if (rows[i]->state == OB_QUEUED &&
-		    (r = store_outbox_cancel(st, rows[i]->id,
-		    "one digest at a time")) < 0) {
+		    (r = lifecycle_outbox_move(st, rows[i], OB_CANCELLED,
+		    &one)) < 0) {
 			outbox_rows_free(rows, n);
 			return r;
 		}
 	}
 	next = plan_digest_next(cfg, last > 0 ? last : now);
 	if (next == 0) {
-		if (queued != 0)
-			r = store_outbox_cancel(st, queued, "digest is off");
-	} else if (queued != 0) {
+		if (queued != NULL)
+			r = lifecycle_outbox_move(st, queued, OB_CANCELLED, &off);
+	} else if (queued != NULL) {
 		/* Kept while it is still a digest time (the setting may have
 		 * changed since it was queued). */
-		for (i = 0; i < n; i++)
-			if (rows[i]->id == queued &&
-			    plan_digest_next(cfg,
-			    rows[i]->due - 1) != rows[i]->due)
-				r = store_outbox_defer(st, queued, next);
+		if (plan_digest_next(cfg, queued->due - 1) != queued->due)
+			r = store_outbox_defer(st, queued->id, next);
 	} else
 		r = plan_queue_row(st, cfg, OK_DIGEST, NULL, 0, true, next,
 		    NULL);

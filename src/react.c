@@ -173,7 +173,7 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 
 	/* A follow-up must not go after a reply: a cancel that cannot be
 	 * recorded fails the reaction (and the message is read again). */
-	if ((r = store_outbox_cancel_kind(s->st, c->id, OK_FOLLOWUP,
+	if ((r = lifecycle_outbox_cancel_kind(s->st, c->id, OK_FOLLOWUP,
 	    "reply received")) < 0)
 		return r;
 	if (c->referrer_id != 0) {
@@ -195,14 +195,14 @@ react_human(struct sched *s, struct contact *c, const struct classification *cl,
 			added++;
 	}
 	if (cl->intent == INTENT_OPTOUT) {
-		if ((r = store_outbox_cancel_contact(s->st, c->id,
+		if ((r = lifecycle_outbox_cancel_contact(s->st, c->id,
 		    "asked not to be contacted")) < 0)
 			return r;
 		return lifecycle_advance(s->st, c->id, CS_STOPPED,
 		    "asked not to be contacted");
 	}
 	if (cl->intent == INTENT_DECLINE) {
-		if ((r = store_outbox_cancel_contact(s->st, c->id,
+		if ((r = lifecycle_outbox_cancel_contact(s->st, c->id,
 		    "declined")) < 0)
 			return r;
 		return lifecycle_advance(s->st, c->id, CS_DECLINED,
@@ -291,7 +291,7 @@ react_complaint(struct sched *s, struct contact *c,
 	    cl->bounce_reason ? cl->bounce_reason : "feedback report");
 	int r;
 
-	if ((r = store_outbox_cancel_contact(s->st, c->id, "complained")) >= 0 &&
+	if ((r = lifecycle_outbox_cancel_contact(s->st, c->id, "complained")) >= 0 &&
 	    (r = lifecycle_advance(s->st, c->id, CS_STOPPED, reason)) == 0)
 		r = need_user(s, c, "complaint", reason, "");
 	free(reason);
@@ -305,7 +305,7 @@ react_bounce(struct sched *s, struct contact *c, const struct classification *cl
 	    cl->bounce_reason ? cl->bounce_reason : "delivery failed");
 	int r;
 
-	if ((r = store_outbox_cancel_contact(s->st, c->id, "bounced")) >= 0 &&
+	if ((r = lifecycle_outbox_cancel_contact(s->st, c->id, "bounced")) >= 0 &&
 	    (r = lifecycle_advance(s->st, c->id, CS_BOUNCED, reason)) == 0)
 		r = need_user(s, c, "bounce", reason, "");
 	free(reason);
@@ -345,7 +345,7 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 		char *reason = xasprintf("declined the invitation%s%s",
 		    ic->comment ? ": " : "", ic->comment ? ic->comment : "");
 
-		if ((r = store_outbox_cancel_meeting(s->st, m->id, OK_ANY,
+		if ((r = lifecycle_outbox_cancel_meeting(s->st, m->id, OK_ANY,
 		    "invitation declined")) >= 0 &&
 		    (r = lifecycle_advance(s->st, c->id, CS_REPLIED,
 		    "declined the invitation")) == 0)

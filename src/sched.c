@@ -110,7 +110,7 @@ sched_reload(struct sched *s, struct config *cfg, struct tmplset *ts)
 int
 sched_recover(struct sched *s)
 {
-	int n = store_outbox_recover(s->st);
+	int n = lifecycle_outbox_recover(s->st);
 
 	if (n > 0)
 		log_info("recovered %d message(s) that were being sent when "

@@ -92,7 +92,7 @@ void sched_keep_vars(struct sched *s, const struct outbox_row *row,
  * mail - or the contact is no longer thanked); 0 to send it, after
  * queueing the drafted update for the Drafts folder; the store's error
  * when that could not be recorded. */
-int sched_keep_due(struct sched *s, const struct outbox_row *row,
+int sched_keep_due(struct sched *s, struct outbox_row *row,
     const struct contact *c);
 /* When sending paused for the account may try again (0: not paused). */
 time_t sched_send_paused_until(struct sched *s);

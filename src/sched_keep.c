@@ -395,7 +395,7 @@ keep_deferred(struct sched *s, const struct outbox_row *row,
 }
 
 int
-sched_keep_due(struct sched *s, const struct outbox_row *row,
+sched_keep_due(struct sched *s, struct outbox_row *row,
     const struct contact *c)
 {
 	long every = s->cfg->thankyou.keep_in_touch;
@@ -406,8 +406,11 @@ sched_keep_due(struct sched *s, const struct outbox_row *row,
 	if (row->kind != OK_KEEP || c == NULL)
 		return 0;
 	if (every <= 0 || c->state != CS_THANKED) {
-		r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id, every <= 0 ?
-		    "keep_in_touch is off" : "the contact is no longer thanked"));
+		struct outbox_change ch = { .error = every <= 0 ?
+		    "keep_in_touch is off" : "the contact is no longer thanked" };
+
+		r = STORE_TX(s->st, lifecycle_outbox_move(s->st, row,
+		    OB_CANCELLED, &ch));
 		return r < 0 ? r : 1;
 	}
 	if (sched_user_wrote_since(s, c, since, &wrote) > 0 &&

@@ -228,11 +228,12 @@ after_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 /* Holds a row whose rendering left a required value empty, and tells the
  * user (inbox) which contact and variables. */
 static int
-hold_row(struct sched *s, const struct outbox_row *row, const char *err)
+hold_row(struct sched *s, struct outbox_row *row, const char *err)
 {
+	struct outbox_change ch = { .error = err };
 	int r;
 
-	if ((r = store_outbox_mark_held(s->st, row->id, err)) < 0)
+	if ((r = lifecycle_outbox_move(s->st, row, OB_HELD, &ch)) < 0)
 		return r;
 	if (row->contact_id != 0 &&
 	    (r = store_event_add(s->st, row->contact_id, "held", err)) < 0)
@@ -281,8 +282,9 @@ prepare_row(struct sched *s, struct outbox_row *row)
 		log_warnx("queue %lld (%s) failed: %s", (long long)row->id,
 		    store_outbox_kind_name(row->kind),
 		    err ? err : strerror(-r));
-		int fr = STORE_TX(s->st, store_outbox_mark_failed(s->st, row->id,
-		    err ? err : strerror(-r)));
+		struct outbox_change ch = { .error = err ? err : strerror(-r) };
+		int fr = STORE_TX(s->st, lifecycle_outbox_move(s->st, row,
+		    OB_FAILED, &ch));
 
 		r = fr < 0 ? fr : r;
 		goto out;
@@ -454,12 +456,15 @@ pause_notice(struct sched *s, const char *reason, time_t now)
 /* Records a pause: the row back in the queue, the pause, and (when it
  * begins) the inbox item that tells the user. */
 static int
-record_pause(struct sched *s, const struct outbox_row *row, const char *cause,
+record_pause(struct sched *s, struct outbox_row *row, const char *cause,
     const char *why, time_t since, time_t until, const char *tell)
 {
+	struct outbox_change ch = { .error = why, .attempts = -1 };
 	int r;
 
-	if ((r = store_outbox_mark_paused(s->st, row->id, why)) < 0 ||
+	/* the attempt is not counted: the account was refused, not this
+	 * message */
+	if ((r = lifecycle_outbox_move(s->st, row, OB_QUEUED, &ch)) < 0 ||
 	    (r = store_outbox_pause_set(s->st, cause, why, since, until)) < 0)
 		return r;
 	if (tell != NULL)
@@ -548,12 +553,13 @@ learn_assigned_id(struct sched *s, const struct outbox_row *row)
 /* Records a sent row, the Message-ID the server gave it (NULL: ours is
  * the one the contact sees) and what follows from it. */
 static int
-record_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
+record_sent(struct sched *s, struct outbox_row *row, struct contact *c,
     time_t now, const char *assigned)
 {
+	struct outbox_change ch = { .error = "", .sent_at = now };
 	int r;
 
-	if ((r = store_outbox_mark_sent(s->st, row->id, now)) < 0)
+	if ((r = lifecycle_outbox_move(s->st, row, OB_SENT, &ch)) < 0)
 		return r;
 	if (assigned != NULL &&
 	    store_outbox_set_provider_msgid(s->st, row->id, assigned) < 0)
@@ -563,11 +569,12 @@ record_sent(struct sched *s, const struct outbox_row *row, struct contact *c,
 
 /* Marks a row failed for good and tells the user. */
 static int
-mark_failed(struct sched *s, const struct outbox_row *row, const char *why)
+mark_failed(struct sched *s, struct outbox_row *row, const char *why)
 {
+	struct outbox_change ch = { .error = why };
 	int r;
 
-	if ((r = store_outbox_mark_failed(s->st, row->id, why)) < 0 ||
+	if ((r = lifecycle_outbox_move(s->st, row, OB_FAILED, &ch)) < 0 ||
 	    (r = store_inbox_add(s->st, row->contact_id, "failed", why, "",
 	    NULL)) < 0)
 		return r;
@@ -612,8 +619,10 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 		/* no Drafts folder: told once already; not retried */
 		log_info("queue %lld (%s): %s", (long long)row->id,
 		    store_outbox_kind_name(row->kind), why);
-		return STORE_TX(s->st, store_outbox_mark_failed(s->st, row->id,
-		    why));
+		struct outbox_change ch = { .error = why };
+
+		return STORE_TX(s->st, lifecycle_outbox_move(s->st, row,
+		    OB_FAILED, &ch));
 	}
 	if (r == -EACCES || r == -EDQUOT || r == -EKEYREVOKED)
 		return pause_sending(s, row, r, why, now);
@@ -628,8 +637,9 @@ finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
 	    (long long)row->id, store_outbox_kind_name(row->kind), row->rcpt,
 	    why, row->attempts + 1,
 	    util_format_duration(sched_backoff(row->attempts + 1)));
-	tr = STORE_TX(s->st, store_outbox_mark_retry(s->st, row->id,
-	    now + sched_backoff(row->attempts + 1), why));
+	tr = STORE_TX(s->st, lifecycle_outbox_move(s->st, row, OB_QUEUED,
+	    &(struct outbox_change){ .error = why,
+	    .due = now + sched_backoff(row->attempts + 1) }));
 	conn_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
 	    "smtp", "error", why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
@@ -717,12 +727,13 @@ out:
 
 /* The thank-you was written: the reminder goes, the contact is thanked. */
 static int
-mark_thanked(struct sched *s, const struct outbox_row *row,
+mark_thanked(struct sched *s, struct outbox_row *row,
     const struct contact *c)
 {
+	struct outbox_change ch = { .error = "thank-you already sent" };
 	int r;
 
-	if ((r = store_outbox_cancel(s->st, row->id, "thank-you already sent")) < 0)
+	if ((r = lifecycle_outbox_move(s->st, row, OB_CANCELLED, &ch)) < 0)
 		return r;
 	return lifecycle_advance(s->st, c->id, CS_THANKED,
 	    "thank-you seen in the Sent folder");
@@ -732,7 +743,7 @@ mark_thanked(struct sched *s, const struct outbox_row *row,
  * Returns 1 when it was cancelled, 0 when it is to be sent, or the
  * store's error. */
 static int
-reminder_unneeded(struct sched *s, const struct outbox_row *row,
+reminder_unneeded(struct sched *s, struct outbox_row *row,
     struct contact *c)
 {
 	struct meeting *m = NULL;
@@ -765,14 +776,16 @@ process_row(struct sched *s, struct outbox_row *row)
 	if (row->contact_id != 0 &&
 	    (r = store_contact_get(s->st, row->contact_id, &c)) < 0) {
 		if (r == -ENOENT)
-			r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id,
-			    "contact gone"));
+			r = STORE_TX(s->st, lifecycle_outbox_move(s->st, row,
+			    OB_CANCELLED, &(struct outbox_change){
+			    .error = "contact gone" }));
 		goto out;
 	}
 	if (c != NULL && !row->to_user && lifecycle_closed(c->state) &&
 	    row->kind != OK_CANCEL) {
-		r = STORE_TX(s->st, store_outbox_cancel(s->st, row->id,
-		    store_state_name(c->state)));
+		r = STORE_TX(s->st, lifecycle_outbox_move(s->st, row,
+		    OB_CANCELLED, &(struct outbox_change){
+		    .error = store_state_name(c->state) }));
 		goto out;
 	}
 	if ((until = gate(s, row, c, now)) > 0) {
@@ -785,7 +798,8 @@ process_row(struct sched *s, struct outbox_row *row)
 	if (row->raw == NULL && (r = prepare_row(s, row)) < 0)
 		goto out;
 	/* The journal first: nothing goes out that is not recorded. */
-	if ((r = STORE_TX(s->st, store_outbox_mark_sending(s->st, row->id))) < 0)
+	if ((r = STORE_TX(s->st, lifecycle_outbox_move(s->st, row, OB_SENDING,
+	    &(struct outbox_change){ .attempts = 1 }))) < 0)
 		goto out;
 	r = deliver_row(s, row, &assigned, &err);
 	r = finish_row(s, row, c, r, err, assigned);

@@ -170,10 +170,8 @@ int store_var_keys(struct store *s, char ***ret, size_t *ret_n);
 
 /* ---- outbox (store_outbox.c) ------------------------------------------- */
 
-/* Outbox states: the journal drawn at the top of lifecycle.c.
- *   queued -> sending -> sent
- *                     -> queued (4xx: retried later) | failed (5xx)
- *   queued -> held (a required variable was empty) | cancelled */
+/* Outbox states. The edges between them (the journal), and the one
+ * function that moves a row along one, are lifecycle.c's. */
 enum outbox_state {
 	OB_QUEUED,
 	OB_HELD,
@@ -257,23 +255,32 @@ int store_outbox_due(struct store *s, time_t now, size_t max,
     struct outbox_row ***ret, size_t *ret_n);
 /* Earliest due time of any queued row (-ENOENT when none). */
 int store_outbox_next_due(struct store *s, time_t *ret);
-/* Journal transitions. */
 int store_outbox_set_rendered(struct store *s, int64_t id, const char *raw,
     size_t len, const char *rcpt, const char *subject);
-int store_outbox_mark_sending(struct store *s, int64_t id);
-int store_outbox_mark_sent(struct store *s, int64_t id, time_t at);
-int store_outbox_mark_retry(struct store *s, int64_t id, time_t due,
-    const char *err);
-int store_outbox_mark_failed(struct store *s, int64_t id, const char *err);
+/* What a journal transition changes besides the state (zero: nothing). */
+struct outbox_change {
+	const char *error;      /* the new last_error, NULL: kept */
+	time_t due;             /* > 0: the new due time */
+	time_t sent_at;         /* > 0: when it was sent */
+	int attempts;           /* added to the attempts: 1 a try begins, -1
+	                         * a try that did not count */
+	bool unrender;          /* the bytes are rendered again */
+};
+/* Compare-and-set: moves row id from `from` to `to` (a row goes to
+ * sending only with its bytes). -ENOENT no such row, -ESTALE the row is
+ * no longer in `from`, -ENODATA it has no bytes to send. Only lifecycle.c
+ * calls this: everything else goes through lifecycle_outbox_move(). */
+int store_outbox_move(struct store *s, int64_t id, enum outbox_state from,
+    enum outbox_state to, const struct outbox_change *ch);
+/* Rows still queued or held, of a contact and/or a meeting (0 = any) and
+ * of a kind (an enum outbox_kind or OK_ANY), ordered by id. */
+int store_outbox_pending(struct store *s, int64_t contact_id,
+    int64_t meeting_id, int kind, struct outbox_row ***ret, size_t *ret_n);
 /* The Message-ID the submission server gave the row's message where it
  * rewrote ours (-ENOENT when the row is gone or the id is ours). Matched
  * like ours; the one threads name (store_outbox_thread). */
 int store_outbox_set_provider_msgid(struct store *s, int64_t id,
     const char *msgid);
-/* sending -> queued, the attempt not counted: the account was refused,
- * not this message (due unchanged). */
-int store_outbox_mark_paused(struct store *s, int64_t id, const char *err);
-int store_outbox_mark_held(struct store *s, int64_t id, const char *err);
 /*
  * Sending paused for the whole account (an SMTP refusal of the sign-in,
  * the quota or the account itself; see infoviewd(8)). Kept in kv so that
@@ -297,23 +304,9 @@ int store_outbox_pause_retry(struct store *s);
 void outbox_pause_done(struct outbox_pause *p);
 /* Moves a queued row to a later time (send window, limits). */
 int store_outbox_defer(struct store *s, int64_t id, time_t due);
-/* `queue retry`: failed/held/cancelled -> queued now; a held row is
- * rendered again. -ENOENT / -EINVAL (wrong state). */
-int store_outbox_retry(struct store *s, int64_t id, time_t now);
-int store_outbox_cancel(struct store *s, int64_t id, const char *why);
-/* Cancels queued/held rows of one kind for a contact; returns count. */
-int store_outbox_cancel_kind(struct store *s, int64_t contact_id,
-    enum outbox_kind kind, const char *why);
-/* Cancels queued/held rows of a meeting (kind an enum outbox_kind, or
- * OK_ANY). */
-int store_outbox_cancel_meeting(struct store *s, int64_t meeting_id,
-    int kind, const char *why);
 /* Postpones queued rows of kind for contact to not before t. */
 int store_outbox_postpone_kind(struct store *s, int64_t contact_id,
     enum outbox_kind kind, time_t t);
-/* After a crash: rows left in "sending" go back to queued (they are sent
- * again with the same Message-ID and bytes). Returns the count. */
-int store_outbox_recover(struct store *s);
 /* Sent (or sending) contact-facing messages since t; domain filter when
  * non-NULL, kind filter unless OK_ANY. */
 int store_outbox_count_since(struct store *s, time_t since,
@@ -350,10 +343,6 @@ int store_outbox_thread(struct store *s, int64_t contact_id,
 int store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
     size_t *ret_n);
 
-/* Cancels everything still queued or held for the contact (state
- * "cancelled", last_error = why). Returns the number cancelled or <0. */
-int store_outbox_cancel_contact(struct store *s, int64_t contact_id,
-    const char *why);
 
 /* ---- inbox (store_inbox.c) --------------------------------------------- */
 
@@ -430,7 +419,7 @@ void referral_rows_free(struct referral_row *v, size_t n);
 
 /* ---- meetings (store_meeting.c) ---------------------------------------- */
 
-/* A meeting is scheduled until cancelled (plan_meeting_cancel, plan.c). */
+/* Meeting states; the edges are lifecycle.c's. */
 enum meeting_state {
 	MS_SCHEDULED,
 	MS_CANCELLED,

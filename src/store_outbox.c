@@ -1,10 +1,11 @@
 /*
  * store_outbox.c - the outbox journal (see the state list in store.h):
  * each transition is one UPDATE guarded by the state it leaves, so a
- * stale caller cannot move a row twice. The daemon commits "sending"
- * before the SMTP transaction and "sent" after it; after a crash,
- * store_outbox_recover puts the one message in flight back in the queue
- * with its Message-ID and bytes unchanged.
+ * stale caller cannot move a row twice (store_outbox_move; which edges
+ * exist is lifecycle.c's). The daemon commits "sending" before the SMTP
+ * transaction and "sent" after it; after a crash, lifecycle_outbox_recover
+ * puts the one message in flight back in the queue with its Message-ID
+ * and bytes unchanged.
  */
 #include "autoconf.h"
 
@@ -343,84 +344,78 @@ store_outbox_set_rendered(struct store *s, int64_t id, const char *raw,
 	return outbox_update(s, st);
 }
 
-int
-store_outbox_mark_sending(struct store *s, int64_t id)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-	    "WHERE id = ?1 AND state = 'queued' AND raw IS NOT NULL");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	return outbox_update(s, st);
-}
-
-int
-store_outbox_mark_sent(struct store *s, int64_t id, time_t at)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'sent', sent_at = ?2, last_error = '' "
-	    "WHERE id = ?1 AND state IN ('sending', 'queued')");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, at);
-	return outbox_update(s, st);
-}
-
-#define NO_STATE        (-1)    /* an unused from state of outbox_move */
-
-/* The name of an enum outbox_state, or NULL for NO_STATE. */
-static const char *
-state_or_null(int state)
-{
-	return state == NO_STATE ? NULL :
-	    store_outbox_state_name((enum outbox_state)state);
-}
-
-/* Moves a row in state from1/from2/from3 (NO_STATE = unused) to `to`,
- * setting last_error and, when due > 0, due. -ENOENT when no row moved. */
+/* The row's state now: 0, or -ENOENT when there is no such row. */
 static int
-outbox_move(struct store *s, int64_t id, enum outbox_state to, int from1,
-    int from2, int from3, time_t due, const char *err)
-{
-	sqlite3_stmt *st = store_prepare(s, "UPDATE outbox SET state = ?2, "
-	    "due = CASE WHEN ?3 > 0 THEN ?3 ELSE due END, last_error = ?4 "
-	    "WHERE id = ?1 AND state IN (?5, ?6, ?7)");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, store_outbox_state_name(to));
-	sqlite3_bind_int64(st, 3, due);
-	store_bind_str(st, 4, err ? err : "");
-	store_bind_str(st, 5, state_or_null(from1));
-	store_bind_str(st, 6, state_or_null(from2));
-	store_bind_str(st, 7, state_or_null(from3));
-	return outbox_update(s, st);
-}
-
-int
-store_outbox_mark_retry(struct store *s, int64_t id, time_t due, const char *err)
-{
-	return outbox_move(s, id, OB_QUEUED, OB_SENDING, OB_QUEUED, NO_STATE,
-	    due, err);
-}
-
-int
-store_outbox_mark_paused(struct store *s, int64_t id, const char *err)
+outbox_state_of(struct store *s, int64_t id, enum outbox_state *ret)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'queued', last_error = ?2, "
-	    "attempts = MAX(attempts - 1, 0) WHERE id = ?1 AND state = 'sending'");
+	    "SELECT state FROM outbox WHERE id = ?1");
+	int rc, r = -ENOENT;
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, err ? err : "");
-	return outbox_update(s, st);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ret = state_from_col(st, 0);
+		r = 0;
+	} else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_release(s, st);
+	return r;
+}
+
+int
+store_outbox_move(struct store *s, int64_t id, enum outbox_state from,
+    enum outbox_state to, const struct outbox_change *ch)
+{
+	static const struct outbox_change none = { 0 };
+	sqlite3_stmt *st = store_prepare(s, "UPDATE outbox SET state = ?3, "
+	    "last_error = IFNULL(?4, last_error), "
+	    "due = CASE WHEN ?5 > 0 THEN ?5 ELSE due END, "
+	    "sent_at = CASE WHEN ?6 > 0 THEN ?6 ELSE sent_at END, "
+	    "attempts = MAX(attempts + ?7, 0), "
+	    "raw = CASE WHEN ?8 THEN NULL ELSE raw END "
+	    "WHERE id = ?1 AND state = ?2 AND (?3 <> 'sending' OR "
+	    "raw IS NOT NULL)");
+	enum outbox_state now = from;
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	if (ch == NULL)
+		ch = &none;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, store_outbox_state_name(from));
+	store_bind_str(st, 3, store_outbox_state_name(to));
+	store_bind_str(st, 4, ch->error);
+	sqlite3_bind_int64(st, 5, ch->due);
+	sqlite3_bind_int64(st, 6, ch->sent_at);
+	sqlite3_bind_int(st, 7, ch->attempts);
+	sqlite3_bind_int(st, 8, ch->unrender);
+	if ((r = store_exec_changes(s, st)) != 0)
+		return r < 0 ? r : 0;
+	if ((r = outbox_state_of(s, id, &now)) < 0)
+		return r;
+	return now == from ? -ENODATA : -ESTALE;
+}
+
+int
+store_outbox_pending(struct store *s, int64_t contact_id, int64_t meeting_id,
+    int kind, struct outbox_row ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT " OUTBOX_COLUMNS " FROM outbox "
+	    "WHERE state IN ('queued', 'held') AND (?1 = 0 OR contact_id = ?1) "
+	    "AND (?2 = 0 OR meeting_id = ?2) AND (?3 IS NULL OR kind = ?3) "
+	    "ORDER BY id");
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_int64(st, 2, meeting_id);
+	store_bind_str(st, 3, kind == OK_ANY ? NULL :
+	    store_outbox_kind_name((enum outbox_kind)kind));
+	return outbox_collect(s, st, ret, ret_n);
 }
 
 int
@@ -439,20 +434,6 @@ store_outbox_set_provider_msgid(struct store *s, int64_t id,
 }
 
 int
-store_outbox_mark_failed(struct store *s, int64_t id, const char *err)
-{
-	return outbox_move(s, id, OB_FAILED, OB_SENDING, OB_QUEUED, NO_STATE, 0,
-	    err);
-}
-
-int
-store_outbox_mark_held(struct store *s, int64_t id, const char *err)
-{
-	return outbox_move(s, id, OB_HELD, OB_QUEUED, NO_STATE, NO_STATE, 0,
-	    err);
-}
-
-int
 store_outbox_defer(struct store *s, int64_t id, time_t due)
 {
 	sqlite3_stmt *st = store_prepare(s,
@@ -463,91 +444,6 @@ store_outbox_defer(struct store *s, int64_t id, time_t due)
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, due);
 	return outbox_update(s, st);
-}
-
-int
-store_outbox_retry(struct store *s, int64_t id, time_t now)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'queued', due = ?2, last_error = '', "
-	    "raw = CASE WHEN state = 'held' THEN NULL ELSE raw END "
-	    "WHERE id = ?1 AND state IN ('failed', 'held', 'cancelled')");
-	struct outbox_row *row;
-	int r;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	if ((r = outbox_update(s, st)) == -ENOENT &&
-	    store_outbox_get(s, id, &row) == 0) {
-		outbox_row_free(row);
-		return -EINVAL;         /* exists, but not in a retryable state */
-	}
-	return r;
-}
-
-int
-store_outbox_cancel(struct store *s, int64_t id, const char *why)
-{
-	struct outbox_row *row;
-	int r = outbox_move(s, id, OB_CANCELLED, OB_QUEUED, OB_HELD, OB_FAILED,
-	    0, why);
-
-	if (r == -ENOENT && store_outbox_get(s, id, &row) == 0) {
-		outbox_row_free(row);
-		return -EINVAL;
-	}
-	return r;
-}
-
-int
-store_outbox_cancel_contact(struct store *s, int64_t contact_id, const char *why)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'cancelled', last_error = ?2 "
-	    "WHERE contact_id = ?1 AND state IN ('queued', 'held') "
-	    "AND to_user = 0");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, contact_id);
-	store_bind_str(st, 2, why);
-	return store_exec_changes(s, st);
-}
-
-int
-store_outbox_cancel_kind(struct store *s, int64_t contact_id,
-    enum outbox_kind kind, const char *why)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
-	    "WHERE contact_id = ?1 AND kind = ?2 AND state IN ('queued', 'held')");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, contact_id);
-	store_bind_str(st, 2, store_outbox_kind_name(kind));
-	store_bind_str(st, 3, why);
-	return store_exec_changes(s, st);
-}
-
-int
-store_outbox_cancel_meeting(struct store *s, int64_t meeting_id, int kind,
-    const char *why)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'cancelled', last_error = ?3 "
-	    "WHERE meeting_id = ?1 AND (?2 IS NULL OR kind = ?2) "
-	    "AND state IN ('queued', 'held')");
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, meeting_id);
-	store_bind_str(st, 2, kind == OK_ANY ? NULL :
-	    store_outbox_kind_name((enum outbox_kind)kind));
-	store_bind_str(st, 3, why);
-	return store_exec_changes(s, st);
 }
 
 int
@@ -563,17 +459,6 @@ store_outbox_postpone_kind(struct store *s, int64_t contact_id,
 	sqlite3_bind_int64(st, 1, contact_id);
 	store_bind_str(st, 2, store_outbox_kind_name(kind));
 	sqlite3_bind_int64(st, 3, t);
-	return store_exec_changes(s, st);
-}
-
-int
-store_outbox_recover(struct store *s)
-{
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE outbox SET state = 'queued' WHERE state = 'sending'");
-
-	if (st == NULL)
-		return -EIO;
 	return store_exec_changes(s, st);
 }
 

@@ -273,9 +273,11 @@ test_meeting_note(void **state)
 		if (v[i]->kind == OK_DRAFT) {
 			assert_int_equal(store_outbox_set_rendered(f->st, v[i]->id,
 			    "x", 1, "ana@acme.test", "Thank you"), 0);
-			assert_int_equal(store_outbox_mark_sending(f->st, v[i]->id), 0);
-			assert_int_equal(store_outbox_mark_sent(f->st, v[i]->id,
-			    util_now()), 0);
+			assert_int_equal(lifecycle_outbox_move(f->st, v[i],
+			    OB_SENDING, NULL), 0);
+			assert_int_equal(lifecycle_outbox_move(f->st, v[i],
+			    OB_SENT, &(struct outbox_change){
+			    .sent_at = util_now() }), 0);
 		}
 	outbox_rows_free(v, n);
 	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_INTERVIEWED, "t"), 0);
@@ -397,28 +399,42 @@ test_outbox_journal(void **state)
 	int64_t id;
 
 	n.contact_id = f->c->id;
+	struct outbox_change try = { .attempts = 1 };
+	struct outbox_change fail = { .error = "550 no" };
+	struct outbox_change sent = { .error = "", .sent_at = 7 };
+	struct outbox_change late = { .error = "late" };
+
 	assert_int_equal(store_outbox_add(f->st, &n, &id), 0);
+	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
 	/* No bytes yet: it cannot be marked sending. */
-	assert_int_equal(store_outbox_mark_sending(f->st, id), -ENOENT);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_SENDING, &try),
+	    -ENODATA);
+	assert_int_equal(r->state, OB_QUEUED);
 	assert_int_equal(store_outbox_set_rendered(f->st, id, "x\r\n", 3,
 	    "ana@acme.test", "s"), 0);
-	assert_int_equal(store_outbox_mark_sending(f->st, id), 0);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_SENDING, &try), 0);
+	outbox_row_free(r);
 	/* A crash here: recovery requeues it with the same Message-ID. */
-	assert_int_equal(store_outbox_recover(f->st), 1);
+	assert_int_equal(lifecycle_outbox_recover(f->st), 1);
 	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
 	assert_int_equal(r->state, OB_QUEUED);
 	assert_string_equal(r->message_id, "<a@example.test>");
 	assert_int_equal(r->attempts, 1);
 	assert_int_equal(r->raw_len, 3);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_SENDING, &try), 0);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_FAILED, &fail), 0);
+	assert_int_equal(lifecycle_outbox_retry(f->st, r, 5), 0);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_SENDING, &try), 0);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_SENT, &sent), 0);
+	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_CANCELLED, &late),
+	    -EPERM);
+	assert_int_equal(lifecycle_outbox_retry(f->st, r, 9), -EPERM);
 	outbox_row_free(r);
-	assert_int_equal(store_outbox_mark_sending(f->st, id), 0);
-	assert_int_equal(store_outbox_mark_failed(f->st, id, "550 no"), 0);
-	assert_int_equal(store_outbox_retry(f->st, id, 5), 0);
-	assert_int_equal(store_outbox_mark_sending(f->st, id), 0);
-	assert_int_equal(store_outbox_mark_sent(f->st, id, 7), 0);
-	assert_int_equal(store_outbox_cancel(f->st, id, "late"), -EINVAL);
-	assert_int_equal(store_outbox_retry(f->st, id, 9), -EINVAL);
-	assert_int_equal(store_outbox_retry(f->st, 999, 9), -ENOENT);
+	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
+	assert_int_equal(r->state, OB_SENT);
+	assert_int_equal(r->attempts, 3);
+	assert_int_equal(r->sent_at, 7);
+	outbox_row_free(r);
 }
 
 int

@@ -465,8 +465,10 @@ test_provider_msgid_and_pause(void **state)
 	assert_int_equal(store_outbox_add(s, &n, &id), 0);
 	assert_int_equal(store_outbox_set_rendered(s, id, "x\r\n", 3, "x@x.test",
 	    "Hello"), 0);
-	assert_int_equal(store_outbox_mark_sending(s, id), 0);
-	assert_int_equal(store_outbox_mark_sent(s, id, 2000), 0);
+	assert_int_equal(store_outbox_move(s, id, OB_QUEUED, OB_SENDING,
+	    NULL), 0);
+	assert_int_equal(store_outbox_move(s, id, OB_SENDING, OB_SENT,
+	    &(struct outbox_change){ .sent_at = 2000 }), 0);
 	/* the server kept ours: nothing to record */
 	assert_int_equal(store_outbox_set_provider_msgid(s, id,
 	    "<ours@example.test>"), -ENOENT);
