@@ -277,7 +277,7 @@ meeting_list(struct ctl *c)
 			json_kstr(&j, "tz", m->tz);
 			json_kstr(&j, "location", m->location);
 			json_kstr(&j, "state", store_meeting_state_name(m->state));
-			json_kstr(&j, "rsvp", m->rsvp);
+			json_kstr(&j, "rsvp", store_meeting_rsvp_name(m->rsvp));
 			json_kstr(&j, "comment", m->rsvp_comment);
 			json_kstr(&j, "uid", m->uid);
 			json_kint(&j, "sequence", m->sequence);
@@ -288,7 +288,7 @@ meeting_list(struct ctl *c)
 			printf("%-4lld %-24s %-10s %-12s %-4s %s\n", (long long)m->id,
 			    tz_format(m->tz[0] ? m->tz : c->cfg->identity.timezone,
 			    m->start, "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)),
-			    store_meeting_state_name(m->state), m->rsvp, m->end <= util_now() ? "yes" : "no",
+			    store_meeting_state_name(m->state), store_meeting_rsvp_name(m->rsvp), m->end <= util_now() ? "yes" : "no",
 			    email);
 		contact_free(ct);
 	}

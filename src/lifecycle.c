@@ -57,7 +57,24 @@
  *           `infoviewctl queue retry`--> queued
  *   sent is final.
  *
- * Meetings: scheduled --plan_meeting_cancel--> cancelled.
+ * Meetings (lifecycle_meeting_move, a compare-and-set in
+ * store_meeting_move):
+ *
+ *   scheduled --plan_meeting_cancel (plan.c)--> cancelled
+ *   cancelled is final: a new time (plan_meeting_reschedule,
+ *   store_meeting_set_time) is only for a scheduled meeting.
+ *   A scheduled meeting whose end has passed is handled once, by
+ *   mark_ended (sched.c): a flag (store_meeting_mark_ended), not a state.
+ *
+ * The contact's answer to the invitation (lifecycle_meeting_answer, a
+ * compare-and-set in store_meeting_set_rsvp):
+ *
+ *   any --an iTIP REPLY newer than the one on record: react_itip_reply
+ *        (react.c)--> accepted|tentative|declined|delegated
+ *   any --a new time: plan_meeting_reschedule (store_meeting_set_time)-->
+ *        needs-action
+ *   A meeting declined stays scheduled: store_meeting_ended and
+ *   store_meeting_overlaps pass it over; accepted again, it counts.
  */
 #include "autoconf.h"
 
@@ -333,4 +350,87 @@ int
 lifecycle_outbox_recover(struct store *st)
 {
 	return STORE_TX(st, requeue_sending(st));
+}
+
+/* ---- meetings -------------------------------------------------------- */
+
+static const unsigned meeting_from[MS_COUNT] = {
+	[MS_SCHEDULED] = 0,
+	[MS_CANCELLED] = B(MS_SCHEDULED),
+};
+
+#define ANSWERED        (B(RSVP_NEEDS_ACTION) | B(RSVP_ACCEPTED) | \
+    B(RSVP_TENTATIVE) | B(RSVP_DECLINED) | B(RSVP_DELEGATED))
+
+/* An answer may follow any other (people change their minds); none is
+ * taken back to needs-action by an answer: only a new time does that. */
+static const unsigned rsvp_from[RSVP_COUNT] = {
+	[RSVP_NEEDS_ACTION] = 0,
+	[RSVP_ACCEPTED] = ANSWERED,
+	[RSVP_TENTATIVE] = ANSWERED,
+	[RSVP_DECLINED] = ANSWERED,
+	[RSVP_DELEGATED] = ANSWERED,
+};
+
+bool
+lifecycle_meeting_allowed(enum meeting_state from, enum meeting_state to)
+{
+	if ((unsigned)from >= MS_COUNT || (unsigned)to >= MS_COUNT)
+		return false;
+	return (meeting_from[to] & B(from)) != 0;
+}
+
+int
+lifecycle_meeting_move(struct store *st, struct meeting *m,
+    enum meeting_state to, int sequence)
+{
+	const char *from = store_meeting_state_name(m->state);
+	int r;
+
+	if (!lifecycle_meeting_allowed(m->state, to)) {
+		log_warnx("meeting %lld (contact %lld): %s -> %s refused",
+		    (long long)m->id, (long long)m->contact_id, from,
+		    store_meeting_state_name(to));
+		return -EPERM;
+	}
+	if ((r = store_meeting_move(st, m->id, m->state, to, sequence)) < 0)
+		return r;
+	log_info("meeting %lld (contact %lld): %s -> %s", (long long)m->id,
+	    (long long)m->contact_id, from, store_meeting_state_name(to));
+	m->state = to;
+	m->sequence = sequence;
+	return 0;
+}
+
+bool
+lifecycle_rsvp_allowed(enum meeting_rsvp from, enum meeting_rsvp to)
+{
+	if ((unsigned)from >= RSVP_COUNT || (unsigned)to >= RSVP_COUNT)
+		return false;
+	return (rsvp_from[to] & B(from)) != 0;
+}
+
+int
+lifecycle_meeting_answer(struct store *st, struct meeting *m,
+    enum meeting_rsvp to, int seq, time_t dtstamp, const char *comment)
+{
+	const char *from = store_meeting_rsvp_name(m->rsvp);
+	int r;
+
+	if (!lifecycle_rsvp_allowed(m->rsvp, to)) {
+		log_warnx("meeting %lld (contact %lld): answer %s -> %s refused",
+		    (long long)m->id, (long long)m->contact_id, from,
+		    store_meeting_rsvp_name(to));
+		return -EPERM;
+	}
+	if ((r = store_meeting_set_rsvp(st, m->id, m->rsvp, to, seq, dtstamp,
+	    comment)) < 0)
+		return r;
+	log_info("meeting %lld (contact %lld): answer %s -> %s",
+	    (long long)m->id, (long long)m->contact_id, from,
+	    store_meeting_rsvp_name(to));
+	m->rsvp = to;
+	m->rsvp_seq = seq;
+	m->rsvp_dtstamp = dtstamp;
+	return 0;
 }

@@ -91,4 +91,28 @@ int lifecycle_outbox_cancel_meeting(struct store *st, int64_t meeting_id,
  * with the same Message-ID and bytes. Returns the count or -errno. */
 int lifecycle_outbox_recover(struct store *st);
 
+/* ---- meetings -------------------------------------------------------- */
+
+/* True when the table has the edge from -> to. */
+bool lifecycle_meeting_allowed(enum meeting_state from, enum meeting_state to);
+
+/* The one transition of a meeting: from m->state (as read) to `to` with a
+ * new SEQUENCE, as a compare-and-set; sets m->state and logs "old -> new"
+ * with the meeting's id and contact. Returns 0; -EPERM for an edge the
+ * table lacks (nothing changes; logged); -ESTALE when it moved meanwhile;
+ * -ENOENT when it is gone; another negative errno when the store
+ * failed. */
+int lifecycle_meeting_move(struct store *st, struct meeting *m,
+    enum meeting_state to, int sequence);
+
+/* True when the contact's answer may go from -> to. */
+bool lifecycle_rsvp_allowed(enum meeting_rsvp from, enum meeting_rsvp to);
+
+/* The contact answered the invitation: from m->rsvp (as read) to `to`,
+ * with the answer's SEQUENCE, DTSTAMP and comment (whether the answer is
+ * newer than the one on record is the caller's to check). Sets m->rsvp;
+ * returns as lifecycle_meeting_move. */
+int lifecycle_meeting_answer(struct store *st, struct meeting *m,
+    enum meeting_rsvp to, int seq, time_t dtstamp, const char *comment);
+
 #endif

@@ -308,7 +308,7 @@ plan_meeting_cancel(struct store *st, const struct config *cfg,
 		r = -EALREADY;
 		goto out;
 	}
-	if ((r = store_meeting_set_state(st, m->id, MS_CANCELLED,
+	if ((r = lifecycle_meeting_move(st, m, MS_CANCELLED,
 	    m->sequence + 1)) < 0)
 		goto out;
 	if ((r = lifecycle_outbox_cancel_meeting(st, m->id, OK_ANY,

@@ -317,8 +317,8 @@ static int
 react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
     const struct ical_in *ic, const char *sender)
 {
-	bool was_declined = strcmp(m->rsvp, "declined") == 0;
-	char *rsvp;
+	bool was_declined = m->rsvp == RSVP_DECLINED;
+	enum meeting_rsvp rsvp;
 	int r;
 
 	/* Only the attendee answers for themselves: the address in the
@@ -336,12 +336,18 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 		    m->uid, ic->sequence);
 		return 0;
 	}
-	rsvp = str_lower(xstrdup(ic->partstat));
-	r = store_meeting_set_rsvp(s->st, m->id, rsvp, ic->sequence, ic->dtstamp,
+	if (store_meeting_rsvp_parse(ic->partstat, &rsvp) < 0 ||
+	    !lifecycle_rsvp_allowed(m->rsvp, rsvp)) {
+		log_info("calendar reply for %s with PARTSTAT %s ignored",
+		    m->uid, ic->partstat);
+		return 0;
+	}
+	r = lifecycle_meeting_answer(s->st, m, rsvp, ic->sequence, ic->dtstamp,
 	    ic->comment);
 	if (r == 0)
-		r = store_event_add(s->st, c->id, "rsvp", rsvp);
-	if (r == 0 && strcmp(rsvp, "declined") == 0) {
+		r = store_event_add(s->st, c->id, "rsvp",
+		    store_meeting_rsvp_name(rsvp));
+	if (r == 0 && rsvp == RSVP_DECLINED) {
 		char *reason = xasprintf("declined the invitation%s%s",
 		    ic->comment ? ": " : "", ic->comment ? ic->comment : "");
 
@@ -352,13 +358,12 @@ react_itip_reply(struct sched *s, struct contact *c, struct meeting *m,
 			r = need_user(s, c, "declined", reason, "");
 		free(reason);
 	} else if (r == 0 && was_declined && m->state == MS_SCHEDULED &&
-	    (strcmp(rsvp, "accepted") == 0 || strcmp(rsvp, "tentative") == 0)) {
+	    (rsvp == RSVP_ACCEPTED || rsvp == RSVP_TENTATIVE)) {
 		/* They changed their mind: the meeting is on again. */
 		if ((r = plan_meeting_followups(s->st, s->cfg, c, m)) == 0)
 			r = lifecycle_advance(s->st, c->id, CS_SCHEDULED,
 			    "accepted the invitation after declining");
 	}
-	free(rsvp);
 	return r;
 }
 

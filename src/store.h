@@ -419,13 +419,27 @@ void referral_rows_free(struct referral_row *v, size_t n);
 
 /* ---- meetings (store_meeting.c) ---------------------------------------- */
 
-/* Meeting states; the edges are lifecycle.c's. */
+/* Meeting states, and the contact's answer to the invitation (its iCalendar
+ * PARTSTAT); the edges are lifecycle.c's. */
 enum meeting_state {
 	MS_SCHEDULED,
 	MS_CANCELLED,
 };
-/* "scheduled", "cancelled" as stored and shown. */
+#define MS_COUNT        (MS_CANCELLED + 1)
+enum meeting_rsvp {
+	RSVP_NEEDS_ACTION,
+	RSVP_ACCEPTED,
+	RSVP_TENTATIVE,
+	RSVP_DECLINED,
+	RSVP_DELEGATED,
+};
+#define RSVP_COUNT      (RSVP_DELEGATED + 1)
+/* "scheduled", "cancelled"; "needs-action", "accepted", ... as stored and
+ * shown. Parse (case-insensitive, the PARTSTAT's own words): 0 or
+ * -EINVAL. */
 const char *store_meeting_state_name(enum meeting_state state);
+const char *store_meeting_rsvp_name(enum meeting_rsvp rsvp);
+int store_meeting_rsvp_parse(const char *name, enum meeting_rsvp *ret);
 
 struct meeting {
 	int64_t id, contact_id;
@@ -434,7 +448,7 @@ struct meeting {
 	time_t start, end;
 	char *tz, *location;
 	enum meeting_state state;
-	char *rsvp;                     /* needs-action accepted declined tentative */
+	enum meeting_rsvp rsvp;
 	int rsvp_seq;
 	time_t rsvp_dtstamp;
 	char *rsvp_comment;
@@ -455,13 +469,22 @@ int store_meeting_by_uid(struct store *s, const char *uid,
 /* contact_id 0 = all; ordered by start. */
 int store_meeting_list(struct store *s, int64_t contact_id,
     struct meeting ***ret, size_t *ret_n);
-/* New time (and SEQUENCE); the RSVP goes back to needs-action. */
+/* New time (and SEQUENCE) for a scheduled meeting; the RSVP goes back to
+ * needs-action. -ENOENT when there is no scheduled meeting id. */
 int store_meeting_set_time(struct store *s, int64_t id, time_t start,
     time_t end, const char *tz, const char *location, int sequence);
-int store_meeting_set_state(struct store *s, int64_t id,
-    enum meeting_state state, int sequence);
-int store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp,
-    int seq, time_t dtstamp, const char *comment);
+/* Compare-and-set: moves meeting id from `from` to `to` with a new
+ * SEQUENCE. -ENOENT no such meeting, -ESTALE no longer in `from`. Only
+ * lifecycle.c calls this (lifecycle_meeting_move). */
+int store_meeting_move(struct store *s, int64_t id, enum meeting_state from,
+    enum meeting_state to, int sequence);
+/* Compare-and-set: records the contact's answer `to` (its SEQUENCE,
+ * DTSTAMP and comment) when the answer on record is still `from`. As
+ * store_meeting_move; only lifecycle.c calls this
+ * (lifecycle_meeting_answer). */
+int store_meeting_set_rsvp(struct store *s, int64_t id,
+    enum meeting_rsvp from, enum meeting_rsvp to, int seq, time_t dtstamp,
+    const char *comment);
 /* Scheduled meetings whose end has passed and that were not handled. */
 int store_meeting_ended(struct store *s, time_t now, struct meeting ***ret,
     size_t *ret_n);

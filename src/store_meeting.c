@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store_int.h"
 #include "util.h"
@@ -16,10 +17,35 @@
 	"rsvp_seq, rsvp_dtstamp, rsvp_comment, by_contact, ended_handled, " \
 	"created, updated, notes, notes_at"
 
+static const char *const rsvp_names[RSVP_COUNT] = {
+	[RSVP_NEEDS_ACTION] = "needs-action", [RSVP_ACCEPTED] = "accepted",
+	[RSVP_TENTATIVE] = "tentative", [RSVP_DECLINED] = "declined",
+	[RSVP_DELEGATED] = "delegated",
+};
+
 const char *
 store_meeting_state_name(enum meeting_state state)
 {
 	return state == MS_CANCELLED ? "cancelled" : "scheduled";
+}
+
+const char *
+store_meeting_rsvp_name(enum meeting_rsvp rsvp)
+{
+	return (unsigned)rsvp < RSVP_COUNT ? rsvp_names[rsvp] : "needs-action";
+}
+
+int
+store_meeting_rsvp_parse(const char *name, enum meeting_rsvp *ret)
+{
+	size_t i;
+
+	for (i = 0; i < RSVP_COUNT; i++)
+		if (name != NULL && strcasecmp(name, rsvp_names[i]) == 0) {
+			*ret = (enum meeting_rsvp)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 void
@@ -30,7 +56,6 @@ meeting_free(struct meeting *m)
 	free(m->uid);
 	free(m->tz);
 	free(m->location);
-	free(m->rsvp);
 	free(m->rsvp_comment);
 	free(m->notes);
 	free(m);
@@ -62,7 +87,10 @@ meeting_read(sqlite3_stmt *st)
 	m->state = sqlite3_column_text(st, 8) != NULL &&
 	    strcmp((const char *)sqlite3_column_text(st, 8), "cancelled") == 0 ?
 	    MS_CANCELLED : MS_SCHEDULED;
-	m->rsvp = store_col_str(st, 9);
+	/* an answer this version does not know reads as none yet */
+	if (store_meeting_rsvp_parse((const char *)sqlite3_column_text(st, 9),
+	    &m->rsvp) < 0)
+		m->rsvp = RSVP_NEEDS_ACTION;
 	m->rsvp_seq = sqlite3_column_int(st, 10);
 	m->rsvp_dtstamp = (time_t)sqlite3_column_int64(st, 11);
 	m->rsvp_comment = store_col_str(st, 12);
@@ -127,7 +155,7 @@ store_meeting_add(struct store *s, const struct meeting *m, int64_t *ret_id)
 	store_bind_str(st, 6, m->tz ? m->tz : "");
 	store_bind_str(st, 7, m->location ? m->location : "");
 	store_bind_str(st, 8, store_meeting_state_name(m->state));
-	store_bind_str(st, 9, m->rsvp ? m->rsvp : "needs-action");
+	store_bind_str(st, 9, store_meeting_rsvp_name(m->rsvp));
 	sqlite3_bind_int(st, 10, m->by_contact);
 	sqlite3_bind_int64(st, 11, util_now());
 	if ((r = store_exec_stmt(s, st)) < 0)
@@ -192,9 +220,9 @@ store_meeting_set_time(struct store *s, int64_t id, time_t start, time_t end,
 {
 	sqlite3_stmt *st = store_prepare(s,
 	    "UPDATE meetings SET start = ?2, end = ?3, tz = ?4, "
-	    "location = IFNULL(?5, location), sequence = ?6, state = 'scheduled', "
+	    "location = IFNULL(?5, location), sequence = ?6, "
 	    "rsvp = 'needs-action', rsvp_comment = '', ended_handled = 0, "
-	    "updated = ?7 WHERE id = ?1");
+	    "updated = ?7 WHERE id = ?1 AND state = 'scheduled'");
 
 	if (st == NULL)
 		return -EIO;
@@ -208,40 +236,61 @@ store_meeting_set_time(struct store *s, int64_t id, time_t start, time_t end,
 	return meeting_update(s, st);
 }
 
-int
-store_meeting_set_state(struct store *s, int64_t id,
-    enum meeting_state state, int sequence)
+/* After a compare-and-set that changed nothing: -ENOENT when there is no
+ * meeting id, else -ESTALE (it moved meanwhile). */
+static int
+meeting_stale(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE meetings SET state = ?2, sequence = ?3, updated = ?4 "
-	    "WHERE id = ?1");
+	struct meeting *m;
 
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, store_meeting_state_name(state));
-	sqlite3_bind_int(st, 3, sequence);
-	sqlite3_bind_int64(st, 4, util_now());
-	return meeting_update(s, st);
+	if (store_meeting_get(s, id, &m) < 0)
+		return -ENOENT;
+	meeting_free(m);
+	return -ESTALE;
 }
 
 int
-store_meeting_set_rsvp(struct store *s, int64_t id, const char *rsvp, int seq,
-    time_t dtstamp, const char *comment)
+store_meeting_move(struct store *s, int64_t id, enum meeting_state from,
+    enum meeting_state to, int sequence)
 {
 	sqlite3_stmt *st = store_prepare(s,
-	    "UPDATE meetings SET rsvp = ?2, rsvp_seq = ?3, rsvp_dtstamp = ?4, "
-	    "rsvp_comment = ?5, updated = ?6 WHERE id = ?1");
+	    "UPDATE meetings SET state = ?3, sequence = ?4, updated = ?5 "
+	    "WHERE id = ?1 AND state = ?2");
+	int r;
 
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_str(st, 2, rsvp);
-	sqlite3_bind_int(st, 3, seq);
-	sqlite3_bind_int64(st, 4, dtstamp);
-	store_bind_str(st, 5, comment ? comment : "");
-	sqlite3_bind_int64(st, 6, util_now());
-	return meeting_update(s, st);
+	store_bind_str(st, 2, store_meeting_state_name(from));
+	store_bind_str(st, 3, store_meeting_state_name(to));
+	sqlite3_bind_int(st, 4, sequence);
+	sqlite3_bind_int64(st, 5, util_now());
+	if ((r = store_exec_changes(s, st)) != 0)
+		return r < 0 ? r : 0;
+	return meeting_stale(s, id);
+}
+
+int
+store_meeting_set_rsvp(struct store *s, int64_t id, enum meeting_rsvp from,
+    enum meeting_rsvp to, int seq, time_t dtstamp, const char *comment)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "UPDATE meetings SET rsvp = ?3, rsvp_seq = ?4, rsvp_dtstamp = ?5, "
+	    "rsvp_comment = ?6, updated = ?7 WHERE id = ?1 AND rsvp = ?2");
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_str(st, 2, store_meeting_rsvp_name(from));
+	store_bind_str(st, 3, store_meeting_rsvp_name(to));
+	sqlite3_bind_int(st, 4, seq);
+	sqlite3_bind_int64(st, 5, dtstamp);
+	store_bind_str(st, 6, comment ? comment : "");
+	sqlite3_bind_int64(st, 7, util_now());
+	if ((r = store_exec_changes(s, st)) != 0)
+		return r < 0 ? r : 0;
+	return meeting_stale(s, id);
 }
 
 int

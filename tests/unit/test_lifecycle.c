@@ -1,6 +1,6 @@
 /*
  * test_lifecycle.c - every (from, to) pair of each lifecycle table (outbox
- * rows, contacts), against a real database file in a temporary directory:
+ * rows, contacts, meetings and the answers to them), against a real database file in a temporary directory:
  * an edge the table has is applied, one it lacks is refused and leaves
  * the row as it was. The expected edges are written out here, as
  * lifecycle.c's diagram draws them.
@@ -320,6 +320,101 @@ test_contact_pairs(void **state)
 		}
 }
 
+/* ---- meetings -------------------------------------------------------- */
+
+/* A meeting of a fresh contact in state `state` with answer `rsvp`. */
+static struct meeting *
+meeting_in(struct store *st, enum meeting_state state, enum meeting_rsvp rsvp)
+{
+	static int k;
+	char email[64], uid[64];
+	struct contact_in in = { .email = email };
+	struct meeting m = { .uid = uid, .sequence = 0, .start = 1000,
+	    .end = 2000, .tz = "UTC", .state = state, .rsvp = rsvp }, *ret;
+	int64_t id;
+	bool created;
+
+	k++;
+	snprintf(email, sizeof(email), "m%d@example.test", k);
+	snprintf(uid, sizeof(uid), "uid-%d@example.test", k);
+	assert_int_equal(store_contact_upsert(st, &in, &m.contact_id,
+	    &created), 0);
+	assert_int_equal(store_meeting_add(st, &m, &id), 0);
+	assert_int_equal(store_meeting_get(st, id, &ret), 0);
+	assert_int_equal(ret->state, state);
+	assert_int_equal(ret->rsvp, rsvp);
+	return ret;
+}
+
+static void
+test_meeting_pairs(void **state)
+{
+	struct fixture *f = *state;
+	struct meeting *m, *now;
+	int from, to;
+
+	for (from = 0; from < MS_COUNT; from++)
+		for (to = 0; to < MS_COUNT; to++) {
+			/* the one edge: scheduled -> cancelled */
+			bool legal = from == MS_SCHEDULED && to == MS_CANCELLED;
+
+			m = meeting_in(f->st, from, RSVP_ACCEPTED);
+			assert_int_equal(lifecycle_meeting_move(f->st, m, to, 7),
+			    legal ? 0 : -EPERM);
+			assert_int_equal(store_meeting_get(f->st, m->id, &now),
+			    0);
+			assert_int_equal(now->state, legal ? to : from);
+			assert_int_equal(now->sequence, legal ? 7 : 0);
+			meeting_free(now);
+			meeting_free(m);
+		}
+	/* Compare-and-set: cancelled meanwhile, not cancelled twice. */
+	m = meeting_in(f->st, MS_SCHEDULED, RSVP_NEEDS_ACTION);
+	assert_int_equal(store_meeting_move(f->st, m->id, MS_SCHEDULED,
+	    MS_CANCELLED, 1), 0);
+	assert_int_equal(lifecycle_meeting_move(f->st, m, MS_CANCELLED, 2),
+	    -ESTALE);
+	/* ... and a cancelled meeting gets no new time. */
+	assert_int_equal(store_meeting_set_time(f->st, m->id, 3000, 4000,
+	    "UTC", NULL, 3), -ENOENT);
+	meeting_free(m);
+}
+
+static void
+test_rsvp_pairs(void **state)
+{
+	struct fixture *f = *state;
+	struct meeting *m, *now;
+	int from, to;
+
+	for (from = 0; from < RSVP_COUNT; from++)
+		for (to = 0; to < RSVP_COUNT; to++) {
+			/* any answer after any; needs-action is no answer */
+			bool legal = to != RSVP_NEEDS_ACTION;
+
+			m = meeting_in(f->st, MS_SCHEDULED, from);
+			assert_int_equal(lifecycle_meeting_answer(f->st, m, to,
+			    1, 5000, "ok"), legal ? 0 : -EPERM);
+			assert_int_equal(store_meeting_get(f->st, m->id, &now),
+			    0);
+			assert_int_equal(now->rsvp, legal ? to : from);
+			assert_int_equal(now->rsvp_seq, legal ? 1 : -1);
+			meeting_free(now);
+			meeting_free(m);
+		}
+	/* A new time asks again. */
+	m = meeting_in(f->st, MS_SCHEDULED, RSVP_DECLINED);
+	assert_int_equal(store_meeting_set_time(f->st, m->id, 3000, 4000,
+	    "UTC", NULL, 1), 0);
+	assert_int_equal(store_meeting_get(f->st, m->id, &now), 0);
+	assert_int_equal(now->rsvp, RSVP_NEEDS_ACTION);
+	meeting_free(now);
+	/* Compare-and-set: an answer recorded meanwhile wins. */
+	assert_int_equal(lifecycle_meeting_answer(f->st, m, RSVP_ACCEPTED, 2,
+	    6000, ""), -ESTALE);
+	meeting_free(m);
+}
+
 int
 main(void)
 {
@@ -333,6 +428,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_cancel_contact,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contact_pairs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_pairs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rsvp_pairs, setup,
 		    teardown),
 	};
 

@@ -178,7 +178,7 @@ test_meeting_lifecycle(void **state)
 	meeting_free(m);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_int_equal(m->sequence, 1);
-	assert_string_equal(m->rsvp, "needs-action");
+	assert_int_equal(m->rsvp, RSVP_NEEDS_ACTION);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_RESCHEDULE), 1);
 	/* The old reminder was replaced by one at the new time. */
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REMINDER), 1);
