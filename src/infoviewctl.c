@@ -99,7 +99,9 @@ main(int argc, char **argv)
 	char *err = NULL;
 	int ch, cmd, rc = EXIT_FAILED;
 
-	log_init("infoviewctl", 0);
+	/* the user is told on stdout; the log's state changes are the
+	 * daemon's (the event log records them for both) */
+	log_init("infoviewctl", -1);
 	/* '+': options after the command belong to the command. */
 	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (ch) {

@@ -79,6 +79,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "lifecycle.h"
@@ -139,6 +140,24 @@ lifecycle_interviewed(enum contact_state state)
 	return state == CS_INTERVIEWED || state == CS_THANKED;
 }
 
+/* "ana@example.com: contacted -> replied (why)", one line at info. */
+static void
+log_transition(struct store *st, int64_t id, enum contact_state from,
+    enum contact_state to, const char *why)
+{
+	char *email = NULL, idtext[32];
+
+	/* the change is made: an address that cannot be read only costs
+	 * the line its name */
+	if (store_contact_email(st, id, &email) < 0)
+		snprintf(idtext, sizeof(idtext), "contact %lld", (long long)id);
+	log_info("%s: %s -> %s%s%s%s", email ? email : idtext,
+	    store_state_name(from), store_state_name(to),
+	    str_empty(why) ? "" : " (", str_empty(why) ? "" : why,
+	    str_empty(why) ? "" : ")");
+	free(email);
+}
+
 int
 lifecycle_enter(struct store *st, int64_t id, enum contact_state to,
     const char *why)
@@ -160,9 +179,7 @@ lifecycle_enter(struct store *st, int64_t id, enum contact_state to,
 	 * store's one statement that decides). */
 	if ((r = store_contact_set_state(st, id, from, to, why)) < 0)
 		return r;
-	log_debug("contact %lld: %s -> %s%s%s", (long long)id,
-	    store_state_name(from), store_state_name(to),
-	    str_empty(why) ? "" : ": ", str_empty(why) ? "" : why);
+	log_transition(st, id, from, to, why);
 	return 0;
 }
 

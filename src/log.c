@@ -70,7 +70,13 @@ log_vline(int pri, int errnum, const char *fmt, va_list ap)
 void log_warn(const char *fmt, ...)  { int e = errno; LOG_BODY(4, e); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(4, 0); }
 void log_error(const char *fmt, ...) { LOG_BODY(3, 0); }
-void log_info(const char *fmt, ...)  { LOG_BODY(6, 0); }
+
+void
+log_info(const char *fmt, ...)
+{
+	if (log_verbose >= 0)
+		LOG_BODY(6, 0);
+}
 
 void
 log_debug(const char *fmt, ...)

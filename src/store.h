@@ -140,6 +140,8 @@ int store_contact_find(struct store *s, const char *id_or_email,
 /* state NULL and field NULL: all. Ordered by id. */
 int store_contact_list(struct store *s, const enum contact_state *state,
     const char *field, struct contact ***ret, size_t *ret_n);
+/* The contact's address (-ENOENT), caller frees. */
+int store_contact_email(struct store *s, int64_t id, char **ret);
 /* The contact's state now (-ENOENT). */
 int store_contact_get_state(struct store *s, int64_t id,
     enum contact_state *ret);

@@ -635,6 +635,26 @@ store_contact_get_state(struct store *s, int64_t id, enum contact_state *ret)
 }
 
 int
+store_contact_email(struct store *s, int64_t id, char **ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT email FROM contacts WHERE id = ?1");
+	int rc, r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = store_col_str(st, 0);
+		r = 0;
+	} else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_release(s, st);
+	return r;
+}
+
+int
 store_contact_state_before(struct store *s, int64_t id,
     enum contact_state state, enum contact_state *ret)
 {

@@ -8,6 +8,7 @@
 import datetime
 import json
 import os
+import re
 import sqlite3
 import time
 import zoneinfo
@@ -35,8 +36,12 @@ def jctl(cfg, *args):
         return None
 
 
+daemon_log = []
+
+
 def once(cfg):
     r = t.infoviewd("--once", config=cfg, timeout=120)
+    daemon_log.append(r.err)
     if r.rc != 0:
         t.diag("infoviewd --once: rc %r\n%s" % (r.rc, r.err[-2000:]))
     return r
@@ -67,7 +72,9 @@ people = {"ann@acme.test": ("Ann Ito", "America/New_York"),
           "dia@acme.test": ("Dia Ruiz", "Europe/Madrid")}
 for addr, (name, tz) in people.items():
     ctl(cfg, "contact", "add", addr, "--name", name, "--tz", tz)
-ctl(cfg, "outreach", "--all-new")
+r = ctl(cfg, "outreach", "--all-new")
+t.ok(r.rc == 0 and " -> " not in r.err, "infoviewctl queues the outreach and "
+     "tells it on stdout, not in log lines", r.err)
 t.is_(once(cfg).rc, 0, "the outreach goes out")
 acct = {a: t.Account(stack, a) for a in people}
 out = {a: acct[a].wait_for("INBOX", timeout=15) for a in people}
@@ -130,6 +137,12 @@ t.is_(invitations(acct["dia@acme.test"]), [],
       "an opt-out gets no invitation")
 states = {c["email"]: c["state"] for c in (jctl(cfg, "contact", "list") or [])}
 t.is_(states.get("dia@acme.test"), "stopped", "the Spanish opt-out stops her")
+log = "".join(daemon_log)
+t.ok(re.search(r"infoviewd: ann@acme\.test: queued -> contacted \(", log),
+     "the daemon logs each contact's change as address: old -> new",
+     log[-2000:])
+t.ok(re.search(r"infoviewd: dia@acme\.test: contacted -> stopped \(", log),
+     "and the opt-out", log[-2000:])
 inbox = jctl(cfg, "inbox") or []
 t.ok(any("ben@acme.test" in json.dumps(i) for i in inbox),
      "Ben's reply waits for the user", json.dumps(inbox))
