@@ -30,46 +30,110 @@ ctext_is_alpha8(unsigned char c)
 	return isalpha(c) || c >= 0x80;
 }
 
-/* Returns the offset of phrase in low[0..len) at word boundaries, or -1. */
+/* True when phrase (pl bytes, pl <= len - i) is at offset i of low, at
+ * word boundaries: a phrase that starts or ends with a letter does not
+ * start or end inside a word. */
+static bool
+phrase_at(const char *low, size_t len, size_t i, const char *phrase,
+    size_t pl)
+{
+	if (ctext_is_wordch((unsigned char)phrase[0]) && i > 0 &&
+	    ctext_is_wordch((unsigned char)low[i - 1]))
+		return false;
+	if (ctext_is_wordch((unsigned char)phrase[pl - 1]) && i + pl < len &&
+	    ctext_is_wordch((unsigned char)low[i + pl]))
+		return false;
+	return memcmp(low + i, phrase, pl) == 0;
+}
+
+/* Returns the offset of phrase in low[from..len) at word boundaries, or
+ * -1. The candidates are found with memchr on the phrase's first byte. */
 long
 ctext_find_phrase(const char *low, size_t len, const char *phrase, size_t from)
 {
 	size_t pl = strlen(phrase), i;
+	const char *p;
 
-	if (pl == 0 || pl > len)
+	if (pl == 0 || pl > len || from > len - pl)
 		return -1;
-	for (i = from; i + pl <= len; i++) {
-		if (low[i] != phrase[0] || memcmp(low + i, phrase, pl) != 0)
-			continue;
-		if (ctext_is_wordch((unsigned char)phrase[0]) && i > 0 &&
-		    ctext_is_wordch((unsigned char)low[i - 1]))
-			continue;
-		if (ctext_is_wordch((unsigned char)phrase[pl - 1]) && i + pl < len &&
-		    ctext_is_wordch((unsigned char)low[i + pl]))
-			continue;
-		return (long)i;
+	for (i = from; i <= len - pl; i = (size_t)(p - low) + 1) {
+		if ((p = memchr(low + i, phrase[0], len - pl + 1 - i)) == NULL)
+			break;
+		if (phrase_at(low, len, (size_t)(p - low), phrase, pl))
+			return (long)(p - low);
 	}
 	return -1;
+}
+
+#define PHRASES_BUCKETED 512    /* longer lists: one search per phrase */
+
+/*
+ * The index of the first of phrases (in list order) that occurs in low at
+ * word boundaries, or -1; with any, the index of whichever is met first.
+ * One pass over the text for the whole list: the phrases are put in
+ * buckets by their first byte, and each offset of the text is compared
+ * only with the phrases that start with its byte (and, for a letter, only
+ * at the start of a word). Reading a reply runs a few hundred phrases
+ * over its text: this is that cost, once instead of once per phrase.
+ */
+static long
+first_phrase(const char *low, size_t len, const char *const *phrases, bool any)
+{
+	short head[256], next[PHRASES_BUCKETED];
+	size_t lens[PHRASES_BUCKETED], n, i;
+	long best = -1;
+	int k;
+
+	for (n = 0; phrases[n] != NULL; n++)
+		;
+	if (n > PHRASES_BUCKETED) {
+		for (i = 0; i < n; i++)
+			if (ctext_find_phrase(low, len, phrases[i], 0) >= 0)
+				return (long)i;
+		return -1;
+	}
+	memset(head, 0xff, sizeof(head));       /* -1: no phrase */
+	for (i = n; i-- > 0;) {                 /* each bucket in list order */
+		unsigned char c = (unsigned char)phrases[i][0];
+
+		lens[i] = strlen(phrases[i]);
+		if (lens[i] == 0 || lens[i] > len)
+			continue;
+		next[i] = head[c];
+		head[c] = (short)i;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)low[i];
+
+		if (head[c] < 0 || (ctext_is_wordch(c) && i > 0 &&
+		    ctext_is_wordch((unsigned char)low[i - 1])))
+			continue;
+		for (k = head[c]; k >= 0 && (best < 0 || k < best); k = next[k])
+			if (lens[k] <= len - i &&
+			    phrase_at(low, len, i, phrases[k], lens[k])) {
+				best = k;
+				break;
+			}
+		if (best >= 0 && (any || best == 0))
+			break;
+	}
+	return best;
 }
 
 /* Returns true when any of the NULL-terminated phrases occurs in low. */
 bool
 ctext_has_any(const char *low, size_t len, const char *const *phrases)
 {
-	for (; *phrases != NULL; phrases++)
-		if (ctext_find_phrase(low, len, *phrases, 0) >= 0)
-			return true;
-	return false;
+	return first_phrase(low, len, phrases, true) >= 0;
 }
 
-/* Same, and returns the first phrase found (or NULL). */
+/* Same, and returns the first phrase (in list order) found, or NULL. */
 const char *
 ctext_which_any(const char *low, size_t len, const char *const *phrases)
 {
-	for (; *phrases != NULL; phrases++)
-		if (ctext_find_phrase(low, len, *phrases, 0) >= 0)
-			return *phrases;
-	return NULL;
+	long k = first_phrase(low, len, phrases, false);
+
+	return k >= 0 ? phrases[k] : NULL;
 }
 
 /* A lower-cased copy (ASCII only; UTF-8 bytes kept). */
@@ -343,13 +407,16 @@ ctext_tokenize(const struct ctext *t, struct ctext_toks *tk)
 	}
 }
 
+/* The first byte decides most comparisons (the month and day names are
+ * tried on every word): strlen only when it matches. */
 bool
 ctext_tok_is(const struct ctext_toks *tk, size_t i, const char *w)
 {
-	size_t n = strlen(w);
+	const struct ctext_tok *t = i < tk->n ? &tk->v[i] : NULL;
 
-	return i < tk->n && tk->v[i].len == n &&
-	    memcmp(tk->low + tk->v[i].off, w, n) == 0;
+	if (t == NULL || (t->len > 0 && tk->low[t->off] != w[0]))
+		return false;
+	return strlen(w) == t->len && memcmp(tk->low + t->off, w, t->len) == 0;
 }
 
 bool

@@ -24,7 +24,7 @@ long ctext_find_phrase(const char *low, size_t len, const char *phrase,
     size_t from);
 /* True when any of the NULL-terminated phrases occurs in low. */
 bool ctext_has_any(const char *low, size_t len, const char *const *phrases);
-/* The first of phrases that occurs in low, or NULL. */
+/* The first of phrases (in list order) that occurs in low, or NULL. */
 const char *ctext_which_any(const char *low, size_t len,
     const char *const *phrases);
 /* A lower-cased copy (ASCII only; UTF-8 bytes kept); NULL gives "". */

@@ -586,6 +586,38 @@ trim_spaces(char *s)
 	return s;
 }
 
+/*
+ * A value of printable ASCII, spaces and tabs, without an encoded word
+ * ("=?"): its words joined by one space, as mailmime_encoded_phrase_parse
+ * would give them (it converts each word from UTF-8 to UTF-8 with iconv,
+ * which is most of the cost of reading a header block). NULL for any
+ * other value: it goes through libetpan.
+ */
+static char *
+plain_words(const char *v, size_t len)
+{
+	struct buf b;
+	size_t i;
+	bool space = false;
+
+	for (i = 0; i < len; i++)
+		if ((((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e) &&
+		    v[i] != '\t') || (v[i] == '=' && i + 1 < len && v[i + 1] == '?'))
+			return NULL;
+	buf_init(&b);
+	for (i = 0; i < len; i++) {
+		if (v[i] == ' ' || v[i] == '\t') {
+			space = b.len > 0;
+			continue;
+		}
+		if (space)
+			buf_addch(&b, ' ');
+		space = false;
+		buf_addch(&b, v[i]);
+	}
+	return buf_steal(&b);
+}
+
 /* Decodes an RFC 2047 header value to clean one-line UTF-8. */
 static char *
 decode_header(const char *v, size_t len)
@@ -593,8 +625,9 @@ decode_header(const char *v, size_t len)
 	size_t idx = 0;
 	char *dec = NULL, *out;
 
-	if (mailmime_encoded_phrase_parse("utf-8", v, len, &idx, "utf-8",
-	    &dec) == MAILIMF_NO_ERROR && dec != NULL) {
+	if ((dec = plain_words(v, len)) != NULL ||
+	    (mailmime_encoded_phrase_parse("utf-8", v, len, &idx, "utf-8",
+	    &dec) == MAILIMF_NO_ERROR && dec != NULL)) {
 		out = utf8_clean(dec, strlen(dec), true, MIME_MAX_LINE);
 		free(dec);
 	} else

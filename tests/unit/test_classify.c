@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "classify.h"
+#include "classify_text.h"
 #include "mime.h"
 #include "util.h"
 
@@ -81,6 +82,116 @@ classify_text(const char *subject, const char *text, struct classification *c)
 	m.content_type = (char *)"text/plain";
 	m.text = (char *)text;
 	assert_int_equal(classify_message(&m, &ctx, c), 0);
+}
+
+/* The phrase search as first written, one phrase at a time over every
+ * offset: what the faster search must agree with. */
+static long
+naive_find(const char *low, size_t len, const char *phrase, size_t from)
+{
+	size_t pl = strlen(phrase), i;
+
+	if (pl == 0 || pl > len)
+		return -1;
+	for (i = from; i + pl <= len; i++) {
+		if (memcmp(low + i, phrase, pl) != 0)
+			continue;
+		if (ctext_is_wordch((unsigned char)phrase[0]) && i > 0 &&
+		    ctext_is_wordch((unsigned char)low[i - 1]))
+			continue;
+		if (ctext_is_wordch((unsigned char)phrase[pl - 1]) &&
+		    i + pl < len && ctext_is_wordch((unsigned char)low[i + pl]))
+			continue;
+		return (long)i;
+	}
+	return -1;
+}
+
+static const char *
+naive_which(const char *low, size_t len, const char *const *phrases)
+{
+	for (; *phrases != NULL; phrases++)
+		if (naive_find(low, len, *phrases, 0) >= 0)
+			return *phrases;
+	return NULL;
+}
+
+static void
+check_phrases(const char *text, const char *const *phrases, const char *want)
+{
+	size_t len = strlen(text), k, from;
+	const char *got = ctext_which_any(text, len, phrases);
+
+	if (want != NULL || got != NULL) {
+		if (want == NULL || got == NULL || strcmp(want, got) != 0)
+			fail_msg("\"%s\": found \"%s\", expected \"%s\"", text,
+			    got ? got : "(none)", want ? want : "(none)");
+	}
+	assert_int_equal(ctext_has_any(text, len, phrases), want != NULL);
+	for (k = 0; phrases[k] != NULL; k++)
+		for (from = 0; from <= len; from++)
+			assert_int_equal(ctext_find_phrase(text, len, phrases[k],
+			    from), naive_find(text, len, phrases[k], from));
+}
+
+static void
+test_phrase_search(void **state)
+{
+	static const char *const list[] = { "works", "work for me", "ok",
+	    "ça marche", "let's", "'s", "no, thanks", "不達", "be", "", NULL };
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "that works", "works" },
+		{ "works", "works" },
+		{ "reworks", NULL },                    /* inside a word */
+		{ "workshop", NULL },
+		{ "tuesday work for me.", "work for me" },
+		{ "ok, works", "works" },               /* list order wins */
+		{ "okay", NULL },
+		{ "oui, ça marche!", "ça marche" },
+		{ "garçon", NULL },
+		{ "let's talk", "let's" },
+		{ "it's fine", "'s" },                  /* no start boundary */
+		{ "no, thanks.", "no, thanks" },
+		{ "メール不達", NULL },                 /* inside a UTF-8 word */
+		{ "不達: x", "不達" },
+		{ "b", NULL },                          /* shorter than most */
+		{ "to be", "be" },
+		{ "", NULL },
+	};
+	static const char alphabet[] = "ab ,'\xc3\xa7ok";
+	const char *rnd[8];
+	char text[64], phrases[7][8];
+	unsigned seed = 20261202;
+	size_t i, k, n, j;
+
+	for (i = 0; i < nitems(cases); i++)
+		check_phrases(cases[i].text, list, cases[i].want);
+	/* Random texts and lists over a small alphabet, against the first
+	 * search: repeated first bytes, phrases at either end, overlaps. */
+	for (i = 0; i < 3000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % 40;
+		for (k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		text[n] = '\0';
+		for (j = 0; j < 7; j++) {
+			seed = seed * 1103515245u + 12345u;
+			n = 1 + (seed >> 16) % 4;
+			for (k = 0; k < n; k++) {
+				seed = seed * 1103515245u + 12345u;
+				phrases[j][k] = alphabet[(seed >> 16) %
+				    (sizeof(alphabet) - 1)];
+			}
+			phrases[j][n] = '\0';
+			rnd[j] = phrases[j];
+		}
+		rnd[7] = NULL;
+		check_phrases(text, rnd, naive_which(text, strlen(text), rnd));
+	}
 }
 
 static void
@@ -746,6 +857,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phrase_search),
 		cmocka_unit_test(test_strip_quotes),
 		cmocka_unit_test(test_intents),
 		cmocka_unit_test(test_referral_names),

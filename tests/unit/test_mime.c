@@ -751,6 +751,48 @@ test_hostile_long_header(void **state)
 	buf_done(&b);
 }
 
+/* Header values read to one line: plain ASCII words are joined by one
+ * space (the fast path), the rest goes through the RFC 2047 decoder; both
+ * give what the decoder gives. */
+static void
+test_header_words(void **state)
+{
+	static const struct {
+		const char *raw, *want;
+	} cases[] = {
+		{ "   a \t b  ", "a b" },
+		{ "\"Kim  Contact\" <kim@people.example>",
+		    "\"Kim Contact\" <kim@people.example>" },
+		{ "a\r\n\tb\r\n  c", "a b c" },             /* folded */
+		{ " \t ", "" },
+		{ "", "" },
+		{ "what?= is =x ? =", "what?= is =x ? =" },
+		{ "=?UTF-8?Q?caf=C3=A9?=  and   more", "caf\xc3\xa9 and more" },
+		{ "Re: =?utf-8?B?w6l0w6k=?= =?utf-8?B?w6l0w6k=?=",
+		    "Re: \xc3\xa9t\xc3\xa9\xc3\xa9t\xc3\xa9" },
+		{ "caf\xc3\xa9   ok", "caf\xc3\xa9 ok" },       /* UTF-8 */
+		{ "ctl\x01here", "ctl here" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		struct buf b;
+		struct inmsg *m;
+
+		buf_init(&b);
+		buf_printf(&b, "From: x@example.com\r\nX-Value:%s\r\n"
+		    "Subject: s\r\n\r\nbody\r\n", cases[i].raw);
+		m = parse_ok(b.data, b.len);
+		if (strcmp(mime_inmsg_header(m, "X-Value"), cases[i].want) != 0)
+			fail_msg("\"%s\" read as \"%s\", expected \"%s\"",
+			    cases[i].raw, mime_inmsg_header(m, "X-Value"),
+			    cases[i].want);
+		mime_inmsg_free(m);
+		buf_done(&b);
+	}
+}
+
 static void
 test_hostile_content(void **state)
 {
@@ -969,6 +1011,7 @@ main(void)
 		cmocka_unit_test(test_real_boundaries),
 		cmocka_unit_test(test_hostile_size),
 		cmocka_unit_test(test_hostile_long_header),
+		cmocka_unit_test(test_header_words),
 		cmocka_unit_test(test_hostile_content),
 		cmocka_unit_test(test_isolated),
 	};
