@@ -88,6 +88,7 @@ sched_free(struct sched *s)
 {
 	if (s == NULL)
 		return;
+	sched_send_forget_kept(s);
 	conn_disconnect(s);
 	free(s);
 }
@@ -240,6 +241,8 @@ sched_pass(struct sched *s, volatile int *stop)
 	bool idle = s->cfg->imap.idle && s->imap != NULL && imap_has_idle(s->imap);
 	long poll = idle ? s->cfg->imap.idle_refresh : s->cfg->imap.poll_interval;
 
+	/* a message's outcome first, before anything reads its contact */
+	(void)sched_send_record_kept(s);
 	mark_ended(s, now);
 	mark_unanswered(s, now);
 	conn_check_alive(s);
@@ -262,6 +265,8 @@ sched_pass(struct sched *s, volatile int *stop)
 		next = earliest(next, conn_check_at(s, now));
 	if (send_next != 0)
 		next = earliest(next, send_next);
+	if (s->unrecorded != NULL)
+		next = earliest(next, now + RECORD_RETRY);
 	if (smtp_rests != 0)
 		next = earliest(next, smtp_rests);
 	if (s->imap == NULL)

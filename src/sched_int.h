@@ -24,6 +24,9 @@
 #define SNIPPET_MAX             400
 #define PAUSE_AUTH_RETRY        (60 * 60)   /* sign-in refused: try hourly */
 #define PAUSE_QUOTA_WINDOW      (24 * 3600) /* quota: the providers' day */
+#define RECORD_RETRY            5           /* an outcome not yet recorded */
+
+struct outcome;
 
 struct sched {
 	struct config *cfg;
@@ -47,6 +50,8 @@ struct sched {
 	char *box_sent, *box_drafts;    /* this connection's Sent and Drafts
 	                                   (wire names), NULL: not found */
 	time_t last_plan;               /* keep-in-touch and digest planned */
+	struct outcome *unrecorded;     /* delivery attempts whose outcome
+	                                   the store could not record yet */
 	char status[256];
 };
 
@@ -77,6 +82,13 @@ void sched_save_sent(struct sched *s, const char *message_id,
 
 /* send.c: sends everything due now; stops early when asked. */
 void sched_send_due(struct sched *s, volatile int *stop);
+/* send.c: records the outcomes of delivery attempts the store could not
+ * record when they ended (a full disk), oldest first; nothing is sent
+ * while one is left. Returns how many are still unrecorded. */
+int sched_send_record_kept(struct sched *s);
+/* send.c: at the end, a last try; what is still unrecorded is logged
+ * (the next start sends it again with the same Message-ID) and freed. */
+void sched_send_forget_kept(struct sched *s);
 /* send.c: mail from the user to c after t in the Sent folder?
  * 1 yes (*ret_when: its Date, when not NULL), 0 no, <0 cannot tell. */
 int sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,

@@ -437,6 +437,22 @@ sched_send_paused_until(struct sched *s)
 	return until;
 }
 
+/* What the server refused of the account (deliver_row's result). */
+static const char *
+pause_cause(int result)
+{
+	return result == -EACCES ? "authentication refused" :
+	    result == -EDQUOT ? "sending quota reached" : "account blocked";
+}
+
+/* How long sending pauses: sign-in or blocked, an hour; quota, the
+ * provider's day. */
+static long
+pause_wait(int result)
+{
+	return result == -EDQUOT ? PAUSE_QUOTA_WINDOW : PAUSE_AUTH_RETRY;
+}
+
 /* Tells the user once: an inbox item and a notice, which goes into their
  * inbox by IMAP APPEND while sending is paused (deliver_notices). */
 static int
@@ -453,59 +469,52 @@ pause_notice(struct sched *s, const char *reason, time_t now)
 	    param);
 }
 
-/* Records a pause: the row back in the queue, the pause, and (when it
- * begins) the inbox item that tells the user. */
+/* Records a pause (inside the caller's transaction): the row back in the
+ * queue with its attempt not counted (the account was refused, not this
+ * message), the pause, and (when it begins) the inbox item that tells the
+ * user. */
 static int
-record_pause(struct sched *s, struct outbox_row *row, const char *cause,
-    const char *why, time_t since, time_t until, const char *tell)
+record_pause(struct sched *s, struct outbox_row *row, int result,
+    const char *why, time_t now)
 {
 	struct outbox_change ch = { .error = why, .attempts = -1 };
+	struct outbox_pause old = { 0 };
+	bool again = store_outbox_pause_get(s->st, &old) == 0;
+	char *reason;
 	int r;
 
-	/* the attempt is not counted: the account was refused, not this
-	 * message */
 	if ((r = lifecycle_outbox_move(s->st, row, OB_QUEUED, &ch)) < 0 ||
-	    (r = store_outbox_pause_set(s->st, cause, why, since, until)) < 0)
-		return r;
-	if (tell != NULL)
-		r = pause_notice(s, tell, since);
+	    (r = store_outbox_pause_set(s->st, pause_cause(result), why,
+	    again ? old.since : now, now + pause_wait(result))) < 0 || again)
+		goto out;
+	reason = xasprintf("Sending is paused: the mail server refused the "
+	    "account (%s: %s). Every message stays queued; infoviewd tries "
+	    "again in %s, or at once after SIGHUP or `infoviewctl queue "
+	    "retry`.", pause_cause(result), why,
+	    util_format_duration(pause_wait(result)));
+	r = pause_notice(s, reason, now);
+	free(reason);
+out:
+	outbox_pause_done(&old);
 	return r;
 }
 
-/* The server refused the account, not the message: this row goes back to
- * the queue with its attempt not counted, and all sending pauses until a
- * try that fits the cause (sign-in or blocked: hourly; quota: the
- * provider's day) or until the user asks (SIGHUP, `queue retry`). Told
- * once: one log line per try, health and the server's words for status
- * and queue, and an inbox item when the pause begins. */
-static int
-pause_sending(struct sched *s, struct outbox_row *row, int r, const char *why,
-    time_t now)
+/* The server refused the account, not the message (record_pause keeps
+ * the row queued): all sending pauses until a try that fits the cause or
+ * until the user asks (SIGHUP, `queue retry`). Told once: one log line
+ * per try, health and the server's words for status and queue, and an
+ * inbox item when the pause begins. */
+static void
+pause_sending(struct sched *s, int result, const char *why)
 {
-	struct outbox_pause old = { 0 };
-	const char *cause = r == -EACCES ? "authentication refused" :
-	    r == -EDQUOT ? "sending quota reached" : "account blocked";
-	long wait = r == -EDQUOT ? PAUSE_QUOTA_WINDOW : PAUSE_AUTH_RETRY;
-	bool again = store_outbox_pause_get(s->st, &old) == 0;
-	char *reason = xasprintf("Sending is paused: the mail server refused "
-	    "the account (%s: %s). Every message stays queued; infoviewd tries "
-	    "again in %s, or at once after SIGHUP or `infoviewctl queue "
-	    "retry`.", cause, why, util_format_duration(wait));
-
-	int tr;
-
-	tr = STORE_TX(s->st, record_pause(s, row, cause, why,
-	    again ? old.since : now, now + wait, again ? NULL : reason));
 	conn_set_health(s, "smtp", "paused", why);
 	log_warnx("sending paused, %s by %s: %s; every message stays queued, "
 	    "next try in %s (SIGHUP or `infoviewctl queue retry`: at once)",
-	    cause, s->cfg->smtp.url, why, util_format_duration(wait));
+	    pause_cause(result), s->cfg->smtp.url, why,
+	    util_format_duration(pause_wait(result)));
 	s->send_paused = true;
 	if (s->smtp != NULL)
 		smtp_disconnect(s->smtp);
-	outbox_pause_done(&old);
-	free(reason);
-	return tr;
 }
 
 /* A message went out: a pause, if there was one, is over. */
@@ -583,72 +592,261 @@ mark_failed(struct sched *s, struct outbox_row *row, const char *why)
 	return r;
 }
 
-/* Commits the outcome of one delivery attempt. Returns 0, or the store's
- * error when the outcome could not be recorded. */
-static int
-finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
-    const char *err, const char *assigned)
+/* ---- the outcome of a delivery attempt ----------------------------------- */
+
+/* How one delivery attempt ended. When the store cannot record it (a full
+ * disk), it is kept in memory (sched's unrecorded list) and recorded on a
+ * later pass, before anything else is sent; its row stays in sending
+ * meanwhile, so this process never sends it again. After a restart the
+ * crash rule applies: sent again with the same Message-ID. */
+struct outcome {
+	int64_t row_id;
+	int result;             /* deliver_row's: 0 the server accepted it */
+	char *why;              /* the error when it did not, else NULL */
+	char *assigned;         /* the server's Message-ID, NULL: ours */
+	time_t when;            /* when the attempt ended */
+	int attempt;            /* its number */
+	struct outcome *next;
+};
+
+enum outcome_kind {
+	OUT_SENT,               /* accepted (or the draft saved) */
+	OUT_NO_DRAFTS,          /* no Drafts folder: not saved, not retried */
+	OUT_PAUSE,              /* the account refused: sending pauses */
+	OUT_FAILED,             /* refused for good */
+	OUT_RETRY,              /* transient: tried again later */
+};
+
+static enum outcome_kind
+outcome_kind(const struct outbox_row *row, int result)
 {
-	time_t now = util_now();
-	const char *why = err ? err : strerror(-r);
-	int tr;
+	if (result == 0)
+		return OUT_SENT;
+	if (result == -ENOENT && is_draft(row->kind))
+		return OUT_NO_DRAFTS;
+	if (result == -EACCES || result == -EDQUOT || result == -EKEYREVOKED)
+		return OUT_PAUSE;
+	if (result == -EPERM || result == -EINVAL)
+		return OUT_FAILED;
+	return OUT_RETRY;       /* 4xx, timeouts, connection loss, TLS */
+}
 
-	if (r == 0) {
-		if (assigned != NULL && strcmp(assigned, row->message_id) == 0)
-			assigned = NULL;
-		tr = STORE_TX(s->st, record_sent(s, row, c, now, assigned));
-		if (assigned != NULL)
-			log_info("the server gave queue %lld the Message-ID %s "
-			    "(ours: %s); replies may name either",
-			    (long long)row->id, assigned, row->message_id);
-		if (!row->to_user && !is_draft(row->kind))
-			gap_after_send(s, now);
-		if (!is_draft(row->kind) && !s->notices_by_imap) {
-			resume_sending(s);
-			conn_set_health(s, "smtp", "ok", NULL);
-		}
-		log_info("sent queue %lld (%s) to %s", (long long)row->id,
-		    store_outbox_kind_name(row->kind), row->rcpt);
-		save_sent_copy(s, row);
-		if (assigned == NULL && !row->to_user &&
-		    !is_draft(row->kind))
-			learn_assigned_id(s, row);
-		return tr;
-	}
-	if (r == -ENOENT && is_draft(row->kind)) {
-		/* no Drafts folder: told once already; not retried */
-		log_info("queue %lld (%s): %s", (long long)row->id,
-		    store_outbox_kind_name(row->kind), why);
-		struct outbox_change ch = { .error = why };
+static struct outcome *
+outcome_new(const struct outbox_row *row, int result, const char *err,
+    const char *assigned)
+{
+	struct outcome *o = xcalloc(1, sizeof(*o));
 
-		return STORE_TX(s->st, lifecycle_outbox_move(s->st, row,
-		    OB_FAILED, &ch));
+	o->row_id = row->id;
+	o->result = result;
+	if (result < 0)
+		o->why = xstrdup(err ? err : strerror(-result));
+	if (result == 0 && assigned != NULL &&
+	    strcmp(assigned, row->message_id) != 0)
+		o->assigned = xstrdup(assigned);
+	o->when = util_now();
+	o->attempt = row->attempts + 1;
+	return o;
+}
+
+static void
+outcome_free(struct outcome *o)
+{
+	if (o == NULL)
+		return;
+	free(o->why);
+	free(o->assigned);
+	free(o);
+}
+
+/* Records what an attempt ended with (inside the caller's transaction). */
+static int
+record_outcome(struct sched *s, struct outbox_row *row, struct contact *c,
+    const struct outcome *o)
+{
+	struct outbox_change ch = { .error = o->why };
+
+	switch (outcome_kind(row, o->result)) {
+	case OUT_SENT:
+		return record_sent(s, row, c, o->when, o->assigned);
+	case OUT_NO_DRAFTS:
+		return lifecycle_outbox_move(s->st, row, OB_FAILED, &ch);
+	case OUT_PAUSE:
+		return record_pause(s, row, o->result, o->why, o->when);
+	case OUT_FAILED:
+		return mark_failed(s, row, o->why);
+	case OUT_RETRY:
+		ch.due = o->when + sched_backoff(o->attempt);
+		return lifecycle_outbox_move(s->st, row, OB_QUEUED, &ch);
 	}
-	if (r == -EACCES || r == -EDQUOT || r == -EKEYREVOKED)
-		return pause_sending(s, row, r, why, now);
-	if (r == -EPERM || r == -EINVAL) {
-		log_warnx("queue %lld (%s) to %s failed permanently: %s",
-		    (long long)row->id, store_outbox_kind_name(row->kind),
-		    row->rcpt, why);
-		return STORE_TX(s->st, mark_failed(s, row, why));
+	return -EINVAL;
+}
+
+/* After a message went out: the gap before the next, the end of a
+ * pause, the copy in Sent, the server's Message-ID. */
+static void
+went_out(struct sched *s, const struct outbox_row *row,
+    const struct outcome *o)
+{
+	if (o->assigned != NULL)
+		log_info("the server gave queue %lld the Message-ID %s (ours: "
+		    "%s); replies may name either", (long long)row->id,
+		    o->assigned, row->message_id);
+	if (!row->to_user && !is_draft(row->kind))
+		gap_after_send(s, o->when);
+	if (!is_draft(row->kind) && !s->notices_by_imap) {
+		resume_sending(s);
+		conn_set_health(s, "smtp", "ok", NULL);
 	}
-	/* Transient: 4xx, timeouts, connection loss, TLS trouble. */
+	log_info("sent queue %lld (%s) to %s", (long long)row->id,
+	    store_outbox_kind_name(row->kind), row->rcpt);
+	save_sent_copy(s, row);
+	if (o->assigned == NULL && !row->to_user && !is_draft(row->kind))
+		learn_assigned_id(s, row);
+}
+
+/* After a transient failure: logged, health, a fresh connection next. */
+static void
+deferred(struct sched *s, const struct outbox_row *row,
+    const struct outcome *o)
+{
 	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
 	    (long long)row->id, store_outbox_kind_name(row->kind), row->rcpt,
-	    why, row->attempts + 1,
-	    util_format_duration(sched_backoff(row->attempts + 1)));
-	tr = STORE_TX(s->st, lifecycle_outbox_move(s->st, row, OB_QUEUED,
-	    &(struct outbox_change){ .error = why,
-	    .due = now + sched_backoff(row->attempts + 1) }));
+	    o->why, o->attempt,
+	    util_format_duration(sched_backoff(o->attempt)));
 	conn_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
-	    "smtp", "error", why);
+	    "smtp", "error", o->why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
 		/* a new connection gets a freshly fetched token */
 		smtp_free(s->smtp);
 		s->smtp = NULL;
 	} else if (s->smtp != NULL)
 		smtp_disconnect(s->smtp);
+}
+
+/* Keeps an outcome the store could not record, to record it later. */
+static void
+keep_unrecorded(struct sched *s, const struct outbox_row *row,
+    struct outcome *o)
+{
+	struct outcome **tail = &s->unrecorded;
+
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = o;
+	log_warnx("queue %lld (%s): %s; kept in memory until the database "
+	    "can record it (tried again every %d s, nothing else is sent "
+	    "before)", (long long)row->id, store_outbox_kind_name(row->kind),
+	    o->result == 0 ? "the server accepted it, it is not sent again" :
+	    "the outcome of this attempt is not recorded yet", RECORD_RETRY);
+}
+
+/* Commits the outcome of one delivery attempt and does what follows from
+ * it. Returns 0, or the store's error when the outcome could not be
+ * recorded (it is then kept to be recorded later). */
+static int
+finish_row(struct sched *s, struct outbox_row *row, struct contact *c, int r,
+    const char *err, const char *assigned)
+{
+	struct outcome *o = outcome_new(row, r, err, assigned);
+	int tr;
+
+	tr = STORE_TX(s->st, record_outcome(s, row, c, o));
+	switch (outcome_kind(row, r)) {
+	case OUT_SENT:
+		went_out(s, row, o);
+		break;
+	case OUT_NO_DRAFTS:
+		/* told once already */
+		log_info("queue %lld (%s): %s", (long long)row->id,
+		    store_outbox_kind_name(row->kind), o->why);
+		break;
+	case OUT_PAUSE:
+		pause_sending(s, r, o->why);
+		break;
+	case OUT_FAILED:
+		log_warnx("queue %lld (%s) to %s failed permanently: %s",
+		    (long long)row->id, store_outbox_kind_name(row->kind),
+		    row->rcpt, o->why);
+		break;
+	case OUT_RETRY:
+		deferred(s, row, o);
+		break;
+	}
+	if (store_unwritable(tr))
+		keep_unrecorded(s, row, o);
+	else
+		outcome_free(o);
 	return tr;
+}
+
+/* Records one kept outcome now. 0 when it is done with (recorded, or its
+ * row no longer waits for it), else the store's error. */
+static int
+record_kept(struct sched *s, const struct outcome *o)
+{
+	struct outbox_row *row = NULL;
+	struct contact *c = NULL;
+	int r;
+
+	if ((r = store_outbox_get(s->st, o->row_id, &row)) < 0)
+		return r == -ENOENT ? 0 : r;    /* forgotten with its contact */
+	if (row->state != OB_SENDING) {
+		log_warnx("queue %lld is %s now: the outcome of its last "
+		    "delivery attempt is not recorded", (long long)row->id,
+		    store_outbox_state_name(row->state));
+		goto out;
+	}
+	if (row->contact_id != 0 &&
+	    (r = store_contact_get(s->st, row->contact_id, &c)) < 0 &&
+	    r != -ENOENT)
+		goto out;
+	if ((r = STORE_TX(s->st, record_outcome(s, row, c, o))) == 0)
+		log_info("queue %lld (%s): the outcome of its delivery attempt "
+		    "is recorded now (%s)", (long long)row->id,
+		    store_outbox_kind_name(row->kind),
+		    o->result == 0 ? "sent" : o->why);
+	else if (!store_unwritable(r))
+		log_warnx("queue %lld: cannot record the outcome of its delivery "
+		    "attempt: %s; the next start sends it again",
+		    (long long)row->id, store_errmsg(s->st));
+out:
+	contact_free(c);
+	outbox_row_free(row);
+	return store_unwritable(r) ? r : 0;
+}
+
+int
+sched_send_record_kept(struct sched *s)
+{
+	struct outcome *o;
+	int left = 0;
+
+	while ((o = s->unrecorded) != NULL && record_kept(s, o) == 0) {
+		s->unrecorded = o->next;
+		outcome_free(o);
+	}
+	for (o = s->unrecorded; o != NULL; o = o->next)
+		left++;
+	return left;
+}
+
+void
+sched_send_forget_kept(struct sched *s)
+{
+	struct outcome *o;
+
+	if (s->unrecorded == NULL || sched_send_record_kept(s) == 0)
+		return;
+	while ((o = s->unrecorded) != NULL) {
+		log_warnx("queue %lld: the outcome of its delivery attempt "
+		    "(%s) could not be recorded: %s; the next start sends it "
+		    "again with the same Message-ID", (long long)o->row_id,
+		    o->result == 0 ? "accepted by the server" : o->why,
+		    store_errmsg(s->st));
+		s->unrecorded = o->next;
+		outcome_free(o);
+	}
 }
 
 /* True when addr is one of the addresses in header value list
@@ -846,6 +1044,8 @@ sched_send_due(struct sched *s, volatile int *stop)
 	size_t n, i;
 	int rounds, r = 0;
 
+	if (sched_send_record_kept(s) > 0)
+		return;         /* nothing goes out before those are recorded */
 	s->send_paused = sched_send_paused_until(s) > util_now();
 	for (rounds = 0; rounds < 10000 && !*stop && r == 0 && !s->send_paused;
 	    rounds++) {

@@ -297,6 +297,10 @@ store_errmsg(struct store *s)
 {
 	int sys = sqlite3_system_errno(s->db);
 
+	/* The rollback after a failed transaction succeeds and so clears
+	 * SQLite's error: the failure's text was kept before it. */
+	if (sqlite3_errcode(s->db) == SQLITE_OK && s->tx_failure[0] != '\0')
+		return s->tx_failure;
 	if (sys == 0)
 		return sqlite3_errmsg(s->db);
 	snprintf(s->errbuf, sizeof(s->errbuf), "%s (%s)", sqlite3_errmsg(s->db),
@@ -433,6 +437,19 @@ store_close(struct store *s)
 	free(s);
 }
 
+/* Keeps why a transaction failed, before its rollback clears SQLite's
+ * error: its message (and the system's reason) or, when the failure was
+ * not the database's, the errno's text. */
+static void
+keep_tx_failure(struct store *s, int r)
+{
+	const char *why = sqlite3_errcode(s->db) != SQLITE_OK ?
+	    store_errmsg(s) : strerror(-r);
+
+	if (s->tx_failure[0] == '\0' || sqlite3_errcode(s->db) != SQLITE_OK)
+		snprintf(s->tx_failure, sizeof(s->tx_failure), "%s", why);
+}
+
 int
 store_tx_begin(struct store *s)
 {
@@ -440,6 +457,8 @@ store_tx_begin(struct store *s)
 
 	if (s->tx_depth == 0 && !sqlite3_get_autocommit(s->db))
 		return -EINVAL;         /* a transaction not ours: a bug */
+	if (s->tx_depth == 0)
+		s->tx_failure[0] = '\0';
 	r = store_exec(s, s->tx_depth == 0 ? "BEGIN IMMEDIATE" :
 	    "SAVEPOINT store_tx", NULL);
 	if (r == 0)
@@ -455,6 +474,8 @@ store_tx_end(struct store *s, int r)
 	if (s->tx_depth <= 0)
 		return r < 0 ? r : -EINVAL;
 	s->tx_depth--;
+	if (r < 0)
+		keep_tx_failure(s, r);
 	if (s->tx_depth > 0) {
 		/* A savepoint: undo its work on failure, then forget it. */
 		if (r < 0)
@@ -465,6 +486,7 @@ store_tx_end(struct store *s, int r)
 	if (r >= 0 && (cr = store_exec(s, "COMMIT", NULL)) < 0) {
 		log_debug("store: %s: commit failed: %s", s->path,
 		    store_errmsg(s));
+		keep_tx_failure(s, cr);
 		r = cr;
 	}
 	if (r < 0 && !sqlite3_get_autocommit(s->db))

@@ -24,6 +24,8 @@ struct store {
 	sqlite3 *db;
 	char path[1024];
 	char errbuf[512];
+	char tx_failure[512];   /* why the last transaction was rolled back
+	                           ("" none since the last commit) */
 	struct store_cached cache[STORE_STMT_CACHE];
 	int tx_depth;           /* open store_tx_begin()s: 1 = the transaction */
 };

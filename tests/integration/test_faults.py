@@ -544,7 +544,8 @@ def fill(path, leave):
         os.truncate(path, max(0, os.path.getsize(path) - leave))
 
 
-def disk_full(label, leave):
+def tmpfs_dir(label):
+    """A tempdir with a 2 MB tmpfs mounted at its "db"; (d, mnt) or None."""
     d = t.tempdir()
     mnt = os.path.join(d, "db")
     os.makedirs(mnt)
@@ -553,9 +554,17 @@ def disk_full(label, leave):
                         stderr=subprocess.STDOUT)
     if not t.ok(mp.returncode == 0, "%s: a 2 MB tmpfs for the database" % label,
                 mp.stdout.decode("utf-8", "replace")):
-        return
+        return None
     t.at_cleanup(lambda: subprocess.run(["umount", "-l", mnt],
                                         stderr=subprocess.DEVNULL))
+    return d, mnt
+
+
+def disk_full(label, leave):
+    where = tmpfs_dir(label)
+    if where is None:
+        return
+    d, mnt = where
     db = os.path.join(mnt, "infoviewd.db")
     srv = FakeSMTP()
     t.at_cleanup(srv.stop)
@@ -624,6 +633,96 @@ def disk_full(label, leave):
 
 disk_full("disk full", 0)
 disk_full("disk all but full", 48 * 1024)
+
+
+# --- 3b. the server accepted it, the full disk cannot record that -----------
+# The disk fills while the server holds the message's data and has not
+# answered yet (the relay below delivers it to the contact's real mailbox,
+# then fills the disk, then answers 250). The running daemon cannot commit
+# "sent": it keeps the outcome in memory, sends nothing before it is
+# recorded, never sends that message again, and records it once the disk
+# has room, without a restart. Its log names the real cause.
+def db_rows(db, sql, *args):
+    c = sqlite3.connect(db, timeout=10)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def unrecorded_outcome():
+    label = "unrecorded outcome"
+    where = tmpfs_dir(label)
+    if where is None:
+        return
+    d, mnt = where
+    db = os.path.join(mnt, "infoviewd.db")
+    filler = os.path.join(mnt, "filler")
+    addr = "kept@diskfull.test"
+    relayed = []
+
+    def relay(m):
+        t.send_mail(stack, USER, m.data, to=m.rcpts, password=stack.password)
+        relayed.append(m.message_id)
+        if len(relayed) == 1:
+            fill(filler, 0)
+        return None                     # 250: accepted
+
+    srv = FakeSMTP(on_data=relay)
+    t.at_cleanup(srv.stop)
+    cfg = fake_config(d, stack, srv, **{"storage.database": db})
+    add_outreach(cfg, addr, "Kim Kept")
+    dmn = t.start_daemon(cfg, "-v")
+    kept = dmn.wait_log(r"queue (\d+) \(outreach\): the server accepted it, "
+                        r"it is not sent again; kept in memory", timeout=60)
+    t.ok(kept, "%s: the daemon keeps the accepted message's outcome in "
+         "memory when the disk is full" % label,
+         lambda: daemon_diag(dmn))
+    rows = db_rows(db, "SELECT id, state, message_id FROM outbox "
+                   "WHERE kind = 'outreach'")
+    t.ok(len(rows) == 1 and rows[0][1] == "sending",
+         "%s: while the disk is full the row stays in sending" % label,
+         repr(rows))
+    log = dmn.log()
+    t.like(log, r"cannot record a change: database or disk is full",
+           "%s: the log names the real cause of the failed record" % label)
+    t.unlike(log, r"cannot record[^\n]*: not an error",
+             "%s: never \"not an error\" for a failed record" % label)
+    time.sleep(3)
+    t.is_(len(srv.messages), 1, "%s: nothing is sent while the outcome is "
+          "unrecorded" % label)
+    os.unlink(filler)
+    sent = t.wait_until(lambda: db_rows(
+        db, "SELECT state, sent_at FROM outbox WHERE kind = 'outreach' AND "
+        "state = 'sent'"), timeout=30)
+    t.ok(sent, "%s: after the disk frees up the row is sent in the "
+         "database" % label, lambda: daemon_diag(dmn))
+    t.like(dmn.log(), r"the outcome of its delivery attempt is recorded now "
+           r"\(sent\)", "%s: the log says it was recorded late" % label)
+    t.ok(dmn.alive() and "recovered" not in dmn.log(),
+         "%s: recorded by the running daemon, without a restart" % label)
+    msgid = rows[0][2] if rows else None
+    box = t.Account(stack, addr)
+    t.ok(box.wait_for("INBOX", lambda m: m.message_id == msgid, timeout=20),
+         "%s: the contact received the outreach" % label)
+    time.sleep(RECORD_RETRY + 2)
+    got = [m for m in box.messages("INBOX") if m.message_id == msgid]
+    t.is_(len(got), 1, "%s: exactly one copy in the contact's mailbox" % label)
+    t.is_(len(srv.messages), 1, "%s: the server was given it once" % label)
+    t.is_(contact_state(cfg, addr), "contacted",
+          "%s: the contact was contacted (what follows from sent is "
+          "recorded too)" % label)
+    ev = db_rows(db, "SELECT COUNT(*) FROM events WHERE kind = 'sent'")
+    t.is_(ev[0][0] if ev else None, 1, "%s: one \"sent\" event" % label)
+    t.is_(dmn.stop(), 0, "%s: SIGTERM: exit 0" % label)
+    srv.stop()
+    um = subprocess.run(["umount", mnt], stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT)
+    t.is_(um.returncode, 0, "%s: tmpfs unmounted" % label)
+
+
+RECORD_RETRY = 5    # src/sched_int.h: seconds between tries to record
+unrecorded_outcome()
 
 # =============================================================================
 # 4. secrets: never in what the daemon writes at -v, nor in the database

@@ -405,6 +405,31 @@ test_nested_tx(void **state)
 	assert_int_equal(store_tx_end(s, 0), -EINVAL);
 }
 
+/* After a failed transaction is rolled back, the error text is still the
+ * failure's, never SQLite's "not an error" for the successful rollback. */
+static void
+test_errmsg_after_rollback(void **state)
+{
+	struct store *s = *state;
+	int64_t id = add(s, "ro@example.org", "Ro", NULL, NULL);
+
+	/* the database refuses: an event for a contact that does not exist */
+	assert_true(STORE_TX(s, store_event_add(s, id + 1000, "note", "x")) < 0);
+	assert_non_null(strstr(store_errmsg(s), "FOREIGN KEY constraint failed"));
+	assert_null(strstr(store_errmsg(s), "not an error"));
+	/* nested: the inner failure's text survives both rollbacks */
+	assert_int_equal(store_tx_begin(s), 0);
+	assert_true(STORE_TX(s, store_event_add(s, id + 1000, "note", "y")) < 0);
+	assert_true(store_tx_end(s, -EIO) < 0);
+	assert_non_null(strstr(store_errmsg(s), "FOREIGN KEY constraint failed"));
+	/* a failure that is not the database's: its errno */
+	assert_int_equal(STORE_TX(s, -EPERM), -EPERM);
+	assert_string_equal(store_errmsg(s), strerror(EPERM));
+	/* a new transaction starts without the old failure */
+	assert_int_equal(STORE_TX(s, store_event_add(s, id, "note", "ok")), 0);
+	assert_null(strstr(store_errmsg(s), "Operation not permitted"));
+}
+
 static void
 test_two_connections(void **state)
 {
@@ -554,6 +579,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_tx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errmsg_after_rollback, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_provider_msgid_and_pause,
 		    setup, teardown),
 		cmocka_unit_test(test_two_connections),
