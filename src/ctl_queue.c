@@ -592,6 +592,23 @@ referral_print(struct ctl *c, struct referral_row *v, size_t n)
 		    v[i].name, v[i].from_email);
 }
 
+/* The contact added for an accepted referral, the referral marked
+ * accepted and the referrer's history noted (from NULL: the referrer is
+ * gone): 0 or -errno, all or nothing in the caller's transaction. */
+static int
+referral_record(struct ctl *c, struct referral_row *rf,
+    const struct contact_in *in, const struct contact *from, int64_t *ret_id,
+    bool *ret_created)
+{
+	int r;
+
+	if ((r = store_contact_upsert(c->st, in, ret_id, ret_created)) < 0 ||
+	    (r = store_referral_set(c->st, rf->id, REF_ACCEPTED, *ret_id)) < 0)
+		return r;
+	return from == NULL ? 0 : store_event_add(c->st, from->id, "referral",
+	    rf->email);
+}
+
 /* referral accept: the suggested person becomes a contact, referred by
  * the one who suggested them, in the referrer's field. */
 static int
@@ -610,25 +627,27 @@ referral_accept(struct ctl *c, struct referral_row *rf)
 		    rf->from_email);
 		return EXIT_FAILED;
 	}
-	if (rf->from_contact_id != 0)
-		store_contact_get(c->st, rf->from_contact_id, &from);
+	/* a referrer forgotten since (-ENOENT) leaves no field to inherit */
+	if (rf->from_contact_id != 0 &&
+	    (r = store_contact_get(c->st, rf->from_contact_id, &from)) < 0 &&
+	    r != -ENOENT) {
+		fprintf(stderr, "infoviewctl: referral %lld: cannot read contact "
+		    "%lld, who suggested %s: %s\n", (long long)rf->id,
+		    (long long)rf->from_contact_id, rf->email,
+		    store_errmsg(c->st));
+		return EXIT_FAILED;
+	}
 	in.email = rf->email;
 	in.name = rf->name[0] ? rf->name : NULL;
 	in.referred_by = rf->from_email[0] ? rf->from_email : NULL;
 	in.field = from != NULL && from->field[0] ? from->field : NULL;
-	if ((r = store_tx_begin(c->st)) == 0) {
-		if ((r = store_contact_upsert(c->st, &in, &id, &created)) == 0)
-			r = store_referral_set(c->st, rf->id, REF_ACCEPTED, id);
-		r = store_tx_end(c->st, r);
-	}
+	r = STORE_TX(c->st, referral_record(c, rf, &in, from, &id, &created));
 	if (r < 0) {
-		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
+		fprintf(stderr, "infoviewctl: referral %lld: cannot add %s: %s\n",
+		    (long long)rf->id, rf->email, store_errmsg(c->st));
 		contact_free(from);
 		return EXIT_FAILED;
 	}
-	if (from != NULL)
-		store_event_add(c->st, from->id, "referral",
-		    rf->email);
 	printf("%s contact %lld %s (referred by %s); send the outreach with "
 	    "`infoviewctl outreach %s`\n", created ? "added" : "updated",
 	    (long long)id, rf->email, rf->from_email, rf->email);

@@ -64,7 +64,8 @@ bool lifecycle_outbox_allowed(enum outbox_state from, enum outbox_state to);
  * no such edge (nothing changes; logged, naming the row); -ESTALE when
  * the row left row->state meanwhile; -ENOENT when it is gone; -ENODATA
  * for sending without bytes; another negative errno when the store
- * failed. */
+ * failed. row->state is what was written: when the caller's transaction
+ * then rolls back, read the row again before moving it further. */
 int lifecycle_outbox_move(struct store *st, struct outbox_row *row,
     enum outbox_state to, const struct outbox_change *ch);
 

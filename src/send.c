@@ -534,6 +534,23 @@ resume_sending(struct sched *s)
 	outbox_pause_done(&p);
 }
 
+/* Records the Message-ID the server gave a row and notes it in the
+ * contact's history: 0 or -errno. */
+static int
+record_assigned(struct sched *s, const struct outbox_row *row, const char *id)
+{
+	char *detail;
+	int r;
+
+	if ((r = store_outbox_set_provider_msgid(s->st, row->id, id)) < 0 ||
+	    row->contact_id == 0)
+		return r;
+	detail = xasprintf("the server's id for %s: %s", row->message_id, id);
+	r = store_event_add(s->st, row->contact_id, "sent", detail);
+	free(detail);
+	return r;
+}
+
 /* The server's reply named no new Message-ID: where it is known to
  * rewrite them, the one on its copy in Sent. */
 static void
@@ -541,21 +558,20 @@ learn_assigned_id(struct sched *s, const struct outbox_row *row)
 {
 	char *id = sched_sent_assigned_id(s, row->message_id, row->raw,
 	    row->raw_len);
+	int r;
 
-	if (id != NULL && strcmp(id, row->message_id) != 0 &&
-	    STORE_TX(s->st, store_outbox_set_provider_msgid(s->st, row->id,
-	    id)) == 0) {
+	if (id == NULL || strcmp(id, row->message_id) == 0) {
+		free(id);
+		return;
+	}
+	if ((r = STORE_TX(s->st, record_assigned(s, row, id))) == 0)
 		log_info("the server gave queue %lld the Message-ID %s (ours: "
 		    "%s, found on its copy in Sent); replies may name either",
 		    (long long)row->id, id, row->message_id);
-		if (row->contact_id != 0) {
-			char *detail = xasprintf("the server's id for %s: %s",
-			    row->message_id, id);
-
-			store_event_add(s->st, row->contact_id, "sent", detail);
-			free(detail);
-		}
-	}
+	else if (r != -ENOENT)  /* -ENOENT: the row is gone meanwhile */
+		log_warnx("queue %lld: cannot record the Message-ID %s the "
+		    "server gave it: %s", (long long)row->id, id,
+		    store_errmsg(s->st));
 	free(id);
 }
 
