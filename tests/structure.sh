@@ -136,5 +136,17 @@ else
 	not_ok "the lifecycle diagram names functions that do not exist:$bad"
 fi
 
+# ---- 5: every state change goes through lifecycle.c ---------------------
+# The store's compare-and-set functions that change a contact's, an outbox
+# row's or a meeting's state are called from lifecycle.c only.
+bad=$(grep -nE '(store_contact_set_state|store_outbox_move|store_meeting_move|store_meeting_set_rsvp)\(' \
+    "$src"/*.c | grep -vE '^[^:]*/(lifecycle|store_[a-z]+)\.c:' || true)
+if [ -z "$bad" ]; then
+	ok "every state change goes through lifecycle.c"
+else
+	not_ok "state changes that bypass lifecycle.c:"
+	printf '%s\n' "$bad" | sed 's/^/#   /'
+fi
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
