@@ -461,43 +461,177 @@ contact_json(struct json *j, const struct contact *ct, const struct event *ev,
 	json_end_object(j);
 }
 
+/* contact list as a table. A column is as wide as its widest cell, so
+ * every row is read before the first is written: the cells go into one
+ * buffer as they are shown, with their widths, and the table goes out
+ * in large writes. Nothing is allocated per contact. */
+struct table_row {
+	size_t cell[4];         /* id, email, name, company: offsets into
+	                         * cells, each NUL-terminated */
+	unsigned len[4], width[4];
+	enum contact_state state;
+};
+
+struct table {
+	struct buf cells;
+	struct table_row *row;
+	size_t n, cap;
+	size_t w[4];            /* the widths of the columns */
+};
+
+#define TABLE_FLUSH     65536   /* bytes of output written at once */
+
+/* Appends s to t's cells as put_text shows it (a control character as
+ * '?') and notes it as cell k of row r. */
 static void
-list_text(struct ctl *c, struct contact **v, size_t n)
+table_cell(struct table *t, struct table_row *r, size_t k, const char *s)
+{
+	size_t len = strlen(s), i;
+	char *d;
+
+	r->cell[k] = t->cells.len;
+	buf_add(&t->cells, s, len + 1);
+	d = t->cells.data + r->cell[k];
+	for (i = 0; i < len; i++)
+		if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
+			d[i] = '?';
+	r->len[k] = (unsigned)len;
+	r->width[k] = (unsigned)utf8_width(d);
+	t->w[k] = MAX(t->w[k], r->width[k]);
+}
+
+/* The decimal digits of id at the end of buf; returns where they start. */
+static const char *
+id_digits(int64_t id, char buf[24])
+{
+	uint64_t u = id < 0 ? -(uint64_t)id : (uint64_t)id;
+	char *p = buf + 23;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (id < 0)
+		*--p = '-';
+	return p;
+}
+
+/* store_contact_each's callback: one contact into the table. */
+static int
+table_add(const struct contact *ct, void *arg)
+{
+	struct table *t = arg;
+	struct table_row *r;
+	char id[24];
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 256;
+		t->row = xreallocarray(t->row, t->cap, sizeof(*t->row));
+	}
+	r = &t->row[t->n++];
+	r->state = ct->state;
+	table_cell(t, r, 0, id_digits(ct->id, id));
+	table_cell(t, r, 1, ct->email);
+	table_cell(t, r, 2, ct->name);
+	table_cell(t, r, 3, ct->company);
+	return 0;
+}
+
+/* Copies n bytes to p; returns the end. */
+static char *
+put_bytes(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* n spaces at p; returns the end. */
+static char *
+put_spaces(char *p, size_t n)
+{
+	memset(p, ' ', n);
+	return p + n;
+}
+
+/* Appends n spaces to b. */
+static void
+spaces_add(struct buf *b, size_t n)
+{
+	buf_reserve(b, n);
+	b->len = (size_t)(put_spaces(b->data + b->len, n) - b->data);
+	b->data[b->len] = '\0';
+}
+
+/* Writes out what b holds and empties it. */
+static void
+out_flush(struct buf *b)
+{
+	fwrite(b->data, 1, b->len, stdout);
+	b->len = 0;
+}
+
+/* Appends one row of the table to out: the id right-aligned, the other
+ * cells padded to their column, then the state (in its colour). */
+static void
+table_line(struct ctl *c, const struct table *t, const struct table_row *r,
+    struct buf *out)
+{
+	const char *state = store_state_name(r->state);
+	const char *color = c->color ? state_color(r->state) : "";
+	const char *end = c->color ? "\033[0m\n" : "\n";
+	size_t k, need = strlen(color) + strlen(state) + strlen(end);
+	char *p;
+
+	for (k = 0; k < 4; k++)
+		need += r->len[k] + (t->w[k] - r->width[k]) + 2;
+	buf_reserve(out, need);
+	p = out->data + out->len;
+	p = put_spaces(p, t->w[0] - r->width[0]);
+	p = put_bytes(p, t->cells.data + r->cell[0], r->len[0]);
+	p = put_bytes(p, "  ", 2);
+	for (k = 1; k < 4; k++) {
+		p = put_bytes(p, t->cells.data + r->cell[k], r->len[k]);
+		p = put_spaces(p, t->w[k] - r->width[k]);
+		p = put_bytes(p, "  ", 2);
+	}
+	p = put_bytes(p, color, strlen(color));
+	p = put_bytes(p, state, strlen(state));
+	p = put_bytes(p, end, strlen(end));
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
+}
+
+static void
+table_write(struct ctl *c, const struct table *t)
 {
 	static const char *const head[] = { "ID", "EMAIL", "NAME", "COMPANY", "STATE" };
-	size_t w[4] = { 2, 5, 4, 7 }, i, k;
-	char id[32];
+	struct buf out;
+	size_t i, k;
 
-	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%lld", (long long)v[i]->id);
-		w[0] = MAX(w[0], strlen(id));
-		w[1] = MAX(w[1], utf8_width(v[i]->email));
-		w[2] = MAX(w[2], utf8_width(v[i]->name));
-		w[3] = MAX(w[3], utf8_width(v[i]->company));
-	}
+	buf_init(&out);
 	if (c->color)
-		fputs("\033[1m", stdout);
+		buf_addstr(&out, "\033[1m");
 	for (k = 0; k < 4; k++) {
-		put_padded(head[k], w[k]);
-		fputs("  ", stdout);
+		buf_addstr(&out, head[k]);
+		spaces_add(&out, t->w[k] - strlen(head[k]) + 2);
 	}
-	fputs(head[4], stdout);
-	puts(c->color ? "\033[0m" : "");
-	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%lld", (long long)v[i]->id);
-		printf("%*s  ", (int)w[0], id);
-		put_padded(v[i]->email, w[1]);
-		fputs("  ", stdout);
-		put_padded(v[i]->name, w[2]);
-		fputs("  ", stdout);
-		put_padded(v[i]->company, w[3]);
-		fputs("  ", stdout);
-		if (c->color)
-			printf("%s%s\033[0m\n", state_color(v[i]->state),
-			    store_state_name(v[i]->state));
-		else
-			printf("%s\n", store_state_name(v[i]->state));
+	buf_addstr(&out, head[4]);
+	buf_addstr(&out, c->color ? "\033[0m\n" : "\n");
+	for (i = 0; i < t->n; i++) {
+		table_line(c, t, &t->row[i], &out);
+		if (out.len >= TABLE_FLUSH)
+			out_flush(&out);
 	}
+	out_flush(&out);
+	buf_done(&out);
+}
+
+/* store_contact_each's callback for --json: one contact object. */
+static int
+json_add(const struct contact *ct, void *arg)
+{
+	contact_json(arg, ct, NULL, 0, NULL);
+	return 0;
 }
 
 static int
@@ -508,10 +642,10 @@ contact_list(struct ctl *c, int argc, char **argv)
 		{ "field", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct contact **v = NULL;
+	struct table t = { .w = { 2, 5, 4, 7 } };	/* the headings */
 	const char *state = NULL, *field = NULL;
 	enum contact_state want = CS_NEW;
-	size_t n = 0, i;
+	struct json j;
 	int ch, r;
 
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -531,23 +665,29 @@ contact_list(struct ctl *c, int argc, char **argv)
 		    "declined, no_response, bounced, stopped)", state);
 		return EXIT_USAGE;
 	}
-	if ((r = store_contact_list(c->st, state != NULL ? &want : NULL, field,
-	    &v, &n)) < 0) {
+	if (c->json) {
+		/* Streamed: each contact is written as it is read. A read
+		 * that fails midway ends the output where it is (broken
+		 * JSON, exit 1), never with a list that looks whole. */
+		json_init(&j, stdout);
+		json_begin_array(&j);
+		if ((r = store_contact_each(c->st, state != NULL ? &want : NULL,
+		    field, true, json_add, &j)) == 0) {
+			json_end_array(&j);
+			json_finish(&j);
+		}
+	} else {
+		buf_init(&t.cells);
+		if ((r = store_contact_each(c->st, state != NULL ? &want : NULL,
+		    field, false, table_add, &t)) == 0)
+			table_write(c, &t);
+		buf_done(&t.cells);
+		free(t.row);
+	}
+	if (r < 0) {
 		ctl_errf("contact list: %s: %s", store_errmsg(c->st), strerror(-r));
 		return EXIT_FAILED;
 	}
-	if (c->json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_array(&j);
-		for (i = 0; i < n; i++)
-			contact_json(&j, v[i], NULL, 0, NULL);
-		json_end_array(&j);
-		json_finish(&j);
-	} else
-		list_text(c, v, n);
-	contacts_free(v, n);
 	return EXIT_OK;
 }
 

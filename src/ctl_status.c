@@ -55,7 +55,7 @@ ctl_wake(struct ctl *c)
 
 /* The funnel, in order: each stage counts the contacts that reached it,
  * from their current state and every state they entered (the event
- * log's to_state): one query, store_contact_reached(). */
+ * log's to_state), counted by the store: store_contact_reached(). */
 static const enum contact_state funnel[] = {
 	CS_CONTACTED, CS_REPLIED, CS_SCHEDULED, CS_INTERVIEWED, CS_THANKED,
 };
@@ -84,34 +84,59 @@ funnel_counts(struct ctl *c, int *counts)
 }
 
 struct field_progress {
-	char *field;
+	const char *field;      /* the tally's, or "(no field)" */
 	int contacts, interviewed;
 };
 
-/* Per field: contacts, and those interviewed (or thanked). */
+/* Per field, in the order of its first contact: contacts, and those
+ * interviewed (or thanked). Contacts without a field count under
+ * "(no field)". */
 static struct field_progress *
-progress_of(struct contact **v, size_t n, size_t *ret_n)
+progress_of(const struct contact_tally *t, size_t n, size_t *ret_n)
 {
 	struct field_progress *p = NULL;
 	size_t np = 0, i, k;
+	int s;
 
 	for (i = 0; i < n; i++) {
-		const char *f = v[i]->field[0] ? v[i]->field : "(no field)";
+		const char *f = t[i].field[0] ? t[i].field : "(no field)";
 
 		for (k = 0; k < np && strcmp(p[k].field, f) != 0; k++)
 			;
 		if (k == np) {
 			p = xreallocarray(p, np + 1, sizeof(*p));
-			p[np].field = xstrdup(f);
+			p[np].field = f;
 			p[np].contacts = p[np].interviewed = 0;
 			np++;
 		}
-		p[k].contacts++;
-		if (lifecycle_interviewed(v[i]->state))
-			p[k].interviewed++;
+		for (s = 0; s < CS_COUNT; s++) {
+			p[k].contacts += (int)t[i].by_state[s];
+			if (lifecycle_interviewed((enum contact_state)s))
+				p[k].interviewed += (int)t[i].by_state[s];
+		}
 	}
 	*ret_n = np;
 	return p;
+}
+
+/* The contacts in each state, and in all. */
+struct state_counts {
+	int64_t all;
+	int64_t by_state[CS_COUNT];
+};
+
+static void
+state_counts(const struct contact_tally *t, size_t n, struct state_counts *sc)
+{
+	size_t i;
+	int s;
+
+	memset(sc, 0, sizeof(*sc));
+	for (i = 0; i < n; i++)
+		for (s = 0; s < CS_COUNT; s++) {
+			sc->by_state[s] += t[i].by_state[s];
+			sc->all += t[i].by_state[s];
+		}
 }
 
 struct daemon_info {
@@ -164,18 +189,6 @@ daemon_info_done(struct daemon_info *d)
 	outbox_pause_done(&d->pause);
 }
 
-static int
-count_state(struct contact **v, size_t n, enum contact_state state)
-{
-	size_t i;
-	int k = 0;
-
-	for (i = 0; i < n; i++)
-		if (v[i]->state == state)
-			k++;
-	return k;
-}
-
 static const enum contact_state all_states[] = {
 	CS_NEW, CS_QUEUED, CS_CONTACTED, CS_FOLLOWED_UP, CS_REPLIED, CS_SCHEDULED,
 	CS_INTERVIEWED, CS_THANKED, CS_DECLINED, CS_NO_RESPONSE, CS_BOUNCED,
@@ -184,17 +197,12 @@ static const enum contact_state all_states[] = {
 
 #define KEEP_AHEAD (7 * 86400)     /* keep-in-touch shown this far ahead */
 
-/* The contact of id among v, or NULL. */
-static const struct contact *
-contact_in(struct contact **v, size_t n, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (v[i]->id == id)
-			return v[i];
-	return NULL;
-}
+/* The keep-in-touch reminders to show (see keep_due), each with its
+ * contact: read one by one, they are few. */
+struct keep_item {
+	const struct outbox_row *q;
+	struct contact *ct;
+};
 
 /* A queued keep-in-touch reminder due within KEEP_AHEAD (or overdue);
  * shown only while its contact is still thanked (one who stopped or
@@ -206,9 +214,10 @@ keep_due(const struct outbox_row *q)
 }
 
 static void
-status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
-    const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
-    size_t nq, const struct gate_forecast *fc, size_t nfc)
+status_json(struct ctl *c, struct daemon_info *d, const struct state_counts *sc,
+    const int *fun, struct field_progress *p, size_t np,
+    const struct keep_item *keep, size_t nkeep,
+    const struct gate_forecast *fc, size_t nfc)
 {
 	const struct gate_forecast *ns = next_send(fc, nfc);
 	char rule[96];
@@ -242,12 +251,12 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_kstr(&j, "last_error", d->imap_err[0] ? d->imap_err : NULL);
 	json_kstr(&j, "folder_problem", d->folders[0] ? d->folders : NULL);
 	json_end_object(&j);
-	json_kint(&j, "contacts", (int64_t)n);
+	json_kint(&j, "contacts", sc->all);
 	json_key(&j, "states");
 	json_begin_object(&j);
 	for (i = 0; i < nitems(all_states); i++)
 		json_kint(&j, store_state_name(all_states[i]),
-		    count_state(v, n, all_states[i]));
+		    sc->by_state[all_states[i]]);
 	json_end_object(&j);
 	json_key(&j, "funnel");
 	json_begin_object(&j);
@@ -270,17 +279,15 @@ status_json(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	json_end_array(&j);
 	json_key(&j, "keep_in_touch");
 	json_begin_array(&j);
-	for (i = 0; i < nq; i++) {
-		const struct contact *k = contact_in(v, n, q[i]->contact_id);
+	for (i = 0; i < nkeep; i++) {
+		const struct contact *k = keep[i].ct;
 
-		if (!keep_due(q[i]) || k == NULL || k->state != CS_THANKED)
-			continue;
 		json_begin_object(&j);
 		json_kint(&j, "id", k->id);
 		json_kstr(&j, "email", k->email);
 		json_kstr(&j, "name", k->name);
-		json_ktime(&j, "due", q[i]->due);
-		json_kint(&j, "queue_id", q[i]->id);
+		json_ktime(&j, "due", keep[i].q->due);
+		json_kint(&j, "queue_id", keep[i].q->id);
 		json_end_object(&j);
 	}
 	json_end_array(&j);
@@ -370,9 +377,10 @@ print_health(const char *what, const char *health, const char *err)
 }
 
 static void
-status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
-    const int *fun, struct field_progress *p, size_t np, struct outbox_row **q,
-    size_t nq, const struct gate_forecast *fc, size_t nfc)
+status_text(struct ctl *c, struct daemon_info *d, const struct state_counts *sc,
+    const int *fun, struct field_progress *p, size_t np,
+    const struct keep_item *keep, size_t nkeep,
+    const struct gate_forecast *fc, size_t nfc)
 {
 	const struct gate_forecast *ns = next_send(fc, nfc);
 	char rule[96];
@@ -405,7 +413,7 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		    "%Y-%m-%d %H:%M %Z", when, sizeof(when)) : "now");
 	} else
 		print_health("smtp", d->smtp, d->smtp_err);
-	printf("\ncontacts   %zu\nfunnel     ", n);
+	printf("\ncontacts   %lld\nfunnel     ", (long long)sc->all);
 	col = 11;
 	for (i = 0; i < nitems(funnel); i++) {
 		char item[48];
@@ -417,13 +425,13 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	printf("\nstates     ");
 	col = 11;
 	for (i = 0; i < nitems(all_states); i++) {
-		int k = count_state(v, n, all_states[i]);
+		long long k = (long long)sc->by_state[all_states[i]];
 		char item[48];
 
 		if (k == 0)
 			continue;
-		snprintf(item, sizeof(item), "%s %d", store_state_name(all_states[i]),
-		    k);
+		snprintf(item, sizeof(item), "%s %lld",
+		    store_state_name(all_states[i]), k);
 		col = print_item(item, col);
 	}
 	printf("\n\nprogress toward %d interviews per field\n", goal);
@@ -440,15 +448,13 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 	}
 	if (np == 0)
 		printf("  (no contacts yet)\n");
-	for (i = 0, col = 0; i < nq; i++) {
-		const struct contact *k = contact_in(v, n, q[i]->contact_id);
+	for (i = 0; i < nkeep; i++) {
+		const struct contact *k = keep[i].ct;
 
-		if (!keep_due(q[i]) || k == NULL || k->state != CS_THANKED)
-			continue;
-		if (col++ == 0)
+		if (i == 0)
 			printf("\nkeep in touch\n");
-		printf("  %-21s ", q[i]->due <= util_now() ? "now" : tz_format(
-		    c->cfg->identity.timezone, q[i]->due, "%Y-%m-%d %H:%M %Z",
+		printf("  %-21s ", keep[i].q->due <= util_now() ? "now" : tz_format(
+		    c->cfg->identity.timezone, keep[i].q->due, "%Y-%m-%d %H:%M %Z",
 		    when, sizeof(when)));
 		if (!str_empty(k->name)) {
 			put_padded(k->name, 0);
@@ -483,15 +489,42 @@ status_text(struct ctl *c, struct daemon_info *d, struct contact **v, size_t n,
 		printf("  nothing queued\n");
 }
 
+/* The keep-in-touch reminders to show, with their contacts. */
+static struct keep_item *
+keep_items(struct ctl *c, struct outbox_row **q, size_t nq, size_t *ret_n)
+{
+	struct keep_item *v = NULL;
+	struct contact *ct;
+	size_t n = 0, i;
+
+	for (i = 0; i < nq; i++) {
+		if (!keep_due(q[i]))
+			continue;
+		ct = NULL;
+		if (store_contact_get(c->st, q[i]->contact_id, &ct) < 0 ||
+		    ct->state != CS_THANKED) {
+			contact_free(ct);
+			continue;
+		}
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n].q = q[i];
+		v[n++].ct = ct;
+	}
+	*ret_n = n;
+	return v;
+}
+
 int
 ctl_status(struct ctl *c, int argc, char **argv)
 {
 	struct daemon_info d = { 0 };
-	struct contact **v = NULL;
+	struct contact_tally *t = NULL;
+	struct state_counts sc;
 	struct outbox_row **q = NULL;
+	struct keep_item *keep;
 	struct gate_forecast *fc = NULL;
 	struct field_progress *p;
-	size_t n = 0, nq = 0, nfc = 0, np, i;
+	size_t nt = 0, nq = 0, nfc = 0, np, nkeep, i;
 	int fun[nitems(funnel)];
 
 	(void)argv;
@@ -499,29 +532,33 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: infoviewctl status\n");
 		return EXIT_USAGE;
 	}
-	/* What is queued, and the time each goes out under the sending
-	 * rules, soonest first. */
-	if (store_contact_list(c->st, NULL, NULL, &v, &n) < 0 ||
+	/* The contacts counted by field and state (none read whole); what
+	 * is queued, and the time each goes out under the sending rules,
+	 * soonest first. */
+	if (store_contact_tally(c->st, &t, &nt) < 0 ||
 	    store_outbox_list(c->st, OB_QUEUED, 0, &q, &nq) < 0 ||
 	    gate_forecast(c->st, c->cfg, util_now(), &fc, &nfc) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
-		contacts_free(v, n);
+		contact_tally_free(t, nt);
 		outbox_rows_free(q, nq);
 		return EXIT_FAILED;
 	}
 	qsort(fc, nfc, sizeof(*fc), forecast_cmp);
 	daemon_info(c, &d);
-	p = progress_of(v, n, &np);
+	state_counts(t, nt, &sc);
+	p = progress_of(t, nt, &np);
+	keep = keep_items(c, q, nq, &nkeep);
 	funnel_counts(c, fun);
 	if (c->json)
-		status_json(c, &d, v, n, fun, p, np, q, nq, fc, nfc);
+		status_json(c, &d, &sc, fun, p, np, keep, nkeep, fc, nfc);
 	else
-		status_text(c, &d, v, n, fun, p, np, q, nq, fc, nfc);
-	for (i = 0; i < np; i++)
-		free(p[i].field);
+		status_text(c, &d, &sc, fun, p, np, keep, nkeep, fc, nfc);
+	for (i = 0; i < nkeep; i++)
+		contact_free(keep[i].ct);
+	free(keep);
 	free(p);
+	contact_tally_free(t, nt);
 	daemon_info_done(&d);
-	contacts_free(v, n);
 	outbox_rows_free(q, nq);
 	free(fc);
 	return EXIT_OK;

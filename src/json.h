@@ -13,8 +13,15 @@
 
 #define JSON_MAX_DEPTH  64
 
+#define JSON_BUF        8192
+
 struct json {
 	FILE *out;
+	char buf[JSON_BUF];     /* what goes to out next: written when full
+	                         * and by json_finish */
+	size_t len;
+	time_t last_time;       /* the last time written, and its text */
+	char last_time_text[32];
 	int depth;
 	bool need_comma[JSON_MAX_DEPTH];
 	bool pretty;            /* two-space indentation, one member a line */
@@ -37,10 +44,8 @@ void json_kstr(struct json *j, const char *key, const char *v);
 void json_kint(struct json *j, const char *key, int64_t v);
 void json_kbool(struct json *j, const char *key, bool v);
 void json_ktime(struct json *j, const char *key, time_t t);
-void json_finish(struct json *j);                     /* trailing newline */
-
-/* Writes s as a quoted JSON string: '"' and '\' escaped, controls as
- * \u00XX, valid UTF-8 passed through, each invalid byte as \ufffd. */
-void json_write_string(FILE *out, const char *s);
+/* The trailing newline; writes out everything. A document is only
+ * complete on its stream after this. */
+void json_finish(struct json *j);
 
 #endif

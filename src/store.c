@@ -355,13 +355,16 @@ store_schema_version(struct store *s)
 
 /* Applies every migration past the current user_version, each in its own
  * IMMEDIATE transaction (re-checking the version under the lock, so two
- * processes opening a new database at once migrate it once). */
+ * processes opening a new database at once migrate it once). A database
+ * that is current takes no lock: opening it never waits for a writer. */
 static int
 store_migrate(struct store *s, char **ret_err)
 {
 	int target = (int)nitems(migrations);
 	int r, v;
 
+	if (store_schema_version(s) == target)
+		return 0;
 	for (;;) {
 		if ((r = store_exec(s, "BEGIN IMMEDIATE", ret_err)) < 0)
 			return r;

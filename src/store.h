@@ -142,6 +142,27 @@ int store_contact_list(struct store *s, const enum contact_state *state,
     const char *field, struct contact ***ret, size_t *ret_n);
 /* The contact's address (-ENOENT), caller frees. */
 int store_contact_email(struct store *s, int64_t id, char **ret);
+/* Hands each contact (state NULL and field NULL: all) to fn in id order,
+ * reading row by row: nothing is kept between two calls. The contact
+ * and its strings are the database's own, valid only during the call,
+ * never to be freed. With whole, every member is set, vars included;
+ * without, only id, email, name, company and state (the rest "" or 0):
+ * what `contact list` shows. A negative return of fn stops the listing
+ * and is returned; else 0 or -errno. */
+int store_contact_each(struct store *s, const enum contact_state *state,
+    const char *field, bool whole,
+    int (*fn)(const struct contact *c, void *arg), void *arg);
+/* How many contacts there are in each state, per field: one entry per
+ * distinct field ("" for none, compared exactly), in the order of the
+ * first contact with it (the lowest id). */
+struct contact_tally {
+	char *field;
+	int64_t first_id;
+	int64_t by_state[CS_COUNT];
+};
+int store_contact_tally(struct store *s, struct contact_tally **ret,
+    size_t *ret_n);
+void contact_tally_free(struct contact_tally *v, size_t n);
 /* The contact's state now (-ENOENT). */
 int store_contact_get_state(struct store *s, int64_t id,
     enum contact_state *ret);
@@ -161,7 +182,7 @@ int store_event_add(struct store *s, int64_t contact_id, const char *kind,
     const char *detail);
 int store_event_list(struct store *s, int64_t contact_id, struct event **ret,
     size_t *ret_n);
-/* The funnel in one query: for each of n stages (n <= STORE_STAGES_MAX),
+/* The funnel: for each of n stages (n <= STORE_STAGES_MAX),
  * the number of contacts whose current state, or any state they entered
  * (the event log's to_state), is in stages[k] (a bit per state). */
 #define STORE_STAGES_MAX 8

@@ -140,27 +140,47 @@ state_from_col(sqlite3_stmt *st, int col)
 	return cs;
 }
 
+/* The text of a column, NULL read as "": a copy, or with borrow the
+ * statement's own (valid until it steps again, never freed). */
+static char *
+col_text(sqlite3_stmt *st, int col, bool borrow)
+{
+	const unsigned char *t;
+
+	if (!borrow)
+		return store_col_str(st, col);
+	t = sqlite3_column_text(st, col);
+	return t != NULL ? (char *)t : (char *)"";
+}
+
+/* Fills c from a row selected with CONTACT_COLS (no vars yet). */
+static void
+contact_read(sqlite3_stmt *st, struct contact *c, bool borrow)
+{
+	c->id = sqlite3_column_int64(st, 0);
+	c->email = col_text(st, 1, borrow);
+	c->name = col_text(st, 2, borrow);
+	c->company = col_text(st, 3, borrow);
+	c->role = col_text(st, 4, borrow);
+	c->field = col_text(st, 5, borrow);
+	c->referred_by = col_text(st, 6, borrow);
+	c->referrer_id = sqlite3_column_int64(st, 7);
+	c->note = col_text(st, 8, borrow);
+	c->tz = col_text(st, 9, borrow);
+	c->state = state_from_col(st, 10);
+	c->followups_sent = sqlite3_column_int(st, 11);
+	c->followup_not_before = (time_t)sqlite3_column_int64(st, 12);
+	c->created = (time_t)sqlite3_column_int64(st, 13);
+	c->updated = (time_t)sqlite3_column_int64(st, 14);
+}
+
 /* A contact from a row selected with CONTACT_COLS (no vars yet). */
 static struct contact *
 contact_from_row(sqlite3_stmt *st)
 {
 	struct contact *c = xcalloc(1, sizeof(*c));
 
-	c->id = sqlite3_column_int64(st, 0);
-	c->email = store_col_str(st, 1);
-	c->name = store_col_str(st, 2);
-	c->company = store_col_str(st, 3);
-	c->role = store_col_str(st, 4);
-	c->field = store_col_str(st, 5);
-	c->referred_by = store_col_str(st, 6);
-	c->referrer_id = sqlite3_column_int64(st, 7);
-	c->note = store_col_str(st, 8);
-	c->tz = store_col_str(st, 9);
-	c->state = state_from_col(st, 10);
-	c->followups_sent = sqlite3_column_int(st, 11);
-	c->followup_not_before = (time_t)sqlite3_column_int64(st, 12);
-	c->created = (time_t)sqlite3_column_int64(st, 13);
-	c->updated = (time_t)sqlite3_column_int64(st, 14);
+	contact_read(st, c, false);
 	return c;
 }
 
@@ -331,6 +351,173 @@ store_contact_list(struct store *s, const enum contact_state *state,
 fail:
 	contacts_free(v, n);
 	return r;
+}
+
+/* ---- contacts row by row ------------------------------------------------ */
+
+/* The variables of the contacts being listed: a cursor over every
+ * variable in contact order, one row ahead of the contact being read,
+ * and the current contact's keys and values copied out of it (its rows
+ * are gone once it steps on). Reused from contact to contact. */
+struct each_vars {
+	sqlite3_stmt *st;
+	int rc;                 /* the cursor's last step */
+	struct buf text;        /* "key\0value\0" for each variable */
+	size_t *off;            /* where each key and value starts in text */
+	struct kvpair *kv;
+	size_t cap;
+};
+
+/* Points c->vars at its variables (sorted by key), copied from the
+ * cursor, which moves past them. Returns 0 or -errno. */
+static int
+each_vars_read(struct each_vars *x, struct contact *c)
+{
+	size_t n = 0, i;
+	int64_t id;
+
+	x->text.len = 0;
+	for (; x->rc == SQLITE_ROW; x->rc = sqlite3_step(x->st)) {
+		if ((id = sqlite3_column_int64(x->st, 0)) > c->id)
+			break;
+		if (id < c->id)
+			continue;       /* a contact the filter left out */
+		if (n == x->cap) {
+			x->cap = x->cap ? 2 * x->cap : 8;
+			x->off = xreallocarray(x->off, x->cap, 2 * sizeof(*x->off));
+			x->kv = xreallocarray(x->kv, x->cap, sizeof(*x->kv));
+		}
+		for (i = 0; i < 2; i++) {
+			const char *t = (const char *)sqlite3_column_text(x->st,
+			    1 + (int)i);
+
+			x->off[2 * n + i] = x->text.len;
+			buf_add(&x->text, t ? t : "", (t ? strlen(t) : 0) + 1);
+		}
+		n++;
+	}
+	if (x->rc != SQLITE_ROW && x->rc != SQLITE_DONE)
+		return store_errno(x->rc);
+	for (i = 0; i < n; i++) {
+		x->kv[i].key = x->text.data + x->off[2 * i];
+		x->kv[i].value = x->text.data + x->off[2 * i + 1];
+	}
+	c->vars = n > 0 ? x->kv : NULL;
+	c->n_vars = n;
+	return 0;
+}
+
+int
+store_contact_each(struct store *s, const enum contact_state *state,
+    const char *field, bool whole,
+    int (*fn)(const struct contact *c, void *arg), void *arg)
+{
+	/* Only the columns asked for: the brief form is what a listing
+	 * shows, and reading it costs a fraction of a whole contact. */
+	sqlite3_stmt *st = store_prepare(s, whole ?
+	    "SELECT " CONTACT_COLS " FROM contacts c "
+	    "WHERE (?1 IS NULL OR c.state = ?1) "
+	    "AND (?2 IS NULL OR c.field = ?2 COLLATE NOCASE) ORDER BY c.id" :
+	    "SELECT c.id, c.email, c.name, c.company, c.state FROM contacts c "
+	    "WHERE (?1 IS NULL OR c.state = ?1) "
+	    "AND (?2 IS NULL OR c.field = ?2 COLLATE NOCASE) ORDER BY c.id");
+	struct each_vars x = { .rc = SQLITE_DONE };
+	struct contact c = { 0 };
+	int rc, r = 0;
+
+	if (st == NULL)
+		return -EIO;
+	store_bind_str(st, 1, state != NULL ? store_state_name(*state) : NULL);
+	store_bind_str(st, 2, field);
+	buf_init(&x.text);
+	c.role = c.field = c.referred_by = c.note = c.tz = (char *)"";
+	/* Both cursors read in the one snapshot the first step opens: the
+	 * connection's read lasts while either of them is active. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!whole) {
+			c.id = sqlite3_column_int64(st, 0);
+			c.email = col_text(st, 1, true);
+			c.name = col_text(st, 2, true);
+			c.company = col_text(st, 3, true);
+			c.state = state_from_col(st, 4);
+		} else {
+			contact_read(st, &c, true);
+			if (x.st == NULL) {
+				if ((x.st = store_prepare(s, "SELECT contact_id, key, "
+				    "value FROM contact_vars ORDER BY contact_id, "
+				    "key")) == NULL) {
+					r = -EIO;
+					break;
+				}
+				x.rc = sqlite3_step(x.st);
+			}
+			if ((r = each_vars_read(&x, &c)) < 0)
+				break;
+		}
+		if ((r = fn(&c, arg)) < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_release(s, x.st);
+	store_release(s, st);
+	buf_done(&x.text);
+	free(x.off);
+	free(x.kv);
+	return r;
+}
+
+void
+contact_tally_free(struct contact_tally *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i].field);
+	free(v);
+}
+
+int
+store_contact_tally(struct store *s, struct contact_tally **ret,
+    size_t *ret_n)
+{
+	/* One pass in id order, counted here: a GROUP BY over (field,
+	 * state), which no index covers, would sort every contact first. */
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT id, field, state FROM contacts ORDER BY id");
+	struct contact_tally *v = NULL;
+	size_t n = 0, k = 0;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f = (const char *)sqlite3_column_text(st, 1);
+
+		if (f == NULL)
+			f = "";
+		/* Contacts of one field tend to come together (an import
+		 * with --field): try the last one first. */
+		if (k == n || strcmp(v[k].field, f) != 0)
+			for (k = 0; k < n && strcmp(v[k].field, f) != 0; k++)
+				;
+		if (k == n) {
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			memset(&v[n], 0, sizeof(v[n]));
+			v[n].field = xstrdup(f);
+			v[n].first_id = sqlite3_column_int64(st, 0);
+			n++;
+		}
+		v[k].by_state[state_from_col(st, 2)]++;
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE) {
+		contact_tally_free(v, n);
+		return store_errno(rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int
@@ -773,59 +960,100 @@ out:
 	return r;
 }
 
+/* The bit of a state column's name in a set of states (a bit per enum
+ * contact_state); 0 for a name this version does not know. */
+static unsigned
+state_bit(sqlite3_stmt *st, int col)
+{
+	enum contact_state cs;
+
+	if (store_state_parse((const char *)sqlite3_column_text(st, col),
+	    &cs) < 0)
+		return 0;
+	return 1u << cs;
+}
+
+/* Adds to counts the contacts in each current state (read from the
+ * state index alone). Returns 0 or -errno. */
+static int
+reached_now(struct store *s, const unsigned *stages, size_t n,
+    int64_t *counts)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT state, count(*) FROM contacts GROUP BY state");
+	size_t k;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		unsigned bit = state_bit(st, 0);
+
+		for (k = 0; k < n; k++)
+			if (stages[k] & bit)
+				counts[k] += sqlite3_column_int64(st, 1);
+	}
+	store_release(s, st);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Adds to counts the contacts not in a stage now that entered one of its
+ * states before: only contacts with state changes on record are read,
+ * each as the run of its "state" events. Returns 0 or -errno. */
+static int
+reached_before(struct store *s, const unsigned *stages, size_t n,
+    int64_t *counts)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT e.contact_id, c.state, e.to_state FROM events e "
+	    "JOIN contacts c ON c.id = e.contact_id "
+	    "WHERE e.kind = 'state' AND e.to_state <> '' "
+	    "ORDER BY e.contact_id");
+	unsigned now = 0, entered = 0;
+	int64_t id = 0;
+	size_t k;
+	int rc;
+
+	if (st == NULL)
+		return -EIO;
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (id != 0 && (rc != SQLITE_ROW ||
+		    sqlite3_column_int64(st, 0) != id)) {
+			/* The end of one contact's run. */
+			for (k = 0; k < n; k++)
+				if (!(stages[k] & now) && (stages[k] & entered))
+					counts[k]++;
+			entered = 0;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		id = sqlite3_column_int64(st, 0);
+		now = state_bit(st, 1);
+		entered |= state_bit(st, 2);
+	}
+	store_release(s, st);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
 int
 store_contact_reached(struct store *s, const unsigned *stages, size_t n,
     int64_t *ret_counts)
 {
-	/* Every state each contact is in or has entered, once per pair; a
-	 * stage counts the contacts with any of its states. ?k holds stage
-	 * k's state names as ",a,b,". */
-	sqlite3_stmt *st = store_prepare(s,
-	    "WITH been(contact_id, state) AS ("
-	    "  SELECT id, state FROM contacts"
-	    "  UNION SELECT e.contact_id, e.to_state FROM events e"
-	    "  JOIN contacts c ON c.id = e.contact_id"
-	    "  WHERE e.kind = 'state' AND e.to_state <> ''),"
-	    " per AS (SELECT"
-	    "  max(instr(?1, ',' || state || ',') > 0) AS s1,"
-	    "  max(instr(?2, ',' || state || ',') > 0) AS s2,"
-	    "  max(instr(?3, ',' || state || ',') > 0) AS s3,"
-	    "  max(instr(?4, ',' || state || ',') > 0) AS s4,"
-	    "  max(instr(?5, ',' || state || ',') > 0) AS s5,"
-	    "  max(instr(?6, ',' || state || ',') > 0) AS s6,"
-	    "  max(instr(?7, ',' || state || ',') > 0) AS s7,"
-	    "  max(instr(?8, ',' || state || ',') > 0) AS s8"
-	    "  FROM been GROUP BY contact_id)"
-	    " SELECT total(s1), total(s2), total(s3), total(s4), total(s5),"
-	    " total(s6), total(s7), total(s8) FROM per");
-	struct buf b[STORE_STAGES_MAX];
-	size_t k, i;
-	int rc, r = 0;
+	/* A contact reached a stage when its current state or any state it
+	 * entered (the event log's to_state) is one of the stage's. Most
+	 * contacts never changed state: they are counted by state alone,
+	 * and only the others read one by one. */
+	int64_t counts[STORE_STAGES_MAX] = { 0 };
+	int r;
 
 	if (n > STORE_STAGES_MAX)
 		return -EINVAL;
-	if (st == NULL)
-		return -EIO;
-	for (k = 0; k < STORE_STAGES_MAX; k++) {
-		buf_init(&b[k]);
-		buf_addch(&b[k], ',');
-		for (i = 0; k < n && i < CS_COUNT; i++)
-			if (stages[k] & (1u << i)) {
-				buf_addstr(&b[k], state_names[i]);
-				buf_addch(&b[k], ',');
-			}
-		store_bind_str(st, (int)k + 1, b[k].data);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		for (k = 0; k < n; k++)
-			ret_counts[k] = sqlite3_column_int64(st, (int)k);
-	} else
-		r = store_errno(rc);
-	store_release(s, st);
-	for (k = 0; k < STORE_STAGES_MAX; k++)
-		buf_done(&b[k]);
-	return r;
+	if ((r = reached_now(s, stages, n, counts)) < 0 ||
+	    (r = reached_before(s, stages, n, counts)) < 0)
+		return r;
+	memcpy(ret_counts, counts, n * sizeof(*ret_counts));
+	return 0;
 }
 
 int

@@ -104,8 +104,8 @@ buf_init(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-static void
-buf_grow(struct buf *b, size_t extra)
+void
+buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need;
 
@@ -124,7 +124,7 @@ buf_grow(struct buf *b, size_t extra)
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	buf_grow(b, n);
+	buf_reserve(b, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -154,7 +154,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		fatalx("vsnprintf");
-	buf_grow(b, (size_t)n);
+	buf_reserve(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

@@ -32,6 +32,9 @@ struct buf {
 };
 void buf_init(struct buf *b);
 void buf_add(struct buf *b, const void *p, size_t n);
+/* Makes room for extra more bytes (and the NUL) after b->len, for a
+ * caller that writes them at b->data + b->len itself. */
+void buf_reserve(struct buf *b, size_t extra);
 void buf_addstr(struct buf *b, const char *s);
 void buf_addch(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) IV_PRINTF(2, 3);

@@ -346,6 +346,117 @@ test_list_filters(void **state)
 	assert_int_equal(counts[1], 1);
 }
 
+/* What store_contact_each handed over, copied (it lends its strings). */
+struct seen {
+	char text[8][128];
+	size_t n;
+	int stop_after;         /* > 0: stop with -ECANCELED after this many */
+};
+
+static int
+seen_add(const struct contact *c, void *arg)
+{
+	struct seen *x = arg;
+	size_t i;
+	int k;
+
+	if (x->n == 8)
+		return -E2BIG;
+	k = snprintf(x->text[x->n], sizeof(x->text[0]), "%lld %s %s %s %s %s",
+	    (long long)c->id, c->email, c->name, c->company,
+	    store_state_name(c->state), c->field);
+	for (i = 0; i < c->n_vars && k > 0 && (size_t)k < sizeof(x->text[0]); i++)
+		k += snprintf(x->text[x->n] + k, sizeof(x->text[0]) - (size_t)k,
+		    " %s=%s", c->vars[i].key, c->vars[i].value);
+	x->n++;
+	return x->stop_after > 0 && x->n == (size_t)x->stop_after ?
+	    -ECANCELED : 0;
+}
+
+/* Contacts row by row (brief and whole, each with its own variables
+ * whatever the filter left out), the tally by field and state, and the
+ * funnel counting states entered before. */
+static void
+test_each_and_tally(void **state)
+{
+	struct store *s = *state;
+	struct kvpair va[] = { { "zz", "last" }, { "aa", "first" } };
+	struct kvpair vc[] = { { "k", "v" } };
+	struct contact_in a = { .email = "a@example.org", .name = "Ann",
+	    .field = "Nursing", .vars = va, .n_vars = 2 };
+	struct contact_in b = { .email = "b@example.org", .field = "nursing" };
+	struct contact_in c = { .email = "c@example.org", .company = "Law & Co",
+	    .field = "law", .vars = vc, .n_vars = 1 };
+	struct contact_in d = { .email = "d@example.org" };
+	unsigned stages[2] = { 1u << CS_QUEUED, 1u << CS_CONTACTED };
+	struct contact_tally *t = NULL;
+	struct seen x = { 0 };
+	int64_t ia, ib, ic, id, counts[2];
+	size_t n = 0;
+
+	assert_int_equal(store_contact_upsert(s, &a, &ia, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &b, &ib, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &c, &ic, NULL), 0);
+	assert_int_equal(store_contact_upsert(s, &d, &id, NULL), 0);
+	assert_int_equal(lifecycle_enter(s, ib, CS_QUEUED, NULL), 0);
+	assert_int_equal(lifecycle_enter(s, ib, CS_CONTACTED, NULL), 0);
+	assert_int_equal(lifecycle_enter(s, ic, CS_QUEUED, NULL), 0);
+	assert_int_equal(lifecycle_enter(s, ic, CS_STOPPED, NULL), 0);
+	assert_int_equal(store_exec_stmt(s, store_prepare(s,
+	    "UPDATE contacts SET state = 'retired' WHERE email = 'd@example.org'")),
+	    0);
+
+	/* The brief form: what a listing shows, no variables. */
+	assert_int_equal(store_contact_each(s, NULL, NULL, false, seen_add, &x), 0);
+	assert_int_equal(x.n, 4);
+	assert_string_equal(x.text[0], "1 a@example.org Ann  new ");
+	assert_string_equal(x.text[2], "3 c@example.org  Law & Co stopped ");
+	/* A state this version does not know reads as stopped. */
+	assert_string_equal(x.text[3], "4 d@example.org   stopped ");
+
+	/* Whole, filtered: each contact with its own variables, by key. */
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store_contact_each(s, NULL, "NURSING", true, seen_add,
+	    &x), 0);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.text[0],
+	    "1 a@example.org Ann  new Nursing aa=first zz=last");
+	assert_string_equal(x.text[1], "2 b@example.org   contacted nursing");
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store_contact_each(s, &(enum contact_state){ CS_STOPPED },
+	    "law", true, seen_add, &x), 0);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.text[0],
+	    "3 c@example.org  Law & Co stopped law k=v");
+
+	/* A negative return stops the listing and comes back. */
+	memset(&x, 0, sizeof(x));
+	x.stop_after = 1;
+	assert_int_equal(store_contact_each(s, NULL, NULL, true, seen_add, &x),
+	    -ECANCELED);
+	assert_int_equal(x.n, 1);
+
+	/* The tally: one entry per exact field, in order of first contact. */
+	assert_int_equal(store_contact_tally(s, &t, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(t[0].field, "Nursing");
+	assert_int_equal(t[0].first_id, ia);
+	assert_int_equal(t[0].by_state[CS_NEW], 1);
+	assert_string_equal(t[1].field, "nursing");
+	assert_int_equal(t[1].by_state[CS_CONTACTED], 1);
+	assert_string_equal(t[2].field, "law");
+	assert_int_equal(t[2].by_state[CS_STOPPED], 1);
+	assert_string_equal(t[3].field, "");
+	assert_int_equal(t[3].first_id, id);
+	assert_int_equal(t[3].by_state[CS_STOPPED], 1);
+	contact_tally_free(t, n);
+
+	/* Queued: b and c entered it and left it; contacted: b is in it. */
+	assert_int_equal(store_contact_reached(s, stages, 2, counts), 0);
+	assert_int_equal(counts[0], 2);
+	assert_int_equal(counts[1], 1);
+}
+
 static void
 test_find_by_id(void **state)
 {
@@ -577,6 +688,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_referrer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_and_tally, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errmsg_after_rollback, setup,

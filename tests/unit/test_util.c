@@ -127,6 +127,51 @@ test_json(void **state)
 	free(out);
 }
 
+/* A document larger than the writer's buffer, with a string too long to
+ * escape in place, comes out whole and in order; equal times are
+ * written alike, a different one differently. */
+static void
+test_json_large(void **state)
+{
+	struct json j;
+	struct buf want, big;
+	char *out = NULL, key[16];
+	size_t len = 0, i;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	buf_init(&want);
+	buf_init(&big);
+	for (i = 0; i < 3000; i++)
+		buf_addstr(&big, i % 7 ? "abcdefgh" : "\"\x01\xc3\xab\xff");
+	json_init(&j, f);
+	json_begin_array(&j);
+	buf_addch(&want, '[');
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		json_begin_object(&j);
+		json_kint(&j, key, (int64_t)i - 1000);
+		json_ktime(&j, "at", i < 1000 ? 1795296000 : 1795296001);
+		json_end_object(&j);
+		buf_printf(&want, "%s{\"%s\":%d,\"at\":\"2026-11-21T21:20:0%dZ\"}",
+		    i ? "," : "", key, (int)i - 1000, i < 1000 ? 0 : 1);
+	}
+	json_str(&j, big.data);
+	buf_addstr(&want, ",\"");
+	for (i = 0; i < 3000; i++)
+		buf_addstr(&want, i % 7 ? "abcdefgh" :
+		    "\\\"\\u0001\xc3\xab\\ufffd");
+	buf_addstr(&want, "\"]\n");
+	json_end_array(&j);
+	json_finish(&j);
+	fclose(f);
+	assert_int_equal(len, want.len);
+	assert_string_equal(out, want.data);
+	free(out);
+	buf_done(&want);
+	buf_done(&big);
+}
+
 /* The one UTF-8 validator: well-formed sequences of each length, and
  * overlongs, surrogates, code points past U+10FFFF, stray continuation
  * bytes and sequences cut short refused; width and cutting. */
@@ -154,6 +199,10 @@ test_utf8(void **state)
 	assert_int_equal(utf8_seq_len("\xe2\x82\xac", 2), 0);   /* cut short */
 	assert_int_equal(utf8_seq_len("\xe2\x82\xac", 3), 3);
 	assert_int_equal(utf8_width("Zo\xc3\xab \xe2\x82\xac"), 5);
+	/* Past the first eight ASCII bytes, and a stray continuation byte
+	 * (no column of its own). */
+	assert_int_equal(utf8_width("plain ascii, then Zo\xc3\xab"), 21);
+	assert_int_equal(utf8_width("0123456789abcdef\x80!"), 17);
 	assert_int_equal(utf8_width(NULL), 0);
 	assert_int_equal(utf8_cut("a\xe2\x82\xac", 2), 1);
 	assert_int_equal(utf8_cut("a\xe2\x82\xac", 4), 4);
@@ -170,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_first_name),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
