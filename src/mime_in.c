@@ -526,6 +526,15 @@ utf8_clean(const char *s, size_t len, bool one_line, size_t max)
 	while (i < len && b.len < max) {
 		unsigned char c = u[i];
 
+		/* a run of printable ASCII is copied as it is */
+		for (k = 0; i + k < len && b.len + k < max && u[i + k] >= 0x20 &&
+		    u[i + k] < 0x7f; k++)
+			;
+		if (k > 0) {
+			buf_add(&b, s + i, k);
+			i += k;
+			continue;
+		}
 		if ((k = utf8_seq_len((const char *)u + i, len - i)) == 0) {
 			if (b.len + 3 > max)
 				break;
@@ -597,7 +606,7 @@ static char *
 plain_words(const char *v, size_t len)
 {
 	struct buf b;
-	size_t i;
+	size_t i, k;
 	bool space = false;
 
 	for (i = 0; i < len; i++)
@@ -605,15 +614,18 @@ plain_words(const char *v, size_t len)
 		    v[i] != '\t') || (v[i] == '=' && i + 1 < len && v[i + 1] == '?'))
 			return NULL;
 	buf_init(&b);
-	for (i = 0; i < len; i++) {
-		if (v[i] == ' ' || v[i] == '\t') {
+	for (i = 0; i < len; i = k) {
+		for (k = i; k < len && v[k] != ' ' && v[k] != '\t'; k++)
+			;
+		if (k == i) {
 			space = b.len > 0;
+			k++;
 			continue;
 		}
 		if (space)
 			buf_addch(&b, ' ');
 		space = false;
-		buf_addch(&b, v[i]);
+		buf_add(&b, v + i, k - i);
 	}
 	return buf_steal(&b);
 }

@@ -140,6 +140,11 @@ buf_addstr(struct buf *b, const char *s)
 void
 buf_addch(struct buf *b, char c)
 {
+	if (b->len + 2 <= b->cap) {     /* room: the common case, inline */
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return;
+	}
 	buf_add(b, &c, 1);
 }
 
