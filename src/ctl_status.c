@@ -539,7 +539,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	    store_outbox_list(c->st, OB_QUEUED, 0, &q, &nq) < 0 ||
 	    gate_forecast(c->st, c->cfg, util_now(), &fc, &nfc) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
-		contact_tally_free(t, nt);
+		store_contact_tally_free(t, nt);
 		outbox_rows_free(q, nq);
 		return EXIT_FAILED;
 	}
@@ -557,7 +557,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		contact_free(keep[i].ct);
 	free(keep);
 	free(p);
-	contact_tally_free(t, nt);
+	store_contact_tally_free(t, nt);
 	daemon_info_done(&d);
 	outbox_rows_free(q, nq);
 	free(fc);

@@ -162,7 +162,7 @@ struct contact_tally {
 };
 int store_contact_tally(struct store *s, struct contact_tally **ret,
     size_t *ret_n);
-void contact_tally_free(struct contact_tally *v, size_t n);
+void store_contact_tally_free(struct contact_tally *v, size_t n);
 /* The contact's state now (-ENOENT). */
 int store_contact_get_state(struct store *s, int64_t id,
     enum contact_state *ret);

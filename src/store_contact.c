@@ -468,7 +468,7 @@ store_contact_each(struct store *s, const enum contact_state *state,
 }
 
 void
-contact_tally_free(struct contact_tally *v, size_t n)
+store_contact_tally_free(struct contact_tally *v, size_t n)
 {
 	size_t i;
 
@@ -512,7 +512,7 @@ store_contact_tally(struct store *s, struct contact_tally **ret,
 	}
 	store_release(s, st);
 	if (rc != SQLITE_DONE) {
-		contact_tally_free(v, n);
+		store_contact_tally_free(v, n);
 		return store_errno(rc);
 	}
 	*ret = v;

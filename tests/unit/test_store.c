@@ -449,7 +449,7 @@ test_each_and_tally(void **state)
 	assert_string_equal(t[3].field, "");
 	assert_int_equal(t[3].first_id, id);
 	assert_int_equal(t[3].by_state[CS_STOPPED], 1);
-	contact_tally_free(t, n);
+	store_contact_tally_free(t, n);
 
 	/* Queued: b and c entered it and left it; contacted: b is in it. */
 	assert_int_equal(store_contact_reached(s, stages, 2, counts), 0);
