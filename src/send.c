@@ -976,6 +976,54 @@ reminder_unneeded(struct sched *s, struct outbox_row *row,
 	return r;
 }
 
+/* Cancels an invitation or update whose meeting's time has passed, and
+ * tells the user (inbox) and the contact's history. */
+static int
+cancel_passed(struct sched *s, struct outbox_row *row, const char *why)
+{
+	struct outbox_change ch = { .error = why };
+	int r;
+
+	if ((r = lifecycle_outbox_move(s->st, row, OB_CANCELLED, &ch)) < 0)
+		return r;
+	if (row->contact_id != 0 &&
+	    (r = store_event_add(s->st, row->contact_id, "meeting", why)) < 0)
+		return r;
+	return store_inbox_add(s->st, row->contact_id, "failed", why, "", NULL);
+}
+
+/* An invitation or update for a meeting that has begun (it waited in the
+ * queue, or `queue retry` brought it back afterwards) is not sent.
+ * Returns 1 when it was cancelled, 0 when it is to be sent, or the
+ * store's error. */
+static int
+meeting_passed(struct sched *s, struct outbox_row *row, time_t now)
+{
+	struct meeting *m = NULL;
+	char when[32], *why;
+	int r;
+
+	if ((row->kind != OK_INVITE && row->kind != OK_RESCHEDULE) ||
+	    row->meeting_id == 0 ||
+	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
+		return 0;
+	if (m->start > now) {
+		meeting_free(m);
+		return 0;
+	}
+	why = xasprintf("%s not sent: the meeting began at %s; `infoviewctl "
+	    "meeting reschedule %lld --at ...` proposes a new time",
+	    row->kind == OK_INVITE ? "invitation" : "update",
+	    util_format_rfc3339(m->start, when, sizeof(when)),
+	    (long long)m->id);
+	log_warnx("queue %lld (%s): %s", (long long)row->id,
+	    store_outbox_kind_name(row->kind), why);
+	r = STORE_TX(s->st, cancel_passed(s, row, why));
+	free(why);
+	meeting_free(m);
+	return r < 0 ? r : 1;
+}
+
 /* One due row: gate, render once, journal, deliver, journal. Returns 0,
  * or a negative errno when the store cannot record (the pass stops rather
  * than act on state it cannot write). */
@@ -1002,6 +1050,8 @@ process_row(struct sched *s, struct outbox_row *row)
 		    .error = store_state_name(c->state) }));
 		goto out;
 	}
+	if ((r = meeting_passed(s, row, now)) != 0)
+		goto out;
 	if ((until = gate(s, row, c, now)) > 0) {
 		r = STORE_TX(s->st, store_outbox_defer(s->st, row->id, until));
 		goto out;

@@ -818,4 +818,34 @@ time.sleep(1)
 t.is_([x.subject for x in dan.messages("INBOX")], [],
       "no invitation of ours goes back to the organizer")
 
+# =============================================================================
+# 7. An invitation whose meeting has begun is not sent
+# =============================================================================
+# It waited in the queue past the meeting's start (or `queue retry` brought
+# a failed one back afterwards): cancelled, the user told, nothing sent.
+d7 = t.tempdir()
+cfg7 = t.write_config(d7, stack)
+once(cfg7)
+eve = t.Account(stack, "eve.late@acme.test")
+r = ctl(cfg7, "contact", "add", eve.address, "--name", "Eve Late")
+t.is_(r.rc, 0, "late: contact add")
+day7 = (now + datetime.timedelta(days=2)).date()
+r = ctl(cfg7, "meeting", "schedule", eve.address, "--at",
+        "%s 10:00" % day7.isoformat(), "--tz", "UTC")
+t.is_(r.rc, 0, "late: meeting scheduled two days ahead")
+r = once(cfg7, offset=3 * 86400)
+t.is_(r.rc, 0, "late: a pass three days later")
+q7 = [x for x in jctl(cfg7, "queue") or [] if x.get("kind") == "invite"]
+t.ok(len(q7) == 1 and q7[0]["state"] == "cancelled" and
+     "meeting began" in (q7[0].get("error") or ""),
+     "late: the invitation is cancelled, saying the meeting began",
+     json.dumps(q7))
+t.like(r.err, r"queue \d+ \(invite\): invitation not sent: the meeting "
+       r"began at %s" % day7.isoformat(), "late: the log says why")
+inbox7 = jctl(cfg7, "inbox") or []
+t.ok(any("invitation not sent" in json.dumps(i) for i in inbox7),
+     "late: the user is told (infoviewctl inbox)", json.dumps(inbox7))
+time.sleep(2)
+t.is_(len(eve.messages("INBOX")), 0, "late: nothing reached the contact")
+
 t.done_testing()
