@@ -10,6 +10,14 @@
  * the pass -> IDLE again. Any failed command drops the connection
  * (conn_imap_lost); the next pass reconnects, at once when the session had
  * lived a while, with a growing backoff when connecting itself fails.
+ *
+ * Liveness: whatever the server sends counts as a sign of life, its own
+ * keepalives during IDLE too (Dovecot's "* OK Still here" every 2
+ * minutes), which are read without ending IDLE. A server silent for
+ * LIVENESS_QUIET is asked (DONE, or NOOP when not idling) and must answer
+ * within LIVENESS_ANSWER; IDLE is also ended and issued again every
+ * imap.idle_refresh. None of this wakes the pass: the main loop runs it
+ * only for new mail, a wake-up, or its own due time (sched_pass).
  */
 #include "autoconf.h"
 
@@ -24,7 +32,8 @@
 #include "sched_int.h"
 #include "util.h"
 
-#define LIVENESS_QUIET          60          /* a silent server is asked */
+#define LIVENESS_QUIET          150         /* a silent server is asked:
+                                               past Dovecot's 2 minutes */
 #define LIVENESS_ANSWER         30          /* and must answer within */
 #define RECONNECT_QUICK         30          /* a connection that lived this
                                                long is replaced at once */
@@ -180,8 +189,8 @@ conn_imap_heard(struct sched *s)
 
 /* How long the server may stay silent before it is asked whether it is
  * still there, and how long it then has to answer (infoviewd.conf(5),
- * imap.idle_refresh): together under the 2 minutes in which a connection
- * that stopped answering is replaced. */
+ * imap.idle_refresh): together the 3 minutes in which a connection that
+ * stopped answering is replaced. */
 static long
 liveness_quiet(const struct sched *s)
 {
@@ -196,18 +205,27 @@ liveness_answer(const struct sched *s)
 	    s->cfg->imap.idle_refresh : LIVENESS_ANSWER;
 }
 
-/* Not idling and nothing heard for a while: a NOOP that must be answered
- * within liveness_answer, else the connection is replaced. */
-void
+/* Nothing heard for a while, or IDLE running for idle_refresh: ends IDLE
+ * (DONE is the question; the main loop issues it again) or, when not
+ * idling, a NOOP; either must be answered within liveness_answer, else
+ * the connection is replaced. */
+bool
 conn_check_alive(struct sched *s)
 {
 	char *err = NULL;
+	time_t now = util_now();
 	long old;
 	int r;
 
-	if (s->imap == NULL || s->imap_idling ||
-	    util_now() - s->imap_heard < liveness_quiet(s))
-		return;
+	if (s->imap == NULL)
+		return false;
+	if (s->imap_idling && now >= s->imap_idle_since +
+	    s->cfg->imap.idle_refresh)
+		return conn_idle_end(s);
+	if (now - s->imap_heard < liveness_quiet(s))
+		return false;
+	if (s->imap_idling)
+		return conn_idle_end(s);
 	old = imap_set_timeout(s->imap, liveness_answer(s));
 	r = imap_noop(s->imap, &err);
 	imap_set_timeout(s->imap, old);
@@ -216,14 +234,20 @@ conn_check_alive(struct sched *s)
 	else
 		s->imap_heard = util_now();
 	free(err);
+	return r < 0;
 }
 
 time_t
-conn_check_at(const struct sched *s, time_t now)
+conn_check_at(const struct sched *s)
 {
-	time_t at = s->imap_heard + liveness_quiet(s);
+	time_t at;
 
-	return at > now ? at : now + 1;
+	if (s->imap == NULL)
+		return 0;
+	at = s->imap_heard + liveness_quiet(s);
+	if (s->imap_idling && s->imap_idle_since + s->cfg->imap.idle_refresh < at)
+		at = s->imap_idle_since + s->cfg->imap.idle_refresh;
+	return at;
 }
 
 /* ---- IDLE ---------------------------------------------------------------- */
@@ -233,6 +257,8 @@ conn_idle_begin(struct sched *s)
 {
 	char *err = NULL;
 
+	if (s->imap_idling && s->imap != NULL)
+		return imap_fd(s->imap);        /* still idling since last time */
 	if (!s->cfg->imap.idle || s->imap == NULL || !imap_has_idle(s->imap) ||
 	    s->inbox_dirty)
 		return -1;
@@ -242,6 +268,7 @@ conn_idle_begin(struct sched *s)
 		return -2;              /* lost: the caller retries soon */
 	}
 	s->imap_idling = true;
+	s->imap_idle_since = util_now();
 	log_debug("IMAP IDLE started");
 	return imap_fd(s->imap);
 }
@@ -250,6 +277,33 @@ bool
 conn_idle_pending(struct sched *s)
 {
 	return s->imap_idling && s->imap != NULL && imap_idle_ready(s->imap);
+}
+
+bool
+conn_idle_read(struct sched *s)
+{
+	char *err = NULL;
+	bool end, news;
+	long old;
+	int r;
+
+	if (!s->imap_idling || s->imap == NULL)
+		return true;
+	/* a line begun must be finished soon, like an answer to DONE */
+	old = imap_set_timeout(s->imap, liveness_answer(s));
+	r = imap_idle_read(s->imap, &end, &news, &err);
+	imap_set_timeout(s->imap, old);
+	if (r < 0) {
+		conn_imap_lost(s, "IDLE", err);
+		free(err);
+		return true;
+	}
+	s->imap_heard = util_now();
+	if (news)
+		s->inbox_dirty = true;
+	if (end)
+		(void)conn_idle_end(s);
+	return end;
 }
 
 bool

@@ -34,21 +34,31 @@ int conn_imap_ready(struct sched *s);
 void conn_imap_lost(struct sched *s, const char *what, const char *err);
 /* The server just answered (a sync went through). */
 void conn_imap_heard(struct sched *s);
-/* Not idling and nothing heard for a while: asks the server (NOOP) and
- * replaces the connection when it does not answer in time. */
-void conn_check_alive(struct sched *s);
-/* When the server, silent since it was last heard, is to be asked
- * whether it is still there (at least now + 1). Connected only. */
-time_t conn_check_at(const struct sched *s, time_t now);
+/* Nothing heard from the server for a while: asks it whether it is still
+ * there (DONE when idling, else NOOP) and replaces the connection when it
+ * does not answer in time; IDLE running for imap.idle_refresh is ended
+ * the same way (the main loop issues it again). True when a pass is
+ * wanted: the connection was lost, or the answer reported new mail. */
+bool conn_check_alive(struct sched *s);
+/* When conn_check_alive has something to do: the server, silent since it
+ * was last heard, is to be asked, or IDLE is to be issued again (it may
+ * be past); 0 when not connected. */
+time_t conn_check_at(const struct sched *s);
 /* Drops both connections; the next pass reconnects (SIGHUP, exit). */
 void conn_disconnect(struct sched *s);
 
 /* IMAP IDLE around the main loop's poll: begin returns the fd to poll
  * (-1 when not idling: no connection, or no IDLE support; -2 when the
- * connection was just lost: wait only briefly); end reports whether new
- * mail arrived. */
+ * connection was just lost: wait only briefly), starting IDLE unless it
+ * still runs; end sends DONE and reports whether new mail arrived or the
+ * connection was lost. */
 int conn_idle_begin(struct sched *s);
 bool conn_idle_end(struct sched *s);
+/* The fd was readable: reads what the server said. A keepalive (or a
+ * change that needs nothing) is a sign of life: IDLE goes on, false. New
+ * mail, anything else, or a lost connection end IDLE: true, a pass is
+ * wanted. */
+bool conn_idle_read(struct sched *s);
 /* True when the server's news already sits in our buffer (poll would not
  * see it): do not wait. */
 bool conn_idle_pending(struct sched *s);

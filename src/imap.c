@@ -43,6 +43,7 @@
 #define IMAP_BUDGET	(32u * 1024 * 1024)	/* bytes one command may read */
 #define IMAP_SLACK	(64u * 1024)		/* fetch response around the body */
 #define IMAP_TEXT_MAX	512			/* server words we pass on */
+#define IDLE_LINES_MAX	64	/* lines read in one go while idling */
 #define KEEPALIVE_IDLE	60	/* TCP keepalive: first probe after (s) */
 #define KEEPALIVE_INTVL	15	/* then every (s) */
 #define KEEPALIVE_CNT	4	/* unanswered probes before the kernel gives up */
@@ -1504,6 +1505,73 @@ imap_idle_done(struct imap_conn *c, bool *ret_new_mail, char **ret_err)
 	sel = c->imap->imap_selection_info;
 	*ret_new_mail = sel != NULL && (sel->sel_has_exists ||
 	    sel->sel_has_recent);
+	return 0;
+}
+
+/* What one line the server sent during IDLE asks of us. */
+enum idle_line {
+	IDLE_QUIET,             /* a keepalive, or nothing to act on */
+	IDLE_NEW_MAIL,          /* EXISTS or RECENT */
+	IDLE_OTHER              /* anything else: IDLE ends, DONE reads on */
+};
+
+static enum idle_line
+imap_idle_line(const char *line)
+{
+	size_t len = strlen(line);
+	const char *p;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	/* a literal follows: not ours to read here */
+	if (len == 0 || line[len - 1] == '}' || strncmp(line, "* ", 2) != 0)
+		return IDLE_OTHER;
+	p = line + 2;
+	if (strncasecmp(p, "OK", 2) == 0 && (p + 2 == line + len || p[2] == ' '))
+		return IDLE_QUIET;
+	if (*p < '0' || *p > '9')
+		return IDLE_OTHER;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (strncasecmp(p, " EXISTS", 7) == 0 || strncasecmp(p, " RECENT", 7) == 0)
+		return IDLE_NEW_MAIL;
+	if (strncasecmp(p, " EXPUNGE", 8) == 0 || strncasecmp(p, " FETCH ", 7) == 0)
+		return IDLE_QUIET;
+	return IDLE_OTHER;
+}
+
+int
+imap_idle_read(struct imap_conn *c, bool *ret_end, bool *ret_new_mail,
+    char **ret_err)
+{
+	enum idle_line what;
+	int n = 0;
+	char *line;
+
+	*ret_end = *ret_new_mail = false;
+	if (!c->idling) {
+		*ret_err = xstrdup("not idling");
+		return -EINVAL;
+	}
+	if (c->broken || c->imap->imap_stream == NULL) {
+		*ret_err = xasprintf("connection to %s was lost", c->host);
+		return -ENOTCONN;
+	}
+	/* The byte budget is the one IDLE started with: a server that
+	 * talks without end runs it out and the connection is replaced. */
+	do {
+		c->io->err = 0;
+		if ((line = mailimap_read_line(c->imap)) == NULL)
+			return imap_error(c, MAILIMAP_ERROR_STREAM, "IDLE",
+			    ret_err);
+		what = imap_idle_line(line);
+		if (what == IDLE_NEW_MAIL)
+			*ret_new_mail = true;
+		if (what != IDLE_QUIET)
+			*ret_end = true;
+	} while (!*ret_end && ++n < IDLE_LINES_MAX && imap_idle_ready(c));
+	if (n == IDLE_LINES_MAX)
+		*ret_end = true;        /* DONE reads the rest */
 	return 0;
 }
 

@@ -131,6 +131,15 @@ int imap_idle_start(struct imap_conn *c, char **ret_err);
 int imap_fd(struct imap_conn *c);
 bool imap_idle_ready(struct imap_conn *c);
 int imap_idle_done(struct imap_conn *c, bool *ret_new_mail, char **ret_err);
+/* While idling, the descriptor readable (or imap_idle_ready): reads the
+ * lines the server sent. Keepalives ("* OK Still here") and changes that
+ * need nothing from us (EXPUNGE, FETCH of flags) leave IDLE running and
+ * *ret_end false; anything else (EXISTS or RECENT: *ret_new_mail too;
+ * BYE; a line we do not read here) sets *ret_end: end IDLE with
+ * imap_idle_done, which reads the rest. 0, or the error (the connection
+ * is unusable). */
+int imap_idle_read(struct imap_conn *c, bool *ret_end, bool *ret_new_mail,
+    char **ret_err);
 /* Seconds each read may wait from now on (a short wait for a liveness
  * check, then the usual one again). Returns the previous value. */
 long imap_set_timeout(struct imap_conn *c, long seconds);

@@ -384,15 +384,25 @@ record_start(struct store *st)
 	(void)store_kv_set(st, "daemon.state", "running");
 }
 
-/* Waits for the next due time, new mail, a wake-up or a signal. */
-static void
+/* Waits for the pass's next due time, new mail, a wake-up or a signal:
+ * true, the pass runs. A wake-up that only concerned the connection (a
+ * keepalive read during IDLE, a silent server asked and answering, the
+ * watchdog) returns false without ending IDLE: the pass, with its
+ * database queries, does not run for it. */
+static bool
 wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
 	int idle_fd, n = 0, timeout_ms;
-	long long wait_s = (long long)(next - util_now());
+	time_t now = util_now(), until = next, check;
+	long long wait_s;
+	bool work = false;
 
-	if (wait_s < 0)
+	sched_rest(s);
+	idle_fd = conn_idle_begin(s);
+	if ((check = conn_check_at(s)) != 0 && check < until)
+		until = check;
+	if ((wait_s = (long long)(until - now)) < 0)
 		wait_s = 0;
 	timeout_ms = wait_s > 86400 ? 86400 * 1000 : (int)wait_s * 1000 + 50;
 	if (wd_usec > 0 && (uint64_t)timeout_ms * 1000 > wd_usec / 2)
@@ -401,8 +411,6 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 	pfd[n++].events = POLLIN;
 	pfd[n].fd = control_fd;
 	pfd[n++].events = POLLIN;
-	sched_rest(s);
-	idle_fd = conn_idle_begin(s);
 	pfd[n].fd = idle_fd;
 	pfd[n++].events = POLLIN;
 	if (idle_fd >= 0 && conn_idle_pending(s))
@@ -417,12 +425,24 @@ wait_for_work(struct sched *s, int control_fd, time_t next, uint64_t wd_usec)
 
 		while (read(signal_pipe[0], b, sizeof(b)) > 0)
 			;
+		work = true;
 	}
 	if (control_fd >= 0 && (pfd[1].revents & POLLIN)) {
 		log_debug("woken by infoviewctl");
 		control_drain(control_fd);
+		work = true;
 	}
-	conn_idle_end(s);
+	if (idle_fd >= 0 && ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) ||
+	    conn_idle_pending(s)) && conn_idle_read(s))
+		work = true;
+	if (idle_fd == -2 || stop_requested || reload_requested ||
+	    util_now() >= next)
+		work = true;            /* -2: reconnect in the pass */
+	if (!work && conn_check_alive(s))
+		work = true;            /* new mail in the answer, or lost */
+	if (work)
+		(void)conn_idle_end(s);
+	return work;
 }
 
 static int
@@ -435,7 +455,8 @@ run(const char *path, bool once)
 	char *err = NULL;
 	int control_fd = -1, rc = 0;
 	uint64_t wd_usec = notify_watchdog_usec();
-	time_t next;
+	time_t next = 0;
+	bool pass = true;
 
 	/* A process that mostly waits: one malloc arena (there are no
 	 * threads of ours), and a fixed mmap threshold, so that a large buffer
@@ -466,18 +487,22 @@ run(const char *path, bool once)
 		    cfg->storage.database);
 	}
 	while (!stop_requested) {
-		next = sched_pass(s, &stop_requested);
-		if (once)
-			break;
-		/* READY=1 went out when the inbox connection settled. */
-		notify_status(sched_status_line(s));
-		if (stop_requested)
-			break;
-		wait_for_work(s, control_fd, next, wd_usec);
-		notify_watchdog();
+		if (pass) {
+			next = sched_pass(s, &stop_requested);
+			if (once)
+				break;
+			/* READY=1 went out when the inbox connection settled. */
+			notify_status(sched_status_line(s));
+			if (stop_requested)
+				break;
+		}
+		pass = wait_for_work(s, control_fd, next, wd_usec);
+		if (wd_usec > 0)        /* WatchdogSec= set: tell systemd */
+			notify_watchdog();
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(path, s, st, &cfg, &ts);
+			pass = true;
 		}
 	}
 	if (!once) {

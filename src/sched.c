@@ -187,6 +187,7 @@ mark_unanswered(struct sched *s, time_t now)
 }
 
 #define PLAN_EVERY 60               /* seconds between two planning rounds */
+#define IDLE_RESYNC (60 * 60)       /* with IDLE, the inbox read again */
 
 /* Thanked contacts get their next keep-in-touch reminder queued, and the
  * weekly digest its next time (infoviewd.conf(5) thankyou.keep_in_touch,
@@ -228,6 +229,23 @@ earliest(time_t a, time_t b)
 	return a < b ? a : b;
 }
 
+/* When the next time-driven transition is due (0: none): a meeting's end,
+ * a contact's silence outlasting the last follow-up. One already due (its
+ * change could not be recorded) waits for the next pass, not a busy loop. */
+static time_t
+transitions_next(struct sched *s, time_t now)
+{
+	time_t t, next = 0;
+
+	if (store_meeting_next_end(s->st, &t) == 0 && t > now)
+		next = t;
+	/* mark_unanswered wants the silence strictly longer */
+	if (store_outbox_next_unanswered(s->st, &t) == 0 &&
+	    (t += s->cfg->outreach.followup_after + 1) > now)
+		next = earliest(next, t);
+	return next;
+}
+
 const char *
 sched_status_line(struct sched *s)
 {
@@ -239,13 +257,16 @@ sched_pass(struct sched *s, volatile int *stop)
 {
 	time_t now = util_now(), next, due, paused, send_next, smtp_rests;
 	bool idle = s->cfg->imap.idle && s->imap != NULL && imap_has_idle(s->imap);
-	long poll = idle ? s->cfg->imap.idle_refresh : s->cfg->imap.poll_interval;
+	/* With IDLE the server reports new mail (and IDLE is issued again
+	 * every imap.idle_refresh without a pass); the inbox is still read
+	 * hourly in case a server failed to report some. */
+	long poll = idle ? IDLE_RESYNC : s->cfg->imap.poll_interval;
 
 	/* a message's outcome first, before anything reads its contact */
 	(void)sched_send_record_kept(s);
 	mark_ended(s, now);
 	mark_unanswered(s, now);
-	conn_check_alive(s);
+	(void)conn_check_alive(s);
 	plan_later(s, now);
 	if (s->inbox_dirty || now >= s->last_sync + poll) {
 		sched_sync_inbox(s, stop);
@@ -260,9 +281,9 @@ sched_pass(struct sched *s, volatile int *stop)
 	else if (store_outbox_next_due(s->st, &due) == 0)
 		send_next = due > now ? due : now + 1;
 	smtp_rests = conn_smtp_idle(s, now, send_next);
-	next = now + poll;
-	if (s->imap != NULL)            /* IDLE ends then: is it still there? */
-		next = earliest(next, conn_check_at(s, now));
+	/* The connection's own checks (conn_check_at) are the main loop's:
+	 * they do not need a pass. */
+	next = earliest(now + poll, transitions_next(s, now));
 	if (send_next != 0)
 		next = earliest(next, send_next);
 	if (s->unrecorded != NULL)

@@ -35,6 +35,7 @@ struct sched {
 	struct smtp_conn *smtp;
 	struct imap_conn *imap;
 	bool imap_idling;
+	time_t imap_idle_since;         /* IDLE (re-)issued */
 	bool inbox_settled;
 	bool once;                      /* --once: no systemd notifications */
 	bool inbox_dirty;               /* new mail signalled: sync now */

@@ -365,6 +365,9 @@ int store_outbox_thread(struct store *s, int64_t contact_id,
  * final (no_response). */
 int store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
     size_t *ret_n);
+/* Among the contacts store_outbox_unanswered may find, the earliest time
+ * their last outreach or follow-up went out (*ret); -ENOENT none. */
+int store_outbox_next_unanswered(struct store *s, time_t *ret);
 
 
 /* ---- inbox (store_inbox.c) --------------------------------------------- */
@@ -512,6 +515,9 @@ int store_meeting_set_rsvp(struct store *s, int64_t id,
 int store_meeting_ended(struct store *s, time_t now, struct meeting ***ret,
     size_t *ret_n);
 int store_meeting_mark_ended(struct store *s, int64_t id);
+/* The earliest end among the meetings store_meeting_ended will find once
+ * it passed (*ret); -ENOENT none. */
+int store_meeting_next_end(struct store *s, time_t *ret);
 /* Replaces a meeting's notes (and records when). */
 int store_meeting_set_notes(struct store *s, int64_t id, const char *notes);
 /* Meetings other than `except` that have notes, started before `before`,

@@ -653,6 +653,29 @@ store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
 	return 0;
 }
 
+int
+store_outbox_next_unanswered(struct store *s, time_t *ret)
+{
+	sqlite3_stmt *st = store_prepare(s,
+	    "SELECT MIN((SELECT MAX(o.sent_at) FROM outbox o WHERE "
+	    "o.contact_id = c.id AND o.kind IN ('outreach', 'followup') AND "
+	    "o.state = 'sent')) FROM contacts c WHERE c.state IN ('contacted', "
+	    "'followed_up') AND NOT EXISTS (SELECT 1 FROM outbox o WHERE "
+	    "o.contact_id = c.id AND o.to_user = 0 AND o.state IN ('queued', "
+	    "'held', 'sending'))");
+	int r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*ret = (time_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	}
+	store_release(s, st);
+	return r;
+}
+
 /* ---- the account's pause (kv: smtp.pause, smtp.pause_error,
  * smtp.paused_since, smtp.paused_until) ---------------------------------- */
 

@@ -3,7 +3,8 @@
 # TCP keepalive on the IMAP and SMTP sockets, a BYE (Dovecot's imap process
 # told to stop) replaced at once, and a server that stops answering
 # without closing (its imap process SIGSTOPped) noticed and replaced, with
-# the reply delivered meanwhile processed exactly once (catch-up by UID).
+# the reply delivered meanwhile processed exactly once (catch-up by UID),
+# and the server's own keepalives read during IDLE without ending it.
 # idle_refresh is set short ("3s") so that the minute-long checks of a
 # real configuration take seconds here.
 import json
@@ -180,5 +181,40 @@ t.like(dmn2.log(), r"IMAP NOOP failed: .*timed out; reconnecting",
        "polling: the log names the NOOP that was not answered")
 resume_stopped()
 t.is_(dmn2.stop(), 0, "polling: the daemon stops cleanly")
+
+# --- the server's keepalives: signs of life, read without ending IDLE ----------
+# Dovecot says "* OK Still here" every 2 minutes; here every 2 seconds. The
+# daemon reads each where it idles: IDLE keeps running (no DONE, no pass)
+# until idle_refresh, and the connection is kept.
+with open(stack.dovecot_conf, "a") as f:
+    f.write("\n# test_liveness.py: keepalives every 2 seconds\n"
+            "imap_idle_notify_interval = 2 secs\n")
+stack.restart_imap()
+cfg3 = t.write_config(d, stack, user=U, filename="keepalive.conf",
+                      **{"imap.idle_refresh": "30s", "imap.save_sent": False})
+dmn3 = t.start_daemon(cfg3, "-v")
+t.at_cleanup(lambda: dmn3.stop())
+t.ok(dmn3.wait_log(r"IMAP IDLE started", timeout=30),
+     "keepalives: the daemon idles")
+time.sleep(1)
+n = len(re.findall(r"IMAP IDLE started", dmn3.log()))
+ss = subprocess.run(["ss", "-tnoi", "state", "established", "dport", "=",
+                     ":%d" % stack.imap_port], stdout=subprocess.PIPE,
+                    text=True).stdout
+time.sleep(12)
+t.ok(len(re.findall(r"IMAP IDLE started", dmn3.log())) == n,
+     "keepalives: 12 s of keepalives every 2 s did not end IDLE",
+     dmn3.log()[-1500:])
+ss2 = subprocess.run(["ss", "-tnoi", "state", "established", "dport", "=",
+                      ":%d" % stack.imap_port], stdout=subprocess.PIPE,
+                     text=True).stdout
+got = [int(x) for x in re.findall(r"bytes_received:(\d+)", ss)]
+got2 = [int(x) for x in re.findall(r"bytes_received:(\d+)", ss2)]
+t.ok(len(got) == 1 and len(got2) == 1 and got2[0] - got[0] >= 4 * 30,
+     "keepalives: they reached the daemon meanwhile (%s -> %s bytes)" % (
+         got, got2), ss + ss2)
+t.is_(connects(dmn3), 1, "keepalives: the connection is kept")
+t.ok(dmn3.alive(), "keepalives: the daemon kept running")
+t.is_(dmn3.stop(), 0, "keepalives: the daemon stops cleanly")
 
 t.done_testing()
