@@ -5,8 +5,9 @@
  * the liveness checks that replace a connection that stopped answering
  * (infoviewd.conf(5), imap.idle_refresh).
  *
- * IMAP: connect (LOGIN, Sent and Drafts found) -> IDLE while waiting ->
- * DONE when the wait ends, answered within LIVENESS_ANSWER -> commands of
+ * IMAP: connect (LOGIN; Sent and Drafts found by account.c, a missing one
+ * said once: log, `status`, `infoviewctl inbox`, one notice) -> IDLE
+ * while waiting -> DONE when the wait ends, answered within LIVENESS_ANSWER -> commands of
  * the pass -> IDLE again. Any failed command drops the connection
  * (conn_imap_lost); the next pass reconnects, at once when the session had
  * lived a while, with a growing backoff when connecting itself fails.
@@ -28,9 +29,13 @@
 
 #include "account.h"
 #include "connections.h"
+#include "folders.h"
 #include "notify.h"
+#include "plan.h"
 #include "sched_int.h"
 #include "util.h"
+
+#define FOLDER_PROBLEM_KEY      "imap.folder_problem"  /* status key */
 
 #define LIVENESS_QUIET          150         /* a silent server is asked:
                                                past Dovecot's 2 minutes */
@@ -124,6 +129,94 @@ settle(struct sched *s, const char *status)
 		notify_ready(status);
 }
 
+/* One inbox item and one notice to the user (sent like every notice,
+ * whatever the limits), in one transaction. */
+static int
+tell_user(struct sched *s, const char *problem)
+{
+	int64_t item;
+	char param[32];
+	int r;
+
+	if ((r = store_inbox_add(s->st, 0, "config", problem, "", &item)) < 0)
+		return r;
+	snprintf(param, sizeof(param), "%lld", (long long)item);
+	return plan_queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true,
+	    util_now(), param);
+}
+
+/* Says a folder problem once: the log, the status key and one inbox
+ * item; the same problem again says nothing. NULL: all is well again. */
+static void
+folder_problem(struct sched *s, const char *problem)
+{
+	char *old = NULL;
+
+	(void)store_kv_get(s->st, FOLDER_PROBLEM_KEY, &old);
+	if (problem == NULL) {
+		if (!str_empty(old)) {
+			log_info("IMAP folders found again; %s resolved", old);
+			(void)store_kv_set(s->st, FOLDER_PROBLEM_KEY, "");
+		}
+		free(old);
+		return;
+	}
+	if (old == NULL || strcmp(old, problem) != 0) {
+		log_warnx("%s", problem);
+		(void)store_kv_set(s->st, FOLDER_PROBLEM_KEY, problem);
+		if (STORE_TX(s->st, tell_user(s, problem)) < 0)
+			log_warnx("could not record a notice about: %s", problem);
+	}
+	free(old);
+}
+
+static int
+find_folders(struct sched *s, char **ret_err)
+{
+	struct account_folders f;
+	char *sent, *drafts;
+	int r;
+
+	if ((r = account_folders(s->cfg, s->imap, &f, ret_err)) < 0)
+		return r;
+	sent = f.sent ? folders_mutf7_decode(f.sent) : NULL;
+	drafts = f.drafts ? folders_mutf7_decode(f.drafts) : NULL;
+	log_debug("imap: Sent folder %s%s%s%s, Drafts folder %s%s%s%s",
+	    sent ? "\"" : "", sent ? sent : "none", sent ? "\" by " : "",
+	    sent ? f.sent_how : "", drafts ? "\"" : "",
+	    drafts ? drafts : "none", drafts ? "\" by " : "",
+	    drafts ? f.drafts_how : "");
+	free(sent);
+	free(drafts);
+	folder_problem(s, f.problem);
+	free(s->box_sent);
+	free(s->box_drafts);
+	s->box_sent = f.sent;
+	s->box_drafts = f.drafts;
+	f.sent = f.drafts = NULL;
+	account_folders_done(&f);
+	return 0;
+}
+
+bool
+conn_imap_failed(struct sched *s, const char *what, int r, const char *err)
+{
+	char *problem;
+
+	if (s->imap == NULL)
+		return true;
+	if (!imap_usable(s->imap) || r == -ENOTCONN) {
+		conn_imap_lost(s, what, err);
+		return true;
+	}
+	/* The server said NO: the folder is gone or refuses us. Said once;
+	 * the connection is fine. */
+	problem = xasprintf("IMAP %s: %s", what, err ? err : strerror(-r));
+	folder_problem(s, problem);
+	free(problem);
+	return false;
+}
+
 int
 conn_imap_ready(struct sched *s)
 {
@@ -137,7 +230,7 @@ conn_imap_ready(struct sched *s)
 		return -EAGAIN;
 	if ((r = account_imap_connect(s->cfg, &s->imap, &err)) < 0)
 		goto fail;
-	if ((r = sched_folders_find(s, &err)) < 0) {
+	if ((r = find_folders(s, &err)) < 0) {
 		drop_imap(s);
 		goto fail;
 	}

@@ -32,6 +32,10 @@ time_t conn_smtp_idle(struct sched *s, time_t now, time_t send_next);
 int conn_imap_ready(struct sched *s);
 /* After a failed IMAP command: drop the connection, retry soon. */
 void conn_imap_lost(struct sched *s, const char *what, const char *err);
+/* After an IMAP command on a folder failed: a lost connection is dropped
+ * (true), a refusal (no such folder) reported once and kept (false). */
+bool conn_imap_failed(struct sched *s, const char *what, int r,
+    const char *err);
 /* The server just answered (a sync went through). */
 void conn_imap_heard(struct sched *s);
 /* Nothing heard from the server for a while: asks it whether it is still

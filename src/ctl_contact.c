@@ -28,21 +28,6 @@
 #include "utf8.h"
 #include "util.h"
 
-static void ctl_errf(const char *fmt, ...) IV_PRINTF(1, 2);
-
-/* "infoviewctl: message" on stderr. */
-static void
-ctl_errf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("infoviewctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* Reports what getopt stopped at; returns EXIT_USAGE. */
 static int
 bad_option(const char *cmd, int ch, char **argv)
@@ -54,25 +39,6 @@ bad_option(const char *cmd, int ch, char **argv)
 	else
 		ctl_errf("%s: unknown option '%s'", cmd, arg);
 	return EXIT_USAGE;
-}
-
-/* Prints s for a terminal: control characters (which validated input
- * never holds, but mail-derived data might) become '?'. */
-static void
-put_text(const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stdout);
-}
-
-void
-put_padded(const char *s, size_t width)
-{
-	size_t w = utf8_width(s);
-
-	put_text(s);
-	for (; w < width; w++)
-		fputc(' ', stdout);
 }
 
 /* SGR color for a state ("" when none). */
@@ -87,29 +53,6 @@ state_color(enum contact_state state)
 	if (state == CS_NEW)
 		return "";
 	return "\033[33m";
-}
-
-int
-ctl_contact_lookup(struct ctl *c, const char *id_or_email, struct contact **ret)
-{
-	int r = store_contact_find(c->st, id_or_email, ret);
-
-	if (r == -ENOENT) {
-		char *shown = xstrdup(id_or_email);
-		char *p;
-
-		for (p = shown; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		ctl_errf("no contact '%s'", shown);
-		free(shown);
-		return EXIT_FAILED;
-	}
-	if (r < 0) {
-		ctl_errf("%s: %s", store_errmsg(c->st), strerror(-r));
-		return EXIT_FAILED;
-	}
-	return EXIT_OK;
 }
 
 /* The zone the user reads times in. */
@@ -742,9 +685,9 @@ show_text(struct ctl *c, const struct contact *ct, const struct event *ev,
 		puts("variables:");
 		for (i = 0; i < ct->n_vars; i++) {
 			fputs("  ", stdout);
-			put_text(ct->vars[i].key);
+			ctl_put_text(ct->vars[i].key);
 			fputs(" = ", stdout);
-			put_text(ct->vars[i].value);
+			ctl_put_text(ct->vars[i].value);
 			fputc('\n', stdout);
 		}
 	}
@@ -762,11 +705,11 @@ show_text(struct ctl *c, const struct contact *ct, const struct event *ev,
 		tz_format(zone, ev[i].at, "%Y-%m-%d %H:%M", when, sizeof(when));
 		printf("  %s  ", when);
 		if (str_empty(ev[i].detail))
-			put_text(ev[i].kind);
+			ctl_put_text(ev[i].kind);
 		else {
-			put_padded(ev[i].kind, 9);
+			ctl_put_padded(ev[i].kind, 9);
 			fputc(' ', stdout);
-			put_text(ev[i].detail);
+			ctl_put_text(ev[i].detail);
 		}
 		fputc('\n', stdout);
 	}

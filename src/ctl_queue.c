@@ -34,60 +34,6 @@ parse_id(const char *s)
 
 /* ---- forecasts ------------------------------------------------------------ */
 
-/* "Mon-Fri", "Mon,Wed,Fri", "Sat-Mon" is not made: weeks start on Monday. */
-static void
-days_text(unsigned mask, char *out, size_t len)
-{
-	static const char *const names[] = { "Sun", "Mon", "Tue", "Wed",
-		"Thu", "Fri", "Sat" };
-	size_t used = 0;
-	int k, run;
-
-	out[0] = '\0';
-	for (k = 1; k <= 7; k = run + 1) {
-		run = k;
-		if (!(mask & (1u << (k % 7))))
-			continue;
-		while (run < 7 && (mask & (1u << ((run + 1) % 7))))
-			run++;
-		used += (size_t)snprintf(out + used, used < len ? len - used : 0,
-		    "%s%s%s%s", used ? "," : "", names[k % 7], run > k ?
-		    (run > k + 1 ? "-" : ",") : "", run > k ? names[run % 7] : "");
-	}
-}
-
-const char *
-ctl_gate_rule(struct ctl *c, enum gate_why why, char *out, size_t len)
-{
-	const struct config *cfg = c->cfg;
-	char days[64];
-
-	switch (why) {
-	case GATE_WINDOW:
-		days_text(cfg->outreach.send_days_mask, days, sizeof(days));
-		snprintf(out, len, "send window %02d:%02d-%02d:%02d %s",
-		    cfg->outreach.window_start_min / 60,
-		    cfg->outreach.window_start_min % 60,
-		    cfg->outreach.window_end_min / 60,
-		    cfg->outreach.window_end_min % 60, days);
-		break;
-	case GATE_DAILY:
-		snprintf(out, len, "daily limit %d", cfg->outreach.daily_limit);
-		break;
-	case GATE_DOMAIN:
-		snprintf(out, len, "per-domain limit %d a day",
-		    cfg->outreach.per_domain_daily);
-		break;
-	case GATE_GAP:
-		snprintf(out, len, "gap %s", util_format_duration(cfg->outreach.min_gap));
-		break;
-	default:
-		snprintf(out, len, "%s", gate_why_name(why));
-		break;
-	}
-	return out;
-}
-
 /* Whole calendar days from a's date to b's in zone, counting both. */
 static int
 days_spanned(const char *zone, time_t a, time_t b)
@@ -134,7 +80,7 @@ outreach_forecast(struct ctl *c, const int64_t *ids, size_t nids)
 	free(f);
 	if (count == 0)
 		return;
-	days_text(cfg->outreach.send_days_mask, days, sizeof(days));
+	ctl_days_text(cfg->outreach.send_days_mask, days, sizeof(days));
 	snprintf(gap, sizeof(gap), "%s", util_format_duration(cfg->outreach.min_gap));
 	printf("%zu outreach message%s queued: the first goes out %s, the last "
 	    "%s (%d day%s)\n", count, count == 1 ? "" : "s",

@@ -45,12 +45,6 @@ next_send(const struct gate_forecast *f, size_t n)
 	return NULL;
 }
 
-void
-ctl_wake(struct ctl *c)
-{
-	control_wake(c->cfg->storage.database);
-}
-
 #define B(st)   (1u << (st))
 
 /* The funnel, in order: each stage counts the contacts that reached it,
@@ -333,7 +327,7 @@ print_clipped(const char *s, size_t width)
 	const char *p;
 
 	if (utf8_width(s) <= width) {
-		put_padded(s, width);
+		ctl_put_padded(s, width);
 		return;
 	}
 	for (p = s; *p != '\0'; p++) {
@@ -457,11 +451,11 @@ status_text(struct ctl *c, struct daemon_info *d, const struct state_counts *sc,
 		    c->cfg->identity.timezone, keep[i].q->due, "%Y-%m-%d %H:%M %Z",
 		    when, sizeof(when)));
 		if (!str_empty(k->name)) {
-			put_padded(k->name, 0);
+			ctl_put_padded(k->name, 0);
 			fputc(' ', stdout);
 		}
 		printf("<");
-		put_padded(k->email, 0);
+		ctl_put_padded(k->email, 0);
 		printf(">\n");
 	}
 	printf("\nnext send  ");

@@ -25,6 +25,33 @@
 #include "sched_int.h"
 #include "util.h"
 
+/* A snippet of text for notices and the timeline: one paragraph, bounded
+ * (caller frees). */
+static char *
+snippet_of(const char *text)
+{
+	struct buf b;
+	const char *p;
+	bool space = false;
+
+	buf_init(&b);
+	for (p = text ? text : ""; *p != '\0' && b.len < SNIPPET_MAX; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f) {
+			space = b.len > 0;
+			continue;
+		}
+		if (space && ch != ' ')
+			buf_addch(&b, ' ');
+		space = false;
+		buf_addch(&b, (char)ch);
+	}
+	if (*p != '\0')
+		buf_addstr(&b, "...");
+	return buf_steal(&b);
+}
+
 
 /* See react.h. */
 int64_t
@@ -508,7 +535,7 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 		goto out;
 	}
 	out->contact_id = c->id;
-	out->snippet = sched_snippet(cl.new_text ? cl.new_text : m->text);
+	out->snippet = snippet_of(cl.new_text ? cl.new_text : m->text);
 	if ((r = store_event_add(s->st, c->id, "received", out->snippet)) < 0)
 		goto out;
 	log_info("%s from %s%s%s%s%s", out->cls, c->email,

@@ -31,42 +31,6 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* A snippet of text for notices and the timeline: one paragraph, bounded. */
-char *
-sched_snippet(const char *text)
-{
-	struct buf b;
-	const char *p;
-	bool space = false;
-
-	buf_init(&b);
-	for (p = text ? text : ""; *p != '\0' && b.len < SNIPPET_MAX; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch < 0x20 || ch == 0x7f) {
-			space = b.len > 0;
-			continue;
-		}
-		if (space && ch != ' ')
-			buf_addch(&b, ' ');
-		space = false;
-		buf_addch(&b, (char)ch);
-	}
-	if (*p != '\0')
-		buf_addstr(&b, "...");
-	return buf_steal(&b);
-}
-
-long
-sched_backoff(int attempts)
-{
-	long d = BACKOFF_MIN;
-
-	while (--attempts > 0 && d < BACKOFF_MAX)
-		d *= 2;
-	return d < BACKOFF_MAX ? d : BACKOFF_MAX;
-}
-
 /* ---- the handle ---------------------------------------------------------- */
 
 struct sched *

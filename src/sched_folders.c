@@ -1,9 +1,10 @@
 /*
- * sched_folders.c - the daemon's use of the Sent and Drafts folders:
- * finding them on each new IMAP connection (account.c), saying once when
- * one is missing (log, `status`, `infoviewctl inbox`) instead of treating
- * every refused APPEND as a lost connection, and the Sent copy of each
- * message to a contact (imap.save_sent in infoviewd.conf(5)): "auto"
+ * sched_folders.c - the daemon's use of the Sent folder (found on each
+ * new IMAP connection by connections.c, which also says once when one is
+ * missing instead of treating every refused APPEND as a lost connection):
+ * whether the user already wrote to a contact (a thank-you written by
+ * hand), and the Sent copy of each message to a contact
+ * (imap.save_sent in infoviewd.conf(5)): "auto"
  * learns after the first send whether the provider files submitted mail
  * into Sent itself, and appends a copy only where it does not.
  */
@@ -22,98 +23,9 @@
 #include "sched_int.h"
 #include "util.h"
 
-#define FOLDER_PROBLEM_KEY      "imap.folder_problem"
 #define SENT_DETECT_MS          10000   /* how long a server-filed copy
                                            may take to appear */
 #define SENT_DETECT_STEP_MS     500
-
-/* One inbox item and one notice to the user (sent like every notice,
- * whatever the limits), in one transaction. */
-static int
-tell_user(struct sched *s, const char *problem)
-{
-	int64_t item;
-	char param[32];
-	int r;
-
-	if ((r = store_inbox_add(s->st, 0, "config", problem, "", &item)) < 0)
-		return r;
-	snprintf(param, sizeof(param), "%lld", (long long)item);
-	return plan_queue_row(s->st, s->cfg, OK_NOTICE, NULL, 0, true,
-	    util_now(), param);
-}
-
-/* Says a folder problem once: the log, the status key and one inbox
- * item; the same problem again says nothing. NULL: all is well again. */
-static void
-folder_problem(struct sched *s, const char *problem)
-{
-	char *old = NULL;
-
-	(void)store_kv_get(s->st, FOLDER_PROBLEM_KEY, &old);
-	if (problem == NULL) {
-		if (!str_empty(old)) {
-			log_info("IMAP folders found again; %s resolved", old);
-			(void)store_kv_set(s->st, FOLDER_PROBLEM_KEY, "");
-		}
-		free(old);
-		return;
-	}
-	if (old == NULL || strcmp(old, problem) != 0) {
-		log_warnx("%s", problem);
-		(void)store_kv_set(s->st, FOLDER_PROBLEM_KEY, problem);
-		if (STORE_TX(s->st, tell_user(s, problem)) < 0)
-			log_warnx("could not record a notice about: %s", problem);
-	}
-	free(old);
-}
-
-int
-sched_folders_find(struct sched *s, char **ret_err)
-{
-	struct account_folders f;
-	char *sent, *drafts;
-	int r;
-
-	if ((r = account_folders(s->cfg, s->imap, &f, ret_err)) < 0)
-		return r;
-	sent = f.sent ? folders_mutf7_decode(f.sent) : NULL;
-	drafts = f.drafts ? folders_mutf7_decode(f.drafts) : NULL;
-	log_debug("imap: Sent folder %s%s%s%s, Drafts folder %s%s%s%s",
-	    sent ? "\"" : "", sent ? sent : "none", sent ? "\" by " : "",
-	    sent ? f.sent_how : "", drafts ? "\"" : "",
-	    drafts ? drafts : "none", drafts ? "\" by " : "",
-	    drafts ? f.drafts_how : "");
-	free(sent);
-	free(drafts);
-	folder_problem(s, f.problem);
-	free(s->box_sent);
-	free(s->box_drafts);
-	s->box_sent = f.sent;
-	s->box_drafts = f.drafts;
-	f.sent = f.drafts = NULL;
-	account_folders_done(&f);
-	return 0;
-}
-
-bool
-sched_imap_failed(struct sched *s, const char *what, int r, const char *err)
-{
-	char *problem;
-
-	if (s->imap == NULL)
-		return true;
-	if (!imap_usable(s->imap) || r == -ENOTCONN) {
-		conn_imap_lost(s, what, err);
-		return true;
-	}
-	/* The server said NO: the folder is gone or refuses us. Said once;
-	 * the connection is fine. */
-	problem = xasprintf("IMAP %s: %s", what, err ? err : strerror(-r));
-	folder_problem(s, problem);
-	free(problem);
-	return false;
-}
 
 /* Sleeps ms milliseconds. */
 static void
@@ -265,7 +177,7 @@ find_in_sent(struct sched *s, const char *message_id, const char *raw,
 	}
 	s->inbox_dirty = true;          /* re-EXAMINE the inbox next */
 	if (r < 0)
-		(void)sched_imap_failed(s, "Sent copy check", r, err);
+		(void)conn_imap_failed(s, "Sent copy check", r, err);
 	free(err);
 	free(id);
 	return r;
@@ -293,7 +205,7 @@ sched_sent_assigned_id(struct sched *s, const char *message_id,
 	if ((r = imap_fetch(s->imap, uid, SENT_COPY_MAX, &copy, &len,
 	    &err)) < 0) {
 		if (r != -EFBIG)
-			(void)sched_imap_failed(s, "Sent copy fetch", r, err);
+			(void)conn_imap_failed(s, "Sent copy fetch", r, err);
 		goto out;
 	}
 	if (mime_parse_isolated(copy, len, &m, &perr) == 0 &&
@@ -389,6 +301,80 @@ sched_save_sent(struct sched *s, const char *message_id, const char *raw,
 		return;
 	if ((r = imap_append(s->imap, s->box_sent, "\\Seen", raw, len,
 	    &err)) < 0)
-		(void)sched_imap_failed(s, "APPEND to Sent", r, err);
+		(void)conn_imap_failed(s, "APPEND to Sent", r, err);
 	free(err);
+}
+
+/* True when addr is one of the addresses in header value list
+ * (case-insensitive, whole addresses only: "ali@x" is not "li@x"). */
+static bool
+header_has_address(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+	const char *p = list;
+
+	while (p != NULL && (p = strcasestr(p, addr)) != NULL) {
+		char before = p == list ? ' ' : p[-1], after = p[n];
+
+		if (strchr(" \t<,:;\"", before) != NULL &&
+		    strchr(" \t>,;\"", after) != NULL)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+#define SENT_CHECK_MAX 20       /* newest candidates looked at */
+
+/* Checks the Sent folder for mail from the user to the contact after t
+ * (a thank-you already written). 1 yes (with the Date of the newest such
+ * message in *ret_when when not NULL), 0 no, <0 cannot tell. */
+int
+sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
+    time_t *ret_when)
+{
+	uint32_t *uids = NULL, uidvalidity, uidnext;
+	size_t n = 0, looked = 0;
+	char *err = NULL, *raw = NULL, *perr = NULL;
+	size_t len;
+	int found = 0, r;
+
+	if (conn_imap_ready(s) < 0)
+		return -EAGAIN;
+	if (s->box_sent == NULL)
+		return -ENOENT;         /* no Sent folder: said once already */
+	if ((r = imap_examine(s->imap, s->box_sent, &uidvalidity, &uidnext,
+	    &err)) < 0 ||
+	    (r = imap_search_header(s->imap, "To", c->email, &uids, &n, &err)) < 0)
+		goto out;
+	/* Newest first; the search matches substrings, so check each. */
+	while (n > 0 && !found && looked++ < SENT_CHECK_MAX) {
+		struct inmsg *m = NULL;
+		const char *to, *cc;
+
+		n--;
+		if ((r = imap_fetch(s->imap, uids[n], 1024 * 1024, &raw, &len,
+		    &err)) < 0)
+			break;
+		if (mime_parse_isolated(raw, len, &m, &perr) == 0 && m->date > t) {
+			to = mime_inmsg_header(m, "To");
+			cc = mime_inmsg_header(m, "Cc");
+			found = header_has_address(to, c->email) ||
+			    header_has_address(cc, c->email);
+			if (found && ret_when != NULL)
+				*ret_when = m->date;
+		}
+		mime_inmsg_free(m);
+		util_freep(&raw);
+		util_freep(&perr);
+	}
+out:
+	if (r < 0 && r != -EFBIG) {
+		(void)conn_imap_failed(s, "Sent folder check", r, err);
+		found = r;
+	}
+	s->inbox_dirty = true;          /* re-EXAMINE the inbox next */
+	free(uids);
+	free(err);
+	return found;
 }

@@ -56,19 +56,6 @@ struct sched {
 	char status[256];
 };
 
-/* sched.c: small helpers */
-/* One paragraph of text, bounded (caller frees). */
-char *sched_snippet(const char *text);
-/* Seconds to wait before retry number `attempts`. */
-long sched_backoff(int attempts);
-
-/* sched_folders.c: finds Sent and Drafts on the new connection and says
- * once when one is missing. Returns 0, or LIST's error (*ret_err). */
-int sched_folders_find(struct sched *s, char **ret_err);
-/* After an IMAP command on a folder failed: a lost connection is dropped
- * (true), a refusal (no such folder) reported once and kept (false). */
-bool sched_imap_failed(struct sched *s, const char *what, int r,
-    const char *err);
 /* After a contact message went out: keeps a copy in Sent unless the
  * provider files one itself (imap.save_sent). */
 /* Where the server rewrote a message's Message-ID (learned from the
@@ -90,7 +77,7 @@ int sched_send_record_kept(struct sched *s);
 /* send.c: at the end, a last try; what is still unrecorded is logged
  * (the next start sends it again with the same Message-ID) and freed. */
 void sched_send_forget_kept(struct sched *s);
-/* send.c: mail from the user to c after t in the Sent folder?
+/* sched_folders.c: mail from the user to c after t in the Sent folder?
  * 1 yes (*ret_when: its Date, when not NULL), 0 no, <0 cannot tell. */
 int sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
     time_t *ret_when);

@@ -24,6 +24,18 @@
 #include "sched_int.h"
 #include "util.h"
 
+/* Seconds to wait before retry number `attempts`: doubling from
+ * BACKOFF_MIN, at most BACKOFF_MAX. */
+static long
+retry_backoff(int attempts)
+{
+	long d = BACKOFF_MIN;
+
+	while (--attempts > 0 && d < BACKOFF_MAX)
+		d *= 2;
+	return d < BACKOFF_MAX ? d : BACKOFF_MAX;
+}
+
 /* ---- rendering ----------------------------------------------------------- */
 
 /* Drafts are APPENDed to the Drafts folder, never sent. */
@@ -346,7 +358,7 @@ save_draft(struct sched *s, struct outbox_row *row, char **ret_err)
 	}
 	if ((r = imap_append(s->imap, s->box_drafts, "\\Draft", row->raw,
 	    row->raw_len, ret_err)) < 0) {
-		if (sched_imap_failed(s, "APPEND to Drafts", r, *ret_err))
+		if (conn_imap_failed(s, "APPEND to Drafts", r, *ret_err))
 			return -EAGAIN;
 		return -ENOENT;
 	}
@@ -373,7 +385,7 @@ deliver_row(struct sched *s, struct outbox_row *row, char **ret_assigned,
 		}
 		if ((r = imap_append(s->imap, s->cfg->imap.inbox, "", row->raw,
 		    row->raw_len, ret_err)) < 0) {
-			(void)sched_imap_failed(s, "APPEND of a notice", r, *ret_err);
+			(void)conn_imap_failed(s, "APPEND of a notice", r, *ret_err);
 			return -EAGAIN;
 		}
 		return 0;
@@ -692,7 +704,7 @@ record_outcome(struct sched *s, struct outbox_row *row, struct contact *c,
 	case OUT_FAILED:
 		return mark_failed(s, row, o->why);
 	case OUT_RETRY:
-		ch.due = o->when + sched_backoff(o->attempt);
+		ch.due = o->when + retry_backoff(o->attempt);
 		return lifecycle_outbox_move(s->st, row, OB_QUEUED, &ch);
 	}
 	return -EINVAL;
@@ -729,7 +741,7 @@ deferred(struct sched *s, const struct outbox_row *row,
 	log_warnx("queue %lld (%s) to %s deferred: %s (attempt %d, next in %s)",
 	    (long long)row->id, store_outbox_kind_name(row->kind), row->rcpt,
 	    o->why, o->attempt,
-	    util_format_duration(sched_backoff(o->attempt)));
+	    util_format_duration(retry_backoff(o->attempt)));
 	conn_set_health(s, is_draft(row->kind) || s->notices_by_imap ? "imap" :
 	    "smtp", "error", o->why);
 	if (s->smtp != NULL && account_smtp_oauth(s->cfg)) {
@@ -863,80 +875,6 @@ sched_send_forget_kept(struct sched *s)
 		s->unrecorded = o->next;
 		outcome_free(o);
 	}
-}
-
-/* True when addr is one of the addresses in header value list
- * (case-insensitive, whole addresses only: "ali@x" is not "li@x"). */
-static bool
-header_has_address(const char *list, const char *addr)
-{
-	size_t n = strlen(addr);
-	const char *p = list;
-
-	while (p != NULL && (p = strcasestr(p, addr)) != NULL) {
-		char before = p == list ? ' ' : p[-1], after = p[n];
-
-		if (strchr(" \t<,:;\"", before) != NULL &&
-		    strchr(" \t>,;\"", after) != NULL)
-			return true;
-		p += n;
-	}
-	return false;
-}
-
-#define SENT_CHECK_MAX 20       /* newest candidates looked at */
-
-/* Checks the Sent folder for mail from the user to the contact after t
- * (a thank-you already written). 1 yes (with the Date of the newest such
- * message in *ret_when when not NULL), 0 no, <0 cannot tell. */
-int
-sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
-    time_t *ret_when)
-{
-	uint32_t *uids = NULL, uidvalidity, uidnext;
-	size_t n = 0, looked = 0;
-	char *err = NULL, *raw = NULL, *perr = NULL;
-	size_t len;
-	int found = 0, r;
-
-	if (conn_imap_ready(s) < 0)
-		return -EAGAIN;
-	if (s->box_sent == NULL)
-		return -ENOENT;         /* no Sent folder: said once already */
-	if ((r = imap_examine(s->imap, s->box_sent, &uidvalidity, &uidnext,
-	    &err)) < 0 ||
-	    (r = imap_search_header(s->imap, "To", c->email, &uids, &n, &err)) < 0)
-		goto out;
-	/* Newest first; the search matches substrings, so check each. */
-	while (n > 0 && !found && looked++ < SENT_CHECK_MAX) {
-		struct inmsg *m = NULL;
-		const char *to, *cc;
-
-		n--;
-		if ((r = imap_fetch(s->imap, uids[n], 1024 * 1024, &raw, &len,
-		    &err)) < 0)
-			break;
-		if (mime_parse_isolated(raw, len, &m, &perr) == 0 && m->date > t) {
-			to = mime_inmsg_header(m, "To");
-			cc = mime_inmsg_header(m, "Cc");
-			found = header_has_address(to, c->email) ||
-			    header_has_address(cc, c->email);
-			if (found && ret_when != NULL)
-				*ret_when = m->date;
-		}
-		mime_inmsg_free(m);
-		util_freep(&raw);
-		util_freep(&perr);
-	}
-out:
-	if (r < 0 && r != -EFBIG) {
-		(void)sched_imap_failed(s, "Sent folder check", r, err);
-		found = r;
-	}
-	s->inbox_dirty = true;          /* re-EXAMINE the inbox next */
-	free(uids);
-	free(err);
-	return found;
 }
 
 /* The thank-you was written: the reminder goes, the contact is thanked. */
