@@ -3,7 +3,11 @@
 #   1. infoviewctl defines no symbol of the daemon's modules (nm);
 #   2. infoviewctl links neither libcurl nor libical (ldd);
 #   3. no file in src/ includes a header of a layer above its own, and the
-#      daemon and the CLI do not include each other's headers.
+#      daemon and the CLI do not include each other's headers;
+#   4. the lifecycle diagram names only functions that exist;
+#   5. every state change goes through lifecycle.c;
+#   6. no two modules call each other, directly or round a loop (nm: who
+#      calls a function that which object defines; tsort finds a loop).
 # Run from `make check` (top_srcdir / top_builddir set) or by hand:
 #   top_srcdir=. top_builddir=build sh tests/structure.sh
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -146,6 +150,33 @@ if [ -z "$bad" ]; then
 else
 	not_ok "state changes that bypass lifecycle.c:"
 	printf '%s\n' "$bad" | sed 's/^/#   /'
+fi
+
+# ---- 6: no module calls back up: the calls between modules have no loop ----
+# An edge A -> B for every function or variable that A's object uses and
+# B's defines (nm); tsort reports any loop in that graph.
+objs=$(ls "$top_builddir"/src/*.o 2>/dev/null)
+if [ -z "$objs" ]; then
+	not_ok "objects found in $top_builddir/src"
+else
+	edges="${TMPDIR:-/tmp}/ivedges.$$"
+	for o in $objs; do
+		m=$(basename "$o" .o); m=${m#libinfoview_a-}
+		nm -g --defined-only "$o" | awk -v m="$m" '$2 ~ /^[TDBRC]$/ { print "D", m, $3 }'
+		nm -u "$o" | awk -v m="$m" '{ print "U", m, $2 }'
+	done | awk '$1 == "D" { def[$3] = $2; next }
+	    { use[++n] = $2 " " $3 }
+	    END { for (i = 1; i <= n; i++) { split(use[i], a, " ");
+	        if ((a[2] in def) && def[a[2]] != a[1]) print a[1], def[a[2]] } }' |
+	    sort -u > "$edges"
+	loops=$(tsort "$edges" 2>&1 >/dev/null | grep -v 'input contains a loop' |
+	    sed 's/^tsort: //' | tr '\n' ' ')
+	if [ -z "$loops" ]; then
+		ok "no module calls back up ($(wc -l < "$edges") calls between modules, no loop)"
+	else
+		not_ok "modules that call each other round a loop: $loops"
+	fi
+	rm -f "$edges"
 fi
 
 echo "1..$n"
