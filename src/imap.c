@@ -830,8 +830,8 @@ imap_free(struct imap_conn *c)
 
 	if (c == NULL)
 		return;
-	if (c->idling && !c->broken)
-		imap_idle_done(c, &dummy, &err);
+	if (c->idling && !c->broken)     /* closing: its answer changes nothing */
+		(void)imap_idle_done(c, &dummy, &err);
 	free(err);
 	if (c->imap->imap_stream != NULL) {
 		if (c->broken) {

@@ -291,6 +291,7 @@ concerns(struct sched *s, const struct inmsg *h)
 
 	if (!str_empty(h->from_addr) && strcasecmp(h->from_addr, own) == 0)
 		return false;           /* react_message leaves our own mail */
+	/* a contact (or a store error: read whole, the reaction retries) */
 	if (react_match_contact(s, h, &by_thread) != 0 ||
 	    names_contact(s, mime_inmsg_header(h, "Sender")) ||
 	    names_contact(s, mime_inmsg_header(h, "Reply-To")))
@@ -526,8 +527,9 @@ batch_together(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 		if (!whole[i])
 			continue;
 		attempts = 0;
-		store_quarantine_attempts(s->st, box, uidvalidity, uids[i],
-		    &attempts);
+		if (store_quarantine_attempts(s->st, box, uidvalidity, uids[i],
+		    &attempts) < 0)
+			attempts = 1;   /* unknown: one by one, each counted */
 		if (!hs[i].found || hs[i].size > MIME_MAX_MESSAGE || attempts > 0) {
 			r = -EAGAIN;
 			goto out;

@@ -52,6 +52,45 @@ snippet_of(const char *text)
 	return buf_steal(&b);
 }
 
+/* The contact our message with this Message-ID (or the one the provider
+ * gave it) went to, in *id when there is one. 0, or the store's error. */
+static int
+contact_by_msgid(struct sched *s, const char *msgid, int64_t *id)
+{
+	int r = store_outbox_contact_by_msgid(s->st, msgid, id, NULL);
+
+	return r == -ENOENT ? 0 : r;
+}
+
+/* The contact with this address, in *id when there is one. 0, or the
+ * store's error. */
+static int
+contact_by_address(struct sched *s, const char *addr, int64_t *id)
+{
+	struct contact *c = NULL;
+	int r;
+
+	if (str_empty(addr))
+		return 0;
+	if ((r = store_contact_find(s->st, addr, &c)) == 0)
+		*id = c->id;
+	contact_free(c);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* The contact with this id in *ret, NULL when it is gone (forgotten
+ * meanwhile). 0, or the store's error. */
+static int
+contact_get(struct sched *s, int64_t id, struct contact **ret)
+{
+	int r = store_contact_get(s->st, id, ret);
+
+	if (r == -ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	return r;
+}
 
 /* See react.h. */
 int64_t
@@ -59,69 +98,61 @@ react_match_contact(struct sched *s, const struct inmsg *m,
     bool *ret_by_thread)
 {
 	const char *lists[2] = { m->in_reply_to, m->references };
-	struct contact *c = NULL;
 	int64_t id = 0;
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < nitems(lists) && id == 0; i++) {
+	for (i = 0; i < nitems(lists) && id == 0 && r == 0; i++) {
 		const char *p = lists[i];
 
-		while (p != NULL && (p = strchr(p, '<')) != NULL && id == 0) {
+		while (p != NULL && (p = strchr(p, '<')) != NULL && id == 0 &&
+		    r == 0) {
 			const char *e = strchr(p, '>');
 			char *tok;
 
 			if (e == NULL)
 				break;
 			tok = xstrndup(p, (size_t)(e - p + 1));
-			store_outbox_contact_by_msgid(s->st, tok, &id, NULL);
+			r = contact_by_msgid(s, tok, &id);
 			free(tok);
 			p = e + 1;
 		}
 	}
 	*ret_by_thread = id != 0;
-	if (id == 0 && !str_empty(m->from_addr) &&
-	    store_contact_find(s->st, m->from_addr, &c) == 0) {
-		id = c->id;
-		contact_free(c);
-	}
-	return id;
+	if (r == 0 && id == 0)
+		r = contact_by_address(s, m->from_addr, &id);
+	return r < 0 ? r : id;
 }
 
 #define KNOWN_RCPTS_DAYS 30      /* a bounce comes within days */
 
 /* For a bounce or a complaint: the Message-ID of ours (or the one the
- * provider gave it) in the returned headers, else the recipient. */
+ * provider gave it) in the returned headers, else the recipient. The
+ * contact's id, 0 for none, or the store's error. */
 static int64_t
 match_bounce(struct sched *s, const struct inmsg *m, const struct classification *cl)
 {
 	const char *h = m->returned_headers;
-	struct contact *c = NULL;
 	int64_t id = 0;
+	int r = 0;
 
-	if (cl->returned_msgid != NULL &&
-	    store_outbox_contact_by_msgid(s->st, cl->returned_msgid, &id,
-	    NULL) == 0 && id != 0)
-		return id;
-
-	while (h != NULL && (h = strcasestr(h, "message-id:")) != NULL) {
+	if (cl->returned_msgid != NULL)
+		r = contact_by_msgid(s, cl->returned_msgid, &id);
+	while (r == 0 && id == 0 && h != NULL &&
+	    (h = strcasestr(h, "message-id:")) != NULL) {
 		const char *lt = strchr(h, '<'), *gt = lt ? strchr(lt, '>') : NULL;
 		char *tok;
 
 		if (gt == NULL)
 			break;
 		tok = xstrndup(lt, (size_t)(gt - lt + 1));
-		store_outbox_contact_by_msgid(s->st, tok, &id, NULL);
+		r = contact_by_msgid(s, tok, &id);
 		free(tok);
-		if (id != 0)
-			return id;
 		h = gt;
 	}
-	if (!str_empty(cl->bounced_rcpt) &&
-	    store_contact_find(s->st, cl->bounced_rcpt, &c) == 0) {
-		id = c->id;
-		contact_free(c);
-	}
-	return id;
+	if (r == 0 && id == 0)
+		r = contact_by_address(s, cl->bounced_rcpt, &id);
+	return r < 0 ? r : id;
 }
 
 /* A reply in the contact's thread from another address (an assistant, a
@@ -482,8 +513,13 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 	if (!str_empty(m->from_addr) &&
 	    strcasecmp(m->from_addr, s->cfg->identity.email) == 0)
 		return 0;               /* our own mail (copies, notices) */
-	id = react_match_contact(s, m, &by_thread);
-	if (id != 0 && store_contact_get(s->st, id, &c) == 0) {
+	if ((id = react_match_contact(s, m, &by_thread)) < 0) {
+		r = (int)id;            /* the store failed: tried again later */
+		goto out;
+	}
+	if (id != 0 && (r = contact_get(s, id, &c)) < 0)
+		goto out;
+	if (c != NULL) {
 		/* Unreadable offered times are not a reason to drop the
 		 * reply: it is read without them ("the second one works"
 		 * then goes to the user) and its follow-ups still stop. */
@@ -512,23 +548,29 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 	 * lately: one of them named anywhere in it is the one (a forwarded
 	 * address bounces under its new name). Loaded only then, so that
 	 * catching up on a full inbox does not pay for it. */
-	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
-	    (id = match_bounce(s, m, &cl)) == 0 &&
-	    store_outbox_rcpts_since(s->st, ctx.now - KNOWN_RCPTS_DAYS * 86400,
-	    &known, &n_known) == 0 && n_known > 0) {
-		ctx.known_rcpts = (const char *const *)known;
-		ctx.n_known = n_known;
-		classify_done(&cl);
-		if ((r = classify_message(m, &ctx, &cl)) < 0)
+	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL) {
+		if ((id = match_bounce(s, m, &cl)) == 0 &&
+		    (r = store_outbox_rcpts_since(s->st, ctx.now -
+		    KNOWN_RCPTS_DAYS * 86400, &known, &n_known)) == 0 &&
+		    n_known > 0) {
+			ctx.known_rcpts = (const char *const *)known;
+			ctx.n_known = n_known;
+			classify_done(&cl);
+			if ((r = classify_message(m, &ctx, &cl)) < 0)
+				goto out;
+			id = match_bounce(s, m, &cl);
+		}
+		if (r == 0 && id < 0)
+			r = (int)id;
+		if (r < 0)
+			goto out;       /* the store failed: tried again later */
+		if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) &&
+		    id != 0 && (r = contact_get(s, id, &c)) < 0)
 			goto out;
-		id = match_bounce(s, m, &cl);
 	}
 	out->cls = classify_class_name(cl.cls);
 	out->intent = cl.cls == MSG_HUMAN ?
 	    classify_intent_name(cl.intent) : "";
-	if ((cl.cls == MSG_BOUNCE || cl.cls == MSG_COMPLAINT) && c == NULL &&
-	    id != 0)
-		(void)store_contact_get(s->st, id, &c);  /* gone: no contact */
 	if (c == NULL) {
 		log_debug("message from %s matches no contact; ignored",
 		    m->from_addr ? m->from_addr : "(unknown)");

@@ -24,7 +24,8 @@ struct reaction {
 
 /* The contact a message belongs to: our Message-IDs (or the ones the
  * submission server gave our messages) in In-Reply-To or References
- * first, then the sender's address. 0 = a stranger. *ret_by_thread tells
+ * first, then the sender's address: its id, 0 for a stranger, or (<0) the
+ * store's error (the message is read again later). *ret_by_thread tells
  * whether the thread decided (whoever sent it). Also the inbox's header
  * filter, so that it reads whole everything matched here. */
 int64_t react_match_contact(struct sched *s, const struct inmsg *m,
