@@ -1405,9 +1405,16 @@ t.ok(outreach_rcs and all(rc == 0 for rc in outreach_rcs) and not batches,
 t.ok(sum(fault_counts.values()) == ARGS.faults,
      "%d faults injected in all (%d asked)" % (sum(fault_counts.values()),
                                                 ARGS.faults))
-t.ok(states.get("scheduled", 0) + states.get("interviewed", 0) +
-     states.get("thanked", 0) > 0 and states.get("replied", 0) > 0,
-     "the week got somewhere (meetings and replies)", json.dumps(states))
+# Meetings were made and invitations sent, whatever became of them: with
+# many faults the user's racing `meeting cancel` and `contact stop` may
+# take every meeting away before its time (seed 20261204, 1,000 faults).
+made = (dbq("SELECT COUNT(*) FROM meetings") or [(0,)])[0][0]
+t.ok(made > 0 and ostats.get("invite sent", 0) > 0 and
+     sum(inb.values()) > 0 and states.get("replied", 0) > 0,
+     "the week got somewhere (meetings and replies: %d meetings, %d "
+     "invitations sent, %d replies recorded)" % (
+         made, ostats.get("invite sent", 0), sum(inb.values())),
+     json.dumps(states))
 for inv, v in violations.items():
     t.ok(not v, "invariant: %s (%d violations)" % (inv, len(v)),
          "\n".join(v[:30]))
