@@ -232,7 +232,7 @@ classify_file(struct ctl *c, struct cl_ctx *x, const char *path,
 		print_json(j, path, &cl, who ? who : x->contact);
 	else
 		print_text(path, &cl, x, who);
-	contact_free(who);
+	store_contact_free(who);
 	classify_done(&cl);
 	mime_inmsg_free(m);
 	free(raw);
@@ -267,7 +267,7 @@ ctl_classify(struct ctl *c, int argc, char **argv)
 	if ((r = ctx_load(c, contact, &x)) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 		ctx_done(&x);
-		contact_free(contact);
+		store_contact_free(contact);
 		return EXIT_FAILED;
 	}
 	if (c->json) {
@@ -282,7 +282,7 @@ ctl_classify(struct ctl *c, int argc, char **argv)
 		json_finish(&j);
 	}
 	ctx_done(&x);
-	contact_free(contact);
+	store_contact_free(contact);
 	return rc;
 usage:
 	fprintf(stderr, "usage: infoviewctl classify FILE.eml... "

@@ -746,9 +746,9 @@ contact_show(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((r = store_meeting_list(c->st, ct->id, &mv, &n_m)) < 0 ||
 	    (r = store_event_list(c->st, ct->id, &ev, &n_ev)) < 0) {
-		meetings_free(mv, n_m);
+		store_meetings_free(mv, n_m);
 		ctl_errf("contact show: %s: %s", store_errmsg(c->st), strerror(-r));
-		contact_free(ct);
+		store_contact_free(ct);
 		return EXIT_FAILED;
 	}
 	notes.m = xcalloc(n_m ? n_m : 1, sizeof(*notes.m));
@@ -767,9 +767,9 @@ contact_show(struct ctl *c, int argc, char **argv)
 	} else
 		show_text(c, ct, ev, n_ev, &notes);
 	free(notes.m);
-	meetings_free(mv, n_m);
-	events_free(ev, n_ev);
-	contact_free(ct);
+	store_meetings_free(mv, n_m);
+	store_events_free(ev, n_ev);
+	store_contact_free(ct);
 	return EXIT_OK;
 }
 
@@ -806,13 +806,13 @@ contact_stop(struct ctl *c, int argc, char **argv)
 	if ((r = STORE_TX(c->st, stop_one(c->st, ct, &cancelled, &keep))) < 0) {
 		ctl_errf("contact stop %s: %s (%s)", ct->email, strerror(-r),
 		    store_errmsg(c->st));
-		contact_free(ct);
+		store_contact_free(ct);
 		return EXIT_FAILED;
 	}
 	printf("stopped contact %lld <%s>; %d queued message%s cancelled%s\n",
 	    (long long)ct->id, ct->email, cancelled, cancelled == 1 ? "" : "s",
 	    keep > 0 ? "; no more keep-in-touch reminders" : "");
-	contact_free(ct);
+	store_contact_free(ct);
 	ctl_wake(c);
 	return EXIT_OK;
 }
@@ -828,12 +828,12 @@ contact_forget(struct ctl *c, int argc, char **argv)
 	if ((r = store_contact_forget(c->st, ct->id)) < 0) {
 		ctl_errf("contact forget %s: %s (%s)", ct->email, strerror(-r),
 		    store_errmsg(c->st));
-		contact_free(ct);
+		store_contact_free(ct);
 		return EXIT_FAILED;
 	}
 	printf("forgot contact %lld <%s> and all their data\n",
 	    (long long)ct->id, ct->email);
-	contact_free(ct);
+	store_contact_free(ct);
 	ctl_wake(c);
 	return EXIT_OK;
 }
@@ -925,7 +925,7 @@ preview_meeting(struct ctl *c, const struct contact *ct)
 
 	if (store_meeting_list(c->st, ct->id, &v, &n) == 0 && n > 0)
 		id = v[n - 1]->id;
-	meetings_free(v, n);
+	store_meetings_free(v, n);
 	return id;
 }
 
@@ -983,7 +983,7 @@ out:
 	compose_done(&out);
 	render_ctx_done(&x);
 	compose_tmplset_free(ts);
-	contact_free(ct);
+	store_contact_free(ct);
 	free(msgid);
 	free(err);
 	return rc;

@@ -168,7 +168,7 @@ meeting_schedule(struct ctl *c, int argc, char **argv)
 		    (long long)id, ct->email, tz_format(zone, start,
 		    "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)));
 out:
-	contact_free(ct);
+	store_contact_free(ct);
 	return rc;
 usage:
 	fprintf(stderr, "usage: infoviewctl meeting schedule ID|EMAIL --at "
@@ -234,7 +234,7 @@ meeting_change(struct ctl *c, int argc, char **argv, bool cancel)
 			    "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)));
 	}
 out:
-	meeting_free(m);
+	store_meeting_free(m);
 	return rc;
 }
 
@@ -290,13 +290,13 @@ meeting_list(struct ctl *c)
 			    m->start, "%a %Y-%m-%d %H:%M %Z", when, sizeof(when)),
 			    store_meeting_state_name(m->state), store_meeting_rsvp_name(m->rsvp), m->end <= util_now() ? "yes" : "no",
 			    email);
-		contact_free(ct);
+		store_contact_free(ct);
 	}
 	if (c->json) {
 		json_end_array(&j);
 		json_finish(&j);
 	}
-	meetings_free(v, n);
+	store_meetings_free(v, n);
 	return EXIT_OK;
 }
 
@@ -429,7 +429,7 @@ meeting_note_cmd(struct ctl *c, int argc, char **argv)
 		    "your Drafts folder" : "");
 out:
 	free(edited);
-	meeting_free(m);
+	store_meeting_free(m);
 	return rc;
 }
 

@@ -152,7 +152,7 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 				ids[queued++] = ct->id;
 			} else
 				rc = EXIT_FAILED;
-			contact_free(ct);
+			store_contact_free(ct);
 		}
 	} else {
 		enum contact_state fresh = CS_NEW;
@@ -168,7 +168,7 @@ ctl_outreach(struct ctl *c, int argc, char **argv)
 			else
 				rc = EXIT_FAILED;
 		}
-		contacts_free(v, n);
+		store_contacts_free(v, n);
 		if (n == 0)
 			printf("no new contacts%s%s\n", field ? " in field " : "",
 			    field ? field : "");
@@ -206,7 +206,7 @@ row_recipient(struct ctl *c, const struct outbox_row *r, char **owned)
 		return c->cfg->identity.email;
 	if (r->contact_id != 0 && store_contact_get(c->st, r->contact_id, &ct) == 0) {
 		*owned = xstrdup(ct->email);
-		contact_free(ct);
+		store_contact_free(ct);
 		return *owned;
 	}
 	return "-";
@@ -312,7 +312,7 @@ queue_print(struct ctl *c, struct outbox_row **v, size_t n,
 		printf("%s\n", r->last_error);
 	}
 out:
-	outbox_pause_done(&pause);
+	store_outbox_pause_done(&pause);
 }
 
 /* `queue retry` without an id: sending paused for the account tries again
@@ -355,7 +355,7 @@ queue_move(struct ctl *c, int64_t id, bool retry, enum outbox_state *ret_was)
 		r = lifecycle_outbox_retry(c->st, row, util_now());
 	else
 		r = lifecycle_outbox_move(c->st, row, OB_CANCELLED, &cancel);
-	outbox_row_free(row);
+	store_outbox_row_free(row);
 	return r;
 }
 
@@ -395,12 +395,12 @@ ctl_queue(struct ctl *c, int argc, char **argv)
 		}
 		if (gate_forecast(c->st, c->cfg, util_now(), &fc, &nfc) < 0) {
 			fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
-			outbox_rows_free(v, n);
+			store_outbox_rows_free(v, n);
 			return EXIT_FAILED;
 		}
 		queue_print(c, v, n, fc, nfc);
 		free(fc);
-		outbox_rows_free(v, n);
+		store_outbox_rows_free(v, n);
 		return EXIT_OK;
 	}
 	if (optind + 1 == argc && strcmp(argv[optind], "retry") == 0)
@@ -498,7 +498,7 @@ ctl_inbox(struct ctl *c, int argc, char **argv)
 				printf("    \"%s\"\n", v[i].snippet);
 		}
 	}
-	inbox_items_free(v, n);
+	store_inbox_items_free(v, n);
 	return EXIT_OK;
 }
 
@@ -591,13 +591,13 @@ referral_accept(struct ctl *c, struct referral_row *rf)
 	if (r < 0) {
 		fprintf(stderr, "infoviewctl: referral %lld: cannot add %s: %s\n",
 		    (long long)rf->id, rf->email, store_errmsg(c->st));
-		contact_free(from);
+		store_contact_free(from);
 		return EXIT_FAILED;
 	}
 	printf("%s contact %lld %s (referred by %s); send the outreach with "
 	    "`infoviewctl outreach %s`\n", created ? "added" : "updated",
 	    (long long)id, rf->email, rf->from_email, rf->email);
-	contact_free(from);
+	store_contact_free(from);
 	return EXIT_OK;
 }
 
@@ -615,7 +615,7 @@ ctl_referral(struct ctl *c, int argc, char **argv)
 			return EXIT_FAILED;
 		}
 		referral_print(c, v, n);
-		referral_rows_free(v, n);
+		store_referral_rows_free(v, n);
 		return EXIT_OK;
 	}
 	if (argc != 3 || (id = parse_id(argv[2])) < 0 ||
@@ -637,6 +637,6 @@ ctl_referral(struct ctl *c, int argc, char **argv)
 		printf("referral %lld dismissed\n", (long long)id);
 		rc = EXIT_OK;
 	}
-	referral_row_done(&rf);
+	store_referral_row_done(&rf);
 	return rc;
 }

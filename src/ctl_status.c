@@ -180,7 +180,7 @@ daemon_info_done(struct daemon_info *d)
 	free(d->imap);
 	free(d->imap_err);
 	free(d->folders);
-	outbox_pause_done(&d->pause);
+	store_outbox_pause_done(&d->pause);
 }
 
 static const enum contact_state all_states[] = {
@@ -497,7 +497,7 @@ keep_items(struct ctl *c, struct outbox_row **q, size_t nq, size_t *ret_n)
 		ct = NULL;
 		if (store_contact_get(c->st, q[i]->contact_id, &ct) < 0 ||
 		    ct->state != CS_THANKED) {
-			contact_free(ct);
+			store_contact_free(ct);
 			continue;
 		}
 		v = xreallocarray(v, n + 1, sizeof(*v));
@@ -534,7 +534,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	    gate_forecast(c->st, c->cfg, util_now(), &fc, &nfc) < 0) {
 		fprintf(stderr, "infoviewctl: %s\n", store_errmsg(c->st));
 		store_contact_tally_free(t, nt);
-		outbox_rows_free(q, nq);
+		store_outbox_rows_free(q, nq);
 		return EXIT_FAILED;
 	}
 	qsort(fc, nfc, sizeof(*fc), forecast_cmp);
@@ -548,12 +548,12 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	else
 		status_text(c, &d, &sc, fun, p, np, keep, nkeep, fc, nfc);
 	for (i = 0; i < nkeep; i++)
-		contact_free(keep[i].ct);
+		store_contact_free(keep[i].ct);
 	free(keep);
 	free(p);
 	store_contact_tally_free(t, nt);
 	daemon_info_done(&d);
-	outbox_rows_free(q, nq);
+	store_outbox_rows_free(q, nq);
 	free(fc);
 	return EXIT_OK;
 }

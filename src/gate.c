@@ -57,7 +57,7 @@ gate_log_add(struct gate_log *log, time_t at, const char *domain,
 void
 gate_log_done(struct gate_log *log)
 {
-	outbox_sent_free(log->v, log->n);
+	store_outbox_sent_free(log->v, log->n);
 	memset(log, 0, sizeof(*log));
 }
 
@@ -271,7 +271,7 @@ row_zone(struct store *st, const struct config *cfg,
 	if (row->contact_id != 0)
 		(void)store_contact_get(st, row->contact_id, &c);
 	zone = xstrdup(plan_contact_zone(cfg, c));
-	contact_free(c);
+	store_contact_free(c);
 	return zone;
 }
 
@@ -401,7 +401,7 @@ gate_forecast(struct store *st, const struct config *cfg, time_t now,
 	if (store_outbox_pause_get(st, &pause) == 0) {
 		if (pause.until > now)
 			start = pause.until;
-		outbox_pause_done(&pause);
+		store_outbox_pause_done(&pause);
 	}
 	if ((r = gate_log_load(st, now, &log)) < 0)
 		return r;
@@ -411,7 +411,7 @@ gate_forecast(struct store *st, const struct config *cfg, time_t now,
 	}
 	out = xcalloc(n ? n : 1, sizeof(*out));
 	replay(st, cfg, now, start, rows, n, &log, out);
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	gate_log_done(&log);
 	*ret = out;
 	*ret_n = n;

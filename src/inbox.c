@@ -227,7 +227,7 @@ names_contact(struct sched *s, const char *v)
 			addr = str_lower(xstrndup(w, n));
 			if (store_contact_find(s->st, addr, &c) == 0) {
 				found = true;
-				contact_free(c);
+				store_contact_free(c);
 			}
 			free(addr);
 		}
@@ -606,7 +606,7 @@ process_batch(struct sched *s, uint32_t uidvalidity, const uint32_t *uids,
 
 /* Catches up on everything since the last UID seen. */
 void
-sched_sync_inbox(struct sched *s, volatile int *stop)
+inbox_sync(struct sched *s, volatile int *stop)
 {
 	const char *box = s->cfg->imap.inbox;
 	uint32_t uidvalidity, uidnext, known_validity, last_uid;

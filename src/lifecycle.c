@@ -315,7 +315,7 @@ cancel_pending(struct store *st, int64_t contact_id, int64_t meeting_id,
 	if ((r = store_outbox_pending(st, contact_id, meeting_id, kind, &rows,
 	    &n)) == 0) {
 		r = cancel_rows(st, rows, n, contact_facing, why);
-		outbox_rows_free(rows, n);
+		store_outbox_rows_free(rows, n);
 	}
 	return store_tx_end(st, r);
 }
@@ -359,7 +359,7 @@ requeue_sending(struct store *st)
 		return r;
 	for (i = 0; i < n && r == 0; i++)
 		r = lifecycle_outbox_move(st, rows[i], OB_QUEUED, NULL);
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	return r < 0 ? r : (int)n;
 }
 

@@ -79,11 +79,11 @@ plan_outreach(struct store *st, const struct config *cfg,
 			    "(queue id %lld)", c->email,
 			    store_outbox_state_name(rows[i]->state),
 			    (long long)rows[i]->id);
-			outbox_rows_free(rows, n);
+			store_outbox_rows_free(rows, n);
 			return -EALREADY;
 		}
 	}
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	if ((r = plan_queue_row(st, cfg, OK_OUTREACH, c, 0, false, util_now(),
 	    NULL)) < 0)
 		return r;
@@ -237,7 +237,7 @@ meeting_load(struct store *st, int64_t id, struct meeting **ret_m,
 	}
 	if ((r = store_contact_get(st, (*ret_m)->contact_id, ret_c)) < 0) {
 		*ret_err = xasprintf("meeting %lld has no contact", (long long)id);
-		meeting_free(*ret_m);
+		store_meeting_free(*ret_m);
 		return r;
 	}
 	return 0;
@@ -286,8 +286,8 @@ plan_meeting_reschedule(struct store *st, const struct config *cfg,
 		r = store_event_add(st, c->id, "meeting", when);
 	}
 out:
-	meeting_free(m);
-	contact_free(c);
+	store_meeting_free(m);
+	store_contact_free(c);
 	return r;
 }
 
@@ -324,8 +324,8 @@ plan_meeting_cancel(struct store *st, const struct config *cfg,
 		goto out;
 	r = store_event_add(st, c->id, "meeting", reason ? reason : "cancelled");
 out:
-	meeting_free(m);
-	contact_free(c);
+	store_meeting_free(m);
+	store_contact_free(c);
 	return r;
 }
 
@@ -384,7 +384,7 @@ draft_saved(struct store *st, const struct meeting *m)
 			break;
 		}
 	}
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	return saved;
 }
 
@@ -442,8 +442,8 @@ plan_meeting_note(struct store *st, const struct config *cfg,
 	r = r < 0 ? r : 0;
 out:
 	free(text);
-	meeting_free(m);
-	contact_free(c);
+	store_meeting_free(m);
+	store_contact_free(c);
 	return r;
 }
 
@@ -461,7 +461,7 @@ plan_thanked_at(struct store *st, const struct contact *c)
 	for (i = 0; i < n; i++)
 		if (ev[i].entered == CS_THANKED)
 			at = ev[i].at;
-	events_free(ev, n);
+	store_events_free(ev, n);
 	return at;
 }
 
@@ -498,7 +498,7 @@ plan_keep_in_touch(struct store *st, const struct config *cfg,
 		else if (o->state == OB_CANCELLED && o->due > anchor)
 			anchor = o->due;
 	}
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	if (pending)
 		return 0;
 	if ((r = plan_queue_row(st, cfg, OK_KEEP, c, 0, true,
@@ -554,7 +554,7 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 		else if (rows[i]->state == OB_QUEUED &&
 		    (r = lifecycle_outbox_move(st, rows[i], OB_CANCELLED,
 		    &one)) < 0) {
-			outbox_rows_free(rows, n);
+			store_outbox_rows_free(rows, n);
 			return r;
 		}
 	}
@@ -570,6 +570,6 @@ plan_digest(struct store *st, const struct config *cfg, time_t now)
 	} else
 		r = plan_queue_row(st, cfg, OK_DIGEST, NULL, 0, true, next,
 		    NULL);
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	return r < 0 ? r : 0;
 }

@@ -74,7 +74,7 @@ contact_by_address(struct sched *s, const char *addr, int64_t *id)
 		return 0;
 	if ((r = store_contact_find(s->st, addr, &c)) == 0)
 		*id = c->id;
-	contact_free(c);
+	store_contact_free(c);
 	return r == -ENOENT ? 0 : r;
 }
 
@@ -184,7 +184,7 @@ note_other_address(struct sched *s, const struct contact *c,
 			offered = v[i].contact_id == c->id &&
 			    strcmp(v[i].kind, "address") == 0 &&
 			    strcasestr(v[i].reason, m->from_addr) != NULL;
-	inbox_items_free(v, n);
+	store_inbox_items_free(v, n);
 	if (!offered)
 		r = store_inbox_add(s->st, c->id, "address", reason, snippet,
 		    NULL);
@@ -476,7 +476,7 @@ react_calendar_one(struct sched *s, struct contact *c, const struct incal *cal,
 	if (r < 0)
 		log_warnx("calendar from %s: %s", sender, err ? err : strerror(-r));
 	free(err);
-	meeting_free(m);
+	store_meeting_free(m);
 	invite_ical_in_done(&ic);
 	return r;
 }
@@ -610,7 +610,7 @@ react_message(struct sched *s, const struct inmsg *m, struct reaction *out)
 	}
 out:
 	classify_done(&cl);
-	contact_free(c);
+	store_contact_free(c);
 	free(slots);
 	free(starts);
 	for (i = 0; i < n_known; i++)

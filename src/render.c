@@ -86,9 +86,9 @@ render_ctx_done(struct render_ctx *x)
 {
 	size_t i;
 
-	contact_free(x->contact);
-	contact_free(x->referrer);
-	meeting_free(x->meeting);
+	store_contact_free(x->contact);
+	store_contact_free(x->referrer);
+	store_meeting_free(x->meeting);
 	free(x->slots);
 	free(x->slot_starts);
 	free(x->root);
@@ -98,7 +98,7 @@ render_ctx_done(struct render_ctx *x)
 	for (i = 0; i < x->n_extra; i++)
 		free(x->extra[i].value);
 	if (x->item != NULL)
-		inbox_items_free(x->item, 1);
+		store_inbox_items_free(x->item, 1);
 	free(x->thread);
 	render_keep_vars_done(&x->keep);
 }
@@ -197,9 +197,9 @@ earlier_notes(const struct render_env *env, const struct contact *c,
 		}
 		if (b.len > 0 && b.data[b.len - 1] != '\n')
 			buf_addch(&b, '\n');
-		contact_free(o);
+		store_contact_free(o);
 	}
-	meetings_free(v, n);
+	store_meetings_free(v, n);
 	return buf_steal(&b);
 }
 

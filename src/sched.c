@@ -52,7 +52,7 @@ sched_free(struct sched *s)
 {
 	if (s == NULL)
 		return;
-	sched_send_forget_kept(s);
+	send_forget_kept(s);
 	conn_disconnect(s);
 	free(s);
 }
@@ -107,7 +107,7 @@ mark_one_ended(struct store *st, const struct meeting *m)
 		r = store_event_add(st, c->referrer_id, "referral", note);
 		free(note);
 	}
-	contact_free(c);
+	store_contact_free(c);
 	return r;
 }
 
@@ -127,7 +127,7 @@ mark_ended(struct sched *s, time_t now)
 			break;
 		}
 	}
-	meetings_free(v, n);
+	store_meetings_free(v, n);
 }
 
 /* Contacts whose silence outlasted the last follow-up. */
@@ -172,7 +172,7 @@ plan_later(struct sched *s, time_t now)
 		for (i = 0; i < n && r >= 0; i++)
 			r = STORE_TX(s->st, plan_keep_in_touch(s->st, s->cfg,
 			    v[i]));
-		contacts_free(v, n);
+		store_contacts_free(v, n);
 	}
 	if (r >= 0)
 		r = STORE_TX(s->st, plan_digest(s->st, s->cfg, now));
@@ -227,20 +227,20 @@ sched_pass(struct sched *s, volatile int *stop)
 	long poll = idle ? IDLE_RESYNC : s->cfg->imap.poll_interval;
 
 	/* a message's outcome first, before anything reads its contact */
-	(void)sched_send_record_kept(s);
+	(void)send_record_kept(s);
 	mark_ended(s, now);
 	mark_unanswered(s, now);
 	(void)conn_check_alive(s);
 	plan_later(s, now);
 	if (s->inbox_dirty || now >= s->last_sync + poll) {
-		sched_sync_inbox(s, stop);
+		inbox_sync(s, stop);
 		conn_imap_heard(s);
 	}
 	if (!*stop)
-		sched_send_due(s, stop);
+		send_due(s, stop);
 	now = util_now();
 	send_next = 0;
-	if ((paused = sched_send_paused_until(s)) > now)
+	if ((paused = send_paused_until(s)) > now)
 		send_next = paused;     /* nothing goes out before */
 	else if (store_outbox_next_due(s->st, &due) == 0)
 		send_next = due > now ? due : now + 1;

@@ -69,14 +69,14 @@ void sched_save_sent(struct sched *s, const char *message_id,
     const char *raw, size_t len);
 
 /* send.c: sends everything due now; stops early when asked. */
-void sched_send_due(struct sched *s, volatile int *stop);
+void send_due(struct sched *s, volatile int *stop);
 /* send.c: records the outcomes of delivery attempts the store could not
  * record when they ended (a full disk), oldest first; nothing is sent
  * while one is left. Returns how many are still unrecorded. */
-int sched_send_record_kept(struct sched *s);
+int send_record_kept(struct sched *s);
 /* send.c: at the end, a last try; what is still unrecorded is logged
  * (the next start sends it again with the same Message-ID) and freed. */
-void sched_send_forget_kept(struct sched *s);
+void send_forget_kept(struct sched *s);
 /* sched_folders.c: mail from the user to c after t in the Sent folder?
  * 1 yes (*ret_when: its Date, when not NULL), 0 no, <0 cannot tell. */
 int sched_user_wrote_since(struct sched *s, const struct contact *c, time_t t,
@@ -95,8 +95,8 @@ void sched_keep_vars(struct sched *s, const struct outbox_row *row,
 int sched_keep_due(struct sched *s, struct outbox_row *row,
     const struct contact *c);
 /* When sending paused for the account may try again (0: not paused). */
-time_t sched_send_paused_until(struct sched *s);
+time_t send_paused_until(struct sched *s);
 /* inbox.c: catches up on everything since the last UID seen. */
-void sched_sync_inbox(struct sched *s, volatile int *stop);
+void inbox_sync(struct sched *s, volatile int *stop);
 
 #endif

@@ -222,9 +222,9 @@ keep_news(struct sched *s, const struct contact *c, time_t since,
 	keep_scalar(k, "referral_count", count_of(news ? news->n : 0));
 	keep_scalar(k, "interview_count", count_of(talks ? talks->n : 0));
 	keep_scalar(k, "since_date", day_of(s, since));
-	contacts_free(cv, nc);
-	meetings_free(mv, nm);
-	referral_rows_free(rv, nr);
+	store_contacts_free(cv, nc);
+	store_meetings_free(mv, nm);
+	store_referral_rows_free(rv, nr);
 }
 
 /* ---- the digest ---------------------------------------------------------- */
@@ -331,10 +331,10 @@ digest_vars(struct sched *s, struct keep_vars *k)
 		list_add(fields, xasprintf("%s: %d of %d interviews%s", f, done,
 		    goal, done >= goal ? " - reached" : ""));
 	}
-	contacts_free(cv, nc);
-	meetings_free(mv, nm);
-	outbox_rows_free(ov, no);
-	inbox_items_free(iv, ni);
+	store_contacts_free(cv, nc);
+	store_meetings_free(mv, nm);
+	store_outbox_rows_free(ov, no);
+	store_inbox_items_free(iv, ni);
 }
 
 void
@@ -374,7 +374,7 @@ queue_update(struct sched *s, const struct outbox_row *row,
 		    rows[i]->created >= row->due &&
 		    rows[i]->state != OB_CANCELLED)
 			break;
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	if (i < n)
 		return 0;               /* a retry of the same reminder */
 	snprintf(param, sizeof(param), "%lld", (long long)since);

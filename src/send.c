@@ -59,7 +59,7 @@ draft_saved(struct sched *s, const struct outbox_row *row)
 		if (v[i]->kind == OK_DRAFT &&
 		    v[i]->meeting_id == row->meeting_id)
 			saved = true;
-	outbox_rows_free(v, n);
+	store_outbox_rows_free(v, n);
 	return saved;
 }
 
@@ -193,7 +193,7 @@ count_contact_followups(struct sched *s, int64_t contact_id)
 	for (i = 0; i < n; i++)
 		if (rows[i]->kind == OK_FOLLOWUP)
 			count++;
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 	return count;
 }
 
@@ -437,7 +437,7 @@ save_sent_copy(struct sched *s, const struct outbox_row *row)
 /* ---- account refusals (infoviewd(8), "Account refusals") ----------------- */
 
 time_t
-sched_send_paused_until(struct sched *s)
+send_paused_until(struct sched *s)
 {
 	struct outbox_pause p = { 0 };
 	time_t until;
@@ -445,7 +445,7 @@ sched_send_paused_until(struct sched *s)
 	if (store_outbox_pause_get(s->st, &p) < 0)
 		return 0;
 	until = p.until;
-	outbox_pause_done(&p);
+	store_outbox_pause_done(&p);
 	return until;
 }
 
@@ -507,7 +507,7 @@ record_pause(struct sched *s, struct outbox_row *row, int result,
 	r = pause_notice(s, reason, now);
 	free(reason);
 out:
-	outbox_pause_done(&old);
+	store_outbox_pause_done(&old);
 	return r;
 }
 
@@ -543,7 +543,7 @@ resume_sending(struct sched *s)
 	if (store_outbox_pause_clear(s->st) < 0)        /* tried again next time */
 		log_warnx("%s: cannot record that sending resumed: %s",
 		    store_path(s->st), store_errmsg(s->st));
-	outbox_pause_done(&p);
+	store_outbox_pause_done(&p);
 }
 
 /* Records the Message-ID the server gave a row and notes it in the
@@ -839,13 +839,13 @@ record_kept(struct sched *s, const struct outcome *o)
 		    "attempt: %s; the next start sends it again",
 		    (long long)row->id, store_errmsg(s->st));
 out:
-	contact_free(c);
-	outbox_row_free(row);
+	store_contact_free(c);
+	store_outbox_row_free(row);
 	return store_unwritable(r) ? r : 0;
 }
 
 int
-sched_send_record_kept(struct sched *s)
+send_record_kept(struct sched *s)
 {
 	struct outcome *o;
 	int left = 0;
@@ -860,11 +860,11 @@ sched_send_record_kept(struct sched *s)
 }
 
 void
-sched_send_forget_kept(struct sched *s)
+send_forget_kept(struct sched *s)
 {
 	struct outcome *o;
 
-	if (s->unrecorded == NULL || sched_send_record_kept(s) == 0)
+	if (s->unrecorded == NULL || send_record_kept(s) == 0)
 		return;
 	while ((o = s->unrecorded) != NULL) {
 		log_warnx("queue %lld: the outcome of its delivery attempt "
@@ -910,7 +910,7 @@ reminder_unneeded(struct sched *s, struct outbox_row *row,
 		if ((r = STORE_TX(s->st, mark_thanked(s, row, c))) == 0)
 			r = 1;
 	}
-	meeting_free(m);
+	store_meeting_free(m);
 	return r;
 }
 
@@ -946,7 +946,7 @@ meeting_passed(struct sched *s, struct outbox_row *row, time_t now)
 	    store_meeting_get(s->st, row->meeting_id, &m) < 0)
 		return 0;
 	if (m->start > now) {
-		meeting_free(m);
+		store_meeting_free(m);
 		return 0;
 	}
 	why = xasprintf("%s not sent: the meeting began at %s; `infoviewctl "
@@ -958,7 +958,7 @@ meeting_passed(struct sched *s, struct outbox_row *row, time_t now)
 	    store_outbox_kind_name(row->kind), why);
 	r = STORE_TX(s->st, cancel_passed(s, row, why));
 	free(why);
-	meeting_free(m);
+	store_meeting_free(m);
 	return r < 0 ? r : 1;
 }
 
@@ -1008,7 +1008,7 @@ process_row(struct sched *s, struct outbox_row *row)
 out:
 	free(err);
 	free(assigned);
-	contact_free(c);
+	store_contact_free(c);
 	if (store_unwritable(r)) {
 		log_error("%s: cannot record a change: %s", store_path(s->st),
 		    store_errmsg(s->st));
@@ -1036,21 +1036,21 @@ deliver_notices(struct sched *s)
 		    rows[i]->due <= now)
 			r = process_row(s, rows[i]);
 	s->notices_by_imap = false;
-	outbox_rows_free(rows, n);
+	store_outbox_rows_free(rows, n);
 }
 
 /* Sends everything due now; stops early when asked, or when the store
  * cannot record. */
 void
-sched_send_due(struct sched *s, volatile int *stop)
+send_due(struct sched *s, volatile int *stop)
 {
 	struct outbox_row **rows;
 	size_t n, i;
 	int rounds, r = 0;
 
-	if (sched_send_record_kept(s) > 0)
+	if (send_record_kept(s) > 0)
 		return;         /* nothing goes out before those are recorded */
-	s->send_paused = sched_send_paused_until(s) > util_now();
+	s->send_paused = send_paused_until(s) > util_now();
 	for (rounds = 0; rounds < 10000 && !*stop && r == 0 && !s->send_paused;
 	    rounds++) {
 		if (store_outbox_due(s->st, util_now(), 16, &rows, &n) < 0 || n == 0)
@@ -1059,7 +1059,7 @@ sched_send_due(struct sched *s, volatile int *stop)
 			r = process_row(s, rows[i]);
 			notify_watchdog();      /* a long batch is progress */
 		}
-		outbox_rows_free(rows, n);
+		store_outbox_rows_free(rows, n);
 	}
 	if (s->send_paused && !*stop && r == 0)
 		deliver_notices(s);

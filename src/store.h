@@ -125,9 +125,9 @@ struct event {
 	                         * else -1 */
 };
 
-void contact_free(struct contact *c);
-void contacts_free(struct contact **v, size_t n);
-void events_free(struct event *v, size_t n);
+void store_contact_free(struct contact *c);
+void store_contacts_free(struct contact **v, size_t n);
+void store_events_free(struct event *v, size_t n);
 
 /* Adds or updates by email (case-insensitive). *ret_created tells which.
  * Resolves referred_by to referrer_id when it names a known contact. */
@@ -257,8 +257,8 @@ struct outbox_new {
 	const char *param;
 };
 
-void outbox_row_free(struct outbox_row *r);
-void outbox_rows_free(struct outbox_row **v, size_t n);
+void store_outbox_row_free(struct outbox_row *r);
+void store_outbox_rows_free(struct outbox_row **v, size_t n);
 
 int store_outbox_add(struct store *s, const struct outbox_new *n,
     int64_t *ret_id);
@@ -315,7 +315,7 @@ struct outbox_pause {
 	char *cause, *error;
 	time_t since, until;
 };
-/* 0 and *ret filled (caller frees with outbox_pause_done), or -ENOENT. */
+/* 0 and *ret filled (caller frees with store_outbox_pause_done), or -ENOENT. */
 int store_outbox_pause_get(struct store *s, struct outbox_pause *ret);
 int store_outbox_pause_set(struct store *s, const char *cause,
     const char *error, time_t since, time_t until);
@@ -324,7 +324,7 @@ int store_outbox_pause_clear(struct store *s);
 /* The next try is now (SIGHUP, `queue retry`); the pause itself lasts
  * until a message goes out. -ENOENT when not paused. */
 int store_outbox_pause_retry(struct store *s);
-void outbox_pause_done(struct outbox_pause *p);
+void store_outbox_pause_done(struct outbox_pause *p);
 /* Moves a queued row to a later time (send window, limits). */
 int store_outbox_defer(struct store *s, int64_t id, time_t due);
 /* Postpones queued rows of kind for contact to not before t. */
@@ -349,7 +349,7 @@ struct outbox_sent {
 };
 int store_outbox_sent_since(struct store *s, time_t since, time_t now,
     struct outbox_sent **ret, size_t *ret_n);
-void outbox_sent_free(struct outbox_sent *v, size_t n);
+void store_outbox_sent_free(struct outbox_sent *v, size_t n);
 /* The contact a Message-ID of ours, or the one the submission server gave
  * our message, was sent to (-ENOENT). */
 int store_outbox_contact_by_msgid(struct store *s, const char *msgid,
@@ -419,7 +419,7 @@ int store_inbox_list(struct store *s, bool include_resolved,
 int store_inbox_get(struct store *s, int64_t id, struct inbox_item **ret);
 /* Resolves every open item of a contact (a decision was made). */
 int store_inbox_resolve_contact(struct store *s, int64_t contact_id);
-void inbox_items_free(struct inbox_item *v, size_t n);
+void store_inbox_items_free(struct inbox_item *v, size_t n);
 
 /* People suggested in replies. */
 #define REF_PENDING     "pending"
@@ -440,8 +440,8 @@ int store_referral_list(struct store *s, struct referral_row **ret,
 int store_referral_get(struct store *s, int64_t id, struct referral_row *ret);
 int store_referral_set(struct store *s, int64_t id, const char *state,
     int64_t contact_id);
-void referral_row_done(struct referral_row *r);
-void referral_rows_free(struct referral_row *v, size_t n);
+void store_referral_row_done(struct referral_row *r);
+void store_referral_rows_free(struct referral_row *v, size_t n);
 
 /* ---- meetings (store_meeting.c) ---------------------------------------- */
 
@@ -484,8 +484,8 @@ struct meeting {
 	char *notes;                    /* from the conversation ("" if none) */
 	time_t notes_at;                /* when they were last written */
 };
-void meeting_free(struct meeting *m);
-void meetings_free(struct meeting **v, size_t n);
+void store_meeting_free(struct meeting *m);
+void store_meetings_free(struct meeting **v, size_t n);
 
 int store_meeting_add(struct store *s, const struct meeting *m,
     int64_t *ret_id);

@@ -40,7 +40,7 @@ step_done(struct store *s, sqlite3_stmt *st)
 }
 
 void
-contact_free(struct contact *c)
+store_contact_free(struct contact *c)
 {
 	size_t i;
 
@@ -63,19 +63,19 @@ contact_free(struct contact *c)
 }
 
 void
-contacts_free(struct contact **v, size_t n)
+store_contacts_free(struct contact **v, size_t n)
 {
 	size_t i;
 
 	if (v == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		contact_free(v[i]);
+		store_contact_free(v[i]);
 	free(v);
 }
 
 void
-events_free(struct event *v, size_t n)
+store_events_free(struct event *v, size_t n)
 {
 	size_t i;
 
@@ -257,7 +257,7 @@ contact_fetch(struct store *s, sqlite3_stmt *st, struct contact **ret)
 	c = contact_from_row(st);
 	store_release(s, st);
 	if ((r = contact_load_vars(s, c)) < 0) {
-		contact_free(c);
+		store_contact_free(c);
 		return r;
 	}
 	*ret = c;
@@ -349,7 +349,7 @@ store_contact_list(struct store *s, const enum contact_state *state,
 	*ret_n = n;
 	return 0;
 fail:
-	contacts_free(v, n);
+	store_contacts_free(v, n);
 	return r;
 }
 
@@ -561,7 +561,7 @@ event_collect(struct store *s, sqlite3_stmt *st, struct event **ret,
 	}
 	store_release(s, st);
 	if (rc != SQLITE_DONE) {
-		events_free(v, n);
+		store_events_free(v, n);
 		return store_errno(rc);
 	}
 	*ret = v;
@@ -796,7 +796,7 @@ out:
 		if (ret_created)
 			*ret_created = old == NULL;
 	}
-	contact_free(old);
+	store_contact_free(old);
 	buf_done(&changed);
 	return r;
 }
@@ -956,7 +956,7 @@ store_contact_forget(struct store *s, int64_t id)
 		goto out;
 out:
 	r = store_tx_end(s, r);
-	contact_free(c);
+	store_contact_free(c);
 	return r;
 }
 

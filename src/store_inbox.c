@@ -238,7 +238,7 @@ store_inbox_add(struct store *s, int64_t contact_id, const char *kind,
 }
 
 void
-inbox_items_free(struct inbox_item *v, size_t n)
+store_inbox_items_free(struct inbox_item *v, size_t n)
 {
 	size_t i;
 
@@ -286,7 +286,7 @@ inbox_query(struct store *s, bool include_resolved, int64_t id,
 	}
 	store_release(s, st);
 	if (rc != SQLITE_DONE) {
-		inbox_items_free(v, n);
+		store_inbox_items_free(v, n);
 		return store_errno(rc);
 	}
 	*ret = v;
@@ -348,7 +348,7 @@ store_referral_add(struct store *s, int64_t from_contact_id, const char *email,
 }
 
 void
-referral_row_done(struct referral_row *r)
+store_referral_row_done(struct referral_row *r)
 {
 	free(r->email);
 	free(r->name);
@@ -359,12 +359,12 @@ referral_row_done(struct referral_row *r)
 }
 
 void
-referral_rows_free(struct referral_row *v, size_t n)
+store_referral_rows_free(struct referral_row *v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		referral_row_done(&v[i]);
+		store_referral_row_done(&v[i]);
 	free(v);
 }
 
@@ -403,7 +403,7 @@ store_referral_list(struct store *s, struct referral_row **ret, size_t *ret_n)
 	}
 	store_release(s, st);
 	if (rc != SQLITE_DONE) {
-		referral_rows_free(v, n);
+		store_referral_rows_free(v, n);
 		return store_errno(rc);
 	}
 	*ret = v;
@@ -460,6 +460,6 @@ store_inbox_get(struct store *s, int64_t id, struct inbox_item **ret)
 		free(v);
 		return -ENOENT;
 	}
-	*ret = v;               /* one element: inbox_items_free(v, 1) */
+	*ret = v;               /* one element: store_inbox_items_free(v, 1) */
 	return 0;
 }

@@ -49,7 +49,7 @@ store_meeting_rsvp_parse(const char *name, enum meeting_rsvp *ret)
 }
 
 void
-meeting_free(struct meeting *m)
+store_meeting_free(struct meeting *m)
 {
 	if (m == NULL)
 		return;
@@ -62,12 +62,12 @@ meeting_free(struct meeting *m)
 }
 
 void
-meetings_free(struct meeting **v, size_t n)
+store_meetings_free(struct meeting **v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		meeting_free(v[i]);
+		store_meeting_free(v[i]);
 	free(v);
 }
 
@@ -106,7 +106,7 @@ meeting_read(sqlite3_stmt *st)
 static void
 meeting_free_v(void *m)
 {
-	meeting_free(m);
+	store_meeting_free(m);
 }
 
 static int
@@ -245,7 +245,7 @@ meeting_stale(struct store *s, int64_t id)
 
 	if (store_meeting_get(s, id, &m) < 0)
 		return -ENOENT;
-	meeting_free(m);
+	store_meeting_free(m);
 	return -ESTALE;
 }
 

@@ -103,7 +103,7 @@ kind_from_col(sqlite3_stmt *st, int col)
 }
 
 void
-outbox_row_free(struct outbox_row *r)
+store_outbox_row_free(struct outbox_row *r)
 {
 	if (r == NULL)
 		return;
@@ -120,12 +120,12 @@ outbox_row_free(struct outbox_row *r)
 }
 
 void
-outbox_rows_free(struct outbox_row **v, size_t n)
+store_outbox_rows_free(struct outbox_row **v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		outbox_row_free(v[i]);
+		store_outbox_row_free(v[i]);
 	free(v);
 }
 
@@ -166,7 +166,7 @@ outbox_row_read(sqlite3_stmt *st)
 static void
 outbox_row_free_v(void *r)
 {
-	outbox_row_free(r);
+	store_outbox_row_free(r);
 }
 
 /* Steps st collecting every row; finalizes st. */
@@ -541,7 +541,7 @@ store_outbox_sent_since(struct store *s, time_t since, time_t now,
 	}
 	store_release(s, st);
 	if (rc != SQLITE_DONE) {
-		outbox_sent_free(v, n);
+		store_outbox_sent_free(v, n);
 		return store_errno(rc);
 	}
 	*ret = v;
@@ -550,7 +550,7 @@ store_outbox_sent_since(struct store *s, time_t since, time_t now,
 }
 
 void
-outbox_sent_free(struct outbox_sent *v, size_t n)
+store_outbox_sent_free(struct outbox_sent *v, size_t n)
 {
 	size_t i;
 
@@ -680,7 +680,7 @@ store_outbox_next_unanswered(struct store *s, time_t *ret)
  * smtp.paused_since, smtp.paused_until) ---------------------------------- */
 
 void
-outbox_pause_done(struct outbox_pause *p)
+store_outbox_pause_done(struct outbox_pause *p)
 {
 	free(p->cause);
 	free(p->error);
@@ -746,7 +746,7 @@ store_outbox_pause_clear(struct store *s)
 
 	if ((r = store_outbox_pause_get(s, &p)) < 0)
 		return r;
-	outbox_pause_done(&p);
+	store_outbox_pause_done(&p);
 	return store_kv_set(s, "smtp.pause", "");
 }
 
@@ -758,6 +758,6 @@ store_outbox_pause_retry(struct store *s)
 
 	if ((r = store_outbox_pause_get(s, &p)) < 0)
 		return r;
-	outbox_pause_done(&p);
+	store_outbox_pause_done(&p);
 	return store_kv_set(s, "smtp.paused_until", "0");
 }

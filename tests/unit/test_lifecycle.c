@@ -131,7 +131,7 @@ outbox_state_now(struct store *st, int64_t id)
 
 	assert_int_equal(store_outbox_get(st, id, &row), 0);
 	s = row->state;
-	outbox_row_free(row);
+	store_outbox_row_free(row);
 	return s;
 }
 
@@ -158,7 +158,7 @@ test_outbox_pairs(void **state)
 			    legal ? to : from);
 			assert_int_equal(row->state, legal ? to : from);
 			legal ? applied++ : refused++;
-			outbox_row_free(row);
+			store_outbox_row_free(row);
 		}
 	assert_int_equal(applied, (int)nitems(outbox_edges));
 	assert_int_equal(refused, OB_N * OB_N - (int)nitems(outbox_edges));
@@ -179,7 +179,7 @@ test_outbox_stale(void **state)
 	row->id = 99999;
 	assert_int_equal(lifecycle_outbox_move(f->st, row, OB_SENDING, NULL),
 	    -ENOENT);
-	outbox_row_free(row);
+	store_outbox_row_free(row);
 }
 
 /* Retry: only from failed, held, cancelled; a held row is rendered again;
@@ -202,7 +202,7 @@ test_outbox_retry(void **state)
 		if (legal) {
 			int64_t id = row->id;
 
-			outbox_row_free(row);
+			store_outbox_row_free(row);
 			assert_int_equal(store_outbox_get(f->st, id, &row), 0);
 			assert_int_equal(row->due, 4242);
 			assert_string_equal(row->last_error, "");
@@ -211,7 +211,7 @@ test_outbox_retry(void **state)
 			else
 				assert_non_null(row->raw);
 		}
-		outbox_row_free(row);
+		store_outbox_row_free(row);
 	}
 }
 
@@ -246,13 +246,13 @@ test_outbox_cancel_contact(void **state)
 	assert_int_equal(outbox_state_now(f->st, sent_id), OB_SENT);
 	assert_int_equal(store_outbox_get(f->st, held, &sent), 0);
 	assert_string_equal(sent->last_error, "stopped");
-	outbox_row_free(sent);
+	store_outbox_row_free(sent);
 	assert_int_equal(lifecycle_outbox_cancel_kind(f->st, q->contact_id,
 	    OK_KEEP, "off"), 1);
 	assert_int_equal(outbox_state_now(f->st, keep), OB_CANCELLED);
 	/* Nothing is cancelled for "no contact". */
 	assert_int_equal(lifecycle_outbox_cancel_contact(f->st, 0, "x"), 0);
-	outbox_row_free(q);
+	store_outbox_row_free(q);
 }
 
 /* ---- contacts -------------------------------------------------------- */
@@ -365,8 +365,8 @@ test_meeting_pairs(void **state)
 			    0);
 			assert_int_equal(now->state, legal ? to : from);
 			assert_int_equal(now->sequence, legal ? 7 : 0);
-			meeting_free(now);
-			meeting_free(m);
+			store_meeting_free(now);
+			store_meeting_free(m);
 		}
 	/* Compare-and-set: cancelled meanwhile, not cancelled twice. */
 	m = meeting_in(f->st, MS_SCHEDULED, RSVP_NEEDS_ACTION);
@@ -377,7 +377,7 @@ test_meeting_pairs(void **state)
 	/* ... and a cancelled meeting gets no new time. */
 	assert_int_equal(store_meeting_set_time(f->st, m->id, 3000, 4000,
 	    "UTC", NULL, 3), -ENOENT);
-	meeting_free(m);
+	store_meeting_free(m);
 }
 
 static void
@@ -399,8 +399,8 @@ test_rsvp_pairs(void **state)
 			    0);
 			assert_int_equal(now->rsvp, legal ? to : from);
 			assert_int_equal(now->rsvp_seq, legal ? 1 : -1);
-			meeting_free(now);
-			meeting_free(m);
+			store_meeting_free(now);
+			store_meeting_free(m);
 		}
 	/* A new time asks again. */
 	m = meeting_in(f->st, MS_SCHEDULED, RSVP_DECLINED);
@@ -408,11 +408,11 @@ test_rsvp_pairs(void **state)
 	    "UTC", NULL, 1), 0);
 	assert_int_equal(store_meeting_get(f->st, m->id, &now), 0);
 	assert_int_equal(now->rsvp, RSVP_NEEDS_ACTION);
-	meeting_free(now);
+	store_meeting_free(now);
 	/* Compare-and-set: an answer recorded meanwhile wins. */
 	assert_int_equal(lifecycle_meeting_answer(f->st, m, RSVP_ACCEPTED, 2,
 	    6000, ""), -ESTALE);
-	meeting_free(m);
+	store_meeting_free(m);
 }
 
 int

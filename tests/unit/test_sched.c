@@ -67,7 +67,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	contact_free(f->c);
+	store_contact_free(f->c);
 	store_close(f->st);
 	free(f);
 	return 0;
@@ -83,7 +83,7 @@ count_rows(struct store *st, int state, int kind)
 	for (i = 0; i < n; i++)
 		if (kind == OK_ANY || (int)v[i]->kind == kind)
 			k++;
-	outbox_rows_free(v, n);
+	store_outbox_rows_free(v, n);
 	return k;
 }
 
@@ -105,12 +105,12 @@ test_queue_outreach_once(void **state)
 	assert_int_equal(count_rows(f->st, OB_ANY, OK_OUTREACH), 1);
 	/* A stopped contact is never contacted. */
 	assert_int_equal(lifecycle_enter(f->st, c->id, CS_STOPPED, "t"), 0);
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 	err = NULL;
 	assert_int_equal(plan_outreach(f->st, &f->cfg, c, &err), -EPERM);
 	free(err);
-	contact_free(c);
+	store_contact_free(c);
 }
 
 static void
@@ -170,12 +170,12 @@ test_meeting_lifecycle(void **state)
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_REFERRER), 1);
 	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 	assert_int_equal(c->state, CS_SCHEDULED);
-	contact_free(c);
+	store_contact_free(c);
 
 	assert_int_equal(plan_meeting_reschedule(f->st, &f->cfg, id,
 	    start + 86400,
 	    start + 86400 + 1800, NULL, &err), 0);
-	meeting_free(m);
+	store_meeting_free(m);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_int_equal(m->sequence, 1);
 	assert_int_equal(m->rsvp, RSVP_NEEDS_ACTION);
@@ -186,7 +186,7 @@ test_meeting_lifecycle(void **state)
 
 	assert_int_equal(plan_meeting_cancel(f->st, &f->cfg, id, "sick", &err),
 	    0);
-	meeting_free(m);
+	store_meeting_free(m);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_int_equal(m->sequence, 2);
 	assert_int_equal(m->state, MS_CANCELLED);
@@ -196,12 +196,12 @@ test_meeting_lifecycle(void **state)
 	assert_int_equal(plan_meeting_cancel(f->st, &f->cfg, id, NULL, &err),
 	    -EALREADY);
 	free(err);
-	meeting_free(m);
+	store_meeting_free(m);
 	/* Ana never replied (the meeting was agreed elsewhere): she is back
 	 * where she was, not `replied`. */
 	assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 	assert_int_equal(c->state, CS_NEW);
-	contact_free(c);
+	store_contact_free(c);
 }
 
 /* Notes: added line by line, bounded and checked; a fresh thank-you
@@ -238,13 +238,13 @@ test_meeting_note(void **state)
 
 		assert_int_equal(store_outbox_get(f->st, v[0]->id, &o), 0);
 		assert_null(o->raw);
-		outbox_row_free(o);
+		store_outbox_row_free(o);
 	}
-	outbox_rows_free(v, n);
+	store_outbox_rows_free(v, n);
 	assert_int_equal(store_meeting_get(f->st, id, &m), 0);
 	assert_string_equal(m->notes, "budgets\ncourses");
 	assert_true(m->notes_at > 0);
-	meeting_free(m);
+	store_meeting_free(m);
 	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "bell\a", false,
 	    &redraft, &err), -EINVAL);
 	assert_non_null(strstr(err, "control characters"));
@@ -279,7 +279,7 @@ test_meeting_note(void **state)
 			    OB_SENT, &(struct outbox_change){
 			    .sent_at = util_now() }), 0);
 		}
-	outbox_rows_free(v, n);
+	store_outbox_rows_free(v, n);
 	assert_int_equal(lifecycle_enter(f->st, f->c->id, CS_INTERVIEWED, "t"), 0);
 	assert_int_equal(plan_meeting_note(f->st, &f->cfg, id, "mentors", false,
 	    &redraft, &err), 0);
@@ -319,11 +319,11 @@ test_keep_and_digest(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0]->due, thanked + 8 * 7 * 86400);
 	assert_true(v[0]->to_user);
-	outbox_rows_free(v, n);
+	store_outbox_rows_free(v, n);
 	f->cfg.thankyou.keep_in_touch = 0;
 	assert_int_equal(plan_keep_in_touch(f->st, &f->cfg, c), 0);
 	assert_int_equal(count_rows(f->st, OB_QUEUED, OK_KEEP), 0);
-	contact_free(c);
+	store_contact_free(c);
 
 	/* digest: off, then Mondays 08:00 Los Angeles time */
 	assert_int_equal(plan_digest_next(&f->cfg, 1793000000), 0);
@@ -381,7 +381,7 @@ test_cancel_restores_state(void **state)
 		    0);
 		assert_int_equal(store_contact_get(f->st, f->c->id, &c), 0);
 		assert_int_equal(c->state, before[i]);
-		contact_free(c);
+		store_contact_free(c);
 		/* The next round starts from a fresh database. */
 		teardown(state);
 		setup(state);
@@ -413,7 +413,7 @@ test_outbox_journal(void **state)
 	assert_int_equal(store_outbox_set_rendered(f->st, id, "x\r\n", 3,
 	    "ana@acme.test", "s"), 0);
 	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_SENDING, &try), 0);
-	outbox_row_free(r);
+	store_outbox_row_free(r);
 	/* A crash here: recovery requeues it with the same Message-ID. */
 	assert_int_equal(lifecycle_outbox_recover(f->st), 1);
 	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
@@ -429,12 +429,12 @@ test_outbox_journal(void **state)
 	assert_int_equal(lifecycle_outbox_move(f->st, r, OB_CANCELLED, &late),
 	    -EPERM);
 	assert_int_equal(lifecycle_outbox_retry(f->st, r, 9), -EPERM);
-	outbox_row_free(r);
+	store_outbox_row_free(r);
 	assert_int_equal(store_outbox_get(f->st, id, &r), 0);
 	assert_int_equal(r->state, OB_SENT);
 	assert_int_equal(r->attempts, 3);
 	assert_int_equal(r->sent_at, 7);
-	outbox_row_free(r);
+	store_outbox_row_free(r);
 }
 
 int

@@ -60,7 +60,7 @@ count_events(struct store *s, int64_t id, const char *kind)
 	for (i = 0; i < n; i++)
 		if (strcmp(ev[i].kind, kind) == 0)
 			k++;
-	events_free(ev, n);
+	store_events_free(ev, n);
 	return k;
 }
 
@@ -80,7 +80,7 @@ test_upsert_idempotent(void **state)
 	assert_int_equal(a, b);
 	assert_int_equal(store_contact_list(s, NULL, NULL, &v, &n), 0);
 	assert_int_equal(n, 1);
-	contacts_free(v, n);
+	store_contacts_free(v, n);
 	/* Unchanged data records no "updated" event. */
 	assert_int_equal(count_events(s, a, "created"), 1);
 	assert_int_equal(count_events(s, a, "updated"), 0);
@@ -102,7 +102,7 @@ test_email_case_insensitive(void **state)
 	assert_int_equal(c->id, a);
 	/* The key keeps the spelling it was added with. */
 	assert_string_equal(c->email, "Bo.Lin@Example.ORG");
-	contact_free(c);
+	store_contact_free(c);
 }
 
 static void
@@ -131,13 +131,13 @@ test_null_keeps(void **state)
 	assert_string_equal(c->tz, "Europe/Berlin");
 	assert_int_equal(c->state, CS_NEW);
 	assert_string_equal(c->referred_by, "");
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ev[0].kind, "created");
 	assert_string_equal(ev[1].kind, "updated");
 	assert_string_equal(ev[1].detail, "role");
-	events_free(ev, n);
+	store_events_free(ev, n);
 }
 
 static void
@@ -164,11 +164,11 @@ test_vars(void **state)
 	assert_string_equal(c->vars[0].value, "career fair");
 	assert_string_equal(c->vars[1].key, "school");
 	assert_string_equal(c->vars[1].value, "Pacific Lutheran");
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ev[1].detail, "var school");
-	events_free(ev, n);
+	store_events_free(ev, n);
 	assert_int_equal(store_var_keys(s, &keys, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(keys[0], "met_at");
@@ -195,19 +195,19 @@ test_set_state(void **state)
 	assert_int_equal(lifecycle_enter(s, id, CS_STOPPED, "again"), 0);
 	assert_int_equal(store_contact_get(s, id, &c), 0);
 	assert_int_equal(c->state, CS_STOPPED);
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ev[1].kind, "state");
 	assert_string_equal(ev[1].detail, "new -> stopped: asked not to be contacted");
-	events_free(ev, n);
+	store_events_free(ev, n);
 	assert_int_equal(lifecycle_enter(s, 9999, CS_STOPPED, NULL), -ENOENT);
 	/* An edge the table does not have is refused and changes nothing. */
 	assert_int_equal(lifecycle_enter(s, id, CS_QUEUED, "x"), -EPERM);
 	assert_int_equal(lifecycle_advance(s, id, CS_QUEUED, "x"), 0);
 	assert_int_equal(store_event_list(s, id, &ev, &n), 0);
 	assert_int_equal(n, 2);
-	events_free(ev, n);
+	store_events_free(ev, n);
 	/* The compare-and-set refuses a stale from state. */
 	assert_int_equal(store_contact_set_state(s, id, CS_NEW, CS_QUEUED, NULL),
 	    -ESTALE);
@@ -268,11 +268,11 @@ test_referrer(void **state)
 	assert_int_equal(store_contact_upsert(s, &r2, &hal, NULL), 0);
 	assert_int_equal(store_contact_get(s, fay, &c), 0);
 	assert_int_equal(c->referrer_id, gus);
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_contact_get(s, hal, &c), 0);
 	assert_int_equal(c->referrer_id, gus);
 	assert_string_equal(c->referred_by, "GUS@example.org");
-	contact_free(c);
+	store_contact_free(c);
 }
 
 static void
@@ -306,7 +306,7 @@ test_forget(void **state)
 	assert_int_equal(store_contact_get(s, jo, &c), 0);
 	assert_int_equal(c->referrer_id, 0);
 	assert_string_equal(c->referred_by, "");
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_contact_forget(s, ivy), -ENOENT);
 }
 
@@ -330,16 +330,16 @@ test_list_filters(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0]->id, ia);
 	assert_int_equal(v[1]->id, ib);
-	contacts_free(v, n);
+	store_contacts_free(v, n);
 	assert_int_equal(store_contact_list(s, &(enum contact_state){ CS_NEW },
 	    "nursing", &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0]->email, "a@example.org");
-	contacts_free(v, n);
+	store_contacts_free(v, n);
 	assert_int_equal(store_contact_list(s,
 	    &(enum contact_state){ CS_THANKED }, NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
-	contacts_free(v, n);
+	store_contacts_free(v, n);
 	assert_int_equal(store_contact_reached(s, (unsigned[]){ 1u << CS_NEW,
 	    1u << CS_QUEUED }, 2, counts), 0);
 	assert_int_equal(counts[0], 2);
@@ -468,7 +468,7 @@ test_find_by_id(void **state)
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
 	assert_int_equal(store_contact_find(s, idbuf, &c), 0);
 	assert_string_equal(c->email, "kim@example.org");
-	contact_free(c);
+	store_contact_free(c);
 	assert_int_equal(store_contact_find(s, "424242", &c), -ENOENT);
 	assert_int_equal(store_contact_find(s, "", &c), -ENOENT);
 }
@@ -498,7 +498,7 @@ test_nested_tx(void **state)
 	    -EIO : -EINVAL), -EINVAL);
 	assert_int_equal(store_tx_end(s, 7), 7);
 	assert_int_equal(store_contact_get(s, id, &c), 0);
-	contact_free(c);
+	store_contact_free(c);
 	{
 		struct event *ev = NULL;
 		size_t n = 0, i, kept = 0, undone = 0;
@@ -508,7 +508,7 @@ test_nested_tx(void **state)
 			kept += strcmp(ev[i].detail, "kept") == 0;
 			undone += strcmp(ev[i].detail, "undone") == 0;
 		}
-		events_free(ev, n);
+		store_events_free(ev, n);
 		assert_int_equal(kept, 1);
 		assert_int_equal(undone, 0);
 	}
@@ -563,16 +563,16 @@ test_two_connections(void **state)
 	assert_int_equal(store_contact_find(b, "mo@example.org", &c), -ENOENT);
 	assert_int_equal(store_contact_list(b, NULL, NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
-	contacts_free(v, n);
+	store_contacts_free(v, n);
 	assert_int_equal(store_tx_end(a, 0), 0);
 	assert_int_equal(store_contact_get(b, id, &c), 0);
 	assert_string_equal(c->name, "Mo");
-	contact_free(c);
+	store_contact_free(c);
 	/* And the other way round. */
 	assert_int_equal(lifecycle_enter(b, id, CS_STOPPED, "by b"), 0);
 	assert_int_equal(store_contact_get(a, id, &c), 0);
 	assert_int_equal(c->state, CS_STOPPED);
-	contact_free(c);
+	store_contact_free(c);
 	store_close(a);
 	store_close(b);
 	snprintf(path, sizeof(path), "%s/iv.db", dir);
@@ -636,11 +636,11 @@ test_provider_msgid_and_pause(void **state)
 	assert_string_equal(p.error, "535 5.7.8 no");
 	assert_int_equal(p.since, 100);
 	assert_int_equal(p.until, 3700);
-	outbox_pause_done(&p);
+	store_outbox_pause_done(&p);
 	assert_int_equal(store_outbox_pause_retry(s), 0);
 	assert_int_equal(store_outbox_pause_get(s, &p), 0);
 	assert_int_equal(p.until, 0);   /* still paused, tried at once */
-	outbox_pause_done(&p);
+	store_outbox_pause_done(&p);
 	assert_int_equal(store_outbox_pause_clear(s), 0);
 	assert_int_equal(store_outbox_pause_get(s, &p), -ENOENT);
 	assert_int_equal(store_outbox_pause_clear(s), -ENOENT);
