@@ -7,7 +7,9 @@
 #   4. the lifecycle diagram names only functions that exist;
 #   5. every state change goes through lifecycle.c;
 #   6. no two modules call each other, directly or round a loop (nm: who
-#      calls a function that which object defines; tsort finds a loop).
+#      calls a function that which object defines; tsort finds a loop);
+#   7. every exported name carries its module's prefix
+#      (tests/prefixes says which).
 # Run from `make check` (top_srcdir / top_builddir set) or by hand:
 #   top_srcdir=. top_builddir=build sh tests/structure.sh
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -177,6 +179,54 @@ else
 		not_ok "modules that call each other round a loop: $loops"
 	fi
 	rm -f "$edges"
+fi
+
+# ---- 7: every exported name carries its module's prefix -------------------
+# The words tests/prefixes allows a module: its line's, else "module_".
+prefixes_of() {
+	while read -r pat words; do
+		case $pat in '' | '#'*) continue ;; esac
+		# shellcheck disable=SC2254
+		case $1 in $pat) echo "$words"; return ;; esac
+	done < "$top_srcdir/tests/prefixes"
+	echo "$1_"
+}
+# name_allowed NAME WORD...: true when a WORD is NAME or a prefix of it.
+name_allowed() {
+	name=$1
+	shift
+	for w in "$@"; do
+		case $w in
+		*_) case $name in "$w"*) return 0 ;; esac ;;
+		*) [ "$name" = "$w" ] && return 0 ;;
+		esac
+	done
+	return 1
+}
+bad=""
+checked=0
+for o in "$top_builddir"/src/*.o; do
+	[ -e "$o" ] || continue
+	m=$(basename "$o" .o)
+	m=${m##*-}	# libinfoview_a-util.o, infoviewctl-ctl_contact.o
+	[ -e "$src/$m.c" ] || continue	# an object left from a removed file
+	words=$(prefixes_of "$m")
+	# Names from the compiler and the sanitizers begin with "__".
+	for name in $(nm -g --defined-only "$o" | awk 'NF >= 3 { print $3 }' |
+	    grep -v '^__'); do
+		checked=$((checked + 1))
+		# shellcheck disable=SC2086
+		name_allowed "$name" $words || bad="$bad
+$m.c exports $name (allowed: $words)"
+	done
+done
+if [ "$checked" -eq 0 ]; then
+	not_ok "objects of src/ built in $top_builddir/src"
+elif [ -z "$bad" ]; then
+	ok "every exported name carries its module's prefix ($checked checked)"
+else
+	not_ok "exported names without their module's prefix (tests/prefixes):"
+	printf '%s\n' "$bad" | sed '/^$/d; s/^/#   /'
 fi
 
 echo "1..$n"
