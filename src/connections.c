@@ -372,6 +372,24 @@ conn_idle_pending(struct sched *s)
 	return s->imap_idling && s->imap != NULL && imap_idle_ready(s->imap);
 }
 
+/* After reading IDLE's lines or DONE's answer: a failure loses the
+ * connection (true); else the server was heard, and its news marks the
+ * inbox to be read. */
+static bool
+idle_answered(struct sched *s, int r, char *err, bool news)
+{
+	if (r < 0) {
+		conn_imap_lost(s, "IDLE", err);
+		free(err);
+		return true;
+	}
+	free(err);
+	s->imap_heard = util_now();
+	if (news)
+		s->inbox_dirty = true;
+	return false;
+}
+
 bool
 conn_idle_read(struct sched *s)
 {
@@ -386,14 +404,8 @@ conn_idle_read(struct sched *s)
 	old = imap_set_timeout(s->imap, liveness_answer(s));
 	r = imap_idle_read(s->imap, &end, &news, &err);
 	imap_set_timeout(s->imap, old);
-	if (r < 0) {
-		conn_imap_lost(s, "IDLE", err);
-		free(err);
+	if (idle_answered(s, r, err, news))
 		return true;
-	}
-	s->imap_heard = util_now();
-	if (news)
-		s->inbox_dirty = true;
 	if (end)
 		(void)conn_idle_end(s);
 	return end;
@@ -414,13 +426,7 @@ conn_idle_end(struct sched *s)
 	old = imap_set_timeout(s->imap, liveness_answer(s));
 	r = imap_idle_done(s->imap, &news, &err);
 	imap_set_timeout(s->imap, old);
-	if (r < 0) {
-		conn_imap_lost(s, "IDLE", err);
-		free(err);
+	if (idle_answered(s, r, err, news))
 		return true;
-	}
-	s->imap_heard = util_now();
-	if (news)
-		s->inbox_dirty = true;
 	return news;
 }

@@ -292,6 +292,24 @@ store_bind_str(sqlite3_stmt *st, int idx, const char *v)
 	return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
 }
 
+int
+store_query_time(struct store *s, const char *sql, time_t *ret)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+	int rc, r = -ENOENT;
+
+	if (st == NULL)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*ret = (time_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_release(s, st);
+	return r;
+}
+
 const char *
 store_errmsg(struct store *s)
 {

@@ -45,6 +45,9 @@ char *store_col_str(sqlite3_stmt *st, int col);
 /* Runs a prepared UPDATE/DELETE, finalizes it; returns the number of rows
  * changed or a negative errno. */
 int store_exec_changes(struct store *s, sqlite3_stmt *st);
+/* The time a query of one value (a MIN(...)) returns: 0 and *ret, -ENOENT
+ * when it is NULL, or the store's error. */
+int store_query_time(struct store *s, const char *sql, time_t *ret);
 /* Steps st, turning each row into an element with read(); finalizes st.
  * On error frees what was read with free_one. */
 int store_collect(struct store *s, sqlite3_stmt *st,

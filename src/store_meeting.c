@@ -311,20 +311,9 @@ store_meeting_ended(struct store *s, time_t now, struct meeting ***ret,
 int
 store_meeting_next_end(struct store *s, time_t *ret)
 {
-	sqlite3_stmt *st = store_prepare(s,
+	return store_query_time(s,
 	    "SELECT MIN(end) FROM meetings WHERE state = 'scheduled' "
-	    "AND rsvp <> 'declined' AND ended_handled = 0");
-	int r = -ENOENT;
-
-	if (st == NULL)
-		return -EIO;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*ret = (time_t)sqlite3_column_int64(st, 0);
-		r = 0;
-	}
-	store_release(s, st);
-	return r;
+	    "AND rsvp <> 'declined' AND ended_handled = 0", ret);
 }
 
 int

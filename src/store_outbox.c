@@ -312,19 +312,8 @@ store_outbox_due(struct store *s, time_t now, size_t max,
 int
 store_outbox_next_due(struct store *s, time_t *ret)
 {
-	sqlite3_stmt *st = store_prepare(s,
-	    "SELECT MIN(due) FROM outbox WHERE state = 'queued'");
-	int r = -ENOENT;
-
-	if (st == NULL)
-		return -EIO;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*ret = (time_t)sqlite3_column_int64(st, 0);
-		r = 0;
-	}
-	store_release(s, st);
-	return r;
+	return store_query_time(s,
+	    "SELECT MIN(due) FROM outbox WHERE state = 'queued'", ret);
 }
 
 int
@@ -656,24 +645,13 @@ store_outbox_unanswered(struct store *s, time_t before, int64_t **ret,
 int
 store_outbox_next_unanswered(struct store *s, time_t *ret)
 {
-	sqlite3_stmt *st = store_prepare(s,
+	return store_query_time(s,
 	    "SELECT MIN((SELECT MAX(o.sent_at) FROM outbox o WHERE "
 	    "o.contact_id = c.id AND o.kind IN ('outreach', 'followup') AND "
 	    "o.state = 'sent')) FROM contacts c WHERE c.state IN ('contacted', "
 	    "'followed_up') AND NOT EXISTS (SELECT 1 FROM outbox o WHERE "
 	    "o.contact_id = c.id AND o.to_user = 0 AND o.state IN ('queued', "
-	    "'held', 'sending'))");
-	int r = -ENOENT;
-
-	if (st == NULL)
-		return -EIO;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*ret = (time_t)sqlite3_column_int64(st, 0);
-		r = 0;
-	}
-	store_release(s, st);
-	return r;
+	    "'held', 'sending'))", ret);
 }
 
 /* ---- the account's pause (kv: smtp.pause, smtp.pause_error,
